@@ -1,0 +1,132 @@
+package config
+
+// maxInt is Java's Integer.MAX_VALUE, Kafka's "no limit" for int configs.
+const maxInt = "2147483647"
+
+// BrokerDefs returns the definitions of every broker config fjord knows,
+// sorted by name: the broker's own configs and the broker synonyms of topic
+// configs (log.retention.ms ...), which act as the cluster's topic defaults.
+func BrokerDefs() []Def {
+	defs := brokerOwnDefs()
+	defs = append(defs, topicSynonymDefs()...)
+	return sortedDefs(defs)
+}
+
+// topicSynonymDefs derives a broker def for each broker synonym of a topic
+// config. The primary synonym shares the topic config's type, default and
+// validation and is dynamically updatable cluster-wide, as in Kafka. Where a
+// config has scaled synonyms (log.retention.hours), the primary has no default
+// and the last scaled one carries it, so Kafka's precedence works unchanged.
+func topicSynonymDefs() []Def {
+	scaled := map[string]Def{
+		"log.retention.minutes": {Type: Int},
+		"log.retention.hours":   {Type: Int, Default: "168", HasDefault: true},
+		"log.roll.hours":        {Type: Int, Default: "168", HasDefault: true, Validate: atLeast(1)},
+		"log.roll.jitter.hours": {Type: Int, Default: "0", HasDefault: true, Validate: atLeast(0)},
+		"log.flush.scheduler.interval.ms": {Type: Long, Default: maxLong, HasDefault: true,
+			Validate: atLeast(0)},
+	}
+	var out []Def
+	for _, t := range TopicDefs() {
+		if t.BrokerSynonym == "" {
+			continue
+		}
+		primary := Def{Name: t.BrokerSynonym, Type: t.Type, Default: t.Default, HasDefault: t.HasDefault,
+			Doc: "Cluster default of the topic config " + t.Name + ". " + t.Doc, Validate: t.Validate}
+		if len(t.MoreSynonyms) > 0 {
+			primary.Default, primary.HasDefault = "", false
+		}
+		out = append(out, primary)
+		for _, s := range t.MoreSynonyms {
+			d := scaled[s.Name]
+			d.Name = s.Name
+			d.Doc = "Cluster default of " + t.Name + " in a coarser unit; " + t.BrokerSynonym + " takes precedence."
+			d.ReadOnly = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func brokerOwnDefs() []Def {
+	return []Def{
+		{Name: "node.id", Type: Int, Default: "1", HasDefault: true, ReadOnly: true, Validate: atLeast(0),
+			Doc: "This node's id in the metadata quorum. fjord defaults to 1 so a single node starts without configuration."},
+		{Name: "broker.id", Type: Int, Default: "-1", HasDefault: true, ReadOnly: true,
+			Doc: "Legacy name of node.id, used only when node.id is not set."},
+		{Name: "listeners", Type: List, Default: "PLAINTEXT://:9092", HasDefault: true, ReadOnly: true,
+			Validate: listenerList, Doc: "Addresses the broker listens on, as NAME://host:port."},
+		{Name: "advertised.listeners", Type: List, ReadOnly: true, Validate: listenerList,
+			Doc: "Addresses clients are told to connect to; listeners when not set."},
+		{Name: "log.dirs", Type: String, ReadOnly: true,
+			Doc: "Data directory (fjord uses one); log.dir when not set."},
+		{Name: "log.dir", Type: String, Default: "/tmp/fjord-logs", HasDefault: true, ReadOnly: true,
+			Doc: "Data directory when log.dirs is not set. Not Kafka's /tmp/kafka-logs, so a Kafka on the same machine is never touched."},
+		{Name: "auto.create.topics.enable", Type: Boolean, Default: "true", HasDefault: true, ReadOnly: true,
+			Doc: "Create a topic when a client asks for its metadata."},
+		{Name: "num.partitions", Type: Int, Default: "1", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Partitions of a topic created without a partition count."},
+		{Name: "default.replication.factor", Type: Int, Default: "1", HasDefault: true, Validate: between(1, 32767), ReadOnly: true,
+			Doc: "Replication factor of a topic created without one."},
+		{Name: "delete.topic.enable", Type: Boolean, Default: "true", HasDefault: true, ReadOnly: true,
+			Doc: "Allow DeleteTopics."},
+		{Name: "socket.request.max.bytes", Type: Int, Default: "104857600", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Largest request frame accepted; larger frames close the connection."},
+		{Name: "max.connections", Type: Int, Default: maxInt, HasDefault: true, Validate: atLeast(0),
+			Doc: "Most connections the broker accepts at once."},
+		{Name: "max.connections.per.ip", Type: Int, Default: maxInt, HasDefault: true, Validate: atLeast(0),
+			Doc: "Most connections from one IP address."},
+		{Name: "queued.max.requests", Type: Int, Default: "500", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Requests queued for processing before connections stop being read."},
+		{Name: "queued.max.request.bytes", Type: Long, Default: "-1", HasDefault: true, ReadOnly: true,
+			Doc: "Bytes of queued requests before reading stops; -1 is no byte limit."},
+		{Name: "connections.max.idle.ms", Type: Long, Default: "600000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Idle time after which a connection is closed."},
+		{Name: "fetch.max.bytes", Type: Int, Default: "57671680", HasDefault: true, Validate: atLeast(1024), ReadOnly: true,
+			Doc: "Largest fetch response the broker builds."},
+		{Name: "log.retention.check.interval.ms", Type: Long, Default: "300000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "How often retention runs."},
+		{Name: "producer.id.expiration.ms", Type: Int, Default: "86400000", HasDefault: true, Validate: atLeast(1),
+			Doc: "Time after a producer's last write before its id state expires."},
+		{Name: "transactional.id.expiration.ms", Type: Int, Default: "604800000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Time without update after which a transactional id expires."},
+		{Name: "transaction.max.timeout.ms", Type: Int, Default: "900000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Largest transaction timeout a producer may ask for."},
+		{Name: "transaction.state.log.num.partitions", Type: Int, Default: "50", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Partitions of __transaction_state."},
+		{Name: "transaction.state.log.replication.factor", Type: Short, Default: "3", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Replication factor of __transaction_state, capped at the live brokers when it is created."},
+		{Name: "transaction.state.log.min.isr", Type: Int, Default: "2", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "min.insync.replicas of __transaction_state."},
+		{Name: "offsets.topic.num.partitions", Type: Int, Default: "50", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Partitions of __consumer_offsets."},
+		{Name: "offsets.topic.replication.factor", Type: Short, Default: "3", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Replication factor of __consumer_offsets, capped at the live brokers when it is created."},
+		{Name: "offsets.retention.minutes", Type: Int, Default: "10080", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "How long committed offsets of an empty group are kept."},
+		{Name: "offset.metadata.max.bytes", Type: Int, Default: "4096", HasDefault: true, ReadOnly: true,
+			Doc: "Largest metadata string of a committed offset."},
+		{Name: "group.initial.rebalance.delay.ms", Type: Int, Default: "3000", HasDefault: true, Validate: atLeast(0), ReadOnly: true,
+			Doc: "Delay before the first rebalance of a new group, so more members can join."},
+		{Name: "group.min.session.timeout.ms", Type: Int, Default: "6000", HasDefault: true, ReadOnly: true,
+			Doc: "Shortest session timeout a member may ask for."},
+		{Name: "group.max.session.timeout.ms", Type: Int, Default: "1800000", HasDefault: true, ReadOnly: true,
+			Doc: "Longest session timeout a member may ask for."},
+		{Name: "group.max.size", Type: Int, Default: maxInt, HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "Most members of one group."},
+		{Name: "replica.lag.time.max.ms", Type: Long, Default: "30000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "A follower not caught up for this long leaves the ISR."},
+		{Name: "replica.fetch.max.bytes", Type: Int, Default: "1048576", HasDefault: true, Validate: atLeast(0), ReadOnly: true,
+			Doc: "Bytes a follower asks per partition."},
+		{Name: "replica.fetch.response.max.bytes", Type: Int, Default: "10485760", HasDefault: true, Validate: atLeast(0), ReadOnly: true,
+			Doc: "Bytes a follower asks per fetch response."},
+		{Name: "replica.fetch.wait.max.ms", Type: Int, Default: "500", HasDefault: true, Validate: atLeast(0), ReadOnly: true,
+			Doc: "Longest time a follower fetch waits on the leader."},
+		{Name: "num.replica.fetchers", Type: Int, Default: "1", HasDefault: true, Validate: atLeast(1),
+			Doc: "Fetcher goroutines per source broker."},
+		{Name: "ssl.keystore.password", Type: Password, Sensitive: true, Doc: "Password of the TLS key store."},
+		{Name: "ssl.key.password", Type: Password, Sensitive: true, Doc: "Password of the TLS private key."},
+		{Name: "ssl.truststore.password", Type: Password, Sensitive: true, Doc: "Password of the TLS trust store."},
+		{Name: "sasl.jaas.config", Type: Password, Sensitive: true, Doc: "SASL login configuration."},
+	}
+}
