@@ -22,6 +22,18 @@
 //
 // The package never allocates from a size field before checking it against
 // the bytes actually present.
+//
+// Model: the produce path calls SingleBatch (or Split) and Validate, which
+// check a batch without decompressing or allocating, then stores the bytes as
+// they came (only SetBaseOffset and SetPartitionLeaderEpoch touch them).
+// Records, FirstOffsetAtOrAfter and MaxTimestampOffset decode fully,
+// decompressing under a caller-given cap, for the paths off the hot path.
+// Errors wrap one sentinel each; KafkaError maps them to protocol codes in
+// one place.
+//
+// Concurrency: the package has no mutable state. Every function is safe for
+// concurrent use on distinct batches, and on the same batch as long as no
+// caller writes to it (the Set functions write in place).
 package recordbatch
 
 import (
