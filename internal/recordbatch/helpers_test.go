@@ -3,6 +3,7 @@ package recordbatch
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/klauspost/compress/snappy"
 )
 
 var allCodecs = []Codec{CodecNone, CodecGzip, CodecSnappy, CodecLZ4, CodecZstd}
@@ -46,3 +47,6 @@ func fixCRC(b []byte) []byte {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// snappyEncode writes a raw snappy block as librdkafka and franz-go do.
+func snappyEncode(payload []byte) []byte { return snappy.Encode(nil, payload) }
