@@ -283,3 +283,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorMessages(t *testing.T) {
+	err := ValidateTopicConfig("retention.ms", "x")
+	if err.Error() != `invalid value "x" for configuration retention.ms: expected a value of type LONG` {
+		t.Fatalf("message %q", err)
+	}
+	err = ValidateBrokerConfig("ssl.key.password", "", true)
+	if err != nil {
+		t.Fatalf("password: %v", err)
+	}
+	err = ValidateBrokerConfig("num.partitions", "2", true)
+	if !errors.Is(err, ErrReadOnlyConfig) || !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("read-only: %v", err)
+	}
+}

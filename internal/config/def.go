@@ -117,7 +117,24 @@ func invalid(d Def, value string, reason error) error {
 	if d.Sensitive {
 		shown = "[hidden]"
 	}
-	return fmt.Errorf("%w: invalid value %q for configuration %s: %v", ErrInvalidConfig, shown, d.Name, reason)
+	return &invalidError{msg: fmt.Sprintf("invalid value %q for configuration %s: %v", shown, d.Name, reason)}
+}
+
+// invalidError wraps ErrInvalidConfig (and possibly a more precise sentinel)
+// with a message fit for a response's error_message field: it does not repeat
+// the Kafka code's own text.
+type invalidError struct {
+	msg   string
+	extra error
+}
+
+func (e *invalidError) Error() string { return e.msg }
+
+func (e *invalidError) Unwrap() []error {
+	if e.extra == nil {
+		return []error{ErrInvalidConfig}
+	}
+	return []error{ErrInvalidConfig, e.extra}
 }
 
 func checkType(t Type, value string) error {

@@ -94,7 +94,7 @@ func entry(d Def, r resolved) Entry {
 func ValidateTopicConfig(name, value string) error {
 	d, ok := LookupTopic(name)
 	if !ok {
-		return fmt.Errorf("%w: unknown topic config %q", ErrInvalidConfig, name)
+		return &invalidError{msg: fmt.Sprintf("unknown topic config %q", name)}
 	}
 	return d.Check(value)
 }
@@ -109,10 +109,10 @@ var ErrReadOnlyConfig = errors.New("config cannot be updated dynamically")
 func ValidateBrokerConfig(name, value string, dynamic bool) error {
 	d, ok := LookupBroker(name)
 	if !ok {
-		return fmt.Errorf("%w: unknown broker config %q", ErrInvalidConfig, name)
+		return &invalidError{msg: fmt.Sprintf("unknown broker config %q", name)}
 	}
 	if dynamic && d.ReadOnly {
-		return fmt.Errorf("%w: %w: %s", ErrInvalidConfig, ErrReadOnlyConfig, name)
+		return &invalidError{msg: fmt.Sprintf("%s: %v", name, ErrReadOnlyConfig), extra: ErrReadOnlyConfig}
 	}
 	return d.Check(value)
 }
