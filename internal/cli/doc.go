@@ -1,0 +1,23 @@
+// Package cli implements the client side of the fjord command line:
+// `fjord topic`, `fjord produce`, `fjord consume` and `fjord cluster`.
+//
+// Model: every command is a function of (ctx, args, stdin, stdout, stderr)
+// that parses its own flag.FlagSet, talks to the brokers through one
+// franz-go client (kgo for records, kadm for administration) and returns an
+// error. Main maps the error to an exit code: ErrUsage (already explained on
+// stderr) is 2, any other error is printed as "fjord: <message>" and is 1.
+// Nothing reads os.Args, os.Stdin or os.Exit here, so commands run
+// in-process in tests.
+//
+// Concurrency: a command runs on the caller's goroutine. The franz-go client
+// it creates owns its own goroutines and is closed before the command
+// returns; produce callbacks only touch state guarded by the produce
+// tally's mutex. Cancelling ctx (SIGINT in the binary) ends any command
+// promptly; a following consumer treats that as a normal stop.
+//
+// Limits: every broker operation is bounded by --timeout (whole admin
+// commands, each produce delivery, and each wait for records while a
+// consumer catches up to the end offsets captured at start); produced lines
+// are bounded by --max-line-bytes, the size Kafka accepts for one record by
+// default.
+package cli
