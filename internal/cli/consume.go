@@ -87,9 +87,13 @@ func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOp
 	remaining := make(map[int32]int64, len(ranges))
 	assign := make(map[int32]kgo.Offset, len(ranges))
 	for p, r := range ranges {
-		assign[p] = kgo.NewOffset().At(r.start)
 		if r.start < r.end {
 			remaining[p] = r.end
+		}
+		// Without --follow a partition already at its end has nothing to
+		// give; fetching it would only cost requests.
+		if opts.follow || r.start < r.end {
+			assign[p] = kgo.NewOffset().At(r.start)
 		}
 	}
 	if !opts.follow && len(remaining) == 0 {
@@ -160,9 +164,11 @@ func planConsume(ctx context.Context, adm *kadm.Client, seeds []string, conn con
 			return nil, fmt.Errorf("no log end offset for partition %d of topic %q", p, opts.topic)
 		}
 		start, ok := starts[p]
-		if !ok || start < 0 {
-			// No record at or after the timestamp: Kafka answers -1 and
-			// consumers start at the end.
+		if !ok || start < 0 || start > end {
+			// No record at or after the timestamp (Kafka answers -1), or an
+			// offset past the end: start at the end, where a consumer
+			// resetting to "latest" would, rather than let the client's
+			// out-of-range reset replay the whole log.
 			start = end
 		}
 		ranges[p] = partitionRange{start: start, end: end}
