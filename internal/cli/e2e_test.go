@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -156,34 +157,45 @@ func TestE2ECLI(t *testing.T) {
 			t.Errorf("--from 5 gave %q", got)
 		}
 
-		r = mustFjord(t, "", "consume", "single", "--from", "beginning", "--format", `%T\n`)
-		var lastMs int64
-		for _, l := range lines(r.stdout) {
-			ms, err := strconv.ParseInt(l, 10, 64)
-			if err != nil {
-				t.Fatalf("timestamp %q: %v", l, err)
-			}
-			lastMs = max(lastMs, ms)
-		}
-		// The second batch must carry later timestamps than the first; the
-		// clock needs at most a few milliseconds to move past the first.
-		for time.Now().UnixMilli() <= lastMs+1 {
-			time.Sleep(time.Millisecond)
-		}
 		mustFjord(t, numbered(10, 15), "produce", "single")
 
-		r = mustFjord(t, "", "consume", "single", "--from", "@"+strconv.FormatInt(lastMs+1, 10))
-		if got := lines(r.stdout); !slices.Equal(got, strings.Fields(numbered(10, 15))) {
-			t.Errorf("--from @%d gave %q", lastMs+1, got)
+		// Kafka starts at the first offset whose timestamp is at or after
+		// the time asked for. Take the time of the first record of the
+		// second batch; records of the first batch written in the same
+		// millisecond are then expected too.
+		r = mustFjord(t, "", "consume", "single", "--from", "beginning", "--format", `%T %v\n`)
+		var stamps []int64
+		var values []string
+		for _, l := range lines(r.stdout) {
+			stamp, value, _ := strings.Cut(l, " ")
+			ms, err := strconv.ParseInt(stamp, 10, 64)
+			if err != nil {
+				t.Fatalf("timestamp %q: %v", stamp, err)
+			}
+			stamps, values = append(stamps, ms), append(values, value)
 		}
-		rfc := time.UnixMilli(lastMs + 1).UTC().Format(time.RFC3339Nano)
+		if len(values) != 15 {
+			t.Fatalf("single holds %d records, want 15", len(values))
+		}
+		at := stamps[10]
+		first := slices.IndexFunc(stamps, func(ms int64) bool { return ms >= at })
+		want := values[first:]
+
+		r = mustFjord(t, "", "consume", "single", "--from", "@"+strconv.FormatInt(at, 10))
+		if got := lines(r.stdout); !slices.Equal(got, want) {
+			t.Errorf("--from @%d gave %q, want %q", at, got, want)
+		}
+		rfc := time.UnixMilli(at).UTC().Format(time.RFC3339Nano)
 		r = mustFjord(t, "", "consume", "single", "--from", rfc)
-		if got := lines(r.stdout); !slices.Equal(got, strings.Fields(numbered(10, 15))) {
-			t.Errorf("--from %s gave %q", rfc, got)
+		if got := lines(r.stdout); !slices.Equal(got, want) {
+			t.Errorf("--from %s gave %q, want %q", rfc, got, want)
 		}
 		r = mustFjord(t, "", "consume", "single", "--from", "@"+strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10))
 		if r.stdout != "" {
 			t.Errorf("--from a future time gave %q", r.stdout)
+		}
+		if r = mustFjord(t, "", "consume", "single", "--from", "1000"); r.stdout != "" {
+			t.Errorf("--from past the end gave %q", r.stdout)
 		}
 		// The default is the end: nothing to print, and no waiting.
 		if r = mustFjord(t, "", "consume", "single"); r.stdout != "" {
@@ -194,7 +206,9 @@ func TestE2ECLI(t *testing.T) {
 	t.Run("follow", func(t *testing.T) {
 		// Start at the current end offset (15) so the records produced
 		// below are seen however late the consumer starts.
-		cmd := exec.Command(fjordtest.Binary(t), "consume", "single", "--from", "15", "--follow", "--count", "3", "--partition", "0")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, fjordtest.Binary(t), "consume", "single", "--from", "15", "--follow", "--count", "3", "--partition", "0")
 		var out strings.Builder
 		cmd.Stdout = &out
 		if err := cmd.Start(); err != nil {
