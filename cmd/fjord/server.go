@@ -3,11 +3,223 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/fjordhq/fjord/internal/broker"
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/vfs"
 )
 
-// runServer is a placeholder until the broker is wired in; the lead
-// engineer owns this file and replaces it.
+// readyPrefix starts the line printed once clients can connect; tests and
+// scripts wait for it (internal/fjordtest).
+const readyPrefix = "fjord: broker ready on "
+
+// serverFlags are `fjord server`'s flags; each overrides the matching
+// property of --config.
+type serverFlags struct {
+	listen, advertise, dataDir, configFile, logLevel string
+	nodeID                                          int
+}
+
+func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
+	var f serverFlags
+	fs := flag.NewFlagSet("fjord server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.listen, "listen", "", "HOST:PORT to serve Kafka clients on (default 127.0.0.1:9092)")
+	fs.StringVar(&f.advertise, "advertise", "", "HOST:PORT clients are told to connect to (default: the listen address)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory for logs and metadata (default ./fjord-data)")
+	fs.IntVar(&f.nodeID, "node-id", -1, "this node's id (default 1)")
+	fs.StringVar(&f.configFile, "config", "", "Kafka-style properties file with broker and topic-default settings")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+// brokerProps merges the properties file with the flags and fjord's
+// defaults for the listener, data directory and node id.
+func brokerProps(f serverFlags) (map[string]string, error) {
+	props := map[string]string{}
+	if f.configFile != "" {
+		file, err := os.Open(f.configFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --config: %w", err)
+		}
+		defer file.Close()
+		if props, err = config.LoadProperties(file); err != nil {
+			return nil, fmt.Errorf("reading --config %s: %w", f.configFile, err)
+		}
+	}
+	set := func(key, value, fallback string) {
+		switch {
+		case value != "":
+			props[key] = value
+		case props[key] == "" && fallback != "":
+			props[key] = fallback
+		}
+	}
+	listen := ""
+	if f.listen != "" {
+		listen = "PLAINTEXT://" + f.listen
+	}
+	advertise := ""
+	if f.advertise != "" {
+		advertise = "PLAINTEXT://" + f.advertise
+	}
+	set("listeners", listen, "PLAINTEXT://127.0.0.1:9092")
+	set("advertised.listeners", advertise, "")
+	set("log.dirs", f.dataDir, "fjord-data")
+	nodeID := ""
+	if f.nodeID >= 0 {
+		nodeID = strconv.Itoa(f.nodeID)
+	}
+	set("node.id", nodeID, "1")
+	return props, nil
+}
+
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not yet wired")
+	f, err := parseServerFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	props, err := brokerProps(f)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.ParseBroker(props)
+	if err != nil {
+		return err
+	}
+	for _, key := range cfg.Unknown {
+		logger.Warn("unknown config ignored", "name", key)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	advHost, advPort, err := advertisedAddr(cfg, ln.Addr())
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	raftAddr, transport := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("node-%d", cfg.NodeID)))
+	defer transport.Close()
+	meta, err := metadata.Start(ctx, metadata.Options{
+		Dir: cfg.DataDir, NodeID: cfg.NodeID, Transport: transport, LocalAddr: raftAddr,
+		Logger: logger.With("component", "metadata"), Broker: cfg,
+	})
+	if err != nil {
+		return err
+	}
+	defer meta.Close()
+	if err := meta.WaitReady(ctx); err != nil {
+		return fmt.Errorf("waiting for the metadata quorum: %w", err)
+	}
+	if err := registerBroker(ctx, meta, cfg, advHost, advPort); err != nil {
+		return err
+	}
+
+	b := broker.New(broker.Options{
+		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
+		Config: cfg, StaticProps: props, FS: vfs.Default(), Meta: meta, Logger: logger,
+	})
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	defer b.Close()
+	srv := server.New(b.Routes(), serverLimits(cfg), logger.With("component", "server"))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Add(2)
+	go func() { defer wg.Done(); serveErr <- srv.Serve(runCtx, ln) }()
+	go func() { defer wg.Done(); b.Run(runCtx) }()
+
+	addr := net.JoinHostPort(advHost, strconv.Itoa(int(advPort)))
+	logger.Info("broker started", "node_id", cfg.NodeID, "listen", ln.Addr().String(), "advertise", addr,
+		"data_dir", cfg.DataDir, "startup", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintln(stdout, readyPrefix+addr)
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err = <-serveErr:
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// advertisedAddr is the address clients are told to use: the configured
+// advertised listener, else the bound address (so --listen HOST:0 works).
+func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
+	adv := cfg.Advertise
+	if adv == "" || adv == cfg.Listen {
+		adv = bound.String()
+	}
+	host, portText, err := net.SplitHostPort(adv)
+	if err != nil {
+		return "", 0, fmt.Errorf("advertised address %q: %w", adv, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("advertised address %q: bad port", adv)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return "", 0, errors.New("listening on all interfaces needs --advertise with a host clients can reach")
+	}
+	return host, int32(port), nil
+}
+
+func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32) error {
+	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port {
+		return nil
+	}
+	err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port})
+	if err != nil {
+		return fmt.Errorf("registering broker %d: %w", cfg.NodeID, err)
+	}
+	return nil
+}
+
+func serverLimits(cfg config.Broker) server.Limits {
+	limits := server.DefaultLimits()
+	if cfg.SocketRequestMaxBytes > 0 {
+		limits.MaxRequestBytes = cfg.SocketRequestMaxBytes
+	}
+	if cfg.ConnectionsMaxIdle > 0 {
+		limits.IdleTimeout = cfg.ConnectionsMaxIdle
+	}
+	if cfg.MaxConnections > 0 {
+		limits.MaxConnections = int(cfg.MaxConnections)
+	}
+	return limits
 }

@@ -1,0 +1,253 @@
+// Package broker holds the Kafka API handlers, one file per API, and the
+// replicas this node hosts. Each handler file opens with the versions it
+// serves and registers itself in Routes.
+//
+// Data flows one way: a connection hands a decoded request to a handler; the
+// handler reads the metadata image (lock-free, immutable), asks the
+// controller to change metadata, or appends to and reads from partitions.
+// Partitions are opened and removed by the broker when a new metadata image
+// is published, so a handler that returns after a controller write already
+// sees the partitions it created.
+//
+// Goroutines: Run owns the background loops (retention, relaxed flushes);
+// they stop when its context is cancelled. Handlers run on connection
+// goroutines and only take short locks.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/vfs"
+)
+
+// Options configure a broker.
+type Options struct {
+	NodeID        int32
+	AdvertiseHost string
+	AdvertisePort int32
+	DataDir       string
+	// Config is the typed broker configuration; StaticProps are the raw
+	// properties it came from, which topic configs fall back to.
+	Config      config.Broker
+	StaticProps map[string]string
+	FS          vfs.FS
+	Meta        *metadata.Node
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Broker serves client APIs for the partitions this node hosts.
+type Broker struct {
+	opts   Options
+	logger *slog.Logger
+	meta   *metadata.Node
+	now    func() time.Time
+
+	mu struct {
+		sync.RWMutex
+		// partitions by topic name, indexed by partition number; a nil
+		// entry is a partition hosted elsewhere.
+		partitions map[string][]*partition.Partition
+		topicIDs   map[string][16]byte
+	}
+
+	// routes are the served APIs, for ApiVersions; set once by Routes.
+	routes server.Routes
+
+	// producerIDs hands out ids from blocks allocated by the controller.
+	producerIDs producerIDAllocator
+}
+
+// New creates a broker. Call Start before serving requests.
+func New(opts Options) *Broker {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	b := &Broker{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
+	b.mu.partitions = make(map[string][]*partition.Partition)
+	b.mu.topicIDs = make(map[string][16]byte)
+	b.producerIDs.meta = opts.Meta
+	return b
+}
+
+// Start opens the logs of every partition in the current metadata image and
+// follows later images.
+func (b *Broker) Start(ctx context.Context) error {
+	if err := b.removeStrayLogs(b.meta.Image()); err != nil {
+		return err
+	}
+	if err := b.applyImage(nil, b.meta.Image()); err != nil {
+		return err
+	}
+	b.meta.Subscribe(func(old, new *metadata.Image) {
+		if err := b.applyImage(old, new); err != nil {
+			b.logger.Error("applying metadata image", "err", err)
+		}
+	})
+	return nil
+}
+
+// Run runs background maintenance until ctx is cancelled.
+func (b *Broker) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); b.retentionLoop(ctx) }()
+	go func() { defer wg.Done(); b.flushLoop(ctx) }()
+	wg.Wait()
+}
+
+// Close closes every partition's log. Requests must have stopped.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var firstErr error
+	for _, parts := range b.mu.partitions {
+		for _, p := range parts {
+			if p == nil {
+				continue
+			}
+			if err := p.Close(); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	b.mu.partitions = map[string][]*partition.Partition{}
+	return firstErr
+}
+
+// Routes lists every API this broker serves, with its versions.
+func (b *Broker) Routes() server.Routes {
+	routes := server.Routes{}
+	for _, register := range []func(server.Routes){
+		b.registerApiVersions,
+		b.registerMetadata,
+		b.registerProduce,
+		b.registerFetch,
+		b.registerListOffsets,
+		b.registerCreateTopics,
+		b.registerDeleteTopics,
+		b.registerCreatePartitions,
+		b.registerDescribeConfigs,
+		b.registerAlterConfigs,
+		b.registerIncrementalAlterConfigs,
+		b.registerDeleteRecords,
+		b.registerDescribeCluster,
+		b.registerDescribeLogDirs,
+		b.registerOffsetForLeaderEpoch,
+		b.registerInitProducerID,
+		b.registerDescribeProducers,
+	} {
+		register(routes)
+	}
+	b.routes = routes
+	return routes
+}
+
+// partition returns the local replica of topic-index, or nil.
+func (b *Broker) partition(topic string, index int32) *partition.Partition {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	parts := b.mu.partitions[topic]
+	if index < 0 || int(index) >= len(parts) {
+		return nil
+	}
+	return parts[index]
+}
+
+// topicPartitions returns the local replicas of a topic.
+func (b *Broker) topicPartitions(topic string) []*partition.Partition {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.mu.partitions[topic]
+}
+
+// allPartitions returns every local replica.
+func (b *Broker) allPartitions() []*partition.Partition {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var all []*partition.Partition
+	for _, parts := range b.mu.partitions {
+		for _, p := range parts {
+			if p != nil {
+				all = append(all, p)
+			}
+		}
+	}
+	return all
+}
+
+func (b *Broker) retentionLoop(ctx context.Context) {
+	interval := b.opts.Config.LogRetentionCheckInterval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := b.now()
+		for _, p := range b.allPartitions() {
+			if _, err := p.Log().ApplyRetention(now); err != nil {
+				b.logger.Warn("retention", "topic", p.Topic, "partition", p.Index, "err", err)
+			}
+		}
+	}
+}
+
+// flushInterval is how often relaxed topics are checked against flush.ms
+// and flush.messages; it bounds how late a flush.ms deadline is honoured.
+const flushInterval = 100 * time.Millisecond
+
+func (b *Broker) flushLoop(ctx context.Context) {
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := b.now()
+		for _, p := range b.allPartitions() {
+			if err := p.FlushIfDue(now); err != nil {
+				b.logger.Warn("flush", "topic", p.Topic, "partition", p.Index, "err", err)
+			}
+		}
+	}
+}
+
+// brokerProps is what topic configs fall back to: static properties
+// overlaid with dynamic cluster-wide and per-broker configs.
+func (b *Broker) brokerProps(img *metadata.Image) map[string]string {
+	props := make(map[string]string, len(b.opts.StaticProps))
+	for k, v := range b.opts.StaticProps {
+		props[k] = v
+	}
+	for k, v := range img.BrokerConfigs("") {
+		props[k] = v
+	}
+	for k, v := range img.BrokerConfigs(strconv.Itoa(int(b.opts.NodeID))) {
+		props[k] = v
+	}
+	return props
+}
+
+func partitionDirName(topic string, index int32) string {
+	return fmt.Sprintf("%s-%d", topic, index)
+}

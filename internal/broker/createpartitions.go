@@ -1,0 +1,33 @@
+package broker
+
+// CreatePartitions: versions 0-3, with validate_only.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerCreatePartitions(r server.Routes) {
+	r[37] = server.Route{MinVersion: 0, MaxVersion: 3, Handle: b.handleCreatePartitions}
+}
+
+func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.CreatePartitionsRequest)
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	for _, rt := range req.Topics {
+		out := kmsg.NewCreatePartitionsResponseTopic()
+		out.Topic = rt.Topic
+		var assignments [][]int32
+		for _, a := range rt.Assignment {
+			assignments = append(assignments, a.Replicas)
+		}
+		if err := b.meta.CreatePartitions(ctx, rt.Topic, rt.Count, assignments, req.ValidateOnly); err != nil {
+			out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return server.Result{Response: resp}
+}

@@ -1,0 +1,90 @@
+package broker
+
+// CreateTopics: versions 2-7 (v5+ return the resulting configs, partition
+// count and replication factor; v7 the topic id). validate_only checks
+// everything and creates nothing.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerCreateTopics(r server.Routes) {
+	r[19] = server.Route{MinVersion: 2, MaxVersion: 7, Handle: b.handleCreateTopics}
+}
+
+func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.CreateTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	seen := map[string]int{}
+	for _, rt := range req.Topics {
+		seen[rt.Topic]++
+	}
+	for _, rt := range req.Topics {
+		out := kmsg.NewCreateTopicsResponseTopic()
+		out.Topic = rt.Topic
+		if seen[rt.Topic] > 1 {
+			// Kafka refuses a name listed twice in one request.
+			out.ErrorCode = kerr.InvalidRequest.Code
+			msg := "topic " + rt.Topic + " appears more than once in the request"
+			out.ErrorMessage = &msg
+			resp.Topics = append(resp.Topics, out)
+			continue
+		}
+		spec := metadata.CreateTopicSpec{
+			Name:              rt.Topic,
+			NumPartitions:     rt.NumPartitions,
+			ReplicationFactor: rt.ReplicationFactor,
+			Configs:           map[string]string{},
+			ValidateOnly:      req.ValidateOnly,
+		}
+		if len(rt.ReplicaAssignment) > 0 {
+			spec.Assignments = map[int32][]int32{}
+			for _, a := range rt.ReplicaAssignment {
+				spec.Assignments[a.Partition] = a.Replicas
+			}
+		}
+		for _, c := range rt.Configs {
+			if c.Value != nil {
+				spec.Configs[c.Name] = *c.Value
+			}
+		}
+		t, err := b.meta.CreateTopic(ctx, spec)
+		if err != nil {
+			out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
+			resp.Topics = append(resp.Topics, out)
+			continue
+		}
+		out.TopicID = t.ID
+		out.NumPartitions = int32(len(t.Partitions))
+		if len(t.Partitions) > 0 {
+			out.ReplicationFactor = int16(len(t.Partitions[0].Replicas))
+		}
+		if req.Version >= 5 {
+			out.Configs = b.createdTopicConfigs(spec.Configs)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return server.Result{Response: resp}
+}
+
+// createdTopicConfigs lists a new topic's effective configuration.
+func (b *Broker) createdTopicConfigs(overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
+	var out []kmsg.CreateTopicsResponseTopicConfig
+	for _, e := range config.DescribeTopic(b.brokerProps(b.meta.Image()), nil, overrides) {
+		c := kmsg.NewCreateTopicsResponseTopicConfig()
+		c.Name, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.ReadOnly, int8(e.Source), e.Sensitive
+		if !e.Null {
+			v := e.Value
+			c.Value = &v
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package broker
+
+// DeleteTopics: versions 1-6 (v6 names topics by name or by id).
+
+import (
+	"context"
+	"encoding/hex"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerDeleteTopics(r server.Routes) {
+	r[20] = server.Route{MinVersion: 1, MaxVersion: 6, Handle: b.handleDeleteTopics}
+}
+
+func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.DeleteTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	topics := req.Topics
+	if req.Version < 6 {
+		topics = nil
+		for _, name := range req.TopicNames {
+			topics = append(topics, kmsg.DeleteTopicsRequestTopic{Topic: &name})
+		}
+	}
+	for _, rt := range topics {
+		out := kmsg.NewDeleteTopicsResponseTopic()
+		out.Topic, out.TopicID = rt.Topic, rt.TopicID
+		img := b.meta.Image()
+		name := ""
+		switch {
+		case rt.Topic != nil:
+			name = *rt.Topic
+			if t, ok := img.Topic(name); ok {
+				out.TopicID = t.ID
+			} else {
+				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			}
+		default:
+			if t, ok := img.TopicByID(rt.TopicID); ok {
+				name = t.Name
+				out.Topic = &t.Name
+			} else {
+				out.ErrorCode = kerr.UnknownTopicID.Code
+				msg := "no topic with id " + hex.EncodeToString(rt.TopicID[:])
+				out.ErrorMessage = &msg
+			}
+		}
+		if out.ErrorCode == 0 && isInternalTopic(name) {
+			out.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		}
+		if out.ErrorCode == 0 {
+			if err := b.meta.DeleteTopic(ctx, name); err != nil {
+				out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
+			}
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return server.Result{Response: resp}
+}

@@ -1,0 +1,63 @@
+package broker
+
+// DescribeLogDirs: versions 1-4. One log directory, with the size of each
+// partition and (v4) the file system's total and usable bytes.
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerDescribeLogDirs(r server.Routes) {
+	r[35] = server.Route{MinVersion: 1, MaxVersion: 4, Handle: b.handleDescribeLogDirs}
+}
+
+func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.DescribeLogDirsRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	dir := kmsg.NewDescribeLogDirsResponseDir()
+	dir.Dir, _ = filepath.Abs(b.opts.DataDir)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(b.opts.DataDir, &st); err == nil {
+		dir.TotalBytes = int64(st.Blocks) * int64(st.Bsize)
+		dir.UsableBytes = int64(st.Bavail) * int64(st.Bsize)
+	}
+	byTopic := map[string][]*partition.Partition{}
+	if req.Topics == nil {
+		for _, p := range b.allPartitions() {
+			byTopic[p.Topic] = append(byTopic[p.Topic], p)
+		}
+	} else {
+		for _, rt := range req.Topics {
+			for _, idx := range rt.Partitions {
+				if p := b.partition(rt.Topic, idx); p != nil {
+					byTopic[rt.Topic] = append(byTopic[rt.Topic], p)
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(byTopic))
+	for name := range byTopic {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := kmsg.NewDescribeLogDirsResponseDirTopic()
+		t.Topic = name
+		for _, p := range byTopic[name] {
+			tp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+			tp.Partition, tp.Size = p.Index, p.Log().Size()
+			t.Partitions = append(t.Partitions, tp)
+		}
+		dir.Topics = append(dir.Topics, t)
+	}
+	resp.Dirs = append(resp.Dirs, dir)
+	return server.Result{Response: resp}
+}

@@ -1,0 +1,46 @@
+package broker
+
+// DescribeProducers: version 0. The idempotent producers each partition
+// tracks, with their epoch and last sequence.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerDescribeProducers(r server.Routes) {
+	r[61] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleDescribeProducers}
+}
+
+func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.DescribeProducersRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
+	for _, rt := range req.Topics {
+		out := kmsg.NewDescribeProducersResponseTopic()
+		out.Topic = rt.Topic
+		for _, idx := range rt.Partitions {
+			pr := kmsg.NewDescribeProducersResponseTopicPartition()
+			pr.Partition = idx
+			p := b.partition(rt.Topic, idx)
+			if p == nil {
+				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				out.Partitions = append(out.Partitions, pr)
+				continue
+			}
+			for _, info := range p.Producers() {
+				ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
+				ap.ProducerID, ap.ProducerEpoch = info.ProducerID, int32(info.Epoch)
+				ap.LastSequence, ap.LastTimestamp = info.LastSequence, info.LastTimestamp
+				ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = info.CoordinatorEpoch, info.CurrentTxnStartOffset
+				pr.ActiveProducers = append(pr.ActiveProducers, ap)
+			}
+			out.Partitions = append(out.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return server.Result{Response: resp}
+}

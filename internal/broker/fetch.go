@@ -1,0 +1,239 @@
+package broker
+
+// Fetch: versions 4-17. Fetch sessions (KIP-227) are refused correctly: a
+// request to create one gets session id 0, which tells the client to keep
+// sending full fetch requests. Long polling waits up to max.wait.ms for
+// min.bytes, woken by appends to the partitions being read.
+// read_committed reads up to the last stable offset, which equals the high
+// watermark while transactions are not served.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+func (b *Broker) registerFetch(r server.Routes) {
+	r[1] = server.Route{MinVersion: 4, MaxVersion: 17, Handle: b.handleFetch}
+}
+
+// maxFetchWait bounds max.wait.ms from clients so a fetch never parks a
+// goroutine for long (Kafka clients send 500 ms by default).
+const maxFetchWait = 30 * time.Second
+
+func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.FetchRequest)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if req.Version >= 7 {
+		switch {
+		case req.SessionID != 0:
+			resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+			return server.Result{Response: resp}
+		case req.SessionEpoch > 0:
+			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			return server.Result{Response: resp}
+		}
+	}
+	if req.ReplicaID >= 0 && req.Version <= 14 || req.ReplicaState.ID >= 0 && req.Version >= 15 {
+		// No followers exist on a single node; a client posing as one must
+		// not move any replica state (CVE-2018-1288).
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return server.Result{Response: resp}
+	}
+	f := b.newFetch(req)
+	bytes := f.read()
+	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
+	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
+		return server.Result{Response: f.resp}
+	}
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		return f.longPoll(ctx, min(wait, maxFetchWait), int64(req.MinBytes))
+	}}
+}
+
+// fetch is one fetch request being answered.
+type fetch struct {
+	b      *Broker
+	req    *kmsg.FetchRequest
+	resp   *kmsg.FetchResponse
+	parts  []*partition.Partition // parallel to the flattened request partitions
+	failed bool                   // some partition got an error: answer at once
+}
+
+func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
+	img := b.meta.Image()
+	f := &fetch{b: b, req: req, resp: req.ResponseKind().(*kmsg.FetchResponse)}
+	f.resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		out := &f.resp.Topics[ti]
+		out.Topic, out.TopicID = rt.Topic, rt.TopicID
+		name, topicErr := fetchTopicName(img, req.Version, rt)
+		out.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			pr := &out.Partitions[pi]
+			*pr = kmsg.NewFetchResponseTopicPartition()
+			pr.Partition = rp.Partition
+			var p *partition.Partition
+			switch {
+			case topicErr != nil:
+				pr.ErrorCode = topicErr.Code
+			default:
+				if p = b.partition(name, rp.Partition); p == nil {
+					pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				}
+			}
+			if pr.ErrorCode != 0 {
+				f.failed = true
+			}
+			f.parts = append(f.parts, p)
+		}
+	}
+	return f
+}
+
+func fetchTopicName(img *metadata.Image, version int16, rt kmsg.FetchRequestTopic) (string, *kerr.Error) {
+	if version >= 13 {
+		t, ok := img.TopicByID(rt.TopicID)
+		if !ok {
+			return "", kerr.UnknownTopicID
+		}
+		return t.Name, nil
+	}
+	if _, ok := img.Topic(rt.Topic); !ok {
+		return "", kerr.UnknownTopicOrPartition
+	}
+	return rt.Topic, nil
+}
+
+// read fills every partition's records and returns the bytes gathered.
+func (f *fetch) read() int64 {
+	budget := int64(f.req.MaxBytes)
+	if budget <= 0 || f.req.Version < 3 {
+		budget = 1 << 62
+	}
+	if maxBytes := int64(f.b.opts.Config.FetchMaxBytes); maxBytes > 0 && budget > maxBytes {
+		budget = maxBytes // fetch.max.bytes caps what a client may ask for
+	}
+	var total int64
+	i := 0
+	for ti := range f.req.Topics {
+		for pi, rp := range f.req.Topics[ti].Partitions {
+			p := f.parts[i]
+			i++
+			pr := &f.resp.Topics[ti].Partitions[pi]
+			if p == nil {
+				continue
+			}
+			pr.RecordBatches = nil
+			n := f.readPartition(p, rp, pr, budget-total, total == 0)
+			total += n
+		}
+	}
+	return total
+}
+
+// readPartition reads one partition within maxBytes (at least one batch when
+// first is set, as Kafka's KIP-74) and returns the bytes read.
+func (f *fetch) readPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, pr *kmsg.FetchResponseTopicPartition, maxBytes int64, first bool) int64 {
+	if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {
+		pr.ErrorCode = code
+		f.failed = true
+		return 0
+	}
+	log := p.Log()
+	hw := p.HighWatermark()
+	pr.HighWatermark = int64(hw)
+	pr.LastStableOffset = int64(hw)
+	pr.LogStartOffset = int64(log.LogStartOffset())
+	if f.req.IsolationLevel == 1 {
+		pr.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	}
+	offset := storage.Offset(rp.FetchOffset)
+	if offset < log.LogStartOffset() || offset > log.LogEndOffset() {
+		pr.ErrorCode = kerr.OffsetOutOfRange.Code
+		f.failed = true
+		return 0
+	}
+	if offset >= hw || maxBytes <= 0 && !first {
+		return 0
+	}
+	limit := int64(rp.PartitionMaxBytes)
+	if limit > maxBytes && !first {
+		limit = maxBytes
+	}
+	if limit > maxBytes {
+		limit = max(maxBytes, 1)
+	}
+	slice, err := log.Read(offset, limit, hw)
+	if err != nil {
+		pr.ErrorCode = errorCode(err)
+		f.failed = true
+		return 0
+	}
+	data, err := slice.ReadAll(nil)
+	if err != nil {
+		pr.ErrorCode = errorCode(err)
+		f.failed = true
+		return 0
+	}
+	pr.RecordBatches = data
+	return int64(len(data))
+}
+
+// checkLeaderEpoch compares a client's current leader epoch with ours; -1
+// means the client does not know it.
+func checkLeaderEpoch(clientEpoch, epoch int32) int16 {
+	switch {
+	case clientEpoch < 0 || clientEpoch == epoch:
+		return 0
+	case clientEpoch < epoch:
+		return kerr.FencedLeaderEpoch.Code
+	default:
+		return kerr.UnknownLeaderEpoch.Code
+	}
+}
+
+// longPoll waits for enough data, the deadline or cancellation, re-reading
+// whenever a partition's high watermark moves. It registers for
+// notifications before each read, so an append between a read and the wait
+// is never missed.
+func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64) kmsg.Response {
+	notify := make(chan struct{}, 1)
+	register := func(p *partition.Partition) { p.NotifyOnAppend(notify) }
+	unregister := func(p *partition.Partition) { p.StopNotify(notify) }
+	defer f.eachPartition(unregister)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		f.eachPartition(register)
+		if f.read() >= minBytes || f.failed {
+			return f.resp
+		}
+		select {
+		case <-ctx.Done():
+			return f.resp
+		case <-timer.C:
+			f.read()
+			return f.resp
+		case <-notify:
+		}
+		// Notified waiters were removed; the rest are removed before
+		// registering again so none is listed twice.
+		f.eachPartition(unregister)
+	}
+}
+
+func (f *fetch) eachPartition(fn func(*partition.Partition)) {
+	for _, p := range f.parts {
+		if p != nil {
+			fn(p)
+		}
+	}
+}

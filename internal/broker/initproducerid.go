@@ -1,0 +1,68 @@
+package broker
+
+// InitProducerId: versions 0-5, for idempotent producers (no
+// transactional.id). Ids come from blocks the controller allocates through
+// the metadata log, so an id is never handed out twice, across restarts too.
+// A transactional id is refused until the transaction coordinator exists.
+
+import (
+	"context"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerInitProducerID(r server.Routes) {
+	r[22] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleInitProducerID}
+}
+
+func (b *Broker) handleInitProducerID(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.InitProducerIDRequest)
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.TransactionalID != nil {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return server.Result{Response: resp}
+	}
+	// KIP-360: an idempotent producer that re-initializes after an error
+	// (v3+ with its old id) gets a fresh id too; a new id never collides
+	// with the old one's sequence state.
+	id, err := b.producerIDs.next(ctx)
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return server.Result{Response: resp}
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return server.Result{Response: resp}
+}
+
+// producerIDBlockSize is how many ids one controller write reserves, as
+// Kafka's AllocateProducerIds does.
+const producerIDBlockSize = 1000
+
+// producerIDAllocator hands out producer ids from reserved blocks.
+type producerIDAllocator struct {
+	meta   *metadata.Node
+	mu     sync.Mutex
+	nextID int64
+	end    int64
+}
+
+func (a *producerIDAllocator) next(ctx context.Context) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.nextID >= a.end {
+		first, err := a.meta.AllocateProducerIDs(ctx, producerIDBlockSize)
+		if err != nil {
+			return -1, err
+		}
+		a.nextID, a.end = first, first+producerIDBlockSize
+	}
+	id := a.nextID
+	a.nextID++
+	return id, nil
+}

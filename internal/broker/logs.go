@@ -1,0 +1,276 @@
+package broker
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+// partitionMetadataFile ties a partition directory to its topic id, as
+// Kafka's partition.metadata does, so that a directory left by a deleted
+// topic is never mistaken for a new topic of the same name.
+const partitionMetadataFile = "partition.metadata"
+
+// deletedSuffix marks a partition directory whose topic was deleted; it is
+// renamed first (atomic) and removed after, so a crash between the two steps
+// leaves a directory that start-up removes.
+const deletedSuffix = "-delete"
+
+// applyImage opens partitions that appeared, closes and removes those of
+// deleted topics, and pushes config changes to logs.
+func (b *Broker) applyImage(old, img *metadata.Image) error {
+	props := b.brokerProps(img)
+	var errs []error
+	present := map[string]bool{}
+	for _, t := range img.Topics() {
+		present[t.Name] = true
+		if err := b.syncTopic(t, props); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.mu.Lock()
+	var removed []string
+	for name := range b.mu.partitions {
+		if !present[name] {
+			removed = append(removed, name)
+		}
+	}
+	b.mu.Unlock()
+	for _, name := range removed {
+		if err := b.removeTopic(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncTopic brings the local replicas of one topic in line with the image.
+func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error {
+	b.mu.RLock()
+	current := b.mu.partitions[t.Name]
+	currentID, known := b.mu.topicIDs[t.Name]
+	b.mu.RUnlock()
+	if known && currentID != t.ID {
+		// Deleted and re-created under the same name between two images.
+		if err := b.removeTopic(t.Name); err != nil {
+			return err
+		}
+		current = nil
+	}
+	topicCfg, err := config.ResolveTopic(props, t.Configs)
+	if err != nil {
+		return fmt.Errorf("topic %s config: %w", t.Name, err)
+	}
+	logCfg := storageConfig(topicCfg)
+	parts := make([]*partition.Partition, len(t.Partitions))
+	copy(parts, current)
+	var errs []error
+	for i, pi := range t.Partitions {
+		if parts[i] != nil {
+			parts[i].SetConfig(topicCfg, logCfg)
+			parts[i].SetLeaderEpoch(pi.LeaderEpoch)
+			continue
+		}
+		if !hosts(pi.Replicas, b.opts.NodeID) {
+			continue
+		}
+		p, err := b.openPartition(t, int32(i), pi.LeaderEpoch, logCfg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.SetConfig(topicCfg, logCfg)
+		parts[i] = p
+	}
+	b.mu.Lock()
+	b.mu.partitions[t.Name] = parts
+	b.mu.topicIDs[t.Name] = t.ID
+	b.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func hosts(replicas []int32, node int32) bool {
+	for _, r := range replicas {
+		if r == node {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Broker) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*partition.Partition, error) {
+	dir := filepath.Join(b.opts.DataDir, partitionDirName(t.Name, index))
+	if err := b.opts.FS.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := b.writePartitionMetadata(dir, t.ID); err != nil {
+		return nil, err
+	}
+	log, err := storage.Open(storage.Options{FS: b.opts.FS, Dir: dir, Config: cfg, Now: b.now, Logger: b.logger})
+	if err != nil {
+		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+	}
+	p, err := partition.New(t.Name, t.ID, index, log, leaderEpoch)
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (b *Broker) writePartitionMetadata(dir string, id [16]byte) error {
+	path := filepath.Join(dir, partitionMetadataFile)
+	want := "version: 0\ntopic_id: " + hex.EncodeToString(id[:]) + "\n"
+	if got, err := b.readSmallFile(path); err == nil && got == want {
+		return nil
+	}
+	f, err := b.opts.FS.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := io.WriteString(f, want); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return b.opts.FS.SyncDir(dir)
+}
+
+// maxPartitionMetadataBytes bounds the read of a partition.metadata file.
+const maxPartitionMetadataBytes = 4096
+
+func (b *Broker) readSmallFile(path string) (string, error) {
+	f, err := b.opts.FS.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return "", err
+	}
+	if size > maxPartitionMetadataBytes {
+		return "", fmt.Errorf("%s is %d bytes", path, size)
+	}
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// removeTopic closes the local replicas of a topic and deletes their data.
+func (b *Broker) removeTopic(name string) error {
+	b.mu.Lock()
+	parts := b.mu.partitions[name]
+	id := b.mu.topicIDs[name]
+	delete(b.mu.partitions, name)
+	delete(b.mu.topicIDs, name)
+	b.mu.Unlock()
+	var errs []error
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		if err := p.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		dir := filepath.Join(b.opts.DataDir, partitionDirName(name, int32(i)))
+		if err := b.deleteDir(dir, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Broker) deleteDir(dir string, id [16]byte) error {
+	doomed := dir + "." + hex.EncodeToString(id[:]) + deletedSuffix
+	if err := b.opts.FS.Rename(dir, doomed); err != nil {
+		return fmt.Errorf("renaming %s for deletion: %w", dir, err)
+	}
+	if err := b.opts.FS.SyncDir(b.opts.DataDir); err != nil {
+		return err
+	}
+	return b.opts.FS.RemoveAll(doomed)
+}
+
+// removeStrayLogs deletes directories of deleted topics: those renamed for
+// deletion, and those whose topic id is not in the image.
+func (b *Broker) removeStrayLogs(img *metadata.Image) error {
+	names, err := b.opts.FS.ReadDir(b.opts.DataDir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", b.opts.DataDir, err)
+	}
+	for _, name := range names {
+		path := filepath.Join(b.opts.DataDir, name)
+		if strings.HasSuffix(name, deletedSuffix) {
+			if err := b.opts.FS.RemoveAll(path); err != nil {
+				return err
+			}
+			continue
+		}
+		content, err := b.readSmallFile(filepath.Join(path, partitionMetadataFile))
+		if err != nil {
+			continue // not a partition directory (meta/, or not ours)
+		}
+		idHex := strings.TrimSpace(content[strings.LastIndex(content, ":")+1:])
+		cut := strings.LastIndex(name, "-")
+		if cut < 0 {
+			continue
+		}
+		t, ok := img.Topic(name[:cut])
+		if ok && hex.EncodeToString(t.ID[:]) == idHex {
+			continue
+		}
+		b.logger.Info("removing log of a deleted topic", "dir", name)
+		if err := b.opts.FS.RemoveAll(path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storageConfig converts a topic's Kafka config to the log's settings.
+func storageConfig(t config.Topic) storage.Config {
+	cfg := storage.DefaultConfig()
+	cfg.SegmentBytes = t.SegmentBytes
+	cfg.SegmentDuration = millis(t.SegmentMs)
+	cfg.SegmentIndexBytes = t.SegmentIndexBytes
+	cfg.IndexIntervalBytes = t.IndexIntervalBytes
+	cfg.RetentionBytes = t.RetentionBytes
+	cfg.RetentionDuration = millis(t.RetentionMs)
+	if !t.Delete() {
+		// Compacted-only topics never delete by time or size.
+		cfg.RetentionBytes = -1
+		cfg.RetentionDuration = -1
+	}
+	cfg.FlushMessages = t.FlushMessages
+	cfg.FlushInterval = millis(t.FlushMs)
+	return cfg
+}
+
+// millis converts a Kafka millisecond config to a Duration, saturating
+// Long.MAX_VALUE-style "never" values instead of overflowing.
+func millis(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}

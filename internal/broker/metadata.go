@@ -1,0 +1,114 @@
+package broker
+
+// Metadata: versions 0-12. Topics are listed by name or (v10+) by id; a
+// null list (v1+) means every topic. Unknown topics named by a client that
+// allows auto-creation are created when auto.create.topics.enable is true,
+// with num.partitions and default.replication.factor.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerMetadata(r server.Routes) {
+	r[3] = server.Route{MinVersion: 0, MaxVersion: 12, Handle: b.handleMetadata}
+}
+
+func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.MetadataRequest)
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	img := b.meta.Image()
+	resp.Brokers = b.metadataBrokers(img)
+	clusterID := img.ClusterID()
+	resp.ClusterID = &clusterID
+	resp.ControllerID = b.controllerID()
+
+	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+		for _, t := range img.Topics() {
+			resp.Topics = append(resp.Topics, metadataTopic(t))
+		}
+		return server.Result{Response: resp}
+	}
+	autoCreate := req.AllowAutoTopicCreation || req.Version < 4
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			t, ok := img.TopicByID(rt.TopicID)
+			if !ok {
+				resp.Topics = append(resp.Topics, errorTopic(kerr.UnknownTopicID.Code, nil, rt.TopicID))
+				continue
+			}
+			resp.Topics = append(resp.Topics, metadataTopic(t))
+			continue
+		}
+		name := *rt.Topic
+		t, ok := img.Topic(name)
+		if !ok && autoCreate && b.opts.Config.AutoCreateTopics {
+			created, err := b.meta.CreateTopic(ctx, metadata.CreateTopicSpec{Name: name, NumPartitions: -1, ReplicationFactor: -1})
+			switch {
+			case err == nil:
+				t, ok = created, true
+			case errors.Is(err, kerr.TopicAlreadyExists):
+				t, ok = b.meta.Image().Topic(name)
+			default:
+				resp.Topics = append(resp.Topics, errorTopic(errorCode(err), &name, [16]byte{}))
+				continue
+			}
+		}
+		if !ok {
+			code := kerr.UnknownTopicOrPartition.Code
+			if metadata.ValidateTopicName(name) != nil {
+				code = kerr.InvalidTopicException.Code
+			}
+			resp.Topics = append(resp.Topics, errorTopic(code, &name, [16]byte{}))
+			continue
+		}
+		resp.Topics = append(resp.Topics, metadataTopic(t))
+	}
+	return server.Result{Response: resp}
+}
+
+func (b *Broker) metadataBrokers(img *metadata.Image) []kmsg.MetadataResponseBroker {
+	var out []kmsg.MetadataResponseBroker
+	for _, br := range img.Brokers() {
+		out = append(out, kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: br.Host, Port: br.Port, Rack: br.Rack})
+	}
+	if len(out) == 0 {
+		// Before this node's registration is applied, describe it anyway so
+		// clients can connect.
+		out = append(out, kmsg.MetadataResponseBroker{NodeID: b.opts.NodeID, Host: b.opts.AdvertiseHost, Port: b.opts.AdvertisePort})
+	}
+	return out
+}
+
+// controllerID is the node clients see as controller. In combined mode the
+// metadata leader is a broker; with one node it is this one.
+func (b *Broker) controllerID() int32 { return b.opts.NodeID }
+
+func metadataTopic(t metadata.TopicImage) kmsg.MetadataResponseTopic {
+	name := t.Name
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.Topic, mt.TopicID, mt.IsInternal = &name, t.ID, isInternalTopic(name)
+	for _, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition, mp.Leader, mp.LeaderEpoch = p.Partition, p.Leader, p.LeaderEpoch
+		mp.Replicas, mp.ISR = p.Replicas, p.ISR
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}
+
+func isInternalTopic(name string) bool {
+	return name == "__consumer_offsets" || name == "__transaction_state"
+}
+
+func errorTopic(code int16, name *string, id [16]byte) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.ErrorCode, mt.Topic, mt.TopicID = code, name, id
+	return mt
+}

@@ -1,0 +1,45 @@
+package broker
+
+// OffsetForLeaderEpoch: versions 2-4. For each partition, the end offset of
+// the largest leader epoch not above the requested one, which a follower or
+// a consumer uses to detect log truncation (KIP-101, KIP-320).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerOffsetForLeaderEpoch(r server.Routes) {
+	r[23] = server.Route{MinVersion: 2, MaxVersion: 4, Handle: b.handleOffsetForLeaderEpoch}
+}
+
+func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	resp.Topics = make([]kmsg.OffsetForLeaderEpochResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		out := &resp.Topics[ti]
+		out.Topic = rt.Topic
+		out.Partitions = make([]kmsg.OffsetForLeaderEpochResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			pr := &out.Partitions[pi]
+			*pr = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			pr.Partition = rp.Partition
+			p := b.partition(rt.Topic, rp.Partition)
+			if p == nil {
+				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {
+				pr.ErrorCode = code
+				continue
+			}
+			pr.LeaderEpoch, pr.EndOffset = p.EndOffsetForEpoch(rp.LeaderEpoch)
+		}
+	}
+	return server.Result{Response: resp}
+}

@@ -1,0 +1,299 @@
+// Package partition is one partition replica on this broker: its log, the
+// idempotent producer state that guards appends, its leader epoch and its
+// high watermark, and the fetchers waiting for new data.
+//
+// On a single node the leader is the only in-sync replica, so the high
+// watermark is the end of what may be exposed without risk of being lost:
+// the durable (fsynced) offset when every append is synced before its ack,
+// the log end offset when flush.messages relaxes that (Kafka's default
+// semantics). Replication will move the high watermark by the ISR's fetch
+// positions instead; it is kept here, beside the log, for that reason.
+//
+// Concurrency: Append is serialized by appendMu, which also guards the
+// producer state. The high watermark and the waiter list sit in mu. The log
+// is safe for concurrent reads, syncs and retention.
+package partition
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/producerstate"
+	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+// maxBatchesPerProducer is how many recent batches per producer are kept
+// for duplicate detection; Kafka clients keep at most 5 in flight.
+const maxBatchesPerProducer = 5
+
+// Partition is a replica of one topic partition.
+type Partition struct {
+	Topic   string
+	TopicID [16]byte
+	Index   int32
+
+	log *storage.Log
+
+	appendMu  sync.Mutex
+	producers *producerstate.Manager // guarded by appendMu
+
+	mu struct {
+		sync.Mutex
+		leaderEpoch   int32
+		config        config.Topic
+		highWatermark storage.Offset
+		waiters       []chan struct{}
+		// epochs lists where each leader epoch starts in the log, oldest
+		// first (Kafka's leader epoch cache).
+		epochs []epochStart
+	}
+}
+
+// New wraps an opened log. It rebuilds the producer state by scanning the
+// log's batch headers, so idempotent producers keep their sequence checks
+// across restarts.
+func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEpoch int32) (*Partition, error) {
+	p := &Partition{Topic: topic, TopicID: topicID, Index: index, log: log}
+	p.producers = producerstate.NewManager(maxBatchesPerProducer)
+	err := log.ScanBatches(log.LogStartOffset(), func(h recordbatch.Header) error {
+		p.noteEpochLocked(h.PartitionLeaderEpoch, storage.Offset(h.BaseOffset))
+		if h.Idempotent() {
+			p.producers.Update(h, h.BaseOffset, h.MaxTimestamp)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rebuilding producer state of %s-%d: %w", topic, index, err)
+	}
+	p.mu.leaderEpoch = leaderEpoch
+	// Everything recovered from disk was synced or survived a clean
+	// shutdown; it is all visible.
+	p.mu.highWatermark = log.LogEndOffset()
+	return p, nil
+}
+
+// Log is the partition's log, for reads and administration.
+func (p *Partition) Log() *storage.Log { return p.log }
+
+// LeaderEpoch is the current leader epoch.
+func (p *Partition) LeaderEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.leaderEpoch
+}
+
+// SetLeaderEpoch records a new leader epoch from the metadata image.
+func (p *Partition) SetLeaderEpoch(epoch int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.leaderEpoch = epoch
+}
+
+// Config is the topic's effective configuration.
+func (p *Partition) Config() config.Topic {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.config
+}
+
+// SetConfig applies a topic configuration, to the log as well.
+func (p *Partition) SetConfig(cfg config.Topic, logCfg storage.Config) {
+	p.mu.Lock()
+	p.mu.config = cfg
+	p.mu.Unlock()
+	p.log.SetConfig(logCfg)
+}
+
+// HighWatermark is the offset below which records are visible to consumers.
+func (p *Partition) HighWatermark() storage.Offset {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.highWatermark
+}
+
+// AppendResult says where a produce landed.
+type AppendResult struct {
+	BaseOffset storage.Offset // offset of the first record of the first batch
+	LastOffset storage.Offset // offset of the last record of the last batch
+	// Duplicate is set when every batch was a retry of an already appended
+	// one: nothing was written and the original offsets are returned.
+	Duplicate bool
+}
+
+// ErrNoBatches is returned for a produce with no record batches.
+var ErrNoBatches = errors.New("no record batches")
+
+// Append appends validated batches as one unit of the produce request. Each
+// idempotent batch is checked against the producer state first; a retried
+// batch is answered with its original offsets and not written again. The
+// returned error is a kerr error when the producer state refuses a batch.
+func (p *Partition) Append(batches [][]byte, headers []recordbatch.Header, nowMs int64) (AppendResult, error) {
+	if len(batches) == 0 {
+		return AppendResult{}, ErrNoBatches
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	epoch := p.LeaderEpoch()
+	res := AppendResult{BaseOffset: -1, Duplicate: true}
+	for i, batch := range batches {
+		h := headers[i]
+		d := p.producers.Check(h)
+		if d.Err != nil {
+			return res, d.Err
+		}
+		if d.Duplicate {
+			if res.BaseOffset < 0 {
+				res.BaseOffset = storage.Offset(d.BaseOffset)
+			}
+			res.LastOffset = storage.Offset(d.LastOffset)
+			continue
+		}
+		info, err := p.log.Append(batch, epoch)
+		if err != nil {
+			return res, fmt.Errorf("appending to %s-%d: %w", p.Topic, p.Index, err)
+		}
+		res.Duplicate = false
+		p.mu.Lock()
+		p.noteEpochLocked(epoch, info.BaseOffset)
+		p.mu.Unlock()
+		if res.BaseOffset < 0 {
+			res.BaseOffset = info.BaseOffset
+		}
+		res.LastOffset = info.LastOffset
+		if h.Idempotent() {
+			h.BaseOffset = int64(info.BaseOffset)
+			p.producers.Update(h, int64(info.BaseOffset), nowMs)
+		}
+	}
+	if !p.log.NeedsSyncPerAppend() {
+		p.advanceHighWatermark(p.log.LogEndOffset())
+	}
+	return res, nil
+}
+
+// WaitDurable blocks until the log is fsynced through lastOffset and then
+// exposes it to consumers. Concurrent callers share fsyncs (group commit).
+func (p *Partition) WaitDurable(lastOffset storage.Offset) error {
+	if !p.log.NeedsSyncPerAppend() {
+		return nil
+	}
+	if err := p.log.Sync(lastOffset + 1); err != nil {
+		return fmt.Errorf("syncing %s-%d: %w", p.Topic, p.Index, err)
+	}
+	p.advanceHighWatermark(p.log.DurableOffset())
+	return nil
+}
+
+// FlushIfDue applies flush.messages / flush.ms for relaxed topics.
+func (p *Partition) FlushIfDue(now time.Time) error {
+	return p.log.FlushIfDue(now)
+}
+
+func (p *Partition) advanceHighWatermark(offset storage.Offset) {
+	p.mu.Lock()
+	if offset <= p.mu.highWatermark {
+		p.mu.Unlock()
+		return
+	}
+	p.mu.highWatermark = offset
+	waiters := p.mu.waiters
+	p.mu.waiters = nil
+	p.mu.Unlock()
+	for _, w := range waiters {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// NotifyOnAppend registers ch to receive a value (without blocking) the
+// next time the high watermark advances. A long-polling fetch registers one
+// channel with every partition it reads.
+func (p *Partition) NotifyOnAppend(ch chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.waiters = append(p.mu.waiters, ch)
+}
+
+// StopNotify removes ch from the waiters, so a finished fetch leaves no
+// reference behind on idle partitions.
+func (p *Partition) StopNotify(ch chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, w := range p.mu.waiters {
+		if w == ch {
+			p.mu.waiters = append(p.mu.waiters[:i], p.mu.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Producers describes the idempotent producers known to this partition.
+func (p *Partition) Producers() []producerstate.ProducerInfo {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.producers.Producers()
+}
+
+// DeleteRecordsBefore advances the log start offset (DeleteRecords). The
+// offset may not pass the high watermark, as in Kafka.
+func (p *Partition) DeleteRecordsBefore(offset storage.Offset) (storage.Offset, error) {
+	hw := p.HighWatermark()
+	if offset < 0 {
+		offset = hw // -1 means "up to the high watermark"
+	}
+	if offset > hw {
+		return 0, kerr.OffsetOutOfRange
+	}
+	if err := p.log.DeleteRecordsBefore(offset); err != nil {
+		return 0, err
+	}
+	return p.log.LogStartOffset(), nil
+}
+
+// Close closes the log.
+func (p *Partition) Close() error { return p.log.Close() }
+
+type epochStart struct {
+	epoch int32
+	start storage.Offset
+}
+
+// noteEpochLocked records that epoch's batches begin at start, if epoch is
+// newer than every known one.
+func (p *Partition) noteEpochLocked(epoch int32, start storage.Offset) {
+	if n := len(p.mu.epochs); n > 0 && p.mu.epochs[n-1].epoch >= epoch {
+		return
+	}
+	p.mu.epochs = append(p.mu.epochs, epochStart{epoch: epoch, start: start})
+}
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch: the largest known epoch
+// not above the requested one, and the offset where the next epoch starts
+// (the log end offset for the latest epoch). An epoch older than every known
+// one gives -1, -1.
+func (p *Partition) EndOffsetForEpoch(requested int32) (epoch int32, endOffset int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.mu.epochs) - 1; i >= 0; i-- {
+		e := p.mu.epochs[i]
+		if e.epoch > requested {
+			continue
+		}
+		if i == len(p.mu.epochs)-1 {
+			return e.epoch, int64(p.log.LogEndOffset())
+		}
+		return e.epoch, int64(p.mu.epochs[i+1].start)
+	}
+	if len(p.mu.epochs) == 0 && requested <= p.mu.leaderEpoch {
+		return p.mu.leaderEpoch, int64(p.log.LogEndOffset())
+	}
+	return -1, -1
+}

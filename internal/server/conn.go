@@ -1,0 +1,241 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+const apiVersionsKey = 18
+
+// errClose marks a protocol violation after which the connection is closed,
+// as Kafka does for malformed or unsupported requests.
+var errClose = errors.New("closing connection")
+
+// slot is one request's place in the response order.
+type slot struct {
+	correlationID  int32
+	apiKey         int16
+	flexibleHeader bool
+	response       kmsg.Response
+	pending        chan kmsg.Response // set when the response comes later
+	close          bool               // close the connection after this slot
+}
+
+type conn struct {
+	srv *Server
+	nc  net.Conn
+
+	// slots carries responses to the writer in request order; its capacity
+	// bounds requests in flight on this connection.
+	slots chan *slot
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{srv: s, nc: nc, slots: make(chan *slot, s.limits.MaxInFlightPerConnection)}
+}
+
+// serve runs the reader on this goroutine and the writer on another, and
+// returns when both have stopped.
+func (c *conn) serve(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
+	defer stop()
+
+	var pendingWG sync.WaitGroup
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop(ctx)
+		cancel() // a write error ends the connection
+	}()
+	err := c.readLoop(ctx, &pendingWG)
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		c.srv.logger.Debug("connection closed", "remote", c.nc.RemoteAddr(), "err", err)
+	}
+	close(c.slots)
+	<-writerDone
+	cancel()
+	pendingWG.Wait()
+	c.nc.Close()
+}
+
+func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
+	br := bufio.NewReaderSize(c.nc, 64*1024)
+	var sizeBuf [4]byte
+	for {
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.IdleTimeout)); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if size < 0 || size > c.srv.limits.MaxRequestBytes {
+			return fmt.Errorf("%w: request size %d outside [0, %d] (socket.request.max.bytes)", errClose, size, c.srv.limits.MaxRequestBytes)
+		}
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.FrameTimeout)); err != nil {
+			return err
+		}
+		frame := make([]byte, size)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			return fmt.Errorf("reading %d byte frame: %w", size, err)
+		}
+		s, err := c.handleFrame(ctx, frame, pendingWG)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			continue
+		}
+		select {
+		case c.slots <- s:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if s.close {
+			return errClose
+		}
+	}
+}
+
+// handleFrame decodes one request and dispatches it. It returns the slot to
+// queue for the writer, nil when no response is due, or an error that closes
+// the connection.
+func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.WaitGroup) (*slot, error) {
+	hdr, body, err := parseRequestHeader(frame)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errClose, err)
+	}
+	route, known := c.srv.routes[hdr.apiKey]
+	if hdr.apiKey == apiVersionsKey && known && hdr.apiVersion > route.MaxVersion {
+		// KIP-511: answer an ApiVersions request of an unknown version with
+		// v0 and UNSUPPORTED_VERSION so the client can downgrade.
+		return &slot{correlationID: hdr.correlationID, apiKey: hdr.apiKey, response: c.unsupportedAPIVersions()}, nil
+	}
+	if !known {
+		return nil, fmt.Errorf("%w: unsupported api key %d", errClose, hdr.apiKey)
+	}
+	if hdr.apiVersion < route.MinVersion || hdr.apiVersion > route.MaxVersion {
+		return nil, fmt.Errorf("%w: %s version %d outside [%d, %d]", errClose, kmsg.NameForKey(hdr.apiKey), hdr.apiVersion, route.MinVersion, route.MaxVersion)
+	}
+	req := kmsg.RequestForKey(hdr.apiKey)
+	req.SetVersion(hdr.apiVersion)
+	if err := req.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("%w: decoding %s v%d: %v", errClose, kmsg.NameForKey(hdr.apiKey), hdr.apiVersion, err)
+	}
+	rc := &RequestContext{
+		APIKey:        hdr.apiKey,
+		APIVersion:    hdr.apiVersion,
+		CorrelationID: hdr.correlationID,
+		ClientID:      hdr.clientID,
+		ClientAddr:    c.nc.RemoteAddr(),
+		ReceivedAt:    time.Now(),
+	}
+	res := route.Handle(ctx, rc, req)
+	s := &slot{
+		correlationID:  hdr.correlationID,
+		apiKey:         hdr.apiKey,
+		flexibleHeader: req.IsFlexible() && hdr.apiKey != apiVersionsKey,
+		close:          res.CloseConnection,
+	}
+	switch {
+	case res.Pending != nil:
+		s.pending = make(chan kmsg.Response, 1)
+		pendingWG.Add(1)
+		go func() {
+			defer pendingWG.Done()
+			s.pending <- res.Pending(ctx)
+		}()
+	case res.NoResponse:
+		if res.CloseConnection {
+			return nil, errClose
+		}
+		return nil, nil
+	default:
+		s.response = res.Response
+	}
+	return s, nil
+}
+
+func (c *conn) unsupportedAPIVersions() kmsg.Response {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.Version = 0
+	resp.ErrorCode = kerr.UnsupportedVersion.Code
+	resp.ApiKeys = AdvertisedVersions(c.srv.routes)
+	return resp
+}
+
+// writeLoop writes responses in request order until the slots channel is
+// closed and drained, or a write fails.
+func (c *conn) writeLoop(ctx context.Context) {
+	bw := bufio.NewWriterSize(c.nc, 64*1024)
+	var buf []byte
+	for s := range c.slots {
+		resp := s.response
+		if s.pending != nil {
+			select {
+			case resp = <-s.pending:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if resp == nil {
+			if s.close {
+				bw.Flush()
+				return
+			}
+			continue
+		}
+		buf = encodeResponse(buf[:0], s, resp)
+		if _, err := bw.Write(buf); err != nil {
+			return
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // do not keep a large fetch response's buffer per connection
+		}
+		if len(c.slots) == 0 {
+			if err := bw.Flush(); err != nil {
+				return
+			}
+		}
+		if s.close {
+			return
+		}
+	}
+	bw.Flush()
+}
+
+func encodeResponse(dst []byte, s *slot, resp kmsg.Response) []byte {
+	dst = append(dst, 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(s.correlationID))
+	if s.flexibleHeader {
+		dst = append(dst, 0) // no tagged fields in the response header
+	}
+	dst = resp.AppendTo(dst)
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	return dst
+}
+
+// AdvertisedVersions lists the routes as ApiVersions entries, sorted by key.
+func AdvertisedVersions(routes Routes) []kmsg.ApiVersionsResponseApiKey {
+	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(routes))
+	for key := int16(0); key <= kmsg.MaxKey; key++ {
+		r, ok := routes[key]
+		if !ok {
+			continue
+		}
+		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: key, MinVersion: r.MinVersion, MaxVersion: r.MaxVersion})
+	}
+	return keys
+}

@@ -1,0 +1,158 @@
+// Package server accepts Kafka client connections, frames requests, decodes
+// them with kmsg and hands them to the handlers registered by the broker.
+//
+// Concurrency model: per connection one reader goroutine and one writer
+// goroutine. The reader reads a frame, decodes it and calls the handler for
+// its API key synchronously, so requests on one connection are processed in
+// the order they were sent (idempotent producers depend on it). A handler may
+// return a Pending function for work that waits (fsync for acks, long-poll
+// fetch); pending work runs on its own goroutine while the reader goes on,
+// and the writer sends responses strictly in request order. The number of
+// requests in flight per connection is bounded (MaxInFlightPerConnection),
+// which is how a slow consumer or a flood of requests gets backpressure
+// instead of memory growth.
+//
+// Every goroutine is started by the Server and joined by Serve before it
+// returns: cancelling Serve's context closes the listener and every
+// connection.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// RequestContext describes the request being handled.
+type RequestContext struct {
+	APIKey        int16
+	APIVersion    int16
+	CorrelationID int32
+	ClientID      string
+	ClientAddr    net.Addr
+	// ReceivedAt is when the frame was read, for request timeouts.
+	ReceivedAt time.Time
+}
+
+// Result is what a handler returns for one request.
+type Result struct {
+	// Response is sent back unless NoResponse is set. Exactly one of
+	// Response and Pending is set when a response is due.
+	Response kmsg.Response
+	// Pending runs on its own goroutine and returns the response later; it
+	// must return promptly once ctx is cancelled.
+	Pending func(ctx context.Context) kmsg.Response
+	// NoResponse is set for requests that get none (Produce with acks=0).
+	NoResponse bool
+	// CloseConnection asks the server to close the connection after any
+	// earlier responses are written (a protocol violation).
+	CloseConnection bool
+}
+
+// Handler handles one decoded request. It runs on the connection's reader
+// goroutine.
+type Handler func(ctx context.Context, rc *RequestContext, req kmsg.Request) Result
+
+// Route is one API served: its handler and the versions supported.
+type Route struct {
+	MinVersion, MaxVersion int16
+	Handle                 Handler
+}
+
+// Routes maps API keys to handlers. It is built once at start-up and only
+// read afterwards.
+type Routes map[int16]Route
+
+// Limits bound what one connection may cost.
+type Limits struct {
+	// MaxRequestBytes is socket.request.max.bytes: a larger frame closes
+	// the connection before anything is allocated.
+	MaxRequestBytes int32
+	// MaxInFlightPerConnection bounds requests read but not yet answered.
+	MaxInFlightPerConnection int
+	// IdleTimeout is connections.max.idle.ms: a connection with no request
+	// for this long is closed.
+	IdleTimeout time.Duration
+	// FrameTimeout bounds how long the rest of a frame may take once its
+	// size was read, so a slow-loris client cannot hold a goroutine forever.
+	FrameTimeout time.Duration
+	// MaxConnections is max.connections.
+	MaxConnections int
+}
+
+// DefaultLimits are Kafka's defaults where Kafka has them.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxRequestBytes:          100 * 1024 * 1024, // socket.request.max.bytes
+		MaxInFlightPerConnection: 64,                // franz-go pipelines at most 5 produce requests; 64 leaves headroom
+		IdleTimeout:              10 * time.Minute,  // connections.max.idle.ms
+		FrameTimeout:             60 * time.Second,
+		MaxConnections:           10000,
+	}
+}
+
+// Server serves the Kafka protocol on one listener.
+type Server struct {
+	routes Routes
+	limits Limits
+	logger *slog.Logger
+
+	connSlots chan struct{}
+	wg        sync.WaitGroup
+}
+
+// New returns a server dispatching to routes.
+func New(routes Routes, limits Limits, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Server{
+		routes:    routes,
+		limits:    limits,
+		logger:    logger,
+		connSlots: make(chan struct{}, limits.MaxConnections),
+	}
+}
+
+// Serve accepts connections on ln until ctx is cancelled, then closes the
+// listener and every connection and waits for their goroutines.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer s.wg.Wait()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		select {
+		case s.connSlots <- struct{}{}:
+		default:
+			s.logger.Warn("max.connections reached, closing new connection", "remote", nc.RemoteAddr())
+			nc.Close()
+			continue
+		}
+		c := newConn(s, nc)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.connSlots }()
+			c.serve(ctx)
+		}()
+	}
+}
