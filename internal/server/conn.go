@@ -15,7 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-const apiVersionsKey = 18
+const (
+	produceKey     = 0
+	apiVersionsKey = 18
+)
 
 // errClose marks a protocol violation after which the connection is closed,
 // as Kafka does for malformed or unsupported requests.
@@ -116,6 +119,9 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	hdr, body, err := parseRequestHeader(frame)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errClose, err)
+	}
+	if hdr.apiKey != produceKey && int32(len(frame)) > c.srv.limits.MaxAdminRequestBytes {
+		return nil, fmt.Errorf("%w: %d byte %s request over %d bytes", errClose, len(frame), kmsg.NameForKey(hdr.apiKey), c.srv.limits.MaxAdminRequestBytes)
 	}
 	route, known := c.srv.routes[hdr.apiKey]
 	if hdr.apiKey == apiVersionsKey && known && hdr.apiVersion > route.MaxVersion {

@@ -74,6 +74,12 @@ type Limits struct {
 	// MaxRequestBytes is socket.request.max.bytes: a larger frame closes
 	// the connection before anything is allocated.
 	MaxRequestBytes int32
+	// MaxAdminRequestBytes caps frames of every API but Produce. kmsg
+	// checks an array's length against the bytes left, but each element
+	// may decode into a struct tens of times larger than its one byte on
+	// the wire; a small cap keeps that amplification bounded for the
+	// APIs that never need large requests.
+	MaxAdminRequestBytes int32
 	// MaxInFlightPerConnection bounds requests read but not yet answered.
 	MaxInFlightPerConnection int
 	// IdleTimeout is connections.max.idle.ms: a connection with no request
@@ -90,8 +96,9 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxRequestBytes:          100 * 1024 * 1024, // socket.request.max.bytes
-		MaxInFlightPerConnection: 64,                // franz-go pipelines at most 5 produce requests; 64 leaves headroom
-		IdleTimeout:              10 * time.Minute,  // connections.max.idle.ms
+		MaxAdminRequestBytes:     8 * 1024 * 1024,
+		MaxInFlightPerConnection: 64,               // franz-go pipelines at most 5 produce requests; 64 leaves headroom
+		IdleTimeout:              10 * time.Minute, // connections.max.idle.ms
 		FrameTimeout:             60 * time.Second,
 		MaxConnections:           10000,
 	}
