@@ -1,0 +1,164 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/recordbatch"
+)
+
+// AppendInfo describes where an appended batch went.
+type AppendInfo struct {
+	BaseOffset   Offset
+	LastOffset   Offset
+	MaxTimestamp int64
+	// SegmentBaseOffset and Position locate the batch on disk.
+	SegmentBaseOffset Offset
+	Position          int64
+	SizeBytes         int64
+}
+
+// checkAppendBatch checks that b is one whole v2 batch. The caller validated
+// the contents; this only guards the log's own invariants.
+func checkAppendBatch(b []byte) (recordbatch.Header, error) {
+	h, err := recordbatch.ParseHeader(b)
+	if err != nil {
+		return h, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	}
+	switch {
+	case h.Magic != 2:
+		return h, fmt.Errorf("%w: magic %d", ErrInvalidBatch, h.Magic)
+	case h.TotalSize() != int64(len(b)):
+		return h, fmt.Errorf("%w: batch length says %d bytes, have %d", ErrInvalidBatch, h.TotalSize(), len(b))
+	case h.LastOffsetDelta < 0:
+		return h, fmt.Errorf("%w: negative last offset delta", ErrInvalidBatch)
+	case int64(len(b)) > maxSegmentBytes:
+		return h, fmt.Errorf("%w: %d bytes", ErrInvalidBatch, len(b))
+	}
+	return h, nil
+}
+
+// Append assigns the next offsets to batch by writing its base offset and
+// partition leader epoch in place (both outside the CRC), rolls the active
+// segment when it is full or old, and writes the batch. It does not fsync:
+// call Sync before acknowledging when NeedsSyncPerAppend.
+func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
+	h, err := checkAppendBatch(batch)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	now := l.now()
+	l.mu.Lock()
+	if err := l.usableLocked(); err != nil {
+		l.mu.Unlock()
+		return AppendInfo{}, err
+	}
+	cfg, active, offset := l.mu.cfg, l.activeLocked(), l.mu.logEndOffset
+	l.mu.Unlock()
+
+	if shouldRoll(active, cfg, int64(len(batch)), offset+Offset(h.LastOffsetDelta), now) {
+		if active, err = l.roll(now); err != nil {
+			return AppendInfo{}, err
+		}
+	}
+	recordbatch.SetBaseOffset(batch, int64(offset))
+	recordbatch.SetPartitionLeaderEpoch(batch, leaderEpoch)
+	h.BaseOffset, h.PartitionLeaderEpoch = int64(offset), leaderEpoch
+
+	// The appender is the only writer of active's size and indexes, so it
+	// reads them without the lock.
+	pos := active.size
+	if _, err := active.log.Write(batch); err != nil {
+		return AppendInfo{}, l.fail(fmt.Errorf("append to %s: %w", active.log.Name(), err))
+	}
+	u := active.planIndex(pos, h, cfg.IndexIntervalBytes)
+	if err := l.writeIndexEntries(active, u.offsetEntry, u.timeEntry); err != nil {
+		return AppendInfo{}, err
+	}
+	l.mu.Lock()
+	active.applyLocked(h, u)
+	l.mu.logEndOffset = Offset(h.NextOffset())
+	l.mu.Unlock()
+	return AppendInfo{
+		BaseOffset:        offset,
+		LastOffset:        Offset(h.LastOffset()),
+		MaxTimestamp:      h.MaxTimestamp,
+		SegmentBaseOffset: active.baseOffset,
+		Position:          pos,
+		SizeBytes:         int64(len(batch)),
+	}, nil
+}
+
+// shouldRoll reports whether the next batch goes to a new segment: the
+// active one is non-empty and would pass segment.bytes, is older than
+// segment.ms, has a full index, or cannot hold lastOffset as a 32-bit
+// relative offset.
+func shouldRoll(s *segment, cfg Config, batchBytes int64, lastOffset Offset, now time.Time) bool {
+	if s.size == 0 {
+		return false
+	}
+	return s.size+batchBytes > cfg.SegmentBytes ||
+		now.Sub(s.createdAt) >= cfg.SegmentDuration ||
+		int64(len(s.index.entries)+1)*offsetIndexEntryBytes > cfg.SegmentIndexBytes ||
+		int64(len(s.timeIndex.entries)+1)*timeIndexEntryBytes > cfg.SegmentIndexBytes ||
+		lastOffset-s.baseOffset > math.MaxInt32
+}
+
+// writeIndexEntries appends entries to the index files (appender only).
+func (l *Log) writeIndexEntries(s *segment, oe *offsetEntry, te *timeEntry) error {
+	if oe != nil {
+		if _, err := s.index.file.Write(s.index.encode(make([]byte, 0, offsetIndexEntryBytes), *oe)); err != nil {
+			return l.fail(fmt.Errorf("append to %s: %w", s.index.file.Name(), err))
+		}
+	}
+	if te != nil {
+		if _, err := s.timeIndex.file.Write(s.timeIndex.encode(make([]byte, 0, timeIndexEntryBytes), *te)); err != nil {
+			return l.fail(fmt.Errorf("append to %s: %w", s.timeIndex.file.Name(), err))
+		}
+	}
+	return nil
+}
+
+// writeFinalTimeEntry makes the time index's last entry the segment's
+// largest timestamp (appender only).
+func (l *Log) writeFinalTimeEntry(s *segment) error {
+	te := s.finalTimeEntry()
+	if te == nil {
+		return nil
+	}
+	if err := l.writeIndexEntries(s, nil, te); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	s.timeIndex.entries = append(s.timeIndex.entries, *te)
+	l.mu.Unlock()
+	return nil
+}
+
+// roll closes the active segment for appends and starts a new one at the
+// log end (appendMu held). An empty active segment is kept instead.
+func (l *Log) roll(now time.Time) (*segment, error) {
+	l.mu.Lock()
+	old, base := l.activeLocked(), l.mu.logEndOffset
+	l.mu.Unlock()
+	if old.baseOffset == base {
+		return old, nil
+	}
+	if err := l.writeFinalTimeEntry(old); err != nil {
+		return nil, err
+	}
+	s, err := openSegmentFiles(l.fs, l.dir, base, true, now)
+	if err != nil {
+		return nil, fmt.Errorf("roll segment: %w", err)
+	}
+	old.acquire()
+	l.mu.Lock()
+	l.mu.segments = append(l.mu.segments, s)
+	l.mu.unsynced = append(l.mu.unsynced, old)
+	l.mu.dirDirty = true
+	l.mu.Unlock()
+	return s, nil
+}

@@ -1,0 +1,80 @@
+// Package storage is the durable partition log: Kafka's UnifiedLog,
+// LogSegment, OffsetIndex and TimeIndex, on top of vfs.FS.
+//
+// # On-disk format
+//
+// One directory per partition replica:
+//
+//	00000000000000000000.log        record batches exactly as appended
+//	00000000000000000000.index      sparse offset index
+//	00000000000000000000.timeindex  sparse time index
+//	00000000000000012345.log        next segment: name = its base offset, 20 digits
+//	...
+//	log-checkpoint                  log start offset and recovery point
+//
+// A .log file is a sequence of whole v2 record batches (see package
+// recordbatch for the header), offsets continuing from one batch to the
+// next; the file name is the base offset of its first batch.
+//
+// A .index file holds 8-byte entries, appended at most every
+// index.interval.bytes of log:
+//
+//	0  4  relative offset  (batch base offset - segment base offset), uint32 BE
+//	4  4  position         (byte position of that batch in the .log), uint32 BE
+//
+// A .timeindex file holds 12-byte entries, appended with an offset index
+// entry when the largest timestamp seen grew, and once more when the
+// segment is rolled or the log closed, so that its last entry is the
+// segment's largest timestamp:
+//
+//	0  8  timestamp        (largest batch max timestamp so far), int64 BE
+//	8  4  relative offset  (base offset of the batch holding it), uint32 BE
+//
+// The checkpoint is 24 bytes, replaced atomically (write a temp file,
+// fsync, rename, fsync the directory):
+//
+//	0   4  version (1)
+//	4   8  log start offset
+//	12  8  recovery point
+//	20  4  CRC-32C of bytes 0..19
+//
+// Both indexes are kept in memory in full (bounded by segment.index.bytes)
+// and searched there; their files are only persistence.
+//
+// # Durability and recovery
+//
+// Append writes but does not fsync. Sync fsyncs, sharing one fsync among
+// all callers that arrive while it runs (group commit); rolled segments and
+// new directory entries are made durable by the next Sync. Every segment
+// below the recovery point was fully fsynced (log and indexes): the point
+// is advanced to the active segment's base after a Sync that covered rolled
+// segments, set to the log end by Close, and set back to the active
+// segment's base by Open before any append.
+//
+// Open trusts segments below the recovery point after a sanity check of
+// their indexes against the log (rebuilding them when they disagree). From
+// the recovery point on, every batch is checked (length fits, magic 2,
+// CRC-32C, offsets continue); the file is truncated at the first bad or torn
+// batch, later segments are removed, indexes are rebuilt and the result is
+// fsynced. Nothing that a successful Sync covered is lost.
+//
+// After a failed write or fsync the log stops (ErrLogFailed): what the page
+// cache holds is then unknown, and only reopening (recovery) can tell.
+//
+// # Concurrency
+//
+// A Log is safe for concurrent use. Locks, in the order they are taken:
+//
+//   - appendMu serializes the writers: Append, roll, TruncateTo, retention
+//     and DeleteRecordsBefore. The broker appends to a partition from one
+//     goroutine at a time anyway.
+//   - checkpointMu serializes checkpoint writes so none goes back in time.
+//   - mu guards the segment list, offsets, in-memory indexes and sync
+//     state. It is never held during file I/O on the hot path, and never
+//     during fsync, so appends continue while a group commit runs.
+//
+// Readers (Read, FindBatchByTimestamp, ScanBatches) take mu only to find
+// positions and take a segment reference, then read without it. A segment
+// deleted by retention stays readable until its last reference is
+// released; FileSlice.Release drops a reader's reference.
+package storage

@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"fmt"
+	"time"
+)
+
+// Sync returns once every byte of the offsets below upTo is fsynced (upTo is
+// capped at the log end). Group commit: one caller at a time leads an fsync
+// that covers everything appended before it started; callers that arrive
+// meanwhile wait and are covered by the next one, led by one of them.
+// Rolled segments not yet synced are synced first, then the directory if
+// files were created in it. The log lock is not held during fsync.
+func (l *Log) Sync(upTo Offset) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if err := l.usableLocked(); err != nil {
+			return err
+		}
+		upTo = min(upTo, l.mu.logEndOffset)
+		if l.mu.durableOffset >= upTo {
+			return nil
+		}
+		if !l.mu.syncing {
+			l.leadSyncLocked()
+			continue
+		}
+		l.mu.syncDone.Wait()
+	}
+}
+
+// leadSyncLocked runs one group fsync. It releases l.mu during the I/O and
+// holds it again on return.
+func (l *Log) leadSyncLocked() {
+	l.mu.syncing = true
+	target, generation := l.mu.logEndOffset, l.mu.generation
+	rolled := l.mu.unsynced
+	l.mu.unsynced = nil
+	active := l.activeLocked()
+	active.acquire()
+	dirDirty := l.mu.dirDirty
+	l.mu.dirDirty = false
+	l.mu.Unlock()
+
+	err := l.syncFiles(rolled, active, dirDirty)
+	if err == nil && len(rolled) > 0 {
+		// Every segment before active is now durable with its indexes.
+		if cpErr := l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = max(c.recoveryPoint, active.baseOffset) }); cpErr != nil {
+			l.logger.Warn("could not advance the recovery point", "dir", l.dir, "err", cpErr)
+		}
+	}
+	for _, s := range rolled {
+		s.release()
+	}
+	active.release()
+
+	l.mu.Lock()
+	l.mu.syncing = false
+	if err != nil && l.mu.failed == nil {
+		l.mu.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		l.logger.Error("log stopped after fsync error", "dir", l.dir, "err", err)
+	}
+	if err == nil && generation == l.mu.generation && target > l.mu.durableOffset {
+		l.mu.durableOffset = target
+		l.mu.lastFlush = l.now()
+	}
+	l.mu.syncDone.Broadcast()
+}
+
+func (l *Log) syncFiles(rolled []*segment, active *segment, dirDirty bool) error {
+	for _, s := range rolled {
+		if err := s.syncFiles(); err != nil {
+			return err
+		}
+	}
+	if err := active.log.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", active.log.Name(), err)
+	}
+	if dirDirty {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("sync dir %s: %w", l.dir, err)
+		}
+	}
+	return nil
+}
+
+// NeedsSyncPerAppend reports whether every append must be fsynced before it
+// is acknowledged (flush.messages <= 1).
+func (l *Log) NeedsSyncPerAppend() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.cfg.FlushMessages <= 1
+}
+
+// FlushIfDue fsyncs when flush.messages offsets are waiting or flush.ms has
+// passed since the last fsync, for topics that relax per-append syncing.
+// A broker-wide ticker calls it.
+func (l *Log) FlushIfDue(now time.Time) error {
+	l.mu.Lock()
+	if err := l.usableLocked(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	waiting := int64(l.mu.logEndOffset - l.mu.durableOffset)
+	cfg := l.mu.cfg
+	due := waiting > 0 && (waiting >= cfg.FlushMessages ||
+		(cfg.FlushInterval > 0 && now.Sub(l.mu.lastFlush) >= cfg.FlushInterval))
+	end := l.mu.logEndOffset
+	l.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return l.Sync(end)
+}
