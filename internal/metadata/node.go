@@ -1,0 +1,325 @@
+package metadata
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fjordhq/fjord/internal/config"
+)
+
+// Options configure a Node.
+type Options struct {
+	// Dir is the data directory (DATA_DIR); the node keeps its Raft log,
+	// stable store, snapshots and cluster id in Dir/meta.
+	Dir    string
+	NodeID int32
+	// Transport carries Raft RPCs. The caller owns it and closes it after
+	// Close: raft.NewInmemTransport for one node, a TCP transport for a cluster.
+	Transport raft.Transport
+	// LocalAddr is this node's address on Transport.
+	LocalAddr raft.ServerAddress
+	Logger    *slog.Logger
+	// ClusterID is the cluster's id. Empty: the id stored in Dir/meta, or a
+	// new random one on first start. A given id that differs from the stored
+	// one is an error, as in Kafka: the directory belongs to another cluster.
+	ClusterID string
+	// Broker supplies the defaults for topic creation (num.partitions,
+	// default.replication.factor). Zero value: Kafka's defaults.
+	Broker config.Broker
+}
+
+// Raft timing. The defaults of hashicorp/raft (1 s heartbeat and election
+// timeouts) target WAN-ish clusters and delay a single node's first election
+// by 1-2 s. fjord's quorum runs on a LAN or loopback:
+const (
+	// heartbeatTimeout: a follower starts an election after hearing nothing
+	// for a random time in [t, 2t). 150 ms elects a lone voter in under
+	// 300 ms and still tolerates GC pauses and a loaded 2-core machine.
+	heartbeatTimeout = 150 * time.Millisecond
+	// electionTimeout: a candidate retries after this; equal to the
+	// heartbeat timeout, the smallest value raft accepts.
+	electionTimeout = 150 * time.Millisecond
+	// leaderLeaseTimeout: a leader steps down after this long without
+	// reaching a quorum; it must not exceed the heartbeat timeout.
+	leaderLeaseTimeout = 100 * time.Millisecond
+	// commitTimeout: the longest a leader waits before heartbeating when idle;
+	// short, so followers learn the commit index quickly.
+	commitTimeout = 10 * time.Millisecond
+	// snapshotThreshold: entries between snapshots. Metadata entries are
+	// small; 4096 keeps replay after a restart to a few milliseconds.
+	snapshotThreshold = 4096
+	// trailingLogs: entries kept after a snapshot so a slightly lagging
+	// follower catches up without a snapshot transfer.
+	trailingLogs = 4096
+	// retainSnapshots: snapshots kept on disk; two survive one bad write.
+	retainSnapshots = 2
+	// logCacheEntries: recent entries kept in memory for replication.
+	logCacheEntries = 512
+	// boltOpenTimeout: how long to wait for the store's file lock; another
+	// process holding it is an error, not a hang.
+	boltOpenTimeout = time.Second
+	// defaultApplyTimeout bounds a controller write when ctx has no deadline.
+	defaultApplyTimeout = 10 * time.Second
+)
+
+// Node is one member of the metadata quorum.
+type Node struct {
+	opts   Options
+	logger *slog.Logger
+	raft   *raft.Raft
+	store  *raftboltdb.BoltStore
+	fsm    *fsm
+
+	observer *raft.Observer
+	ready    chan struct{}
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	controllerMu sync.Mutex // serialises controller operations; see doc.go
+	closeOnce    sync.Once
+	closeErr     error
+}
+
+// Start opens (or creates) the metadata quorum state under opts.Dir/meta and
+// starts the Raft node. On first start it bootstraps a group whose only voter
+// is this node; with existing state it resumes. Start does not wait for an
+// election: call WaitReady.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Transport == nil || opts.LocalAddr == "" || opts.Dir == "" || opts.NodeID < 0 {
+		return nil, errors.New("metadata: Dir, NodeID, Transport and LocalAddr are required")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Broker.NumPartitions == 0 {
+		opts.Broker, _ = config.ParseBroker(nil)
+	}
+	metaDir := filepath.Join(opts.Dir, "meta")
+	if err := os.MkdirAll(metaDir, 0o755); err != nil {
+		return nil, fmt.Errorf("metadata: creating %s: %w", metaDir, err)
+	}
+	clusterID, err := loadClusterID(metaDir, opts.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{opts: opts, logger: logger, fsm: newFSM(logger, clusterID), ready: make(chan struct{})}
+	if err := n.startRaft(metaDir); err != nil {
+		return nil, err
+	}
+	watchCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	observations := make(chan raft.Observation, 16)
+	n.observer = raft.NewObserver(observations, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	n.raft.RegisterObserver(n.observer)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.watchReadiness(watchCtx, observations)
+	}()
+	return n, nil
+}
+
+func (n *Node) startRaft(metaDir string) error {
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(strconv.Itoa(int(n.opts.NodeID)))
+	conf.HeartbeatTimeout = heartbeatTimeout
+	conf.ElectionTimeout = electionTimeout
+	conf.LeaderLeaseTimeout = leaderLeaseTimeout
+	conf.CommitTimeout = commitTimeout
+	conf.SnapshotThreshold = snapshotThreshold
+	conf.TrailingLogs = trailingLogs
+	conf.Logger = newHCLogger(n.logger)
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(metaDir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: boltOpenTimeout}})
+	if err != nil {
+		return fmt.Errorf("metadata: opening raft store: %w", err)
+	}
+	logs, err := raft.NewLogCache(logCacheEntries, store)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("metadata: log cache: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(metaDir, retainSnapshots, conf.Logger)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("metadata: snapshot store: %w", err)
+	}
+	existing, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("metadata: checking raft state: %w", err)
+	}
+	if !existing {
+		boot := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: conf.LocalID, Address: n.opts.LocalAddr}}}
+		if err := raft.BootstrapCluster(conf, logs, store, snaps, n.opts.Transport, boot); err != nil {
+			store.Close()
+			return fmt.Errorf("metadata: bootstrapping: %w", err)
+		}
+	}
+	r, err := raft.NewRaft(conf, n.fsm, logs, store, snaps, n.opts.Transport)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("metadata: starting raft: %w", err)
+	}
+	n.raft, n.store = r, store
+	return nil
+}
+
+// watchReadiness closes n.ready once a leader is known and, if that leader
+// is this node, every committed entry is applied (a Barrier).
+func (n *Node) watchReadiness(ctx context.Context, observations <-chan raft.Observation) {
+	for {
+		if n.checkReady() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-observations:
+		}
+	}
+}
+
+func (n *Node) checkReady() bool {
+	_, leaderID := n.raft.LeaderWithID()
+	switch {
+	case leaderID == "":
+		return false
+	case leaderID == raft.ServerID(strconv.Itoa(int(n.opts.NodeID))):
+		if err := n.raft.Barrier(defaultApplyTimeout).Error(); err != nil {
+			n.logger.Warn("metadata barrier failed", "err", err)
+			return false
+		}
+	}
+	close(n.ready)
+	return true
+}
+
+// WaitReady returns when a leader is elected and this node has replayed the
+// log, or with ctx's error.
+func (n *Node) WaitReady(ctx context.Context) error {
+	select {
+	case <-n.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("metadata: waiting for leader: %w", ctx.Err())
+	}
+}
+
+// Image returns the latest applied image without blocking.
+func (n *Node) Image() *Image { return n.fsm.current.Load() }
+
+// Subscribe calls fn once with (nil, current image), then with (old, new) on
+// every applied log entry and snapshot restore, in apply order, from the FSM
+// goroutine. fn must return quickly and must not call Subscribe.
+func (n *Node) Subscribe(fn func(old, new *Image)) { n.fsm.subscribe(fn) }
+
+// Leader reports whether this node is the Raft leader, i.e. the controller.
+func (n *Node) Leader() bool { return n.raft.State() == raft.Leader }
+
+// Close shuts down Raft, stops the readiness watcher and closes the store.
+// It does not close the transport, which the caller owns.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		n.raft.DeregisterObserver(n.observer)
+		err := n.raft.Shutdown().Error()
+		n.wg.Wait()
+		n.closeErr = errors.Join(err, n.store.Close())
+	})
+	return n.closeErr
+}
+
+// loadClusterID returns the cluster id stored in dir, storing want (or a new
+// id) on first start.
+func loadClusterID(dir, want string) (string, error) {
+	path := filepath.Join(dir, "cluster.id")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		stored := strings.TrimSpace(string(b))
+		if want != "" && want != stored {
+			return "", fmt.Errorf("metadata: %s belongs to cluster %q, not %q", dir, stored, want)
+		}
+		return stored, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("metadata: reading cluster id: %w", err)
+	}
+	if want == "" {
+		var u [16]byte
+		_, _ = rand.Read(u[:])
+		want = base64.RawURLEncoding.EncodeToString(u[:])
+	}
+	if err := writeFileSync(path, []byte(want+"\n")); err != nil {
+		return "", fmt.Errorf("metadata: storing cluster id: %w", err)
+	}
+	return want, nil
+}
+
+// writeFileSync writes through a temporary file, fsyncs and renames, so a
+// crash leaves the old file or the new one, never half of it.
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// newHCLogger routes hashicorp/raft's logging to slog, one record per line.
+func newHCLogger(logger *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{logger}})
+}
+
+type slogWriter struct{ logger *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.logger.Info(strings.TrimSpace(string(p)), "component", "raft")
+	return len(p), nil
+}
+
+var _ io.Writer = slogWriter{}
