@@ -14,7 +14,9 @@ import (
 // startNode starts a single-voter node in dir and waits until it is ready.
 func startNode(t testing.TB, dir string) *Node {
 	t.Helper()
-	addr, trans := raft.NewInmemTransport("")
+	// A fixed address: the Raft configuration stored at bootstrap names it,
+	// and a restarted node must be found at the same one.
+	addr, trans := raft.NewInmemTransport("node-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	began := time.Now()
@@ -61,7 +63,7 @@ func TestStartCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	dir := t.TempDir()
 	for range 3 {
-		addr, trans := raft.NewInmemTransport("")
+		addr, trans := raft.NewInmemTransport("node-1")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		n, err := Start(ctx, Options{Dir: dir, NodeID: 1, Transport: trans, LocalAddr: addr})
 		if err != nil {
@@ -80,12 +82,18 @@ func TestStartCloseLeavesNoGoroutines(t *testing.T) {
 		}
 		trans.Close()
 	}
-	// Goroutines that raft or bolt have signalled may take a moment to
-	// return; wait for the count to settle, bounded, without sleeping on a
-	// fixed guess.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		runtime.Gosched()
+	// A goroutine raft has already signalled may need a moment to return
+	// after Shutdown; poll the count, bounded, instead of sleeping a guess.
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for runtime.NumGoroutine() > before {
+		select {
+		case <-deadline:
+			break wait
+		case <-tick.C:
+		}
 	}
 	if after := runtime.NumGoroutine(); after > before+2 {
 		buf := make([]byte, 1<<20)
@@ -98,7 +106,7 @@ func TestClusterIDMismatch(t *testing.T) {
 	n := startNode(t, dir)
 	id := n.Image().ClusterID()
 	n.Close()
-	addr, trans := raft.NewInmemTransport("")
+	addr, trans := raft.NewInmemTransport("node-1")
 	defer trans.Close()
 	_, err := Start(context.Background(), Options{Dir: dir, NodeID: 1, Transport: trans, LocalAddr: addr, ClusterID: "other"})
 	if err == nil {
