@@ -198,6 +198,9 @@ func (s *segment) load() error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkIndexEntries(offsets, logSize); err != nil {
+		return err
+	}
 	pos, expect := int64(0), Offset(-1)
 	if n := len(offsets); n > 0 {
 		pos, expect = offsets[n-1].position, offsets[n-1].offset
@@ -222,6 +225,30 @@ func (s *segment) load() error {
 		s.maxTimestamp, s.offsetOfMaxTimestamp = tailMax, tailMaxOffset
 	}
 	s.bytesSinceIndexEntry = logSize - pos
+	return nil
+}
+
+// maxIndexChecks bounds the headers read to check an offset index at Open:
+// all entries of a small index, an even sample of a large one, so opening a
+// log of many large segments stays fast.
+const maxIndexChecks = 1024
+
+// checkIndexEntries checks that sampled entries point at a batch starting at
+// their offset.
+func (s *segment) checkIndexEntries(entries []offsetEntry, logSize int64) error {
+	step := max(1, len(entries)/maxIndexChecks)
+	var hbuf [recordbatch.HeaderSize]byte
+	for i := 0; i < len(entries); i += step {
+		e := entries[i]
+		h, err := readHeader(s.log, e.position, logSize, &hbuf)
+		if err != nil {
+			return err
+		}
+		if Offset(h.BaseOffset) != e.offset {
+			return corruptf(s.index.file.Name(), int64(i*offsetIndexEntryBytes),
+				"entry for offset %d points at batch %d", e.offset, h.BaseOffset)
+		}
+	}
 	return nil
 }
 
