@@ -97,9 +97,16 @@ func topicCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer cancel()
 
 	name := names[0]
-	resp, err := adm.CreateTopic(ctx, int32(*partitions), int16(*replication), configs, name)
+	// CreateTopics rather than CreateTopic: the latter returns the topic's
+	// own error as the request error, hiding TOPIC_ALREADY_EXISTS among
+	// transport failures.
+	resps, err := adm.CreateTopics(ctx, int32(*partitions), int16(*replication), configs, name)
 	if err != nil {
 		return describeRequestError(ctx, fmt.Sprintf("creating topic %q", name), seeds, conn.timeout, err)
+	}
+	resp, ok := resps[name]
+	if !ok {
+		return fmt.Errorf("creating topic %q: the broker's answer does not mention it", name)
 	}
 	switch {
 	case resp.Err == nil:
