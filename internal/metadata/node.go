@@ -312,7 +312,7 @@ func writeFileSync(path string, data []byte) error {
 
 // newHCLogger routes hashicorp/raft's logging to slog, one record per line.
 func newHCLogger(logger *slog.Logger) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{logger}})
+	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{logger}, DisableTime: true})
 }
 
 type slogWriter struct{ logger *slog.Logger }

@@ -156,3 +156,48 @@ func TestAllocateProducerIDs(t *testing.T) {
 		}
 	}
 }
+
+// Closing before the first election must not strand the readiness watcher.
+func TestCloseBeforeReady(t *testing.T) {
+	before := runtime.NumGoroutine()
+	addr, trans := raft.NewInmemTransport("node-1")
+	n, err := Start(context.Background(), Options{Dir: t.TempDir(), NodeID: 1, Transport: trans, LocalAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	trans.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := n.WaitReady(ctx); err == nil && n.Leader() {
+		t.Fatal("closed node claims leadership")
+	}
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for runtime.NumGoroutine() > before {
+		select {
+		case <-deadline:
+			buf := make([]byte, 1<<20)
+			t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		case <-tick.C:
+		}
+	}
+}
+
+func TestNotController(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	if err := n.raft.Shutdown().Error(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.CreateTopic(context.Background(), CreateTopicSpec{Name: "t", NumPartitions: 1, ReplicationFactor: 1})
+	if !errors.Is(err, kerr.NotController) && !errors.Is(err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("err = %v", err)
+	}
+	err = n.RegisterBroker(context.Background(), BrokerRegistration{NodeID: 1, Host: "h", Port: 1})
+	if !errors.Is(err, kerr.NotController) {
+		t.Fatalf("err = %v", err)
+	}
+}
