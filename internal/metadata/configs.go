@@ -41,6 +41,10 @@ func (n *Node) AlterConfigs(ctx context.Context, rt ResourceType, name string, o
 	}
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
+	return n.alterConfigsLocked(ctx, rt, name, ops, validateOnly)
+}
+
+func (n *Node) alterConfigsLocked(ctx context.Context, rt ResourceType, name string, ops []ConfigOp, validateOnly bool) error {
 	img := n.Image()
 	current, err := resourceConfigs(img, rt, name)
 	if err != nil {
@@ -69,9 +73,8 @@ func (n *Node) AlterConfigs(ctx context.Context, rt ResourceType, name string, o
 // become exactly configs.
 func (n *Node) ReplaceConfigs(ctx context.Context, rt ResourceType, name string, configs map[string]string, validateOnly bool) error {
 	n.controllerMu.Lock()
-	img := n.Image()
-	current, err := resourceConfigs(img, rt, name)
-	n.controllerMu.Unlock()
+	defer n.controllerMu.Unlock()
+	current, err := resourceConfigs(n.Image(), rt, name)
 	if err != nil {
 		return err
 	}
@@ -84,7 +87,10 @@ func (n *Node) ReplaceConfigs(ctx context.Context, rt ResourceType, name string,
 			ops = append(ops, ConfigOp{Name: k, Op: OpDelete})
 		}
 	}
-	return n.AlterConfigs(ctx, rt, name, ops, validateOnly)
+	if len(ops) > maxConfigsPerOperation {
+		return newError(kerr.InvalidRequest, fmt.Sprintf("%d changes exceed the limit of %d", len(ops), maxConfigsPerOperation))
+	}
+	return n.alterConfigsLocked(ctx, rt, name, ops, validateOnly)
 }
 
 // resourceConfigs checks the resource exists and returns its dynamic configs.
