@@ -102,7 +102,7 @@ func shouldRoll(s *segment, cfg Config, batchBytes int64, lastOffset Offset, now
 	}
 	return s.size+batchBytes > cfg.SegmentBytes ||
 		now.Sub(s.createdAt) >= cfg.SegmentDuration ||
-		int64(len(s.index.entries)+1)*offsetIndexEntryBytes > cfg.SegmentIndexBytes ||
+		int64(s.index.count()+1)*offsetIndexEntryBytes > cfg.SegmentIndexBytes ||
 		int64(len(s.timeIndex.entries)+1)*timeIndexEntryBytes > cfg.SegmentIndexBytes ||
 		lastOffset-s.baseOffset > math.MaxInt32
 }

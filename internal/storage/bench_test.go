@@ -47,9 +47,9 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkIndexLookup searches a full default-size offset index.
 func BenchmarkIndexLookup(b *testing.B) {
 	const entries = (10 << 20) / offsetIndexEntryBytes
-	ix := offsetIndex{entries: make([]offsetEntry, entries)}
-	for i := range ix.entries {
-		ix.entries[i] = offsetEntry{offset: Offset(i * 4), position: int64(i * 4096)}
+	var ix offsetIndex
+	for i := 0; i < entries; i++ {
+		ix.add(offsetEntry{offset: Offset(i * 4), position: int64(i * 4096)})
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -176,7 +176,7 @@ func checkIndexes(t *testing.T, l *Log) {
 		if i > 0 && l.mu.segments[i-1].nextOffset != s.baseOffset {
 			t.Fatalf("segment %d does not continue the previous one", s.baseOffset)
 		}
-		for _, e := range s.index.entries {
+		for _, e := range s.index.entries() {
 			h, err := readHeader(s.log, e.position, s.size, &hbuf)
 			if err != nil || Offset(h.BaseOffset) != e.offset {
 				t.Fatalf("index entry %+v of segment %d points at %d: %v", e, s.baseOffset, h.BaseOffset, err)

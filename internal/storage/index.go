@@ -30,22 +30,59 @@ type timeEntry struct {
 }
 
 // offsetIndex is a segment's sparse offset index: entries in memory for
-// binary search, the file for persistence. Entries are guarded by Log.mu;
-// the file is written by the appender only.
+// binary search, the file for persistence. In memory each entry is packed
+// as on disk, relative offset and position in one uint64, so a full index
+// costs segment.index.bytes of memory and no more. Slots are guarded by
+// Log.mu; the file is written by the appender only.
 type offsetIndex struct {
 	file       vfs.File
 	baseOffset Offset
-	entries    []offsetEntry
+	slots      []uint64
+}
+
+func (ix *offsetIndex) count() int { return len(ix.slots) }
+
+func (ix *offsetIndex) entry(i int) offsetEntry {
+	slot := ix.slots[i]
+	return offsetEntry{offset: ix.baseOffset + Offset(slot>>32), position: int64(uint32(slot))}
+}
+
+func (ix *offsetIndex) add(e offsetEntry) {
+	ix.slots = append(ix.slots, uint64(e.offset-ix.baseOffset)<<32|uint64(uint32(e.position)))
+}
+
+// entries returns a copy of the entries, for rewriting and tests.
+func (ix *offsetIndex) entries() []offsetEntry {
+	out := make([]offsetEntry, ix.count())
+	for i := range out {
+		out[i] = ix.entry(i)
+	}
+	return out
+}
+
+func (ix *offsetIndex) setEntries(entries []offsetEntry) {
+	ix.slots = make([]uint64, 0, len(entries))
+	for _, e := range entries {
+		ix.add(e)
+	}
 }
 
 // lookup returns the position of the last indexed batch whose base offset is
 // at most target, or 0: the batch holding target starts there or later.
 func (ix *offsetIndex) lookup(target Offset) int64 {
-	i := sort.Search(len(ix.entries), func(i int) bool { return ix.entries[i].offset > target })
+	if target < ix.baseOffset {
+		return 0
+	}
+	rel := uint64(target - ix.baseOffset)
+	if rel > 0xffffffff {
+		rel = 0xffffffff
+	}
+	key := rel<<32 | 0xffffffff
+	i := sort.Search(len(ix.slots), func(i int) bool { return ix.slots[i] > key })
 	if i == 0 {
 		return 0
 	}
-	return ix.entries[i-1].position
+	return int64(uint32(ix.slots[i-1]))
 }
 
 func (ix *offsetIndex) encode(dst []byte, e offsetEntry) []byte {

@@ -189,11 +189,12 @@ func segmentCount(l *Log) int {
 }
 
 func TestOffsetIndexLookup(t *testing.T) {
-	ix := offsetIndex{entries: []offsetEntry{{10, 0}, {20, 500}, {35, 900}}}
+	ix := offsetIndex{baseOffset: 5}
+	ix.setEntries([]offsetEntry{{10, 0}, {20, 500}, {35, 900}})
 	tests := []struct {
 		target Offset
 		want   int64
-	}{{0, 0}, {10, 0}, {19, 0}, {20, 500}, {34, 500}, {35, 900}, {1000, 900}}
+	}{{0, 0}, {3, 0}, {10, 0}, {19, 0}, {20, 500}, {34, 500}, {35, 900}, {1000, 900}}
 	for _, tc := range tests {
 		if got := ix.lookup(tc.target); got != tc.want {
 			t.Errorf("lookup(%d) = %d, want %d", tc.target, got, tc.want)
@@ -217,7 +218,7 @@ func TestIndexesWritten(t *testing.T) {
 	tl.appendN(t, 6, 1, 100, 0)
 	tl.mu.Lock()
 	s := tl.mu.segments[0]
-	entries := append([]offsetEntry(nil), s.index.entries...)
+	entries := s.index.entries()
 	tl.mu.Unlock()
 	// 161-byte batches, interval 200: an entry every second batch after the first.
 	want := []offsetEntry{{2, 322}, {4, 644}}

@@ -55,7 +55,7 @@ func (s *segment) applyLocked(h recordbatch.Header, u indexUpdate) {
 	s.nextOffset = Offset(h.NextOffset())
 	s.maxTimestamp, s.offsetOfMaxTimestamp = u.maxTimestamp, u.offsetOfMaxTs
 	if u.offsetEntry != nil {
-		s.index.entries = append(s.index.entries, *u.offsetEntry)
+		s.index.add(*u.offsetEntry)
 	}
 	if u.timeEntry != nil {
 		s.timeIndex.entries = append(s.timeIndex.entries, *u.timeEntry)
@@ -74,7 +74,7 @@ func (s *segment) finalTimeEntry() *timeEntry {
 func (s *segment) resetState() {
 	s.size, s.nextOffset = 0, s.baseOffset
 	s.maxTimestamp, s.offsetOfMaxTimestamp = -1, -1
-	s.index.entries, s.timeIndex.entries = nil, nil
+	s.index.slots, s.timeIndex.entries = nil, nil
 	s.bytesSinceIndexEntry = 0
 }
 
@@ -150,8 +150,8 @@ func (s *segment) checkBatch(pos, logSize int64, hbuf *[recordbatch.HeaderSize]b
 
 // rewriteIndexes replaces both index files with the in-memory entries.
 func (s *segment) rewriteIndexes() error {
-	buf := make([]byte, 0, len(s.index.entries)*offsetIndexEntryBytes)
-	for _, e := range s.index.entries {
+	buf := make([]byte, 0, s.index.count()*offsetIndexEntryBytes)
+	for _, e := range s.index.entries() {
 		buf = s.index.encode(buf, e)
 	}
 	if err := rewriteFile(s.index.file.Truncate, s.index.file.Write, buf); err != nil {
@@ -217,7 +217,8 @@ func (s *segment) load() error {
 	if err != nil {
 		return err
 	}
-	s.index.entries, s.timeIndex.entries = offsets, times
+	s.index.setEntries(offsets)
+	s.timeIndex.entries = times
 	s.size, s.nextOffset = logSize, next
 	last := s.timeIndex.last()
 	s.maxTimestamp, s.offsetOfMaxTimestamp = last.timestamp, last.offset

@@ -99,7 +99,7 @@ func (l *Log) truncateSegment(s *segment, pos int64) error {
 	l.mu.Lock()
 	s.size, s.nextOffset = scratch.size, scratch.nextOffset
 	s.maxTimestamp, s.offsetOfMaxTimestamp = scratch.maxTimestamp, scratch.offsetOfMaxTimestamp
-	s.index.entries, s.timeIndex.entries = scratch.index.entries, scratch.timeIndex.entries
+	s.index.slots, s.timeIndex.entries = scratch.index.slots, scratch.timeIndex.entries
 	s.bytesSinceIndexEntry = scratch.bytesSinceIndexEntry
 	l.mu.Unlock()
 	return nil
