@@ -91,7 +91,8 @@ type Options struct {
 	FS vfs.FS
 	// Dir is the partition directory, created if missing.
 	Dir string
-	// Config is the topic configuration; it must pass Validate.
+	// Config is the topic configuration; it must pass Validate. The zero
+	// Config means DefaultConfig().
 	Config Config
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time

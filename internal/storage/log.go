@@ -52,6 +52,9 @@ type Log struct {
 // Open opens the log in opts.Dir, creating it if needed, and recovers it
 // after a crash (see the package doc).
 func Open(opts Options) (*Log, error) {
+	if opts.Config == (Config{}) {
+		opts.Config = DefaultConfig()
+	}
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", opts.Dir, err)
 	}

@@ -89,11 +89,11 @@ func (l *Log) Read(from Offset, maxBytes int64, maxOffset Offset) (FileSlice, er
 		return FileSlice{BaseOffset: from, NextOffset: from}, nil
 	}
 	s := l.segmentForLocked(from)
-	pos, size := s.index.lookup(from), s.size
+	pos, size, next := s.index.lookup(from), s.size, s.nextOffset
 	s.acquire()
 	l.mu.Unlock()
 
-	slice, err := readRange(s, pos, size, from, maxBytes, maxOffset)
+	slice, err := readRange(s, pos, size, next, from, maxBytes, maxOffset)
 	if err != nil || slice.Size == 0 {
 		s.release()
 		return FileSlice{BaseOffset: from, NextOffset: from}, err
@@ -115,7 +115,8 @@ func (l *Log) segmentForLocked(from Offset) *segment {
 }
 
 // readRange walks batch headers from pos to find the range Read returns.
-func readRange(s *segment, pos, size int64, from Offset, maxBytes int64, maxOffset Offset) (FileSlice, error) {
+// next is the segment's next offset when it was size bytes long.
+func readRange(s *segment, pos, size int64, next, from Offset, maxBytes int64, maxOffset Offset) (FileSlice, error) {
 	var hbuf [recordbatch.HeaderSize]byte
 	for pos < size {
 		h, err := readHeader(s.log, pos, size, &hbuf)
@@ -126,6 +127,15 @@ func readRange(s *segment, pos, size int64, from Offset, maxBytes int64, maxOffs
 			break
 		}
 		pos += h.TotalSize()
+	}
+	if pos < size && maxOffset >= next && size-pos <= maxBytes {
+		// A consumer at the tail: the rest of the segment fits, so it is
+		// returned without reading every header.
+		h, err := readHeader(s.log, pos, size, &hbuf)
+		if err != nil {
+			return FileSlice{}, err
+		}
+		return FileSlice{Pos: pos, Size: size - pos, BaseOffset: Offset(h.BaseOffset), NextOffset: next}, nil
 	}
 	slice := FileSlice{Pos: pos, BaseOffset: -1}
 	for end := pos; end < size; {
