@@ -176,9 +176,7 @@ func checkStoredCodec(t *testing.T, addr, topic string, partitions int32, code i
 // the broker may already have written, and the broker must not store them
 // twice.
 func TestFranzGoIdempotentRetries(t *testing.T) {
-	proxy := newFaultProxy(t)
-	s := startServer(t, nil, "--advertise", proxy.Addr())
-	proxy.SetTarget(s.Addr)
+	proxy, s := startBehindProxy(t)
 	ctx := testContext(t, 2*testTimeout)
 	adm := newAdmin(t, proxy.Addr())
 	topic := uniqueTopic(t, "idem")
@@ -186,11 +184,15 @@ func TestFranzGoIdempotentRetries(t *testing.T) {
 
 	produced := keyedWorkload(workloadRecords, workloadKeys, time.Now().Truncate(time.Millisecond))
 	cl := newKgo(t, proxy.Addr(), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(2000))
+	var cut atomic.Int64
 	acked := produceKgo(t, ctx, cl, topic, produced, func(n int64) {
 		if n%1000 == 0 {
-			proxy.Cut()
+			cut.Add(int64(proxy.Cut()))
 		}
 	})
+	if cut.Load() == 0 {
+		t.Errorf("no connection was cut while producing; the test proved nothing")
+	}
 	byPartition := checkConsumed(t, produced, consumeKgo(t, ctx, s.Addr, topic, len(produced)), ignoreTimestamps)
 	checkAcked(t, acked, byPartition)
 	if end := sumOffsets(offsetsOf(t, ctx, adm, topic, true)); end != workloadRecords {

@@ -61,10 +61,12 @@ func newKgo(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// newAdmin returns an admin client on its own connection to addr.
+// newAdmin returns an admin client on its own connection to addr. Its
+// metadata cache lives 100ms instead of 5s so that polls for a topic to
+// appear or disappear see the broker's current answer.
 func newAdmin(t *testing.T, addr string) *kadm.Client {
 	t.Helper()
-	return kadm.NewClient(newKgo(t, addr))
+	return kadm.NewClient(newKgo(t, addr, kgo.MetadataMinAge(100*time.Millisecond)))
 }
 
 // eventually polls cond until it reports true or ctx ends; the last

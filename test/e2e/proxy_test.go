@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
 // faultProxy forwards TCP connections to a broker and can cut them all at
@@ -47,6 +49,28 @@ func newFaultProxy(t *testing.T) *faultProxy {
 	return p
 }
 
+// startBehindProxy starts a broker that advertises a fault proxy in front
+// of it. The broker's own port is picked here (the ready line names the
+// advertised address, not the listener), so there is a short window in
+// which another process could take it; on loopback in tests that is rare
+// and shows as a start failure, not a wrong result.
+func startBehindProxy(t *testing.T) (*faultProxy, *fjordtest.Server) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test starts a broker")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pick a port: %v", err)
+	}
+	listen := ln.Addr().String()
+	ln.Close()
+	proxy := newFaultProxy(t)
+	proxy.SetTarget(listen)
+	s := startServer(t, nil, "--listen", listen, "--advertise", proxy.Addr())
+	return proxy, s
+}
+
 func (p *faultProxy) Addr() string { return p.listener.Addr().String() }
 
 func (p *faultProxy) SetTarget(addr string) {
@@ -55,13 +79,15 @@ func (p *faultProxy) SetTarget(addr string) {
 	p.mu.target = addr
 }
 
-// Cut closes every open connection in both directions.
-func (p *faultProxy) Cut() {
+// Cut closes every open connection in both directions and returns how
+// many connections (counting each side) it closed.
+func (p *faultProxy) Cut() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.mu.conns {
 		c.Close()
 	}
+	return len(p.mu.conns)
 }
 
 func (p *faultProxy) acceptLoop() {
