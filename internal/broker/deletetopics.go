@@ -53,7 +53,7 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContex
 			out.ErrorCode = kerr.TopicAuthorizationFailed.Code
 		}
 		if out.ErrorCode == 0 {
-			if err := b.meta.DeleteTopic(ctx, name); err != nil {
+			if err := b.meta.DeleteTopic(ctx, name, out.TopicID); err != nil {
 				out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
 			}
 		}

@@ -19,16 +19,19 @@ func errorCode(err error) int16 {
 	if errors.As(err, &ke) {
 		return ke.Code
 	}
-	if code, ok := recordbatch.ErrorCode(err); ok {
-		return code
-	}
 	switch {
 	case errors.Is(err, storage.ErrOffsetOutOfRange):
 		return kerr.OffsetOutOfRange.Code
 	case errors.Is(err, storage.ErrClosed):
+		// The replica went away (topic deleted) while the request ran.
 		return kerr.NotLeaderForPartition.Code
-	case storage.IsCorruption(err):
+	case errors.Is(err, storage.ErrCorruption), errors.Is(err, storage.ErrLogFailed):
 		return kerr.KafkaStorageError.Code
+	}
+	// Record batch validation errors, or UNKNOWN_SERVER_ERROR for anything
+	// unexpected, so a bug never passes as success.
+	if errors.As(recordbatch.KafkaError(err), &ke) {
+		return ke.Code
 	}
 	return kerr.UnknownServerError.Code
 }

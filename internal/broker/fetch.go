@@ -80,6 +80,8 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewFetchResponseTopicPartition()
 			pr.Partition = rp.Partition
+			// Empty, never null: librdkafka rejects a null record set.
+			pr.RecordBatches = []byte{}
 			var p *partition.Partition
 			switch {
 			case topicErr != nil:
@@ -131,7 +133,7 @@ func (f *fetch) read() int64 {
 			if p == nil {
 				continue
 			}
-			pr.RecordBatches = nil
+			pr.RecordBatches = pr.RecordBatches[:0]
 			n := f.readPartition(p, rp, pr, budget-total, total == 0)
 			total += n
 		}
@@ -177,7 +179,8 @@ func (f *fetch) readPartition(p *partition.Partition, rp kmsg.FetchRequestTopicP
 		f.failed = true
 		return 0
 	}
-	data, err := slice.ReadAll(nil)
+	data, err := slice.ReadAll(make([]byte, 0, slice.Size))
+	slice.Release()
 	if err != nil {
 		pr.ErrorCode = errorCode(err)
 		f.failed = true

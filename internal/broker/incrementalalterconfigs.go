@@ -24,7 +24,7 @@ func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *server.Re
 		out.ResourceType, out.ResourceName = rr.ResourceType, rr.ResourceName
 		var ops []metadata.ConfigOp
 		for _, c := range rr.Configs {
-			op := metadata.ConfigOp{Name: c.Name, Op: metadata.ConfigOpType(c.Op)}
+			op := metadata.ConfigOp{Name: c.Name, Op: metadata.OpType(c.Op)}
 			if c.Value != nil {
 				op.Value = *c.Value
 			}

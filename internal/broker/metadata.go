@@ -76,7 +76,12 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 func (b *Broker) metadataBrokers(img *metadata.Image) []kmsg.MetadataResponseBroker {
 	var out []kmsg.MetadataResponseBroker
 	for _, br := range img.Brokers() {
-		out = append(out, kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: br.Host, Port: br.Port, Rack: br.Rack})
+		mb := kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: br.Host, Port: br.Port}
+		if br.Rack != "" {
+			rack := br.Rack
+			mb.Rack = &rack
+		}
+		out = append(out, mb)
 	}
 	if len(out) == 0 {
 		// Before this node's registration is applied, describe it anyway so
