@@ -30,7 +30,7 @@ const readyPrefix = "fjord: broker ready on "
 // property of --config.
 type serverFlags struct {
 	listen, advertise, dataDir, configFile, logLevel string
-	nodeID                                          int
+	nodeID                                           int
 }
 
 func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
