@@ -202,10 +202,12 @@ func (b *Broker) retentionLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		now := b.now()
+		producerCutoff := now.Add(-b.opts.Config.ProducerIDExpiration).UnixMilli()
 		for _, p := range b.allPartitions() {
 			if _, err := p.Log().ApplyRetention(now); err != nil {
 				b.logger.Warn("retention", "topic", p.Topic, "partition", p.Index, "err", err)
 			}
+			p.ExpireProducers(producerCutoff)
 		}
 	}
 }

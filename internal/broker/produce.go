@@ -64,7 +64,7 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
-			last, err := b.appendRecords(p, rp.Records, nowMs, req.TransactionID != nil, pr)
+			last, err := b.appendRecords(p, rp.Records, nowMs, req, pr)
 			if err != nil {
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
@@ -108,19 +108,27 @@ func produceTopicName(img *metadata.Image, version int16, rt kmsg.ProduceRequest
 
 // appendRecords validates the batches of one partition and appends them,
 // filling the offsets into pr. It returns the last offset written.
-func (b *Broker) appendRecords(p *partition.Partition, records []byte, nowMs int64, transactional bool, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
+func (b *Broker) appendRecords(p *partition.Partition, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
 	cfg := p.Config()
-	batches, err := recordbatch.Split(records)
+	// Produce v3+ carries exactly one batch per partition; Kafka answers
+	// anything else with INVALID_RECORD.
+	batch, err := recordbatch.SingleBatch(records)
 	if err != nil {
 		return 0, err
 	}
+	batches := [][]byte{batch}
 	headers := make([]recordbatch.Header, len(batches))
 	for i, batch := range batches {
 		h, err := recordbatch.Validate(batch, recordbatch.Limits{MaxBatchBytes: cfg.MaxMessageBytes})
 		if err != nil {
 			return 0, err
 		}
-		if transactional || h.Transactional() {
+		if h.Codec() == recordbatch.CodecZstd && req.Version < 7 {
+			// KIP-110: zstd needs produce v7, so old clients cannot write
+			// batches that old consumers could not read.
+			return 0, kerr.UnsupportedCompressionType
+		}
+		if req.TransactionID != nil || h.Transactional() {
 			// Transactions are not served yet; ApiVersions does not offer
 			// their APIs, so only a misbehaving client gets here.
 			return 0, kerr.InvalidTxnState

@@ -311,8 +311,15 @@ func writeFileSync(path string, data []byte) error {
 }
 
 // newHCLogger routes hashicorp/raft's logging to slog, one record per line.
+// Raft narrates every election at info and warn level, which on a single
+// node is noise at each start; it speaks only of errors unless fjord runs
+// with debug logging.
 func newHCLogger(logger *slog.Logger) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Info, Output: slogWriter{logger}, DisableTime: true})
+	level := hclog.Error
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: level, Output: slogWriter{logger}, DisableTime: true})
 }
 
 type slogWriter struct{ logger *slog.Logger }

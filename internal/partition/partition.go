@@ -242,6 +242,14 @@ func (p *Partition) Producers() []producerstate.ProducerInfo {
 	return p.producers.Producers()
 }
 
+// ExpireProducers forgets idempotent producers idle since before
+// cutoffMs (producer.id.expiration.ms), so their state does not grow forever.
+func (p *Partition) ExpireProducers(cutoffMs int64) {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	p.producers.ExpireBefore(cutoffMs)
+}
+
 // DeleteRecordsBefore advances the log start offset (DeleteRecords). The
 // offset may not pass the high watermark, as in Kafka.
 func (p *Partition) DeleteRecordsBefore(offset storage.Offset) (storage.Offset, error) {
