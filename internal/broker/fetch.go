@@ -51,7 +51,7 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 	bytes := f.read()
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
-		return server.Result{Response: f.resp}
+		return server.Result{Response: f.response()}
 	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		return f.longPoll(ctx, min(wait, maxFetchWait), int64(req.MinBytes))
@@ -65,6 +65,11 @@ type fetch struct {
 	resp   *kmsg.FetchResponse
 	parts  []*partition.Partition // parallel to the flattened request partitions
 	failed bool                   // some partition got an error: answer at once
+
+	// slices are the file ranges to send, parallel to parts, each marked
+	// in the response by a placeholder (see fetch_splice.go).
+	slices []storage.FileSlice
+	marker [8]byte
 }
 
 func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
@@ -123,18 +128,19 @@ func (f *fetch) read() int64 {
 	if maxBytes := int64(f.b.opts.Config.FetchMaxBytes); maxBytes > 0 && budget > maxBytes {
 		budget = maxBytes // fetch.max.bytes caps what a client may ask for
 	}
+	f.releaseSlices()
 	var total int64
 	i := 0
 	for ti := range f.req.Topics {
 		for pi, rp := range f.req.Topics[ti].Partitions {
-			p := f.parts[i]
+			index, p := i, f.parts[i]
 			i++
 			pr := &f.resp.Topics[ti].Partitions[pi]
 			if p == nil {
 				continue
 			}
-			pr.RecordBatches = pr.RecordBatches[:0]
-			n := f.readPartition(p, rp, pr, budget-total, total == 0)
+			pr.RecordBatches = []byte{}
+			n := f.readPartition(index, p, rp, pr, budget-total, total == 0)
 			total += n
 		}
 	}
@@ -143,7 +149,7 @@ func (f *fetch) read() int64 {
 
 // readPartition reads one partition within maxBytes (at least one batch when
 // first is set, as Kafka's KIP-74) and returns the bytes read.
-func (f *fetch) readPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, pr *kmsg.FetchResponseTopicPartition, maxBytes int64, first bool) int64 {
+func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, pr *kmsg.FetchResponseTopicPartition, maxBytes int64, first bool) int64 {
 	if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {
 		pr.ErrorCode = code
 		f.failed = true
@@ -178,6 +184,12 @@ func (f *fetch) readPartition(p *partition.Partition, rp kmsg.FetchRequestTopicP
 		pr.ErrorCode = errorCode(err)
 		f.failed = true
 		return 0
+	}
+	if slice.Size == 0 {
+		return 0
+	}
+	if f.splice(index, slice, pr) {
+		return slice.Size
 	}
 	data, err := slice.ReadAll(make([]byte, 0, slice.Size))
 	slice.Release()
@@ -217,14 +229,15 @@ func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64
 	for {
 		f.eachPartition(register)
 		if f.read() >= minBytes || f.failed {
-			return f.resp
+			return f.response()
 		}
 		select {
 		case <-ctx.Done():
+			f.releaseSlices()
 			return f.resp
 		case <-timer.C:
 			f.read()
-			return f.resp
+			return f.response()
 		case <-notify:
 		}
 		// Notified waiters were removed; the rest are removed before

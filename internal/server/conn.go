@@ -57,9 +57,10 @@ func (c *conn) serve(parent context.Context) {
 
 	var pendingWG sync.WaitGroup
 	writerDone := make(chan struct{})
+	var unwritten *slot
 	go func() {
 		defer close(writerDone)
-		c.writeLoop(ctx)
+		unwritten = c.writeLoop(ctx)
 		cancel() // a write error ends the connection
 	}()
 	err := c.readLoop(ctx, &pendingWG)
@@ -71,6 +72,10 @@ func (c *conn) serve(parent context.Context) {
 	cancel()
 	pendingWG.Wait()
 	c.nc.Close()
+	if unwritten != nil {
+		releaseUnsent(oneSlot(unwritten))
+	}
+	releaseUnsent(c.slots)
 }
 
 func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
@@ -183,8 +188,9 @@ func (c *conn) unsupportedAPIVersions() kmsg.Response {
 }
 
 // writeLoop writes responses in request order until the slots channel is
-// closed and drained, or a write fails.
-func (c *conn) writeLoop(ctx context.Context) {
+// closed and drained, or a write fails. It returns a slot it took but did
+// not finish, whose response the caller must release.
+func (c *conn) writeLoop(ctx context.Context) *slot {
 	bw := bufio.NewWriterSize(c.nc, 64*1024)
 	var buf []byte
 	for s := range c.slots {
@@ -193,44 +199,79 @@ func (c *conn) writeLoop(ctx context.Context) {
 			select {
 			case resp = <-s.pending:
 			case <-ctx.Done():
-				return
+				return s
 			}
 		}
 		if resp == nil {
 			if s.close {
 				bw.Flush()
-				return
+				return nil
 			}
 			continue
 		}
-		buf = encodeResponse(buf[:0], s, resp)
-		if _, err := bw.Write(buf); err != nil {
-			return
+		if sr, ok := resp.(SplicedResponse); ok {
+			var splices []Splice
+			buf, splices = sr.AppendSpliced(appendResponseHeader(buf[:0], s))
+			err := writeSpliced(bw, bw.Flush, c.nc, buf, splices)
+			sr.Release()
+			if err != nil {
+				return nil
+			}
+		} else {
+			buf = resp.AppendTo(appendResponseHeader(buf[:0], s))
+			binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+			if _, err := bw.Write(buf); err != nil {
+				return nil
+			}
 		}
 		if cap(buf) > 1<<20 {
 			buf = nil // do not keep a large fetch response's buffer per connection
 		}
 		if len(c.slots) == 0 {
 			if err := bw.Flush(); err != nil {
-				return
+				return nil
 			}
 		}
 		if s.close {
-			return
+			return nil
 		}
 	}
 	bw.Flush()
+	return nil
 }
 
-func encodeResponse(dst []byte, s *slot, resp kmsg.Response) []byte {
+func oneSlot(s *slot) <-chan *slot {
+	ch := make(chan *slot, 1)
+	ch <- s
+	close(ch)
+	return ch
+}
+
+// appendResponseHeader appends a size placeholder and the response header.
+func appendResponseHeader(dst []byte, s *slot) []byte {
 	dst = append(dst, 0, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(s.correlationID))
 	if s.flexibleHeader {
 		dst = append(dst, 0) // no tagged fields in the response header
 	}
-	dst = resp.AppendTo(dst)
-	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
 	return dst
+}
+
+// releaseUnsent frees responses that will never be written because the
+// connection ended: spliced responses hold segment references.
+func releaseUnsent(slots <-chan *slot) {
+	for s := range slots {
+		resp := s.response
+		if s.pending != nil {
+			select {
+			case resp = <-s.pending:
+			default:
+			}
+		}
+		if sr, ok := resp.(SplicedResponse); ok {
+			sr.Release()
+		}
+	}
 }
 
 // AdvertisedVersions lists the routes as ApiVersions entries, sorted by key.
