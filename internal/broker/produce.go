@@ -7,6 +7,7 @@ package broker
 
 import (
 	"context"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -79,17 +80,33 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 		return server.Result{Response: resp}
 	}
 	return server.Result{Pending: func(context.Context) kmsg.Response {
-		// The fsync is not abandoned when the client goes away: the bytes are
-		// in the log already and other producers' acks share it.
-		for _, w := range waits {
-			if err := w.p.WaitDurable(w.last); err != nil {
-				b.logger.Error("produce fsync failed", "topic", w.p.Topic, "partition", w.p.Index, "err", err)
-				w.resp.ErrorCode, w.resp.ErrorMessage = kerr.KafkaStorageError.Code, errorMessage(err)
-				w.resp.BaseOffset = -1
-			}
+		// The fsyncs are not abandoned when the client goes away: the bytes
+		// are in the logs already and other producers' acks share them.
+		// Partitions are synced in parallel so that one request's latency is
+		// one fsync, not one per partition.
+		if len(waits) == 1 {
+			b.waitDurable(waits[0])
+			return resp
 		}
+		var wg sync.WaitGroup
+		for _, w := range waits {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.waitDurable(w)
+			}()
+		}
+		wg.Wait()
 		return resp
 	}}
+}
+
+func (b *Broker) waitDurable(w appended) {
+	if err := w.p.WaitDurable(w.last); err != nil {
+		b.logger.Error("produce fsync failed", "topic", w.p.Topic, "partition", w.p.Index, "err", err)
+		w.resp.ErrorCode, w.resp.ErrorMessage = kerr.KafkaStorageError.Code, errorMessage(err)
+		w.resp.BaseOffset = -1
+	}
 }
 
 func produceTopicName(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopic) (string, *kerr.Error) {
