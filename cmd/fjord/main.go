@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/fjordhq/fjord/internal/bench"
 	"github.com/fjordhq/fjord/internal/cli"
 )
 
@@ -29,5 +30,6 @@ func commands() []cli.Command {
 			return runServer(ctx, args, stdout, stderr)
 		},
 	}
-	return append([]cli.Command{server}, cli.ClientCommands()...)
+	commands := append([]cli.Command{server}, cli.ClientCommands()...)
+	return append(commands, cli.Command{Name: "bench", Summary: "measure produce, consume and end-to-end throughput and latency", Run: bench.Run})
 }

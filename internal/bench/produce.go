@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// runProduce is `fjord bench produce`.
+func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, error) {
+	if err := ensureTopic(ctx, o); err != nil {
+		return Summary{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	failure := &firstError{cancel: cancel}
+	m := newMeter(o.Producers, true)
+	value := payload(o.RecordBytes)
+
+	// Clients connect before the clock starts, so the run measures
+	// producing and not the first metadata round trips of each client.
+	clients := make([]*kgo.Client, 0, o.Producers)
+	defer func() {
+		for _, cl := range clients {
+			cl.Close()
+		}
+	}()
+	for range o.Producers {
+		cl, err := newClient(o, producerOptions(o)...)
+		if err != nil {
+			return Summary{}, err
+		}
+		clients = append(clients, cl)
+	}
+
+	stopProgress := func() {}
+	if !o.Quiet {
+		stopProgress = startProgress(ctx, ModeProduce, o.Records, m, stderr)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		share := o.Records / int64(o.Producers)
+		if int64(i) < o.Records%int64(o.Producers) {
+			share++
+		}
+		w := producerWorker{
+			client:           cl,
+			records:          share,
+			value:            value,
+			recordsPerSecond: o.RecordsPerSecond / float64(o.Producers),
+			meter:            m,
+			latency:          m.recorders[i],
+			failure:          failure,
+		}
+		wg.Go(func() { w.run(ctx) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+	if err := failure.get(); err != nil {
+		return Summary{}, fmt.Errorf("producing to %q after %d acknowledged records: %w", o.Topic, m.records.Load(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Summary{}, err
+	}
+	return newSummary(ModeProduce, m.records.Load(), m.bytes.Load(), elapsed, m.latency()), nil
+}
+
+// producerWorker drives one kgo client.
+type producerWorker struct {
+	client           *kgo.Client
+	records          int64
+	value            []byte
+	recordsPerSecond float64 // 0: unlimited
+	meter            *meter
+	latency          *latencyRecorder
+	failure          *firstError
+}
+
+// run produces w.records records and waits for all of them to be
+// acknowledged. kgo blocks Produce once its buffer is full
+// (MaxBufferedRecords), which is what paces an unlimited run.
+func (w *producerWorker) run(ctx context.Context) {
+	// The record's own timestamp is its enqueue time: Kafka's CreateTime,
+	// and the start of the latency measured when the promise runs. One
+	// promise for every record avoids a closure allocation per record.
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			w.failure.set(err)
+			return
+		}
+		w.latency.record(time.Since(r.Timestamp))
+		w.meter.add(1, int64(len(r.Value)))
+	}
+	start := time.Now()
+	for i := range w.records {
+		if w.recordsPerSecond > 0 && !waitUntil(ctx, start.Add(time.Duration(float64(i)/w.recordsPerSecond*float64(time.Second)))) {
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		w.client.Produce(ctx, &kgo.Record{Value: w.value, Timestamp: time.Now()}, promise)
+	}
+	if err := w.client.Flush(ctx); err != nil && ctx.Err() == nil {
+		w.failure.set(fmt.Errorf("flushing: %w", err))
+	}
+}
+
+// waitUntil waits for t or for ctx to end, reporting which came first as
+// true for t. A rate-limited producer that is behind schedule does not wait.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// payload is one record value shared by every record of a run: random
+// capital letters, as Kafka's producer perf test uses, from a fixed seed
+// so runs are comparable. kgo never writes to a record's value.
+func payload(size int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte('A' + r.IntN(26))
+	}
+	return b
+}
