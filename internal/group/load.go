@@ -1,0 +1,115 @@
+package group
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// loadRecord replays one record of a partition being loaded: the latest
+// record per key wins and a tombstone deletes. Records the classic
+// coordinator does not know are skipped.
+func (c *core) loadRecord(partition int32, key, value []byte, now time.Time) error {
+	d, err := decodeRecord(key, value)
+	if err != nil {
+		return err
+	}
+	if d.skip {
+		return nil
+	}
+	g := c.groups[d.group]
+	switch {
+	case d.offsetKey != nil && d.offset == nil:
+		if g != nil {
+			delete(g.offsets, *d.offsetKey)
+		}
+	case d.offsetKey != nil:
+		if g == nil {
+			g = newGroup(d.group, partition, now)
+			c.groups[d.group] = g
+		}
+		g.offsets[*d.offsetKey] = *d.offset
+	case d.metadata == nil:
+		if g != nil {
+			// The group was deleted; offsets written after it belong to
+			// a new incarnation and come later in the log.
+			delete(c.groups, d.group)
+		}
+	default:
+		if g == nil {
+			g = newGroup(d.group, partition, now)
+			c.groups[d.group] = g
+		}
+		restoreGroup(g, d.metadata)
+	}
+	return nil
+}
+
+// restoreGroup replaces a loaded group's membership with a stored
+// generation. Members are restored as Stable; each must heartbeat within
+// its session timeout of the load or is removed, as in Kafka.
+func restoreGroup(g *group, v *kmsg.GroupMetadataValue) {
+	g.members, g.order, g.instances = map[string]*member{}, nil, map[string]string{}
+	g.leader = ""
+	g.protocolType, g.generation = v.ProtocolType, v.Generation
+	g.protocol = deref(v.Protocol)
+	for _, vm := range v.Members {
+		m := &member{
+			id: vm.MemberID, instanceID: deref(vm.InstanceID), clientID: vm.ClientID, clientHost: vm.ClientHost,
+			sessionTimeout:   time.Duration(vm.SessionTimeoutMillis) * time.Millisecond,
+			rebalanceTimeout: time.Duration(vm.RebalanceTimeoutMillis) * time.Millisecond,
+			protocols:        []protocol{{Name: g.protocol, Metadata: vm.Subscription}},
+			assignment:       vm.Assignment, synced: true,
+		}
+		if m.rebalanceTimeout <= 0 {
+			m.rebalanceTimeout = m.sessionTimeout
+		}
+		g.addMember(m)
+	}
+	g.leader = deref(v.Leader)
+	if _, ok := g.members[g.leader]; !ok && len(g.order) > 0 {
+		g.leader = g.order[0]
+	}
+	g.state = StateEmpty
+	if len(g.members) > 0 {
+		g.state = StateStable
+	}
+}
+
+// finishLoad makes a loaded partition's groups servable and starts their
+// members' session timers from now.
+func (c *core) finishLoad(partition int32, now time.Time) {
+	c.owned[partition] = true
+	for _, g := range c.groups {
+		if g.partition != partition {
+			continue
+		}
+		g.stateTimestamp = now
+		for _, m := range g.members {
+			m.heartbeatDeadline = now.Add(m.sessionTimeout)
+		}
+		c.schedule(g)
+	}
+}
+
+// unload forgets a partition's groups, answering their parked requests with
+// NOT_COORDINATOR so that clients look the coordinator up again.
+func (c *core) unload(partition int32) {
+	delete(c.owned, partition)
+	for id, g := range c.groups {
+		if g.partition != partition {
+			continue
+		}
+		for _, m := range g.members {
+			if m.join != nil {
+				c.replyJoinError(g, m, kerr.NotCoordinator.Code)
+			}
+			if m.sync != nil {
+				c.replySyncError(g, m, kerr.NotCoordinator.Code)
+			}
+		}
+		delete(c.groups, id)
+		delete(c.scheduled, id)
+	}
+}

@@ -1,0 +1,268 @@
+package group
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// commitOffsets handles OffsetCommit. A commit with generation -1 to an
+// empty (or new) group comes from a client managing partitions itself or an
+// admin tool; any other commit must come from a member of the current
+// generation, as Kafka's validateOffsetCommit requires.
+func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitRequest) {
+	resp := kmsg.NewPtrOffsetCommitResponse()
+	resp.Version = msg.Version
+	code, g := c.validateCommit(now, msg)
+	var records []Record
+	for _, rt := range msg.Topics {
+		ot := kmsg.NewOffsetCommitResponseTopic()
+		ot.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewOffsetCommitResponseTopicPartition()
+			op.Partition = rp.Partition
+			op.ErrorCode = code
+			if code == 0 {
+				op.ErrorCode = c.commitOne(g, rt.Topic, rp, now, &records)
+			}
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, ot)
+	}
+	partition := int32(-1)
+	if g != nil {
+		partition = g.partition
+		c.persist(g.partition, records...)
+	}
+	c.respond(id, partition, resp)
+}
+
+// validateCommit returns the error for every partition of a commit, or the
+// group to commit to.
+func (c *core) validateCommit(now time.Time, msg *kmsg.OffsetCommitRequest) (int16, *group) {
+	if msg.Group == "" || len(msg.Group) > maxGroupIDBytes {
+		return kerr.InvalidGroupID.Code, nil
+	}
+	if code := c.coordinatorError(msg.Group); code != 0 {
+		return code, nil
+	}
+	generation := msg.Generation
+	if msg.Version == 0 {
+		generation = -1
+	}
+	g := c.lookup(msg.Group)
+	if g == nil {
+		if generation >= 0 {
+			// A member of a generation the coordinator no longer knows.
+			return kerr.IllegalGeneration.Code, nil
+		}
+		if g = c.create(msg.Group, now); g == nil {
+			return kerr.CoordinatorNotAvailable.Code, nil
+		}
+		return 0, g
+	}
+	if msg.InstanceID != nil && *msg.InstanceID != "" {
+		if holder, ok := g.instances[*msg.InstanceID]; ok && holder != msg.MemberID {
+			return kerr.FencedInstanceID.Code, nil
+		}
+	}
+	if generation < 0 && g.state == StateEmpty {
+		return 0, g
+	}
+	m := g.members[msg.MemberID]
+	if m == nil {
+		return kerr.UnknownMemberID.Code, nil
+	}
+	if generation != g.generation {
+		return kerr.IllegalGeneration.Code, nil
+	}
+	if g.state == StateCompletingRebalance {
+		return kerr.RebalanceInProgress.Code, nil
+	}
+	// A commit is a sign of life, as in Kafka.
+	m.heartbeatDeadline = now.Add(m.sessionTimeout)
+	return 0, g
+}
+
+func (c *core) commitOne(g *group, topic string, rp kmsg.OffsetCommitRequestTopicPartition, now time.Time, records *[]Record) int16 {
+	if c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(topic, rp.Partition) {
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	metadata := deref(rp.Metadata)
+	if c.cfg.OffsetMetadataMaxBytes >= 0 && len(metadata) > int(c.cfg.OffsetMetadataMaxBytes) {
+		return kerr.OffsetMetadataTooLarge.Code
+	}
+	tp := topicPartition{Topic: topic, Partition: rp.Partition}
+	commit := offsetCommit{Offset: rp.Offset, LeaderEpoch: -1, Metadata: metadata, CommitTimestamp: now.UnixMilli()}
+	if rp.LeaderEpoch >= 0 {
+		commit.LeaderEpoch = rp.LeaderEpoch
+	}
+	g.offsets[tp] = commit
+	*records = append(*records, offsetCommitRecord(g.id, tp, commit))
+	return 0
+}
+
+// fetchOffsets handles OffsetFetch, single group (v0-7) or many (v8+).
+// Partitions without a commit answer offset -1, as Kafka does.
+func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
+	resp := kmsg.NewPtrOffsetFetchResponse()
+	resp.Version = msg.Version
+	partition := int32(-1)
+	if msg.Version < 8 {
+		// Null topics (v2+) asks for every committed offset.
+		var topics []kmsg.OffsetFetchRequestGroupTopic
+		if msg.Topics != nil || msg.Version < 2 {
+			topics = make([]kmsg.OffsetFetchRequestGroupTopic, 0, len(msg.Topics))
+		}
+		for _, t := range msg.Topics {
+			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t.Topic, Partitions: t.Partitions})
+		}
+		out, code := c.fetchGroup(msg.Group, topics)
+		resp.ErrorCode = code
+		for _, t := range out {
+			rt := kmsg.NewOffsetFetchResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewOffsetFetchResponseTopicPartition()
+				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = p.Partition, p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		if code == 0 {
+			partition = PartitionFor(msg.Group, c.cfg.NumPartitions)
+		}
+		c.respond(id, partition, resp)
+		return
+	}
+	for _, rg := range msg.Groups {
+		out, code := c.fetchGroup(rg.Group, rg.Topics)
+		og := kmsg.NewOffsetFetchResponseGroup()
+		og.Group, og.Topics, og.ErrorCode = rg.Group, out, code
+		resp.Groups = append(resp.Groups, og)
+		if code == 0 && partition < 0 {
+			// Durability is awaited on one partition per response; a
+			// multi-group fetch spanning partitions waits on the first,
+			// and the others' commits were answered only once durable.
+			partition = PartitionFor(rg.Group, c.cfg.NumPartitions)
+		}
+	}
+	c.respond(id, partition, resp)
+}
+
+// fetchGroup answers one group's offsets; topics nil means every committed
+// offset of the group.
+func (c *core) fetchGroup(groupID string, topics []kmsg.OffsetFetchRequestGroupTopic) ([]kmsg.OffsetFetchResponseGroupTopic, int16) {
+	if code := c.coordinatorError(groupID); code != 0 {
+		return nil, code
+	}
+	g := c.lookup(groupID)
+	if topics == nil {
+		if g == nil {
+			return []kmsg.OffsetFetchResponseGroupTopic{}, 0
+		}
+		byTopic := map[string][]int32{}
+		var order []string
+		for tp := range g.offsets {
+			if _, ok := byTopic[tp.Topic]; !ok {
+				order = append(order, tp.Topic)
+			}
+			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
+		}
+		for _, t := range order {
+			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t, Partitions: byTopic[t]})
+		}
+	}
+	out := make([]kmsg.OffsetFetchResponseGroupTopic, 0, len(topics))
+	for _, t := range topics {
+		rt := kmsg.NewOffsetFetchResponseGroupTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p, -1, -1, strPtr("")
+			if g != nil {
+				if commit, ok := g.offsets[topicPartition{Topic: t.Topic, Partition: p}]; ok {
+					rp.Offset, rp.LeaderEpoch, rp.Metadata = commit.Offset, commit.LeaderEpoch, strPtr(commit.Metadata)
+				}
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		out = append(out, rt)
+	}
+	return out, 0
+}
+
+// deleteOffsets handles OffsetDelete: only offsets of partitions the group
+// is not consuming may go.
+func (c *core) deleteOffsets(now time.Time, id uint64, msg *kmsg.OffsetDeleteRequest) {
+	resp := kmsg.NewPtrOffsetDeleteResponse()
+	resp.Version = msg.Version
+	fail := func(code int16) {
+		resp.ErrorCode = code
+		c.respond(id, -1, resp)
+	}
+	if msg.Group == "" || len(msg.Group) > maxGroupIDBytes {
+		fail(kerr.InvalidGroupID.Code)
+		return
+	}
+	if code := c.coordinatorError(msg.Group); code != 0 {
+		fail(code)
+		return
+	}
+	g := c.lookup(msg.Group)
+	if g == nil {
+		fail(kerr.GroupIDNotFound.Code)
+		return
+	}
+	var subscribed map[string]bool
+	if len(g.members) > 0 {
+		if g.protocolType != "consumer" {
+			fail(kerr.NonEmptyGroup.Code)
+			return
+		}
+		subscribed = g.subscribedTopics()
+	}
+	var records []Record
+	for _, rt := range msg.Topics {
+		ot := kmsg.NewOffsetDeleteResponseTopic()
+		ot.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewOffsetDeleteResponseTopicPartition()
+			op.Partition = rp.Partition
+			tp := topicPartition{Topic: rt.Topic, Partition: rp.Partition}
+			switch {
+			case subscribed[rt.Topic]:
+				op.ErrorCode = kerr.GroupSubscribedToTopic.Code
+			default:
+				if _, ok := g.offsets[tp]; ok {
+					delete(g.offsets, tp)
+					records = append(records, offsetTombstone(g.id, tp))
+				}
+			}
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, ot)
+	}
+	c.persist(g.partition, records...)
+	c.respond(id, g.partition, resp)
+}
+
+// subscribedTopics decodes the consumer protocol subscriptions of the
+// members; a subscription that does not decode counts as every topic.
+func (g *group) subscribedTopics() map[string]bool {
+	topics := map[string]bool{}
+	for _, m := range g.members {
+		var meta kmsg.ConsumerMemberMetadata
+		if err := meta.ReadFrom(m.metadataFor(g.protocol)); err != nil {
+			for tp := range g.offsets {
+				topics[tp.Topic] = true
+			}
+			continue
+		}
+		for _, t := range meta.Topics {
+			topics[t] = true
+		}
+	}
+	return topics
+}

@@ -1,0 +1,32 @@
+package group
+
+import "testing"
+
+func TestPartitionFor(t *testing.T) {
+	// Expected values are Java's String.hashCode (UTF-16 code units, 32-bit
+	// wrap-around, computed independently) and Kafka's placement with
+	// 50 partitions.
+	tests := []struct {
+		group string
+		hash  int32
+		p50   int32
+	}{
+		{"", 0, 0},
+		{"a", 97, 47},
+		{"my-group", -1906497762, 12},
+		{"console-consumer-1", 35782224, 24},
+		{"polygenelubricants", -2147483648, 0}, // hashCode is MinInt32: abs gives 0
+		{"\U0001F600", 1772899, 49},            // 0xD83D*31 + 0xDE00: a surrogate pair in Java
+	}
+	for _, tt := range tests {
+		if got := javaStringHashCode(tt.group); got != tt.hash {
+			t.Errorf("hashCode(%q) = %d, want %d", tt.group, got, tt.hash)
+		}
+		if got := PartitionFor(tt.group, 50); got != tt.p50 {
+			t.Errorf("PartitionFor(%q, 50) = %d, want %d", tt.group, got, tt.p50)
+		}
+	}
+	if got := PartitionFor("x", 0); got != 0 {
+		t.Errorf("PartitionFor with no partitions = %d", got)
+	}
+}
