@@ -38,6 +38,13 @@ type conn struct {
 	srv *Server
 	nc  net.Conn
 
+	// frameBuf is reused for the next request when the last one was a
+	// Produce: its handler copies the records into the log before it
+	// returns and keeps no reference to the frame. Other handlers may keep
+	// slices of their request (group metadata, for one), so their frames
+	// are never reused.
+	frameBuf []byte
+
 	// slots carries responses to the writer in request order; its capacity
 	// bounds requests in flight on this connection.
 	slots chan *slot
@@ -78,6 +85,25 @@ func (c *conn) serve(parent context.Context) {
 	releaseUnsent(c.slots)
 }
 
+// maxReusedFrameBytes bounds the frame buffer a connection keeps between
+// requests, so idle connections do not pin large buffers.
+const maxReusedFrameBytes = 8 << 20
+
+func (c *conn) frameBuffer(size int) []byte {
+	buf := c.frameBuf
+	c.frameBuf = nil
+	if cap(buf) >= size {
+		return buf[:size]
+	}
+	return make([]byte, size)
+}
+
+func (c *conn) keepFrameBuffer(frame []byte) {
+	if len(frame) >= 2 && binary.BigEndian.Uint16(frame) == produceKey && cap(frame) <= maxReusedFrameBytes {
+		c.frameBuf = frame
+	}
+}
+
 func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 	br := bufio.NewReaderSize(c.nc, 64*1024)
 	var sizeBuf [4]byte
@@ -95,11 +121,12 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.FrameTimeout)); err != nil {
 			return err
 		}
-		frame := make([]byte, size)
+		frame := c.frameBuffer(int(size))
 		if _, err := io.ReadFull(br, frame); err != nil {
 			return fmt.Errorf("reading %d byte frame: %w", size, err)
 		}
 		s, err := c.handleFrame(ctx, frame, pendingWG)
+		c.keepFrameBuffer(frame)
 		if err != nil {
 			return err
 		}
