@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requireKcatEnv makes a missing kcat binary a failure instead of a skip;
+// .ci/run sets it after installing kcat.
+const requireKcatEnv = "FJORD_E2E_REQUIRE_KCAT"
+
+// kcatFormat prints one consumed record per line, tab separated; workload
+// keys and values hold no tabs or newlines.
+const kcatFormat = `%p\t%o\t%T\t%k\t%s\n`
+
+// kcat runs the kcat binary (librdkafka) with args against addr and returns
+// its stdout; a non-zero exit fails the test.
+func kcat(t *testing.T, ctx context.Context, addr, stdin string, args ...string) string {
+	t.Helper()
+	path, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv(requireKcatEnv) != "" {
+			t.Fatalf("kcat not installed: %v", err)
+		}
+		t.Skipf("kcat not installed (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
+	}
+	ctx, cancel := context.WithTimeout(ctx, testTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, append([]string{"-b", addr}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kcat %q: %v\nstderr:\n%s", args, err, stderr.String())
+	}
+	// kcat reports delivery failures on stderr and may still exit 0.
+	if strings.Contains(stderr.String(), "Delivery failed") || strings.Contains(stderr.String(), "ERROR") {
+		t.Fatalf("kcat %q reported errors:\n%s", args, stderr.String())
+	}
+	return stdout.String()
+}
+
+// produceKcat pipes records as key:value lines into kcat -P.
+func produceKcat(t *testing.T, ctx context.Context, addr, topic string, records []rec, extra ...string) {
+	t.Helper()
+	var in strings.Builder
+	for _, r := range records {
+		fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
+	}
+	kcat(t, ctx, addr, in.String(), append([]string{"-P", "-t", topic, "-K:"}, extra...)...)
+}
+
+// consumeKcat reads with kcat -C until the end of every partition (-e) and
+// parses kcatFormat lines.
+func consumeKcat(t *testing.T, ctx context.Context, addr, topic string, extra ...string) []rec {
+	t.Helper()
+	args := append([]string{"-C", "-t", topic, "-e", "-q", "-f", kcatFormat}, extra...)
+	if !contains(extra, "-o") {
+		args = append(args, "-o", "beginning")
+	}
+	out := kcat(t, ctx, addr, "", args...)
+	var records []rec
+	for line := range strings.SplitSeq(strings.TrimSuffix(out, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) != 5 {
+			t.Fatalf("kcat output line %q: want 5 tab-separated fields", line)
+		}
+		p, err1 := strconv.ParseInt(fields[0], 10, 32)
+		o, err2 := strconv.ParseInt(fields[1], 10, 64)
+		ts, err3 := strconv.ParseInt(fields[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("kcat output line %q: bad number", line)
+		}
+		records = append(records, rec{Partition: int32(p), Offset: o, Timestamp: time.UnixMilli(ts), Key: fields[3], Value: fields[4]})
+	}
+	return records
+}
+
+func contains(args []string, s string) bool {
+	for _, a := range args {
+		if a == s {
+			return true
+		}
+	}
+	return false
+}
+
+// kcatMetadata is the part of `kcat -L -J` this package reads.
+type kcatMetadata struct {
+	Topics []struct {
+		Topic      string `json:"topic"`
+		Error      string `json:"error"`
+		Partitions []struct {
+			Partition int32 `json:"partition"`
+			Leader    int32 `json:"leader"`
+		} `json:"partitions"`
+	} `json:"topics"`
+}
+
+// kcatPartitions returns how many partitions kcat -L sees for topic, or
+// -1 with the error kcat reports for it.
+func kcatPartitions(t *testing.T, ctx context.Context, addr, topic string) (int, string) {
+	t.Helper()
+	var md kcatMetadata
+	out := kcat(t, ctx, addr, "", "-L", "-J", "-t", topic)
+	if err := json.Unmarshal([]byte(out), &md); err != nil {
+		t.Fatalf("kcat -L -J output: %v\n%s", err, out)
+	}
+	for _, tm := range md.Topics {
+		if tm.Topic == topic {
+			if tm.Error != "" {
+				return -1, tm.Error
+			}
+			return len(tm.Partitions), ""
+		}
+	}
+	return -1, "not listed"
+}
+
+func TestKcatKeyedProduceConsume(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := testContext(t, 3*testTimeout)
+	topic := uniqueTopic(t, "keyed")
+	createTopic(t, ctx, newAdmin(t, s.Addr), topic, workloadPartitions, nil)
+	if n, err := kcatPartitions(t, ctx, s.Addr, topic); n != workloadPartitions {
+		t.Fatalf("kcat -L sees %d partitions (%s), want %d", n, err, workloadPartitions)
+	}
+
+	produced := keyedWorkload(workloadRecords, workloadKeys, time.Now())
+	produceKcat(t, ctx, s.Addr, topic, produced)
+	byPartition := checkConsumed(t, produced, consumeKcat(t, ctx, s.Addr, topic), ignoreTimestamps)
+
+	t.Run("seek by offset", func(t *testing.T) {
+		for p, rs := range byPartition {
+			from := int64(len(rs) / 3)
+			got := consumeKcat(t, ctx, s.Addr, topic, "-p", fmt.Sprint(p), "-o", fmt.Sprint(from), "-c", "1")
+			if len(got) != 1 || got[0].Offset != from || got[0].Value != rs[from].Value {
+				t.Errorf("partition %d from offset %d: got %+v, want %d %s", p, from, got, from, rs[from].Value)
+			}
+		}
+	})
+
+	t.Run("seek by timestamp", func(t *testing.T) {
+		p, millis, want := timestampProbe(t, byPartition)
+		got := consumeKcat(t, ctx, s.Addr, topic, "-p", fmt.Sprint(p), "-o", fmt.Sprintf("s@%d", millis), "-c", "1")
+		if len(got) != 1 || got[0].Offset != want {
+			t.Errorf("partition %d from s@%d: got %+v, want offset %d", p, millis, got, want)
+		}
+	})
+}
+
+func TestKcatCompression(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, s.Addr)
+	for _, codec := range compressionCodecs {
+		t.Run(codec.name, func(t *testing.T) {
+			topic := uniqueTopic(t, "c")
+			createTopic(t, ctx, adm, topic, 2, nil)
+			produced := compressibleWorkload(500)
+			produceKcat(t, ctx, s.Addr, topic, produced, "-z", codec.name)
+			checkConsumed(t, produced, consumeKcat(t, ctx, s.Addr, topic), ignoreTimestamps)
+			checkStoredCodec(t, s.Addr, topic, 2, codec.code)
+		})
+	}
+}
+
+// TestKcatIdempotentProducer produces with librdkafka's idempotent
+// producer; librdkafka reconnects and retries on its own, and the count
+// must be exact.
+func TestKcatIdempotentProducer(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, s.Addr)
+	topic := uniqueTopic(t, "idem")
+	createTopic(t, ctx, adm, topic, workloadPartitions, nil)
+	produced := keyedWorkload(workloadRecords/2, workloadKeys, time.Now())
+	produceKcat(t, ctx, s.Addr, topic, produced, "-X", "enable.idempotence=true")
+	checkConsumed(t, produced, consumeKcat(t, ctx, s.Addr, topic), ignoreTimestamps)
+	if end := sumOffsets(offsetsOf(t, ctx, adm, topic, true)); end != int64(len(produced)) {
+		t.Errorf("sum of end offsets = %d, want %d", end, len(produced))
+	}
+}
+
+func TestKcatDeleteRecreateTopic(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, s.Addr)
+	topic := uniqueTopic(t, "t")
+	oldID := createTopic(t, ctx, adm, topic, 3, nil)
+	produced := keyedWorkload(300, 30, time.Now())
+	produceKcat(t, ctx, s.Addr, topic, produced)
+	if got := consumeKcat(t, ctx, s.Addr, topic); len(got) != len(produced) {
+		t.Fatalf("before delete: kcat read %d records, want %d", len(got), len(produced))
+	}
+
+	deleteTopicAndWait(t, ctx, adm, topic)
+	if newID := recreateTopic(t, ctx, adm, topic, 2); newID == oldID {
+		t.Errorf("re-created topic kept id %v", oldID)
+	}
+	if n, err := kcatPartitions(t, ctx, s.Addr, topic); n != 2 {
+		t.Errorf("kcat -L sees %d partitions (%s) after re-create, want 2", n, err)
+	}
+	if got := consumeKcat(t, ctx, s.Addr, topic); len(got) != 0 {
+		t.Errorf("re-created topic holds %d records, want none; first %+v", len(got), got[0])
+	}
+	produceKcat(t, ctx, s.Addr, topic, produced[:20])
+	got := consumeKcat(t, ctx, s.Addr, topic)
+	if len(got) != 20 {
+		t.Fatalf("re-created topic: kcat read %d records, want 20", len(got))
+	}
+	for _, r := range got {
+		if r.Offset >= 20 {
+			t.Errorf("re-created topic: record at offset %d; offsets must start again at 0", r.Offset)
+		}
+	}
+}
