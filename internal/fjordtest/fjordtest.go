@@ -34,11 +34,22 @@ const ReadyPrefix = "fjord: broker ready on "
 // generous because CI machines run tests in parallel on two cores.
 const startTimeout = 60 * time.Second
 
-// Binary builds cmd/fjord once per test process and returns its path.
-// Every call after the first returns the cached result.
+// BinaryEnv names an environment variable that, when set, is the path of a
+// fjord binary to run instead of building cmd/fjord: CI builds once for
+// several test binaries, and a developer can pin a known-good build while
+// the tree is mid-change.
+const BinaryEnv = "FJORD_TEST_BINARY"
+
+// Binary builds cmd/fjord once per test process and returns its path, or
+// returns $FJORD_TEST_BINARY when set. Every call after the first returns
+// the cached result.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if path := os.Getenv(BinaryEnv); path != "" {
+			binPath, buildErr = filepath.Abs(path)
+			return
+		}
 		dir, err := os.MkdirTemp("", "fjord-bin-")
 		if err != nil {
 			buildErr = err
