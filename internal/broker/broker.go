@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/server"
@@ -65,6 +66,9 @@ type Broker struct {
 
 	// producerIDs hands out ids from blocks allocated by the controller.
 	producerIDs producerIDAllocator
+
+	// groups is the group coordinator; set by Start, run by Run.
+	groups *group.Coordinator
 }
 
 // New creates a broker. Call Start before serving requests.
@@ -96,15 +100,16 @@ func (b *Broker) Start(ctx context.Context) error {
 			b.logger.Error("applying metadata image", "err", err)
 		}
 	})
-	return nil
+	return b.startGroups(ctx)
 }
 
 // Run runs background maintenance until ctx is cancelled.
 func (b *Broker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); b.retentionLoop(ctx) }()
 	go func() { defer wg.Done(); b.flushLoop(ctx) }()
+	go func() { defer wg.Done(); b.groups.Run(ctx) }()
 	wg.Wait()
 }
 
@@ -148,6 +153,17 @@ func (b *Broker) Routes() server.Routes {
 		b.registerOffsetForLeaderEpoch,
 		b.registerInitProducerID,
 		b.registerDescribeProducers,
+		b.registerFindCoordinator,
+		b.registerJoinGroup,
+		b.registerSyncGroup,
+		b.registerHeartbeat,
+		b.registerLeaveGroup,
+		b.registerOffsetCommit,
+		b.registerOffsetFetch,
+		b.registerOffsetDelete,
+		b.registerListGroups,
+		b.registerDescribeGroups,
+		b.registerDeleteGroups,
 	} {
 		register(routes)
 	}

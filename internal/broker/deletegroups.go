@@ -1,0 +1,19 @@
+package broker
+
+// DeleteGroups: versions 0-2. Only empty groups are deleted (NON_EMPTY_GROUP otherwise); their metadata and offsets are tombstoned.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerDeleteGroups(r server.Routes) {
+	r[42] = server.Route{MinVersion: 0, MaxVersion: 2, Handle: b.handleDeleteGroups}
+}
+
+func (b *Broker) handleDeleteGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}

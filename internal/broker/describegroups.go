@@ -1,0 +1,19 @@
+package broker
+
+// DescribeGroups: versions 0-5. Unknown groups are described as Dead with no error, as Kafka does before v6.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerDescribeGroups(r server.Routes) {
+	r[15] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleDescribeGroups}
+}
+
+func (b *Broker) handleDescribeGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}

@@ -1,0 +1,66 @@
+package broker
+
+// FindCoordinator: versions 0-6. v4+ batches keys. Groups (key type 0) are
+// placed on the leader of their __consumer_offsets partition. Transaction
+// coordinators (type 1) are not served yet and answer
+// COORDINATOR_NOT_AVAILABLE; share groups (type 2) are INVALID_REQUEST.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerFindCoordinator(r server.Routes) {
+	r[10] = server.Route{MinVersion: 0, MaxVersion: 6, Handle: b.handleFindCoordinator}
+}
+
+const (
+	coordinatorTypeGroup       = 0
+	coordinatorTypeTransaction = 1
+)
+
+func (b *Broker) handleFindCoordinator(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.FindCoordinatorRequest)
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.Version < 4 {
+		c := b.findCoordinator(req.CoordinatorType, req.CoordinatorKey)
+		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
+		if c.ErrorCode != 0 {
+			resp.ErrorMessage = c.ErrorMessage
+		}
+		return server.Result{Response: resp}
+	}
+	for _, key := range req.CoordinatorKeys {
+		resp.Coordinators = append(resp.Coordinators, b.findCoordinator(req.CoordinatorType, key))
+	}
+	return server.Result{Response: resp}
+}
+
+func (b *Broker) findCoordinator(keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+	c := kmsg.NewFindCoordinatorResponseCoordinator()
+	c.Key, c.NodeID, c.Port = key, -1, -1
+	fail := func(err *kerr.Error) kmsg.FindCoordinatorResponseCoordinator {
+		c.ErrorCode, c.ErrorMessage = err.Code, &err.Message
+		return c
+	}
+	switch keyType {
+	case coordinatorTypeGroup:
+	case coordinatorTypeTransaction:
+		return fail(kerr.CoordinatorNotAvailable)
+	default:
+		return fail(kerr.InvalidRequest)
+	}
+	if key == "" {
+		return fail(kerr.InvalidGroupID)
+	}
+	br, code := b.groupCoordinatorFor(key)
+	if code != 0 {
+		return fail(kerr.ErrorForCode(code).(*kerr.Error))
+	}
+	c.NodeID, c.Host, c.Port = br.NodeID, br.Host, br.Port
+	return c
+}

@@ -1,0 +1,293 @@
+package broker
+
+// The group coordinator's wiring: __consumer_offsets is created at start if
+// missing, the partitions this node leads are handed to the coordinator
+// (internal/group), and the group APIs forward to it. Each group API has its
+// own file (joingroup.go, offsetcommit.go, ...) opening with its versions.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/group"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+const (
+	offsetsTopic = "__consumer_offsets"
+	// offsetsSegmentBytes is Kafka's offsets.topic.segment.bytes default:
+	// small segments let compaction reclaim the topic sooner.
+	offsetsSegmentBytes = 100 << 20
+	// offsetsLoadReadBytes bounds one read while loading a partition.
+	offsetsLoadReadBytes = 1 << 20
+	// offsetsMaxDecompressedBytes bounds one decompressed batch of the
+	// offsets topic when loading.
+	offsetsMaxDecompressedBytes = 64 << 20
+)
+
+// startGroups creates __consumer_offsets when missing, starts the group
+// coordinator and follows leadership of the offsets partitions.
+func (b *Broker) startGroups(ctx context.Context) error {
+	img := b.meta.Image()
+	numPartitions := b.opts.Config.OffsetsTopicNumPartitions
+	if t, ok := img.Topic(offsetsTopic); ok {
+		numPartitions = int32(len(t.Partitions))
+	} else if b.meta.Leader() {
+		t, err := b.createOffsetsTopic(ctx, img)
+		if err != nil {
+			return err
+		}
+		numPartitions = int32(len(t.Partitions))
+	}
+	cfg := b.opts.Config
+	b.groups = group.New(group.Options{
+		Config: group.Config{
+			NumPartitions:          numPartitions,
+			InitialRebalanceDelay:  cfg.GroupInitialRebalanceDelay,
+			MinSessionTimeout:      cfg.GroupMinSessionTimeout,
+			MaxSessionTimeout:      cfg.GroupMaxSessionTimeout,
+			MaxSize:                cfg.GroupMaxSize,
+			OffsetMetadataMaxBytes: cfg.OffsetMetadataMaxBytes,
+			PartitionExists:        b.partitionExists,
+		},
+		Logger: b.logger.With("component", "group"),
+	})
+	b.electGroupPartitions(b.meta.Image())
+	b.meta.Subscribe(func(_, new *metadata.Image) { b.electGroupPartitions(new) })
+	return nil
+}
+
+func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) (metadata.TopicImage, error) {
+	rf := b.opts.Config.OffsetsTopicReplicationFactor
+	if live := int16(len(img.Brokers())); live > 0 && rf > live {
+		rf = live
+	}
+	t, err := b.meta.CreateTopic(ctx, metadata.CreateTopicSpec{
+		Name:              offsetsTopic,
+		NumPartitions:     b.opts.Config.OffsetsTopicNumPartitions,
+		ReplicationFactor: rf,
+		Configs: map[string]string{
+			config.CleanupPolicy: "compact",
+			config.SegmentBytes:  strconv.Itoa(offsetsSegmentBytes),
+		},
+	})
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		t, _ = b.meta.Image().Topic(offsetsTopic)
+		return t, nil
+	}
+	if err != nil {
+		return metadata.TopicImage{}, fmt.Errorf("creating %s: %w", offsetsTopic, err)
+	}
+	return t, nil
+}
+
+// electGroupPartitions hands the coordinator the offsets partitions this
+// node leads and has opened, and takes back the others.
+func (b *Broker) electGroupPartitions(img *metadata.Image) {
+	t, ok := img.Topic(offsetsTopic)
+	if !ok {
+		return
+	}
+	for i, pi := range t.Partitions {
+		p := b.partition(offsetsTopic, int32(i))
+		if p != nil && pi.Leader == b.opts.NodeID {
+			b.groups.Elect(int32(i), &offsetsLog{p: p, now: b.now})
+		} else {
+			b.groups.Resign(int32(i))
+		}
+	}
+}
+
+func (b *Broker) partitionExists(topic string, index int32) bool {
+	t, ok := b.meta.Image().Topic(topic)
+	return ok && index >= 0 && int(index) < len(t.Partitions)
+}
+
+// groupCoordinatorFor is the node leading groupID's offsets partition, or
+// an error code.
+func (b *Broker) groupCoordinatorFor(groupID string) (metadata.BrokerImage, int16) {
+	img := b.meta.Image()
+	t, ok := img.Topic(offsetsTopic)
+	if !ok || b.groups == nil {
+		return metadata.BrokerImage{}, kerr.CoordinatorNotAvailable.Code
+	}
+	p := group.PartitionFor(groupID, int32(len(t.Partitions)))
+	leader := t.Partitions[p].Leader
+	br, ok := img.Broker(leader)
+	if !ok || leader < 0 {
+		return metadata.BrokerImage{}, kerr.CoordinatorNotAvailable.Code
+	}
+	return br, 0
+}
+
+// groupRequest forwards a request to the coordinator on a Pending
+// goroutine, since a JoinGroup waits for the whole join phase.
+func (b *Broker) groupRequest(rc *server.RequestContext, req kmsg.Request) server.Result {
+	host := ""
+	if rc.ClientAddr != nil {
+		host = rc.ClientAddr.String()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	r := group.Request{Msg: req, ClientID: rc.ClientID, ClientHost: "/" + host}
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		if b.groups == nil {
+			return groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
+		}
+		resp, err := b.groups.Do(ctx, r)
+		if err != nil {
+			return groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
+		}
+		return resp
+	}}
+}
+
+// groupErrorResponse answers a group request the coordinator could not
+// take, with code everywhere the response has one.
+func groupErrorResponse(req kmsg.Request, code int16) kmsg.Response {
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	switch r := resp.(type) {
+	case *kmsg.JoinGroupResponse:
+		r.ErrorCode, r.Generation = code, -1
+	case *kmsg.SyncGroupResponse:
+		r.ErrorCode = code
+	case *kmsg.HeartbeatResponse:
+		r.ErrorCode = code
+	case *kmsg.LeaveGroupResponse:
+		r.ErrorCode = code
+	case *kmsg.OffsetCommitResponse:
+		for _, t := range req.(*kmsg.OffsetCommitRequest).Topics {
+			rt := kmsg.NewOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rt.Partitions = append(rt.Partitions, kmsg.OffsetCommitResponseTopicPartition{Partition: p.Partition, ErrorCode: code})
+			}
+			r.Topics = append(r.Topics, rt)
+		}
+	case *kmsg.OffsetFetchResponse:
+		r.ErrorCode = code
+		for _, g := range req.(*kmsg.OffsetFetchRequest).Groups {
+			rg := kmsg.NewOffsetFetchResponseGroup()
+			rg.Group, rg.ErrorCode = g.Group, code
+			r.Groups = append(r.Groups, rg)
+		}
+	case *kmsg.OffsetDeleteResponse:
+		r.ErrorCode = code
+	case *kmsg.ListGroupsResponse:
+		r.ErrorCode = code
+	case *kmsg.DescribeGroupsResponse:
+		for _, g := range req.(*kmsg.DescribeGroupsRequest).Groups {
+			rg := kmsg.NewDescribeGroupsResponseGroup()
+			rg.Group, rg.ErrorCode, rg.AuthorizedOperations = g, code, math.MinInt32
+			r.Groups = append(r.Groups, rg)
+		}
+	case *kmsg.DeleteGroupsResponse:
+		for _, g := range req.(*kmsg.DeleteGroupsRequest).Groups {
+			r.Groups = append(r.Groups, kmsg.DeleteGroupsResponseGroup{Group: g, ErrorCode: code})
+		}
+	}
+	return resp
+}
+
+// offsetsLog adapts a __consumer_offsets replica to group.Log.
+type offsetsLog struct {
+	p   *partition.Partition
+	now func() time.Time
+}
+
+func (l *offsetsLog) Append(records []group.Record) (int64, error) {
+	nowMs := l.now().UnixMilli()
+	recs := make([]recordbatch.Record, len(records))
+	for i, r := range records {
+		recs[i] = recordbatch.Record{Key: r.Key, Value: r.Value}
+	}
+	batch := recordbatch.Build(recordbatch.BuildSpec{BaseTimestamp: nowMs, Records: recs})
+	h, err := recordbatch.ParseHeader(batch)
+	if err != nil {
+		return 0, fmt.Errorf("building offsets batch: %w", err)
+	}
+	res, err := l.p.Append([][]byte{batch}, []recordbatch.Header{h}, nowMs)
+	if err != nil {
+		return 0, err
+	}
+	return int64(res.LastOffset) + 1, nil
+}
+
+func (l *offsetsLog) WaitDurable(end int64) error {
+	if end <= 0 {
+		return nil
+	}
+	return l.p.WaitDurable(storage.Offset(end - 1))
+}
+
+func (l *offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {
+	log := l.p.Log()
+	from, hw := log.LogStartOffset(), l.p.HighWatermark()
+	var buf []byte
+	for from < hw {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		slice, err := log.Read(from, offsetsLoadReadBytes, hw)
+		if err != nil {
+			return err
+		}
+		if slice.Size == 0 {
+			return nil
+		}
+		buf, err = slice.ReadAll(buf[:0])
+		slice.Release()
+		if err != nil {
+			return err
+		}
+		batches, err := recordbatch.Split(buf)
+		if err != nil {
+			return err
+		}
+		for _, batch := range batches {
+			if err := loadBatch(batch, from, fn); err != nil {
+				return err
+			}
+		}
+		from = slice.NextOffset
+	}
+	return nil
+}
+
+func loadBatch(batch []byte, from storage.Offset, fn func(key, value []byte) error) error {
+	h, err := recordbatch.ParseHeader(batch)
+	if err != nil {
+		return err
+	}
+	if h.Control() {
+		return nil
+	}
+	recs, err := recordbatch.Records(batch, offsetsMaxDecompressedBytes)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if h.BaseOffset+int64(r.OffsetDelta) < int64(from) {
+			continue
+		}
+		if err := fn(r.Key, r.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}

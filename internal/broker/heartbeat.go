@@ -1,0 +1,19 @@
+package broker
+
+// Heartbeat: versions 0-4. REBALANCE_IN_PROGRESS tells a member to rejoin.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerHeartbeat(r server.Routes) {
+	r[12] = server.Route{MinVersion: 0, MaxVersion: 4, Handle: b.handleHeartbeat}
+}
+
+func (b *Broker) handleHeartbeat(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}

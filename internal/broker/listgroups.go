@@ -1,0 +1,19 @@
+package broker
+
+// ListGroups: versions 0-5. v4 filters by state, v5 by type (every group here is classic).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerListGroups(r server.Routes) {
+	r[16] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleListGroups}
+}
+
+func (b *Broker) handleListGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}

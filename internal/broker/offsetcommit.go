@@ -1,0 +1,19 @@
+package broker
+
+// OffsetCommit: versions 0-9. Commits are checked against the member and generation, metadata against offset.metadata.max.bytes, and answered once durable in __consumer_offsets.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerOffsetCommit(r server.Routes) {
+	r[8] = server.Route{MinVersion: 0, MaxVersion: 9, Handle: b.handleOffsetCommit}
+}
+
+func (b *Broker) handleOffsetCommit(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}

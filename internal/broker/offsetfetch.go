@@ -1,0 +1,19 @@
+package broker
+
+// OffsetFetch: versions 0-9. v8+ fetches several groups at once; null topics (v2+) fetch every committed offset. require_stable (v7+) needs nothing: no transactional offsets are pending.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerOffsetFetch(r server.Routes) {
+	r[9] = server.Route{MinVersion: 0, MaxVersion: 9, Handle: b.handleOffsetFetch}
+}
+
+func (b *Broker) handleOffsetFetch(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}
