@@ -21,6 +21,11 @@ const requireKcatEnv = "FJORD_E2E_REQUIRE_KCAT"
 // keys and values hold no tabs or newlines.
 const kcatFormat = `%p\t%o\t%T\t%k\t%s\n`
 
+// kcatTimeout bounds one kcat run: the largest workload takes about a
+// second, so a kcat that has not exited by then is stuck (for -C -e: it
+// never saw the end of a partition).
+const kcatTimeout = 45 * time.Second
+
 // kcat runs the kcat binary (librdkafka) with args against addr and returns
 // its stdout; a non-zero exit fails the test.
 func kcat(t *testing.T, ctx context.Context, addr, stdin string, args ...string) string {
@@ -32,13 +37,13 @@ func kcat(t *testing.T, ctx context.Context, addr, stdin string, args ...string)
 		}
 		t.Skipf("kcat not installed (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
 	}
-	ctx, cancel := context.WithTimeout(ctx, testTimeout)
+	ctx, cancel := context.WithTimeout(ctx, kcatTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, append([]string{"-b", addr}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("kcat %q: %v\nstderr:\n%s", args, err, stderr.String())
+		t.Fatalf("kcat %q: %v\nstderr (last 2 KiB):\n%s", args, err, lastBytes(stderr.String(), 2048))
 	}
 	// kcat reports delivery failures on stderr and may still exit 0.
 	if strings.Contains(stderr.String(), "Delivery failed") || strings.Contains(stderr.String(), "ERROR") {
@@ -84,6 +89,13 @@ func consumeKcat(t *testing.T, ctx context.Context, addr, topic string, extra ..
 		records = append(records, rec{Partition: int32(p), Offset: o, Timestamp: time.UnixMilli(ts), Key: fields[3], Value: fields[4]})
 	}
 	return records
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 func contains(args []string, s string) bool {
