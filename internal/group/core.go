@@ -30,9 +30,10 @@ type Config struct {
 	// coordinator goroutine and cheap (the broker reads its immutable
 	// metadata image).
 	PartitionExists func(topic string, partition int32) bool
-	// NewMemberID makes a member id for a client; nil uses clientID + "-" +
-	// a random UUID as Kafka does. Tests inject a counter.
-	NewMemberID func(clientID string) string
+	// NewMemberID makes a member id from a prefix (the client id, or the
+	// group.instance.id of a static member); nil uses prefix + "-" + a
+	// random UUID as Kafka does. Tests inject a counter.
+	NewMemberID func(prefix string) string
 }
 
 // Limits that have no Kafka config name. They bound memory on bad input.
@@ -101,13 +102,13 @@ func newCore(cfg Config) *core {
 	return &core{cfg: cfg, groups: map[string]*group{}, owned: map[int32]bool{}, scheduled: map[string]time.Time{}}
 }
 
-func randomMemberID(clientID string) string {
+func randomMemberID(prefix string) string {
 	var u [16]byte
 	_, _ = rand.Read(u[:])
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	h := hex.EncodeToString(u[:])
-	return clientID + "-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return prefix + "-" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // takeEffects returns and clears what the last steps produced.

@@ -86,7 +86,13 @@ func (c *core) joinUnknown(g *group, j joinArgs, fail func(int16)) {
 		fail(kerr.GroupMaxSizeReached.Code)
 		return
 	}
-	newID := c.cfg.NewMemberID(j.clientID)
+	// Kafka prefixes a static member's id with its instance id (clients
+	// such as franz-go rely on it), a dynamic member's with its client id.
+	prefix := j.clientID
+	if j.instanceID != "" {
+		prefix = j.instanceID
+	}
+	newID := c.cfg.NewMemberID(prefix)
 	if j.instanceID == "" && j.version >= 4 {
 		// KIP-394: hand out the id and expect the member back with it, so
 		// that a client retrying a lost response does not leave a ghost.
@@ -180,9 +186,14 @@ func (c *core) replaceStaticMember(g *group, j joinArgs, oldID string) {
 	if old.sync != nil {
 		c.replySyncError(g, old, kerr.FencedInstanceID.Code)
 	}
-	newID := c.cfg.NewMemberID(j.clientID)
+	newID := c.cfg.NewMemberID(j.instanceID)
 	m := g.renameMember(oldID, newID)
-	if g.state == StateStable && sameProtocols(m.protocols, j.protocols) {
+	previous := m.protocols
+	m.protocols = j.protocols
+	if g.state == StateStable && g.selectProtocol() == g.protocol {
+		// Kafka checks only that the selected protocol would stay: the
+		// restarted member's subscription metadata (owned partitions)
+		// may differ without costing the others a rebalance.
 		m.clientID, m.clientHost = j.clientID, j.clientHost
 		m.sessionTimeout, m.rebalanceTimeout = j.session, j.rebalance
 		m.heartbeatDeadline = j.now.Add(j.session)
@@ -191,6 +202,7 @@ func (c *core) replaceStaticMember(g *group, j joinArgs, oldID string) {
 		c.respond(j.id, g.partition, c.joinResponse(g, m, j.version, true))
 		return
 	}
+	m.protocols = previous
 	c.updateMember(g, m, j)
 	c.rebalanceOrComplete(g, j.now)
 }

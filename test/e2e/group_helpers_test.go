@@ -71,8 +71,9 @@ type groupMember struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu    sync.Mutex
-	owned map[int32]bool
+	mu      sync.Mutex
+	owned   map[int32]bool
+	revokes int // revocation or loss callbacks that took partitions away
 }
 
 func startGroupMember(t *testing.T, addr, groupID, topic, name string, sink *consumed, opts ...kgo.Opt) *groupMember {
@@ -109,6 +110,9 @@ func startGroupMember(t *testing.T, addr, groupID, topic, name string, sink *con
 func (m *groupMember) change(partitions []int32, add bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !add && len(partitions) > 0 {
+		m.revokes++
+	}
 	for _, p := range partitions {
 		if add {
 			m.owned[p] = true
@@ -127,6 +131,12 @@ func (m *groupMember) partitions() []int32 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+func (m *groupMember) revocations() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.revokes
 }
 
 func (m *groupMember) loop(ctx context.Context, t *testing.T, sink *consumed) {
