@@ -53,3 +53,33 @@ func TestGroupFranzGoClassic(t *testing.T) {
 	})
 	checkExactlyOnce(t, produced, sink.snapshot())
 }
+
+// TestGroupFranzGoCooperative runs franz-go's default cooperative-sticky
+// balancer on the classic protocol: incremental rebalances need only
+// correct join and sync semantics from the broker.
+func TestGroupFranzGoCooperative(t *testing.T) {
+	srv := startServer(t, groupBrokerConfig())
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, srv.Addr)
+	topic := uniqueTopic(t, "coop")
+	createTopic(t, ctx, adm, topic, 6, nil)
+	producer := newKgo(t, srv.Addr, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	const groupID = "franz-cooperative"
+	sink := &consumed{}
+	opts := []kgo.Opt{classicVersions()}
+
+	a := startGroupMember(t, srv.Addr, groupID, topic, "a", sink, opts...)
+	b := startGroupMember(t, srv.Addr, groupID, topic, "b", sink, opts...)
+	waitSplit(t, ctx, 6, []int{3, 3}, a, b)
+	produced := produceValues(t, ctx, producer, topic, "one", 120)
+	c := startGroupMember(t, srv.Addr, groupID, topic, "c", sink, opts...)
+	waitSplit(t, ctx, 6, []int{2, 2, 2}, a, b, c)
+	produced = append(produced, produceValues(t, ctx, producer, topic, "two", 120)...)
+	b.close()
+	waitSplit(t, ctx, 6, []int{3, 3}, a, c)
+	produced = append(produced, produceValues(t, ctx, producer, topic, "three", 120)...)
+	eventually(t, ctx, "every record consumed", func() (bool, string) {
+		return sink.count() >= len(produced), ""
+	})
+	checkExactlyOnce(t, produced, sink.snapshot())
+}
