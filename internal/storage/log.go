@@ -24,6 +24,7 @@ type Log struct {
 
 	appendMu     sync.Mutex
 	checkpointMu sync.Mutex
+	compaction   compactionState
 
 	mu struct {
 		sync.Mutex
@@ -95,11 +96,15 @@ func (l *Log) load() error {
 	if !found {
 		cp = checkpoint{}
 	}
+	swapped, err := l.completeSwaps()
+	if err != nil {
+		return err
+	}
 	bases, err := l.listSegments()
 	if err != nil {
 		return err
 	}
-	scanned, err := l.loadSegments(bases, cp.recoveryPoint)
+	scanned, err := l.loadSegments(bases, cp.recoveryPoint, swapped)
 	if err != nil {
 		return err
 	}
@@ -146,9 +151,10 @@ func (l *Log) listSegments() ([]Offset, error) {
 
 // loadSegments opens the segments in order. Those below the recovery point
 // are loaded after a sanity check; the others, and any that fails it, are
-// scanned. At the first truncated segment, or a segment that does not
-// continue its predecessor's offsets, the rest are removed.
-func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset) (scanned []*segment, err error) {
+// scanned, as are segments a compaction swap was just completed for
+// (their indexes are rebuilt). At the first truncated segment, or a segment
+// that does not continue its predecessor's offsets, the rest are removed.
+func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset, swapped map[Offset]bool) (scanned []*segment, err error) {
 	now := l.now()
 	interval := l.mu.cfg.IndexIntervalBytes
 	for i, base := range bases {
@@ -162,7 +168,7 @@ func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset) (scanned []*seg
 			return scanned, err
 		}
 		l.mu.segments = append(l.mu.segments, s)
-		trusted := base < recoveryPoint
+		trusted := base < recoveryPoint && !swapped[base]
 		if trusted {
 			if err := s.load(); err != nil {
 				if !errors.Is(err, ErrCorruption) {

@@ -125,8 +125,11 @@ func (s *segment) checkBatch(pos, logSize int64, hbuf *[recordbatch.HeaderSize]b
 	if pos == 0 && Offset(h.BaseOffset) < s.baseOffset {
 		return h, corruptf(name, pos, "base offset %d below segment base %d", h.BaseOffset, s.baseOffset)
 	}
-	if pos > 0 && Offset(h.BaseOffset) != s.nextOffset {
-		return h, corruptf(name, pos, "base offset %d, expected %d", h.BaseOffset, s.nextOffset)
+	// Offsets increase from batch to batch; compaction may leave a gap
+	// where it removed whole batches, so the next base offset may be
+	// past the previous batch's end.
+	if pos > 0 && Offset(h.BaseOffset) < s.nextOffset {
+		return h, corruptf(name, pos, "base offset %d, expected at least %d", h.BaseOffset, s.nextOffset)
 	}
 	if Offset(h.LastOffset())-s.baseOffset > math.MaxInt32 {
 		return h, corruptf(name, pos, "offset %d too far from segment base %d", h.LastOffset(), s.baseOffset)
@@ -254,24 +257,27 @@ func (s *segment) checkIndexEntries(entries []offsetEntry, logSize int64) error 
 }
 
 // walkTail reads the batch headers from pos to the end of the log. The
-// first must start at expect (when not -1) and offsets must continue.
+// first must start at expect (when not -1, an index entry's offset); later
+// ones must start at or past the previous batch's end (compaction leaves
+// gaps where it removed whole batches).
 func (s *segment) walkTail(pos, logSize int64, expect Offset) (next Offset, maxTs int64, maxTsOffset Offset, err error) {
 	var hbuf [recordbatch.HeaderSize]byte
 	next, maxTs, maxTsOffset = s.baseOffset, -1, -1
+	first := true
 	for pos < logSize {
 		h, err := readHeader(s.log, pos, logSize, &hbuf)
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		base := Offset(h.BaseOffset)
-		if (expect >= 0 && base != expect) || base < s.baseOffset {
-			return 0, 0, 0, corruptf(s.log.Name(), pos, "base offset %d, expected %d", base, expect)
+		if (first && expect >= 0 && base != expect) || base < next {
+			return 0, 0, 0, corruptf(s.log.Name(), pos, "base offset %d, expected %d", base, max(expect, next))
 		}
 		if h.MaxTimestamp > maxTs {
 			maxTs, maxTsOffset = h.MaxTimestamp, base
 		}
 		next = Offset(h.NextOffset())
-		expect = next
+		first = false
 		pos += h.TotalSize()
 	}
 	return next, maxTs, maxTsOffset, nil
