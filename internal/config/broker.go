@@ -35,6 +35,10 @@ type Broker struct {
 
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms
 
+	LogCleanerEnable            bool          // log.cleaner.enable
+	LogCleanerBackoff           time.Duration // log.cleaner.backoff.ms
+	LogCleanerDedupeBufferBytes int64         // log.cleaner.dedupe.buffer.size
+
 	ProducerIDExpiration      time.Duration // producer.id.expiration.ms
 	TransactionalIDExpiration time.Duration // transactional.id.expiration.ms
 	TransactionMaxTimeout     time.Duration // transaction.max.timeout.ms
@@ -99,6 +103,9 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	b.QueuedMaxRequestBytes = p.int64("queued.max.request.bytes")
 	b.ConnectionsMaxIdle = p.ms("connections.max.idle.ms")
 	b.LogRetentionCheckInterval = p.ms("log.retention.check.interval.ms")
+	b.LogCleanerEnable = p.bool("log.cleaner.enable")
+	b.LogCleanerBackoff = p.ms("log.cleaner.backoff.ms")
+	b.LogCleanerDedupeBufferBytes = p.int64("log.cleaner.dedupe.buffer.size")
 	b.ProducerIDExpiration = p.ms("producer.id.expiration.ms")
 	b.TransactionalIDExpiration = p.ms("transactional.id.expiration.ms")
 	b.TransactionMaxTimeout = p.ms("transaction.max.timeout.ms")
