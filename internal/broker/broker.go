@@ -110,6 +110,7 @@ func (b *Broker) Run(ctx context.Context) {
 	go func() { defer wg.Done(); b.retentionLoop(ctx) }()
 	go func() { defer wg.Done(); b.flushLoop(ctx) }()
 	go func() { defer wg.Done(); b.groups.Run(ctx) }()
+	wg.Go(func() { b.cleanerLoop(ctx) })
 	wg.Wait()
 }
 

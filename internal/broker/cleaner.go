@@ -1,0 +1,84 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+// minCleanerBackoff keeps a log.cleaner.backoff.ms of 0 from spinning.
+const minCleanerBackoff = 10 * time.Millisecond
+
+// cleanerLoop is Kafka's LogCleaner: every log.cleaner.backoff.ms it
+// compacts, one partition at a time, the local logs of topics with
+// cleanup.policy=compact whose dirty ratio reached
+// min.cleanable.dirty.ratio or whose tombstones passed their delete
+// horizon. It runs on its own goroutine, off the produce and fetch paths
+// (storage only takes the append lock to swap a cleaned segment in), and
+// stops when ctx ends, also in the middle of a compaction.
+func (b *Broker) cleanerLoop(ctx context.Context) {
+	if !b.opts.Config.LogCleanerEnable {
+		return
+	}
+	backoff := max(b.opts.Config.LogCleanerBackoff, minCleanerBackoff)
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.cleanOnce(ctx)
+		t.Reset(backoff)
+	}
+}
+
+// cleanOnce runs one round of the cleaner over every local partition.
+func (b *Broker) cleanOnce(ctx context.Context) {
+	for _, p := range b.allPartitions() {
+		if ctx.Err() != nil {
+			return
+		}
+		now := b.now()
+		if !needsCleaning(p, now) {
+			continue
+		}
+		cfg := p.Config()
+		stats, err := p.Log().Compact(ctx, storage.CompactOptions{
+			Now:               now,
+			DeleteRetention:   millis(cfg.DeleteRetentionMs),
+			MinCompactionLag:  millis(cfg.MinCompactionLagMs),
+			DedupeBufferBytes: b.opts.Config.LogCleanerDedupeBufferBytes,
+		})
+		switch {
+		case errors.Is(err, context.Canceled), errors.Is(err, storage.ErrClosed):
+			// Shutting down, or the topic was deleted meanwhile.
+		case err != nil:
+			b.logger.Warn("log cleaner", "topic", p.Topic, "partition", p.Index, "err", err)
+		default:
+			b.logger.Debug("log cleaner", "topic", p.Topic, "partition", p.Index, "passes", stats.Passes,
+				"segments", stats.SegmentsCleaned, "bytes_read", stats.BytesRead, "bytes_written", stats.BytesWritten,
+				"records_removed", stats.RecordsRemoved)
+		}
+	}
+}
+
+// needsCleaning is the cleaner's choice for one partition: a compacted
+// topic whose dirty ratio is positive and at least
+// min.cleanable.dirty.ratio, or whose tombstones are due for removal.
+func needsCleaning(p *partition.Partition, now time.Time) bool {
+	cfg := p.Config()
+	if !cfg.Compact() {
+		return false
+	}
+	log := p.Log()
+	if log.TombstonesDue(now) {
+		return true
+	}
+	ratio := log.DirtyRatio(now, millis(cfg.MinCompactionLagMs))
+	return ratio > 0 && ratio >= cfg.MinCleanableDirtyRatio
+}
