@@ -13,8 +13,11 @@
 //	log-checkpoint                  log start offset and recovery point
 //
 // A .log file is a sequence of whole v2 record batches (see package
-// recordbatch for the header), offsets continuing from one batch to the
-// next; the file name is the base offset of its first batch.
+// recordbatch for the header), offsets increasing from one batch to the
+// next (contiguous, except where compaction removed whole batches; see
+// compact.go); the file name is the segment's base offset, at or below its
+// first batch's. Compaction's .cleaned and .swap files are described in
+// compact_swap.go.
 //
 // A .index file holds 8-byte entries, appended at most every
 // index.interval.bytes of log:
