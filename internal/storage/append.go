@@ -59,7 +59,7 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 	cfg, active, offset := l.mu.cfg, l.activeLocked(), l.mu.logEndOffset
 	l.mu.Unlock()
 
-	if shouldRoll(active, cfg, int64(len(batch)), offset+Offset(h.LastOffsetDelta), now) {
+	if shouldRoll(active, cfg, int64(len(batch)), offset+Offset(h.LastOffsetDelta), h.MaxTimestamp, now) {
 		if active, err = l.roll(now); err != nil {
 			return AppendInfo{}, err
 		}
@@ -93,15 +93,23 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 }
 
 // shouldRoll reports whether the next batch goes to a new segment: the
-// active one is non-empty and would pass segment.bytes, is older than
-// segment.ms, has a full index, or cannot hold lastOffset as a 32-bit
-// relative offset.
-func shouldRoll(s *segment, cfg Config, batchBytes int64, lastOffset Offset, now time.Time) bool {
+// active one is non-empty and would pass segment.bytes, spans segment.ms,
+// has a full index, or cannot hold lastOffset as a 32-bit relative offset.
+//
+// segment.ms is measured as Kafka does (LogSegment.shouldRoll): from the
+// segment's first batch timestamp to the incoming batch's max timestamp
+// when the first batch has one, else from the segment's creation to now.
+// Record time, not arrival time, is what time retention later reads.
+func shouldRoll(s *segment, cfg Config, batchBytes int64, lastOffset Offset, batchMaxTimestamp int64, now time.Time) bool {
 	if s.size == 0 {
 		return false
 	}
+	waited := now.Sub(s.createdAt)
+	if first := s.firstBatchTimestamp(); first >= 0 {
+		waited = time.Duration(batchMaxTimestamp-first) * time.Millisecond
+	}
 	return s.size+batchBytes > cfg.SegmentBytes ||
-		now.Sub(s.createdAt) >= cfg.SegmentDuration ||
+		waited >= cfg.SegmentDuration ||
 		int64(s.index.count()+1)*offsetIndexEntryBytes > cfg.SegmentIndexBytes ||
 		int64(len(s.timeIndex.entries)+1)*timeIndexEntryBytes > cfg.SegmentIndexBytes ||
 		lastOffset-s.baseOffset > math.MaxInt32

@@ -156,16 +156,29 @@ func TestRollByTimeAndIndexFull(t *testing.T) {
 	cfg.SegmentBytes = 1 << 20
 	cfg.SegmentDuration = time.Hour
 	tl := openTest(t, cfg)
-	tl.appendN(t, 2, 1, 10, 0)
-	tl.clock.Advance(59 * time.Minute)
-	tl.appendN(t, 1, 1, 10, 0)
+	// segment.ms counts record time from the segment's first batch, as
+	// Kafka: batches stamped 59 minutes later stay, one hour later rolls.
+	tl.appendN(t, 1, 1, 10, 1_000_000)
+	tl.appendN(t, 1, 1, 10, 1_000_000+(59*time.Minute).Milliseconds())
 	if n := segmentCount(tl.Log); n != 1 {
 		t.Fatalf("rolled early: %d segments", n)
 	}
-	tl.clock.Advance(time.Minute)
-	tl.appendN(t, 1, 1, 10, 0)
+	tl.appendN(t, 1, 1, 10, 1_000_000+time.Hour.Milliseconds())
 	if n := segmentCount(tl.Log); n != 2 {
-		t.Fatalf("no roll after segment.ms: %d segments", n)
+		t.Fatalf("no roll after segment.ms of record time: %d segments", n)
+	}
+	// Batches without timestamps fall back to the segment's age.
+	untimed := openTest(t, cfg)
+	untimed.appendN(t, 2, 1, 10, -1)
+	untimed.clock.Advance(59 * time.Minute)
+	untimed.appendN(t, 1, 1, 10, -1)
+	if n := segmentCount(untimed.Log); n != 1 {
+		t.Fatalf("untimed: rolled early: %d segments", n)
+	}
+	untimed.clock.Advance(time.Minute)
+	untimed.appendN(t, 1, 1, 10, -1)
+	if n := segmentCount(untimed.Log); n != 2 {
+		t.Fatalf("untimed: no roll after segment.ms: %d segments", n)
 	}
 
 	cfg = smallConfig()

@@ -68,6 +68,27 @@ type segment struct {
 
 	// bytesSinceIndexEntry is touched by the appender only (Log.appendMu).
 	bytesSinceIndexEntry int64
+	// firstTimestamp caches the first batch's max timestamp for segment.ms
+	// (appender only); firstTimestampLoaded says whether it was read.
+	firstTimestamp       int64
+	firstTimestampLoaded bool
+}
+
+// firstBatchTimestamp is the max timestamp of the segment's first batch,
+// -1 when it has none or cannot be read (appender only). It is read from
+// the file once, as Kafka's loadFirstBatchTimestamp.
+func (s *segment) firstBatchTimestamp() int64 {
+	if !s.firstTimestampLoaded {
+		s.firstTimestamp = -1
+		var buf [recordbatch.HeaderSize]byte
+		if n, _ := s.log.ReadAt(buf[:], 0); n == len(buf) {
+			if h, err := recordbatch.ParseHeader(buf[:]); err == nil {
+				s.firstTimestamp = h.MaxTimestamp
+			}
+		}
+		s.firstTimestampLoaded = true
+	}
+	return s.firstTimestamp
 }
 
 func (s *segment) path(suffix string) string {
