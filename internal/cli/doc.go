@@ -1,5 +1,6 @@
 // Package cli implements the client side of the fjord command line:
-// `fjord topic`, `fjord produce`, `fjord consume` and `fjord cluster`.
+// `fjord topic`, `fjord produce`, `fjord consume`, `fjord cluster` and
+// `fjord group`.
 //
 // Model: every command is a function of (ctx, args, stdin, stdout, stderr)
 // that parses its own flag.FlagSet, talks to the brokers through one

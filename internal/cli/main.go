@@ -23,6 +23,7 @@ func ClientCommands() []Command {
 		{"produce", "write lines of stdin to a topic, one record per line", Produce},
 		{"consume", "print records of a topic", Consume},
 		{"cluster", "show the cluster id, controller and brokers", Cluster},
+		{"group", "list, describe, reset offsets of and delete consumer groups", Group},
 	}
 }
 
