@@ -201,7 +201,7 @@ func groupDelete(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		resp, ok := resps[name]
 		switch {
 		case !ok:
-			failures = append(failures, fmt.Sprintf("group %q: no answer from the broker", name))
+			failures = append(failures, noAnswer(name, err))
 		case resp.Err == nil:
 			fmt.Fprintf(stdout, "deleted group %q\n", name)
 		default:
@@ -209,6 +209,15 @@ func groupDelete(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	return joinFailures(failures)
+}
+
+// noAnswer explains a group missing from a sharded answer: the request
+// to its coordinator failed (err says why) or the broker left it out.
+func noAnswer(group string, err error) string {
+	if err != nil {
+		return fmt.Sprintf("group %q: no answer from its coordinator: %v", group, err)
+	}
+	return fmt.Sprintf("group %q: no answer from the broker", group)
 }
 
 // deleteGroupFailure explains the two refusals a person meets most, and

@@ -41,11 +41,12 @@ func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return describeRequestError(ctx, "describing groups", seeds, conn.timeout, err)
 	}
 	var failures []string
-	for i, name := range names {
+	printed := 0
+	for _, name := range names {
 		d, ok := described[name]
 		switch {
 		case !ok:
-			failures = append(failures, fmt.Sprintf("group %q: no answer from the broker", name))
+			failures = append(failures, noAnswer(name, err))
 			continue
 		case d.Err != nil:
 			failures = append(failures, fmt.Sprintf("describing group %q: %s", name, withDetail(d.Err, d.ErrMessage)))
@@ -59,10 +60,11 @@ func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 			failures = append(failures, fmt.Sprintf("group %q does not exist", name))
 			continue
 		}
-		if i > 0 {
+		if printed > 0 {
 			fmt.Fprintln(stdout)
 		}
 		writeGroupDescription(stdout, view)
+		printed++
 	}
 	return joinFailures(failures)
 }

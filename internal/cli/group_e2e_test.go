@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,12 @@ func TestE2EGroup(t *testing.T) {
 	})
 
 	first.Close() // leaves the group
+	// Every record so far has a timestamp before mark, every later one at
+	// or after it: the clock is read, not waited on for an event.
+	mark := time.Now().UnixMilli() + 1
+	for time.Now().UnixMilli() < mark {
+		runtime.Gosched()
+	}
 	// Fall behind: 5 more records in partition 0, 7 in partition 2.
 	mustFjord(t, numbered(100, 105), "produce", "events", "--partition", "0")
 	mustFjord(t, numbered(200, 207), "produce", "events", "--partition", "2")
@@ -100,6 +107,14 @@ func TestE2EGroup(t *testing.T) {
 		}
 		r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-latest")
 		wantPlan(t, r.stdout, map[int32]string{0: "10 15", 1: "10 10", 2: "10 17"})
+		// The first record at or after mark is the first one produced
+		// after the group stopped; partition 1 has none, so its log end.
+		for _, at := range []string{"@" + strconv.FormatInt(mark, 10), time.UnixMilli(mark).UTC().Format(time.RFC3339Nano)} {
+			r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-datetime", at)
+			wantPlan(t, r.stdout, map[int32]string{0: "10 10", 1: "10 10", 2: "10 10"})
+		}
+		r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-datetime", "@0")
+		wantPlan(t, r.stdout, map[int32]string{0: "10 0", 1: "10 0", 2: "10 0"})
 		r = mustFjord(t, "", "group", "describe", group)
 		wantGroupOffsets(t, r.stdout, map[int32]string{
 			0: "10 15 5", 1: "10 10 0", 2: "10 17 7", 3: "- 0 -",

@@ -255,7 +255,7 @@ func checkGroupInactive(ctx context.Context, adm *kadm.Client, group string) err
 	d, ok := described[group]
 	switch {
 	case !ok:
-		return fmt.Errorf("describing group %q: no answer from the broker", group)
+		return errors.New(noAnswer(group, err))
 	case d.Err != nil:
 		return fmt.Errorf("describing group %q: %s: %w", group, withDetail(d.Err, d.ErrMessage), d.Err)
 	case !groupIsInactive(d.State):

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // resetPartition is what planning needs to know about one partition.
@@ -216,7 +217,20 @@ func commitResetPlan(ctx context.Context, adm *kadm.Client, group string, plan [
 		}
 	}
 	if len(failures) > 0 {
-		return fmt.Errorf("the coordinator refused %d of %d commits: %s", len(failures), len(plan), strings.Join(failures, "; "))
+		return fmt.Errorf("the coordinator refused %d of %d commits: %s%s", len(failures), len(plan),
+			strings.Join(failures, "; "), joinedHint(resps))
 	}
 	return nil
+}
+
+// joinedHint explains UNKNOWN_MEMBER_ID on an admin commit: the coordinator
+// gives it when the group is no longer empty, that is, a consumer joined
+// between the check and the commit.
+func joinedHint(resps kadm.OffsetResponses) string {
+	joined := false
+	resps.Each(func(o kadm.OffsetResponse) { joined = joined || errors.Is(o.Err, kerr.UnknownMemberID) })
+	if !joined {
+		return ""
+	}
+	return " (a consumer joined the group since it was checked; stop it and run again)"
 }
