@@ -154,10 +154,14 @@ func (m *groupMember) loop(ctx context.Context, t *testing.T, sink *consumed) {
 			records = append(records, r)
 		})
 		if len(records) > 0 {
-			if err := m.client.CommitRecords(ctx, records...); err != nil {
-				if ctx.Err() == nil {
-					t.Errorf("%s: commit: %v", m.name, err)
-				}
+			// The commit outlives a close: records fetched are processed
+			// and committed in full, or a commit cancelled half way could
+			// land without the records being counted.
+			commitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := m.client.CommitRecords(commitCtx, records...)
+			cancel()
+			if err != nil {
+				t.Errorf("%s: commit: %v", m.name, err)
 				m.client.AllowRebalance()
 				return
 			}
