@@ -182,9 +182,38 @@ func TestKcatCompression(t *testing.T) {
 			produced := compressibleWorkload(500)
 			produceKcat(t, ctx, s.Addr, topic, produced, "-z", codec.name)
 			checkConsumed(t, produced, consumeKcat(t, ctx, s.Addr, topic), ignoreTimestamps)
+			if codec.name != "zstd" && !librdkafkaCompressesWithoutProduceV0(t, ctx) {
+				t.Logf("librdkafka %s sends %s batches uncompressed to brokers without Produce v0 (Kafka 4 and fjord); round trip checked, stored codec not", librdkafkaVersion(t, ctx), codec.name)
+				return
+			}
 			checkStoredCodec(t, s.Addr, topic, 2, codec.code)
 		})
 	}
+}
+
+// librdkafkaVersion is the librdkafka version kcat -V reports.
+func librdkafkaVersion(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	out := kcat(t, ctx, "unused:0", "", "-V")
+	_, after, ok := strings.Cut(out, "librdkafka ")
+	if !ok {
+		t.Fatalf("kcat -V names no librdkafka version:\n%s", out)
+	}
+	return strings.Fields(after)[0]
+}
+
+// librdkafkaCompressesWithoutProduceV0 reports whether kcat's librdkafka
+// is 2.11.1 or later. Older versions check gzip, snappy and lz4 support by
+// asking whether the broker serves Produce v0, which Kafka 4 (KIP-896) and
+// fjord no longer do, and silently send those codecs uncompressed.
+func librdkafkaCompressesWithoutProduceV0(t *testing.T, ctx context.Context) bool {
+	t.Helper()
+	var major, minor, patch int
+	v := librdkafkaVersion(t, ctx)
+	if _, err := fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch); err != nil {
+		t.Fatalf("librdkafka version %q: %v", v, err)
+	}
+	return major > 2 || major == 2 && (minor > 11 || minor == 11 && patch >= 1)
 }
 
 // TestKcatIdempotentProducer produces with librdkafka's idempotent

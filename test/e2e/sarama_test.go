@@ -198,7 +198,9 @@ func TestSaramaCompression(t *testing.T) {
 			produced := compressibleWorkload(500)
 			cfg := saramaConfig()
 			cfg.Producer.Compression = codecs[codec.name]
+			// Several batches per partition; Frequency flushes the remainder.
 			cfg.Producer.Flush.Messages = 50
+			cfg.Producer.Flush.Frequency = 5 * time.Millisecond
 			produceSarama(t, s.Addr, topic, produced, cfg)
 			checkConsumed(t, produced, consumeSarama(t, ctx, s.Addr, topic), ignoreTimestamps)
 			checkStoredCodec(t, s.Addr, topic, 2, codec.code)
