@@ -64,6 +64,9 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 			return AppendInfo{}, err
 		}
 	}
+	if err := l.lowerRecoveryPoint(active); err != nil {
+		return AppendInfo{}, err
+	}
 	recordbatch.SetBaseOffset(batch, int64(offset))
 	recordbatch.SetPartitionLeaderEpoch(batch, leaderEpoch)
 	h.BaseOffset, h.PartitionLeaderEpoch = int64(offset), leaderEpoch
@@ -75,9 +78,6 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 		return AppendInfo{}, l.fail(fmt.Errorf("append to %s: %w", active.log.Name(), err))
 	}
 	u := active.planIndex(pos, h, cfg.IndexIntervalBytes)
-	if err := l.writeIndexEntries(active, u.offsetEntry, u.timeEntry); err != nil {
-		return AppendInfo{}, err
-	}
 	l.mu.Lock()
 	active.applyLocked(h, u)
 	l.mu.logEndOffset = Offset(h.NextOffset())
@@ -115,34 +115,31 @@ func shouldRoll(s *segment, cfg Config, batchBytes int64, lastOffset Offset, bat
 		lastOffset-s.baseOffset > math.MaxInt32
 }
 
-// writeIndexEntries appends entries to the index files (appender only).
-func (l *Log) writeIndexEntries(s *segment, oe *offsetEntry, te *timeEntry) error {
-	if oe != nil {
-		if _, err := s.index.file.Write(s.index.encode(make([]byte, 0, offsetIndexEntryBytes), *oe)); err != nil {
-			return l.fail(fmt.Errorf("append to %s: %w", s.index.file.Name(), err))
-		}
-	}
-	if te != nil {
-		if _, err := s.timeIndex.file.Write(s.timeIndex.encode(make([]byte, 0, timeIndexEntryBytes), *te)); err != nil {
-			return l.fail(fmt.Errorf("append to %s: %w", s.timeIndex.file.Name(), err))
-		}
-	}
-	return nil
-}
-
 // writeFinalTimeEntry makes the time index's last entry the segment's
 // largest timestamp (appender only).
-func (l *Log) writeFinalTimeEntry(s *segment) error {
-	te := s.finalTimeEntry()
-	if te == nil {
+func (l *Log) writeFinalTimeEntry(s *segment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if te := s.finalTimeEntry(); te != nil {
+		s.timeIndex.entries = append(s.timeIndex.entries, *te)
+	}
+}
+
+// lowerRecoveryPoint moves the recovery point back to the active segment's
+// base before the first append to it (appendMu held). It is past that base
+// only after Open trusted a cleanly closed active segment; from the first
+// append on, the segment's tail is not fsynced and its index file is stale,
+// so a crash must have it scanned.
+func (l *Log) lowerRecoveryPoint(active *segment) error {
+	l.mu.Lock()
+	above := l.mu.recoveryPoint > active.baseOffset
+	l.mu.Unlock()
+	if !above {
 		return nil
 	}
-	if err := l.writeIndexEntries(s, nil, te); err != nil {
-		return err
+	if err := l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = min(c.recoveryPoint, active.baseOffset) }); err != nil {
+		return fmt.Errorf("append: lower recovery point: %w", err)
 	}
-	l.mu.Lock()
-	s.timeIndex.entries = append(s.timeIndex.entries, *te)
-	l.mu.Unlock()
 	return nil
 }
 
@@ -155,10 +152,8 @@ func (l *Log) roll(now time.Time) (*segment, error) {
 	if old.baseOffset == base {
 		return old, nil
 	}
-	if err := l.writeFinalTimeEntry(old); err != nil {
-		return nil, err
-	}
-	s, err := openSegmentFiles(l.fs, l.dir, base, true, now)
+	l.writeFinalTimeEntry(old)
+	s, err := openSegment(l.fs, l.dir, base, true, now)
 	if err != nil {
 		return nil, fmt.Errorf("roll segment: %w", err)
 	}

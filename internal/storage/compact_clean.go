@@ -239,10 +239,10 @@ func (l *Log) cleanGroup(ctx context.Context, r *cleanableRange, g segmentGroup,
 	if te := out.finalTimeEntry(); te != nil {
 		out.timeIndex.entries = append(out.timeIndex.entries, *te)
 	}
-	if err := out.rewriteIndexes(); err != nil {
+	if err := out.syncLog(); err != nil {
 		return err
 	}
-	if err := out.syncFiles(); err != nil {
+	if err := writeIndexFiles(l.fs, l.dir, out.snapshotIndexLocked(), cleanedSuffix); err != nil {
 		return err
 	}
 	swapped, err = l.swapIn(r, g, out)

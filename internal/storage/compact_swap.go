@@ -16,7 +16,8 @@ import (
 // A cleaned segment replacing the segments [a, b) is written under the
 // name of a (its base offset) with a suffix that keeps it out of the log:
 //
-//  1. write a.log.cleaned, a.index.cleaned, a.timeindex.cleaned; fsync all.
+//  1. write a.log.cleaned, then a.index.cleaned and a.timeindex.cleaned
+//     whole from memory; fsync all.
 //  2. rename the two indexes to .swap, then the log to a.log.swap; fsync the
 //     directory. a.log.swap existing is the commit point.
 //  3. remove the files of every old segment in [a, b).
@@ -37,25 +38,19 @@ const (
 
 var segmentSuffixes = []string{logSuffix, indexSuffix, timeIndexSuffix}
 
-// openCleanedSegment creates the .cleaned files of a new segment at base.
+// openCleanedSegment creates the .log.cleaned file of a new segment at
+// base; its index files are written whole once it is complete.
 func openCleanedSegment(fs vfs.FS, dir string, base Offset, now time.Time) (*segment, error) {
 	s := &segment{baseOffset: base, dir: dir, createdAt: now, nextOffset: base,
 		maxTimestamp: -1, offsetOfMaxTimestamp: -1}
-	var files [3]vfs.File
-	for i, suffix := range segmentSuffixes {
-		f, err := fs.OpenFile(s.path(suffix)+cleanedSuffix, os.O_CREATE|os.O_TRUNC|os.O_RDWR|os.O_APPEND, 0o644)
-		if err != nil {
-			for _, g := range files[:i] {
-				g.Close()
-			}
-			removeCleanedFiles(fs, dir, base)
-			return nil, fmt.Errorf("create cleaned segment: %w", err)
-		}
-		files[i] = f
+	f, err := fs.OpenFile(s.path(logSuffix)+cleanedSuffix, os.O_CREATE|os.O_TRUNC|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		removeCleanedFiles(fs, dir, base)
+		return nil, fmt.Errorf("create cleaned segment: %w", err)
 	}
-	s.log = files[0]
-	s.index = offsetIndex{file: files[1], baseOffset: base}
-	s.timeIndex = timeIndex{file: files[2], baseOffset: base}
+	s.log = f
+	s.index = offsetIndex{baseOffset: base}
+	s.timeIndex = timeIndex{baseOffset: base}
 	s.refs.Store(1)
 	return s, nil
 }

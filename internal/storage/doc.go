@@ -19,16 +19,16 @@
 // first batch's. Compaction's .cleaned and .swap files are described in
 // compact_swap.go.
 //
-// A .index file holds 8-byte entries, appended at most every
+// A .index file holds 8-byte entries, one at most every
 // index.interval.bytes of log:
 //
 //	0  4  relative offset  (batch base offset - segment base offset), uint32 BE
 //	4  4  position         (byte position of that batch in the .log), uint32 BE
 //
-// A .timeindex file holds 12-byte entries, appended with an offset index
-// entry when the largest timestamp seen grew, and once more when the
-// segment is rolled or the log closed, so that its last entry is the
-// segment's largest timestamp:
+// A .timeindex file holds 12-byte entries, one with an offset index entry
+// when the largest timestamp seen grew, and one more when the segment is
+// rolled or the log closed, so that its last entry is the segment's
+// largest timestamp:
 //
 //	0  8  timestamp        (largest batch max timestamp so far), int64 BE
 //	8  4  relative offset  (base offset of the batch holding it), uint32 BE
@@ -42,24 +42,32 @@
 //	20  4  CRC-32C of bytes 0..19
 //
 // Both indexes are kept in memory in full (bounded by segment.index.bytes)
-// and searched there; their files are only persistence.
+// and searched there; their files are only persistence, written whole when
+// a segment is rolled (by the Sync that covers it), when the log is closed
+// and when Open rebuilt them, never held open (indexfile.go). A segment
+// keeps one file descriptor, its .log, so that a broker with ten thousand
+// partitions stays far below the process's open file limit. The active
+// segment's index files are absent or stale until it is rolled or closed.
 //
 // # Durability and recovery
 //
 // Append writes but does not fsync. Sync fsyncs, sharing one fsync among
-// all callers that arrive while it runs (group commit); rolled segments and
-// new directory entries are made durable by the next Sync. Every segment
-// below the recovery point was fully fsynced (log and indexes): the point
-// is advanced to the active segment's base after a Sync that covered rolled
-// segments, set to the log end by Close, and set back to the active
-// segment's base by Open before any append.
+// all callers that arrive while it runs (group commit); rolled segments
+// (with their index files) and new directory entries are made durable by
+// the next Sync. Every segment below the recovery point was fully fsynced
+// (log and index files): the point is advanced to the active segment's base
+// after a Sync that covered rolled segments, set to the log end by Close,
+// and set back to the active segment's base by Open, or, when Open trusted
+// a cleanly closed active segment, by the first append to it. Opening a
+// cleanly closed log writes and fsyncs nothing.
 //
 // Open trusts segments below the recovery point after a sanity check of
 // their indexes against the log (rebuilding them when they disagree). From
 // the recovery point on, every batch is checked (length fits, magic 2,
 // CRC-32C, offsets continue); the file is truncated at the first bad or torn
-// batch, later segments are removed, indexes are rebuilt and the result is
-// fsynced. Nothing that a successful Sync covered is lost.
+// batch, later segments are removed, indexes are rebuilt (a missing index
+// file counts as a disagreement) and the result is fsynced. Nothing that a
+// successful Sync covered is lost.
 //
 // After a failed write or fsync the log stops (ErrLogFailed): what the page
 // cache holds is then unknown, and only reopening (recovery) can tell.

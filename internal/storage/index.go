@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
@@ -33,9 +34,10 @@ type timeEntry struct {
 // binary search, the file for persistence. In memory each entry is packed
 // as on disk, relative offset and position in one uint64, so a full index
 // costs segment.index.bytes of memory and no more. Slots are guarded by
-// Log.mu; the file is written by the appender only.
+// Log.mu. Once a segment is rolled its slots are never changed in place,
+// only replaced whole, so a copy of the slice header taken under Log.mu can
+// be encoded without it.
 type offsetIndex struct {
-	file       vfs.File
 	baseOffset Offset
 	slots      []uint64
 }
@@ -92,7 +94,6 @@ func (ix *offsetIndex) encode(dst []byte, e offsetEntry) []byte {
 
 // timeIndex is a segment's sparse time index, organised like offsetIndex.
 type timeIndex struct {
-	file       vfs.File
 	baseOffset Offset
 	entries    []timeEntry
 }
@@ -124,19 +125,28 @@ func (ix *timeIndex) encode(dst []byte, e timeEntry) []byte {
 // readIndexFile reads a whole index file, refusing sizes that cannot belong
 // to a log of logSize bytes: every entry points at a distinct batch, so there
 // are at most logSize/HeaderSize+1 of them. This bounds the allocation by the
-// log's size, never by the index file's claim.
-func readIndexFile(f vfs.File, entryBytes int, logSize int64) ([]byte, error) {
+// log's size, never by the index file's claim. A missing file is corruption
+// too: the caller rebuilds the index from the log.
+func readIndexFile(fs vfs.FS, path string, entryBytes int, logSize int64) ([]byte, error) {
+	f, err := fs.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, corruptf(path, 0, "index file missing")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	defer f.Close()
 	size, err := f.Size()
 	if err != nil {
-		return nil, fmt.Errorf("size of %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("size of %s: %w", path, err)
 	}
 	maxEntries := logSize/recordbatch.HeaderSize + 1
 	if size%int64(entryBytes) != 0 || size/int64(entryBytes) > maxEntries {
-		return nil, corruptf(f.Name(), 0, "index size %d does not fit a log of %d bytes", size, logSize)
+		return nil, corruptf(path, 0, "index size %d does not fit a log of %d bytes", size, logSize)
 	}
 	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -39,6 +40,10 @@ type Log struct {
 		logEndOffset   Offset
 		durableOffset  Offset
 		recoveryPoint  Offset
+		// onDisk is the checkpoint file's content when onDiskKnown, so
+		// that an unchanged checkpoint is not rewritten.
+		onDisk      checkpoint
+		onDiskKnown bool
 		// generation counts truncations, so that an fsync that started
 		// before one does not declare the new bytes durable.
 		generation uint64
@@ -85,7 +90,10 @@ func Open(opts Options) (*Log, error) {
 }
 
 // load reads the checkpoint and the segments, recovers what needs it and
-// writes a checkpoint whose recovery point is the active segment's base.
+// makes the recovery point the active segment's base, or leaves it where it
+// is when the active segment was trusted (a clean shutdown; the first append
+// lowers it). A log closed cleanly is opened without writing or fsyncing
+// anything: with thousands of partitions, that is most of the start-up.
 func (l *Log) load() error {
 	cp, found, err := readCheckpoint(l.fs, l.dir)
 	if errors.Is(err, ErrCorruption) {
@@ -96,6 +104,8 @@ func (l *Log) load() error {
 	if !found {
 		cp = checkpoint{}
 	}
+	l.mu.onDisk, l.mu.onDiskKnown = cp, found
+	l.mu.logStartOffset, l.mu.recoveryPoint = cp.logStartOffset, cp.recoveryPoint
 	swapped, err := l.completeSwaps()
 	if err != nil {
 		return err
@@ -111,19 +121,48 @@ func (l *Log) load() error {
 	if err := l.settleOffsets(cp.logStartOffset); err != nil {
 		return err
 	}
+	if err := l.persistScanned(scanned, cp.recoveryPoint); err != nil {
+		return err
+	}
+	if l.mu.dirDirty {
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("sync dir: %w", err)
+		}
+		l.mu.dirDirty = false
+	}
+	l.mu.durableOffset = l.mu.logEndOffset
+	active := l.activeLocked()
+	recoveryPoint := max(min(cp.recoveryPoint, l.mu.logEndOffset), active.baseOffset)
+	if slices.Contains(scanned, active) {
+		recoveryPoint = active.baseOffset
+	}
+	return l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = recoveryPoint })
+}
+
+// persistScanned makes the segments that Open scanned durable: every one
+// but the active segment gets its log fsynced and its index files written,
+// so the recovery point may pass it; the active segment's log is fsynced
+// when it holds offsets past the old recovery point, which no fsync may
+// have covered. Its index files are written when it is rolled or closed.
+func (l *Log) persistScanned(scanned []*segment, recoveryPoint Offset) error {
+	active := l.activeLocked()
 	for _, s := range scanned {
-		if !s.deleted {
-			if err := s.syncFiles(); err != nil {
+		switch {
+		case s.deleted:
+		case s != active:
+			if err := s.syncLog(); err != nil {
+				return err
+			}
+			if err := writeIndexFiles(l.fs, l.dir, s.snapshotIndexLocked(), ""); err != nil {
+				return err
+			}
+		case s.size > 0 && s.nextOffset > recoveryPoint:
+			if err := s.syncLog(); err != nil {
 				return err
 			}
 		}
 	}
-	if err := l.fs.SyncDir(l.dir); err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	l.mu.dirDirty = false
-	l.mu.durableOffset = l.mu.logEndOffset
-	return l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = l.activeLocked().baseOffset })
+	return nil
 }
 
 // listSegments returns the base offsets of the .log files, sorted, and
@@ -163,14 +202,14 @@ func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset, swapped map[Off
 				"base_offset", base, "expected", l.mu.segments[n-1].nextOffset)
 			return scanned, l.removeSegmentFiles(bases[i:])
 		}
-		s, err := openSegmentFiles(l.fs, l.dir, base, false, now)
+		s, err := openSegment(l.fs, l.dir, base, false, now)
 		if err != nil {
 			return scanned, err
 		}
 		l.mu.segments = append(l.mu.segments, s)
 		trusted := base < recoveryPoint && !swapped[base]
 		if trusted {
-			if err := s.load(); err != nil {
+			if err := s.load(l.fs); err != nil {
 				if !errors.Is(err, ErrCorruption) {
 					return scanned, err
 				}
@@ -188,6 +227,11 @@ func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset, swapped map[Off
 		}
 		if cut != nil {
 			l.logger.Warn("truncated log at first bad batch", "dir", l.dir, "base_offset", base, "err", cut)
+			// The cut is made durable before anything trusts the
+			// bytes that will be appended after it.
+			if err := s.syncLog(); err != nil {
+				return scanned, err
+			}
 			return scanned, l.removeSegmentFiles(bases[i+1:])
 		}
 	}
@@ -195,6 +239,7 @@ func (l *Log) loadSegments(bases []Offset, recoveryPoint Offset, swapped map[Off
 }
 
 func (l *Log) removeSegmentFiles(bases []Offset) error {
+	l.mu.dirDirty = l.mu.dirDirty || len(bases) > 0
 	for _, base := range bases {
 		s := &segment{baseOffset: base, dir: l.dir}
 		if err := s.removeFiles(l.fs); err != nil {
@@ -223,11 +268,12 @@ func (l *Log) settleOffsets(logStart Offset) error {
 		segs = nil
 	}
 	if len(segs) == 0 {
-		s, err := openSegmentFiles(l.fs, l.dir, logStart, true, l.now())
+		s, err := openSegment(l.fs, l.dir, logStart, true, l.now())
 		if err != nil {
 			return err
 		}
 		segs = []*segment{s}
+		l.mu.dirDirty = true
 	}
 	l.mu.segments = segs
 	l.mu.logStartOffset = max(logStart, segs[0].baseOffset)
@@ -238,25 +284,33 @@ func (l *Log) settleOffsets(logStart Offset) error {
 
 func (l *Log) dropLoaded(s *segment) error {
 	s.deleted = true
+	l.mu.dirDirty = true
 	err := s.removeFiles(l.fs)
 	s.release()
 	return err
 }
 
 // writeCheckpoint applies change to the current checkpoint values, writes
-// them durably and then adopts them in memory.
+// them durably and then adopts them in memory. It writes nothing when the
+// file is known to hold those values already.
 func (l *Log) writeCheckpoint(change func(c *checkpoint)) error {
 	l.checkpointMu.Lock()
 	defer l.checkpointMu.Unlock()
 	l.mu.Lock()
 	c := checkpoint{logStartOffset: l.mu.logStartOffset, recoveryPoint: l.mu.recoveryPoint}
 	change(&c)
+	unchanged := l.mu.onDiskKnown && l.mu.onDisk == c
+	// A failed write may or may not have replaced the file.
+	l.mu.onDiskKnown = unchanged
 	l.mu.Unlock()
-	if err := writeCheckpoint(l.fs, l.dir, c); err != nil {
-		return err
+	if !unchanged {
+		if err := writeCheckpoint(l.fs, l.dir, c); err != nil {
+			return err
+		}
 	}
 	l.mu.Lock()
 	l.mu.logStartOffset, l.mu.recoveryPoint = c.logStartOffset, c.recoveryPoint
+	l.mu.onDisk, l.mu.onDiskKnown = c, true
 	l.mu.Unlock()
 	return nil
 }
@@ -374,14 +428,21 @@ func (l *Log) closeCleanly() error {
 	l.mu.Lock()
 	active, end := l.activeLocked(), l.mu.logEndOffset
 	l.mu.Unlock()
-	if err := l.writeFinalTimeEntry(active); err != nil {
-		return err
-	}
+	l.writeFinalTimeEntry(active)
 	if err := l.Sync(end); err != nil {
 		return err
 	}
-	if err := active.syncFiles(); err != nil {
-		return l.fail(err)
+	// The active segment's index files are written unless it is empty
+	// (the next Open scans it anyway) or Open trusted it and nothing was
+	// appended since (the files on disk are current).
+	l.mu.Lock()
+	stale := active.size > 0 && l.mu.recoveryPoint <= active.baseOffset
+	x := active.snapshotIndexLocked()
+	l.mu.Unlock()
+	if stale {
+		if err := writeIndexFiles(l.fs, l.dir, x, ""); err != nil {
+			return l.fail(err)
+		}
 	}
 	return l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = end })
 }

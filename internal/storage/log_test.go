@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -142,14 +143,24 @@ func TestRollBySize(t *testing.T) {
 	if len(bases) != 3 || bases[1] != 6 || bases[2] != 12 {
 		t.Fatalf("segments %v", bases)
 	}
+	// Index files are written whole by the Sync that covers a rolled
+	// segment; the active segment's wait for its roll or Close.
 	names, _ := tl.fs.ReadDir(tl.opts.Dir)
-	want := []string{"00000000000000000000.index", "00000000000000000000.log", "00000000000000000000.timeindex"}
-	for i, w := range want {
-		if names[i] != w {
-			t.Fatalf("files %v", names)
-		}
+	if want := []string{seg(0, logSuffix), seg(6, logSuffix), seg(12, logSuffix), checkpointName}; !slices.Equal(names, want) {
+		t.Fatalf("files before sync %v", names)
+	}
+	if err := tl.Sync(13); err != nil {
+		t.Fatal(err)
+	}
+	names, _ = tl.fs.ReadDir(tl.opts.Dir)
+	want := []string{seg(0, indexSuffix), seg(0, logSuffix), seg(0, timeIndexSuffix),
+		seg(6, indexSuffix), seg(6, logSuffix), seg(6, timeIndexSuffix), seg(12, logSuffix), checkpointName}
+	if !slices.Equal(names, want) {
+		t.Fatalf("files after sync %v", names)
 	}
 }
+
+func seg(base Offset, suffix string) string { return segmentName(base) + suffix }
 
 func TestRollByTimeAndIndexFull(t *testing.T) {
 	cfg := smallConfig()
@@ -238,9 +249,11 @@ func TestIndexesWritten(t *testing.T) {
 	if len(entries) != len(want) || entries[0] != want[0] || entries[1] != want[1] {
 		t.Fatalf("entries %v", entries)
 	}
-	size, _ := s.index.file.Size()
-	if size != int64(len(want))*offsetIndexEntryBytes {
-		t.Fatalf("index file %d bytes", size)
+	// The active segment's index file is written by Close.
+	tl.Close()
+	info, err := tl.fs.Stat(s.path(indexSuffix))
+	if err != nil || info.Size != int64(len(want))*offsetIndexEntryBytes {
+		t.Fatalf("index file %+v: %v", info, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/vfs"
 )
 
 // crcChunkBytes bounds the buffer used to checksum a batch during recovery,
@@ -80,7 +81,8 @@ func (s *segment) resetState() {
 
 // recover scans the whole log checking every batch (header, CRC-32C,
 // continuing offsets), truncates the file at the first bad or torn batch,
-// and rebuilds both index files. It returns the corruption that caused a
+// and rebuilds both indexes in memory (the caller writes their files when
+// the segment is not active). It returns the corruption that caused a
 // truncation, or nil when the file was whole.
 func (s *segment) recover(intervalBytes int64) (truncation *CorruptionError, err error) {
 	s.resetState()
@@ -108,9 +110,6 @@ func (s *segment) recover(intervalBytes int64) (truncation *CorruptionError, err
 		if err := s.log.Truncate(pos); err != nil {
 			return nil, fmt.Errorf("truncate %s to %d: %w", s.log.Name(), pos, err)
 		}
-	}
-	if err := s.rewriteIndexes(); err != nil {
-		return nil, err
 	}
 	return truncation, nil
 }
@@ -151,53 +150,23 @@ func (s *segment) checkBatch(pos, logSize int64, hbuf *[recordbatch.HeaderSize]b
 	return h, nil
 }
 
-// rewriteIndexes replaces both index files with the in-memory entries.
-func (s *segment) rewriteIndexes() error {
-	buf := make([]byte, 0, s.index.count()*offsetIndexEntryBytes)
-	for _, e := range s.index.entries() {
-		buf = s.index.encode(buf, e)
-	}
-	if err := rewriteFile(s.index.file.Truncate, s.index.file.Write, buf); err != nil {
-		return fmt.Errorf("rewrite %s: %w", s.index.file.Name(), err)
-	}
-	buf = make([]byte, 0, (len(s.timeIndex.entries)+1)*timeIndexEntryBytes)
-	for _, e := range s.timeIndex.entries {
-		buf = s.timeIndex.encode(buf, e)
-	}
-	if err := rewriteFile(s.timeIndex.file.Truncate, s.timeIndex.file.Write, buf); err != nil {
-		return fmt.Errorf("rewrite %s: %w", s.timeIndex.file.Name(), err)
-	}
-	return nil
-}
-
-func rewriteFile(truncate func(int64) error, write func([]byte) (int, error), b []byte) error {
-	if err := truncate(0); err != nil {
-		return err
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	_, err := write(b)
-	return err
-}
-
 // load opens a segment below the recovery point, which was fully fsynced
 // before: it trusts the batches' CRCs but checks that the indexes agree with
 // the log (sorted, inside the file, the last offset entry at a batch start)
 // and walks the headers after the last offset entry to find the segment's
 // end. Any disagreement is returned as a CorruptionError; the caller then
 // recovers the segment.
-func (s *segment) load() error {
+func (s *segment) load(fs vfs.FS) error {
 	s.resetState()
 	logSize, err := s.log.Size()
 	if err != nil {
 		return fmt.Errorf("size of %s: %w", s.log.Name(), err)
 	}
-	b, err := readIndexFile(s.index.file, offsetIndexEntryBytes, logSize)
+	b, err := readIndexFile(fs, s.path(indexSuffix), offsetIndexEntryBytes, logSize)
 	if err != nil {
 		return err
 	}
-	offsets, err := decodeOffsetIndex(s.index.file.Name(), b, s.baseOffset, logSize)
+	offsets, err := decodeOffsetIndex(s.path(indexSuffix), b, s.baseOffset, logSize)
 	if err != nil {
 		return err
 	}
@@ -212,11 +181,11 @@ func (s *segment) load() error {
 	if err != nil {
 		return err
 	}
-	b, err = readIndexFile(s.timeIndex.file, timeIndexEntryBytes, logSize)
+	b, err = readIndexFile(fs, s.path(timeIndexSuffix), timeIndexEntryBytes, logSize)
 	if err != nil {
 		return err
 	}
-	times, err := decodeTimeIndex(s.timeIndex.file.Name(), b, s.baseOffset, next)
+	times, err := decodeTimeIndex(s.path(timeIndexSuffix), b, s.baseOffset, next)
 	if err != nil {
 		return err
 	}
@@ -249,7 +218,7 @@ func (s *segment) checkIndexEntries(entries []offsetEntry, logSize int64) error 
 			return err
 		}
 		if Offset(h.BaseOffset) != e.offset {
-			return corruptf(s.index.file.Name(), int64(i*offsetIndexEntryBytes),
+			return corruptf(s.path(indexSuffix), int64(i*offsetIndexEntryBytes),
 				"entry for offset %d points at batch %d", e.offset, h.BaseOffset)
 		}
 	}

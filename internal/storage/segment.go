@@ -43,10 +43,11 @@ func parseSegmentName(name string) (Offset, bool) {
 }
 
 // segment is Kafka's LogSegment: one .log file of whole batches and its two
-// sparse indexes.
+// sparse indexes. Only the .log is held open; the indexes live in memory and
+// their files are written whole (see indexfile.go).
 //
 // Ownership: the Log holds one reference; each FileSlice and each fsync in
-// flight holds another. The files are closed when the last one is released,
+// flight holds another. The file is closed when the last one is released,
 // so a reader keeps a segment readable after retention unlinked its files.
 type segment struct {
 	baseOffset Offset
@@ -95,29 +96,25 @@ func (s *segment) path(suffix string) string {
 	return filepath.Join(s.dir, segmentName(s.baseOffset)+suffix)
 }
 
-// openSegmentFiles opens (creating if needed) the three files of a segment.
-// With truncate the files start empty, for a brand new segment.
-func openSegmentFiles(fs vfs.FS, dir string, base Offset, truncate bool, now time.Time) (*segment, error) {
+// openSegment opens (creating if needed) the .log file of a segment; with
+// truncate it starts empty, for a brand new segment. Index files of the same
+// base left on disk are stale until the segment is rolled: nothing trusts
+// them before the recovery point passes the segment, which happens only
+// after they were rewritten (see indexfile.go).
+func openSegment(fs vfs.FS, dir string, base Offset, truncate bool, now time.Time) (*segment, error) {
 	s := &segment{baseOffset: base, dir: dir, createdAt: now, nextOffset: base,
 		maxTimestamp: -1, offsetOfMaxTimestamp: -1}
 	flag := os.O_CREATE | os.O_RDWR | os.O_APPEND
 	if truncate {
 		flag |= os.O_TRUNC
 	}
-	var files [3]vfs.File
-	for i, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-		f, err := fs.OpenFile(s.path(suffix), flag, 0o644)
-		if err != nil {
-			for _, g := range files[:i] {
-				g.Close()
-			}
-			return nil, fmt.Errorf("open segment file: %w", err)
-		}
-		files[i] = f
+	f, err := fs.OpenFile(s.path(logSuffix), flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open segment file: %w", err)
 	}
-	s.log = files[0]
-	s.index = offsetIndex{file: files[1], baseOffset: base}
-	s.timeIndex = timeIndex{file: files[2], baseOffset: base}
+	s.log = f
+	s.index = offsetIndex{baseOffset: base}
+	s.timeIndex = timeIndex{baseOffset: base}
 	s.refs.Store(1)
 	return s, nil
 }
@@ -132,9 +129,7 @@ func (s *segment) release() {
 	}
 }
 
-func (s *segment) closeFiles() error {
-	return errors.Join(s.log.Close(), s.index.file.Close(), s.timeIndex.file.Close())
-}
+func (s *segment) closeFiles() error { return s.log.Close() }
 
 // removeFiles unlinks the segment's files; open handles stay readable.
 func (s *segment) removeFiles(fs vfs.FS) error {
@@ -147,12 +142,10 @@ func (s *segment) removeFiles(fs vfs.FS) error {
 	return errors.Join(errs...)
 }
 
-// syncFiles fsyncs the log and both indexes.
-func (s *segment) syncFiles() error {
-	for _, f := range []vfs.File{s.log, s.index.file, s.timeIndex.file} {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", f.Name(), err)
-		}
+// syncLog fsyncs the .log file.
+func (s *segment) syncLog() error {
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.log.Name(), err)
 	}
 	return nil
 }

@@ -37,16 +37,31 @@ func (l *Log) leadSyncLocked() {
 	target, generation := l.mu.logEndOffset, l.mu.generation
 	rolled := l.mu.unsynced
 	l.mu.unsynced = nil
+	// Segments deleted meanwhile (truncation, retention) get no index
+	// files: they would only be left behind as strays.
+	indexes := make([]indexSnapshot, 0, len(rolled))
+	for _, s := range rolled {
+		if !s.deleted {
+			indexes = append(indexes, s.snapshotIndexLocked())
+		}
+	}
 	active := l.activeLocked()
 	active.acquire()
 	dirDirty := l.mu.dirDirty
 	l.mu.dirDirty = false
 	l.mu.Unlock()
 
-	err := l.syncFiles(rolled, active, dirDirty)
+	err := l.syncFiles(rolled, indexes, active, dirDirty)
 	if err == nil && len(rolled) > 0 {
-		// Every segment before active is now durable with its indexes.
-		if cpErr := l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = max(c.recoveryPoint, active.baseOffset) }); cpErr != nil {
+		// Every segment before active is now durable with its indexes,
+		// unless a truncation since changed them: then the truncation
+		// set the recovery point itself.
+		advance := func(c *checkpoint) {
+			if l.mu.generation == generation {
+				c.recoveryPoint = max(c.recoveryPoint, active.baseOffset)
+			}
+		}
+		if cpErr := l.writeCheckpoint(advance); cpErr != nil {
 			l.logger.Warn("could not advance the recovery point", "dir", l.dir, "err", cpErr)
 		}
 	}
@@ -68,9 +83,17 @@ func (l *Log) leadSyncLocked() {
 	l.mu.syncDone.Broadcast()
 }
 
-func (l *Log) syncFiles(rolled []*segment, active *segment, dirDirty bool) error {
+// syncFiles fsyncs each rolled segment's log and writes the index files of
+// those still in the log, then fsyncs the active log and, when files were
+// created, the directory.
+func (l *Log) syncFiles(rolled []*segment, indexes []indexSnapshot, active *segment, dirDirty bool) error {
 	for _, s := range rolled {
-		if err := s.syncFiles(); err != nil {
+		if err := s.syncLog(); err != nil {
+			return err
+		}
+	}
+	for _, x := range indexes {
+		if err := writeIndexFiles(l.fs, l.dir, x, ""); err != nil {
 			return err
 		}
 	}

@@ -81,7 +81,8 @@ func truncatePosition(s *segment, pos, size int64, offset Offset) (int64, error)
 }
 
 // truncateSegment cuts the log file at pos and rebuilds the segment's
-// state and index files by scanning what is left. The scan runs on a copy
+// state and indexes by scanning what is left; the segment is active from
+// now on, so its index files are written when it is rolled or closed. The scan runs on a copy
 // so readers never see a half-built state.
 func (l *Log) truncateSegment(s *segment, pos int64) error {
 	if err := s.log.Truncate(pos); err != nil {
@@ -91,8 +92,8 @@ func (l *Log) truncateSegment(s *segment, pos int64) error {
 	interval := l.mu.cfg.IndexIntervalBytes
 	l.mu.Unlock()
 	scratch := &segment{baseOffset: s.baseOffset, dir: s.dir, log: s.log,
-		index:     offsetIndex{file: s.index.file, baseOffset: s.baseOffset},
-		timeIndex: timeIndex{file: s.timeIndex.file, baseOffset: s.baseOffset}}
+		index:     offsetIndex{baseOffset: s.baseOffset},
+		timeIndex: timeIndex{baseOffset: s.baseOffset}}
 	if _, err := scratch.recover(interval); err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (l *Log) truncateSegment(s *segment, pos int64) error {
 }
 
 func (l *Log) syncAfterTruncation(s *segment) error {
-	if err := s.syncFiles(); err != nil {
+	if err := s.syncLog(); err != nil {
 		return l.fail(err)
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
@@ -120,7 +121,7 @@ func (l *Log) truncateFully(offset Offset) error {
 	if err := l.writeCheckpoint(func(c *checkpoint) { c.logStartOffset, c.recoveryPoint = offset, offset }); err != nil {
 		return l.fail(err)
 	}
-	s, err := openSegmentFiles(l.fs, l.dir, offset, true, l.now())
+	s, err := openSegment(l.fs, l.dir, offset, true, l.now())
 	if err != nil {
 		return l.fail(err)
 	}
