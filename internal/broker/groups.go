@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -62,6 +63,12 @@ func (b *Broker) startGroups(ctx context.Context) error {
 			MaxSize:                cfg.GroupMaxSize,
 			OffsetMetadataMaxBytes: cfg.OffsetMetadataMaxBytes,
 			PartitionExists:        b.partitionExists,
+			// The group.consumer.* settings are read from the raw
+			// properties: the typed config does not carry them yet.
+			ConsumerSessionTimeout:    propMillis(cfg.Props, "group.consumer.session.timeout.ms"),
+			ConsumerHeartbeatInterval: propMillis(cfg.Props, "group.consumer.heartbeat.interval.ms"),
+			ConsumerAssignor:          firstAssignor(cfg.Props["group.consumer.assignors"]),
+			Topics:                    func() group.Topics { return imageTopics{b.meta.Image()} },
 		},
 		Logger: b.logger.With("component", "group"),
 	})
@@ -200,8 +207,69 @@ func groupErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 		for _, g := range req.(*kmsg.DeleteGroupsRequest).Groups {
 			r.Groups = append(r.Groups, kmsg.DeleteGroupsResponseGroup{Group: g, ErrorCode: code})
 		}
+	case *kmsg.ConsumerGroupHeartbeatResponse:
+		r.ErrorCode = code
+	case *kmsg.ConsumerGroupDescribeResponse:
+		for _, g := range req.(*kmsg.ConsumerGroupDescribeRequest).Groups {
+			rg := kmsg.NewConsumerGroupDescribeResponseGroup()
+			rg.Group, rg.ErrorCode, rg.AuthorizedOperations = g, code, math.MinInt32
+			r.Groups = append(r.Groups, rg)
+		}
 	}
 	return resp
+}
+
+// propMillis reads a duration in milliseconds from the raw properties; zero
+// (the coordinator's default) when unset or not a positive number.
+func propMillis(props map[string]string, name string) time.Duration {
+	ms, err := strconv.ParseInt(strings.TrimSpace(props[name]), 10, 64)
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// firstAssignor is the default server assignor: the first entry of
+// group.consumer.assignors, given by name ("uniform", "range") or by
+// Kafka's class name.
+func firstAssignor(list string) string {
+	first, _, _ := strings.Cut(list, ",")
+	first = strings.ToLower(strings.TrimSpace(first))
+	switch {
+	case strings.HasSuffix(first, "uniformassignor"):
+		return "uniform"
+	case strings.HasSuffix(first, "rangeassignor"):
+		return "range"
+	}
+	return first
+}
+
+// imageTopics adapts a metadata image to group.Topics.
+type imageTopics struct{ img *metadata.Image }
+
+func (t imageTopics) Version() uint64 { return t.img.Offset() }
+
+func (t imageTopics) Topic(name string) (group.TopicInfo, bool) {
+	ti, ok := t.img.Topic(name)
+	return topicInfo(ti), ok
+}
+
+func (t imageTopics) TopicByID(id [16]byte) (group.TopicInfo, bool) {
+	ti, ok := t.img.TopicByID(id)
+	return topicInfo(ti), ok
+}
+
+func (t imageTopics) Names() []string {
+	all := t.img.Topics()
+	names := make([]string, 0, len(all))
+	for _, ti := range all {
+		names = append(names, ti.Name)
+	}
+	return names
+}
+
+func topicInfo(ti metadata.TopicImage) group.TopicInfo {
+	return group.TopicInfo{Name: ti.Name, ID: ti.ID, Partitions: int32(len(ti.Partitions))}
 }
 
 // offsetsLog adapts a __consumer_offsets replica to group.Log.

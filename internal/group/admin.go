@@ -8,7 +8,7 @@ import (
 )
 
 // listGroups handles ListGroups over the groups this coordinator hosts,
-// filtered by state (v4+) and type (v5+; every group here is "classic").
+// filtered by state (v4+) and type (v5+: "classic" or "consumer").
 func (c *core) listGroups(id uint64, msg *kmsg.ListGroupsRequest) {
 	resp := kmsg.NewPtrListGroupsResponse()
 	resp.Version = msg.Version
@@ -20,19 +20,19 @@ func (c *core) listGroups(id uint64, msg *kmsg.ListGroupsRequest) {
 	for _, t := range msg.TypesFilter {
 		types[lower(t)] = true
 	}
-	if len(types) > 0 && !types["classic"] {
-		c.respond(id, -1, resp)
-		return
-	}
 	for _, g := range c.groups {
 		if g.state == StateDead || !c.owned[g.partition] {
 			continue
 		}
-		if len(states) > 0 && !states[lower(g.state.String())] {
+		groupType, state := "classic", g.state.String()
+		if g.consumer != nil {
+			groupType, state = "consumer", g.consumer.state().String()
+		}
+		if len(types) > 0 && !types[groupType] || len(states) > 0 && !states[lower(state)] {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, g.state.String(), "classic"
+		lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, state, groupType
 		resp.Groups = append(resp.Groups, lg)
 	}
 	c.respond(id, -1, resp)
@@ -72,6 +72,11 @@ func (c *core) describeGroups(id uint64, msg *kmsg.DescribeGroupsRequest) {
 		g := c.lookup(groupID)
 		if g == nil {
 			dg.State = StateDead.String()
+			resp.Groups = append(resp.Groups, dg)
+			continue
+		}
+		if g.consumer != nil {
+			c.describeConsumerAsClassic(&dg, g)
 			resp.Groups = append(resp.Groups, dg)
 			continue
 		}
@@ -125,12 +130,15 @@ func (c *core) deleteGroup(groupID string) int16 {
 	if g == nil {
 		return kerr.GroupIDNotFound.Code
 	}
-	if g.state != StateEmpty || len(g.pending) > 0 {
+	if g.state != StateEmpty || len(g.pending) > 0 || g.consumer != nil && len(g.consumer.members) > 0 {
 		return kerr.NonEmptyGroup.Code
 	}
-	records := make([]Record, 0, len(g.offsets)+1)
+	records := make([]Record, 0, len(g.offsets)+3)
 	for tp := range g.offsets {
 		records = append(records, offsetTombstone(g.id, tp))
+	}
+	if g.consumer != nil {
+		records = append(records, consumerGroupTombstones(g.id)...)
 	}
 	records = append(records, groupTombstone(g.id))
 	c.persist(g.partition, records...)

@@ -34,6 +34,18 @@ type Config struct {
 	// group.instance.id of a static member); nil uses prefix + "-" + a
 	// random UUID as Kafka does. Tests inject a counter.
 	NewMemberID func(prefix string) string
+
+	// ConsumerSessionTimeout is group.consumer.session.timeout.ms and
+	// ConsumerHeartbeatInterval group.consumer.heartbeat.interval.ms, for
+	// consumer (KIP-848) groups.
+	ConsumerSessionTimeout, ConsumerHeartbeatInterval time.Duration
+	// ConsumerAssignor is the default server assignor, the first of
+	// group.consumer.assignors ("uniform" or "range").
+	ConsumerAssignor string
+	// Topics returns the current topics, for consumer groups' assignors
+	// and regular expressions; nil means no topic exists. Same rules as
+	// PartitionExists.
+	Topics func() Topics
 }
 
 // Limits that have no Kafka config name. They bound memory on bad input.
@@ -95,6 +107,15 @@ func newCore(cfg Config) *core {
 	}
 	if cfg.MaxSize <= 0 || cfg.MaxSize > maxMembers {
 		cfg.MaxSize = maxMembers
+	}
+	if cfg.ConsumerSessionTimeout <= 0 {
+		cfg.ConsumerSessionTimeout = defaultConsumerSessionTimeout
+	}
+	if cfg.ConsumerHeartbeatInterval <= 0 {
+		cfg.ConsumerHeartbeatInterval = defaultConsumerHeartbeatInterval
+	}
+	if !SupportedAssignor(cfg.ConsumerAssignor) {
+		cfg.ConsumerAssignor = defaultConsumerAssignor
 	}
 	if cfg.NumPartitions <= 0 {
 		cfg.NumPartitions = 1
@@ -196,7 +217,11 @@ func (c *core) tick(now time.Time) {
 		}
 		delete(c.scheduled, d.group)
 		if g := c.lookup(d.group); g != nil {
-			c.expire(g, now)
+			if g.consumer != nil {
+				c.expireConsumer(g, now)
+			} else {
+				c.expire(g, now)
+			}
 			c.schedule(g)
 		}
 	}
@@ -243,6 +268,10 @@ func (c *core) handle(now time.Time, id uint64, req Request) {
 		c.describeGroups(id, msg)
 	case *kmsg.DeleteGroupsRequest:
 		c.deleteGroups(id, msg)
+	case *kmsg.ConsumerGroupHeartbeatRequest:
+		c.consumerHeartbeat(now, id, req, msg)
+	case *kmsg.ConsumerGroupDescribeRequest:
+		c.consumerGroupDescribe(id, msg)
 	default:
 		// The broker routes only the APIs above here; anything else is a
 		// wiring bug, answered rather than dropped so no caller hangs.

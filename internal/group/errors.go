@@ -43,5 +43,11 @@ func setErrorCode(resp kmsg.Response, code int16) {
 		for i := range r.Groups {
 			r.Groups[i].ErrorCode = code
 		}
+	case *kmsg.ConsumerGroupHeartbeatResponse:
+		r.ErrorCode, r.ErrorMessage, r.Assignment = code, nil, nil
+	case *kmsg.ConsumerGroupDescribeResponse:
+		for i := range r.Groups {
+			r.Groups[i].ErrorCode = code
+		}
 	}
 }

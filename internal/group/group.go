@@ -124,6 +124,10 @@ type group struct {
 
 	stateTimestamp time.Time
 	offsets        map[topicPartition]offsetCommit
+
+	// consumer is set for a consumer (KIP-848) group, whose members live
+	// there; the classic fields above are then unused but for offsets.
+	consumer *consumerGroup
 }
 
 func newGroup(id string, partition int32, now time.Time) *group {
@@ -301,6 +305,9 @@ func (g *group) allJoined() bool {
 
 // nextDeadline is the earliest time at which tick has work for this group.
 func (g *group) nextDeadline() time.Time {
+	if g.consumer != nil {
+		return g.consumer.nextDeadline()
+	}
 	var next time.Time
 	earlier := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {

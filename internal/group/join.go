@@ -37,6 +37,16 @@ func (c *core) join(now time.Time, id uint64, req Request, msg *kmsg.JoinGroupRe
 		protocols[i] = protocol{Name: p.Name, Metadata: p.Metadata}
 	}
 	g := c.lookup(msg.Group)
+	if g != nil && g.consumer != nil {
+		if len(g.consumer.members) > 0 {
+			// Mixed classic and consumer members are not supported.
+			fail(kerr.InconsistentGroupProtocol.Code)
+			return
+		}
+		// An empty consumer group becomes a classic group, offsets kept.
+		g.consumer = nil
+		g.protocolType = ""
+	}
 	if g == nil {
 		if msg.MemberID != "" {
 			fail(kerr.UnknownMemberID.Code)

@@ -19,6 +19,10 @@ func (c *core) loadRecord(partition int32, key, value []byte, now time.Time) err
 		return nil
 	}
 	g := c.groups[d.group]
+	if d.consumer != nil {
+		c.loadConsumerRecord(partition, d.group, d.consumer, now)
+		return nil
+	}
 	switch {
 	case d.offsetKey != nil && d.offset == nil:
 		if g != nil {
@@ -41,6 +45,12 @@ func (c *core) loadRecord(partition int32, key, value []byte, now time.Time) err
 			g = newGroup(d.group, partition, now)
 			c.groups[d.group] = g
 		}
+		if g.consumer != nil && len(d.metadata.Members) == 0 {
+			// An empty classic generation written before the group
+			// became a consumer group.
+			return nil
+		}
+		g.consumer = nil
 		restoreGroup(g, d.metadata)
 	}
 	return nil
@@ -83,6 +93,11 @@ func (c *core) finishLoad(partition int32, now time.Time) {
 	c.owned[partition] = true
 	for _, g := range c.groups {
 		if g.partition != partition {
+			continue
+		}
+		if g.consumer != nil {
+			finishConsumerLoad(g, now, c.cfg.ConsumerSessionTimeout)
+			c.schedule(g)
 			continue
 		}
 		g.stateTimestamp = now

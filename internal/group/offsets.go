@@ -62,6 +62,9 @@ func (c *core) validateCommit(now time.Time, msg *kmsg.OffsetCommitRequest) (int
 		}
 		return 0, g
 	}
+	if g.consumer != nil {
+		return validateConsumerCommit(g.consumer, msg, generation), g
+	}
 	if msg.InstanceID != nil && *msg.InstanceID != "" {
 		if holder, ok := g.instances[*msg.InstanceID]; ok && holder != msg.MemberID {
 			return kerr.FencedInstanceID.Code, nil
@@ -83,6 +86,26 @@ func (c *core) validateCommit(now time.Time, msg *kmsg.OffsetCommitRequest) (int
 	// A commit is a sign of life, as in Kafka.
 	m.heartbeatDeadline = now.Add(m.sessionTimeout)
 	return 0, g
+}
+
+// validateConsumerCommit is Kafka's ConsumerGroup.validateOffsetCommit: a
+// commit outside the group is allowed only while it has no member, and a
+// member commits with exactly its current epoch (the generation field).
+func validateConsumerCommit(cg *consumerGroup, msg *kmsg.OffsetCommitRequest, epoch int32) int16 {
+	if epoch < 0 && len(cg.members) == 0 {
+		return 0
+	}
+	m := cg.members[msg.MemberID]
+	switch {
+	case m == nil:
+		return kerr.UnknownMemberID.Code
+	case msg.Version < 9:
+		// Only OffsetCommit v9+ carries a member epoch.
+		return kerr.UnsupportedVersion.Code
+	case epoch != m.memberEpoch:
+		return kerr.StaleMemberEpoch.Code
+	}
+	return 0
 }
 
 func (c *core) commitOne(g *group, topic string, rp kmsg.OffsetCommitRequestTopicPartition, now time.Time, records *[]Record) int16 {
@@ -118,7 +141,7 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 		for _, t := range msg.Topics {
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t.Topic, Partitions: t.Partitions})
 		}
-		out, code := c.fetchGroup(msg.Group, topics)
+		out, code := c.fetchGroup(msg.Group, nil, -1, topics)
 		resp.ErrorCode = code
 		for _, t := range out {
 			rt := kmsg.NewOffsetFetchResponseTopic()
@@ -137,7 +160,11 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 		return
 	}
 	for _, rg := range msg.Groups {
-		out, code := c.fetchGroup(rg.Group, rg.Topics)
+		epoch := rg.MemberEpoch
+		if msg.Version < 9 {
+			epoch = -1
+		}
+		out, code := c.fetchGroup(rg.Group, rg.MemberID, epoch, rg.Topics)
 		og := kmsg.NewOffsetFetchResponseGroup()
 		og.Group, og.Topics, og.ErrorCode = rg.Group, out, code
 		resp.Groups = append(resp.Groups, og)
@@ -153,11 +180,22 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 
 // fetchGroup answers one group's offsets; topics nil means every committed
 // offset of the group.
-func (c *core) fetchGroup(groupID string, topics []kmsg.OffsetFetchRequestGroupTopic) ([]kmsg.OffsetFetchResponseGroupTopic, int16) {
+func (c *core) fetchGroup(groupID string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic) ([]kmsg.OffsetFetchResponseGroupTopic, int16) {
 	if code := c.coordinatorError(groupID); code != 0 {
 		return nil, code
 	}
 	g := c.lookup(groupID)
+	if g != nil && g.consumer != nil && (memberID != nil || memberEpoch >= 0) {
+		// Kafka's ConsumerGroup.validateOffsetFetch: a member reads
+		// offsets only at its current epoch.
+		m := g.consumer.members[deref(memberID)]
+		if m == nil {
+			return nil, kerr.UnknownMemberID.Code
+		}
+		if memberEpoch != m.memberEpoch {
+			return nil, kerr.StaleMemberEpoch.Code
+		}
+	}
 	if topics == nil {
 		if g == nil {
 			return []kmsg.OffsetFetchResponseGroupTopic{}, 0
@@ -216,7 +254,9 @@ func (c *core) deleteOffsets(now time.Time, id uint64, msg *kmsg.OffsetDeleteReq
 		return
 	}
 	var subscribed map[string]bool
-	if len(g.members) > 0 {
+	if g.consumer != nil {
+		subscribed = c.consumerSubscribedTopics(g)
+	} else if len(g.members) > 0 {
 		if g.protocolType != "consumer" {
 			fail(kerr.NonEmptyGroup.Code)
 			return

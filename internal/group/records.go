@@ -15,8 +15,7 @@ type Record struct {
 }
 
 // Key versions Kafka writes: 0 and 1 are offset commits, 2 is group
-// metadata. Later versions belong to KIP-848 records, which this
-// coordinator skips when loading.
+// metadata. Later versions belong to KIP-848 records (consumer_records.go).
 const (
 	offsetCommitKeyVersion  = 1
 	groupMetadataKeyVersion = 2
@@ -79,6 +78,8 @@ type decodedRecord struct {
 
 	metadataKey bool
 	metadata    *kmsg.GroupMetadataValue // nil for a tombstone
+
+	consumer *consumerRecord // a consumer (KIP-848) group record
 }
 
 // decodeRecord decodes one record read back from the log. It never panics on
@@ -122,7 +123,20 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 		}
 		d.metadata = &v
 		return d, nil
+	case consumerGroupKeyVersion, consumerMemberKeyVersion, consumerTargetEpochKeyVersion,
+		consumerTargetMemberKeyVersion, consumerCurrentKeyVersion:
+		groupID, memberID, err := decodeConsumerKey(version, key)
+		if err != nil {
+			return decodedRecord{}, err
+		}
+		rec, err := decodeConsumerValue(version, memberID, value)
+		if err != nil {
+			return decodedRecord{}, fmt.Errorf("group %s: %w", groupID, err)
+		}
+		return decodedRecord{group: groupID, consumer: rec}, nil
 	default:
+		// Kafka's other records (consumer group partition metadata,
+		// regular expressions, share and streams groups) are not used.
 		return decodedRecord{skip: true}, nil
 	}
 }

@@ -1,0 +1,21 @@
+package broker
+
+// ConsumerGroupDescribe: versions 0-1. Describes consumer (KIP-848) groups:
+// state, group and assignment epochs, assignor, and each member's current
+// and target assignment; a classic group answers GROUP_ID_NOT_FOUND.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerConsumerGroupDescribe(r server.Routes) {
+	r[69] = server.Route{MinVersion: 0, MaxVersion: 1, Handle: b.handleConsumerGroupDescribe}
+}
+
+func (b *Broker) handleConsumerGroupDescribe(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(rc, req)
+}
