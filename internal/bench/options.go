@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/fjordhq/fjord/internal/cli"
@@ -33,8 +31,6 @@ const (
 	maxBatchBytes = 100 << 20
 	// maxLinger bounds --linger: beyond a minute nothing is "lingering".
 	maxLinger = time.Minute
-	// maxBrokerAddrs bounds --brokers.
-	maxBrokerAddrs = 64
 	// e2eMinRecordBytes is the send timestamp carried in an e2e value.
 	e2eMinRecordBytes = 8
 )
@@ -169,7 +165,7 @@ func registerFlags(fs *flag.FlagSet, mode Mode) (*Options, *rawFlags) {
 // finish validates the parsed flags and converts the raw ones into o.
 func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 	var err error
-	if o.Brokers, err = parseBrokers(raw.brokers); err != nil {
+	if o.Brokers, err = cli.ParseBrokers(raw.brokers); err != nil {
 		return err
 	}
 	if o.Timeout <= 0 {
@@ -199,7 +195,7 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 		return fmt.Errorf("--replication-factor must be -1 or between 1 and 32767, got %d", raw.replication)
 	}
 	o.ReplicationFactor = int16(raw.replication)
-	if o.Acks, err = parseAcks(raw.acks); err != nil {
+	if o.Acks, _, err = cli.ParseAcks(raw.acks); err != nil {
 		return err
 	}
 	o.AcksName = raw.acks
@@ -221,7 +217,7 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 		return fmt.Errorf("--batch-bytes must be between 1 and %d, got %d", maxBatchBytes, raw.batchBytes)
 	}
 	o.BatchBytes = int32(raw.batchBytes)
-	if o.Compression, err = parseCompression(raw.compression); err != nil {
+	if o.Compression, err = cli.ParseCompression(raw.compression); err != nil {
 		return err
 	}
 	o.CompressionName = raw.compression
@@ -232,59 +228,6 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 		return fmt.Errorf("--rate must not be negative, got %v", o.RecordsPerSecond)
 	}
 	return nil
-}
-
-// parseBrokers splits a comma-separated seed list and checks every entry is
-// host:port. It mirrors the check of the other client commands, whose
-// helper internal/cli keeps unexported.
-func parseBrokers(s string) ([]string, error) {
-	var addrs []string
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		host, port, err := net.SplitHostPort(part)
-		if err != nil || host == "" || port == "" {
-			return nil, fmt.Errorf("broker address %q is not host:port", part)
-		}
-		if len(addrs) == maxBrokerAddrs {
-			return nil, fmt.Errorf("more than %d broker addresses in --brokers", maxBrokerAddrs)
-		}
-		addrs = append(addrs, part)
-	}
-	if len(addrs) == 0 {
-		return nil, errors.New("--brokers is empty")
-	}
-	return addrs, nil
-}
-
-func parseAcks(s string) (kgo.Acks, error) {
-	switch s {
-	case "all", "-1":
-		return kgo.AllISRAcks(), nil
-	case "1":
-		return kgo.LeaderAck(), nil
-	case "0":
-		return kgo.NoAck(), nil
-	}
-	return kgo.Acks{}, fmt.Errorf("--acks must be all, 1 or 0, got %q", s)
-}
-
-func parseCompression(s string) (kgo.CompressionCodec, error) {
-	switch s {
-	case "none":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.CompressionCodec{}, fmt.Errorf("--compression must be none, gzip, snappy, lz4 or zstd, got %q", s)
 }
 
 func isHelp(arg string) bool {

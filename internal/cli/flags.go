@@ -53,12 +53,12 @@ func (c *connFlags) validate() ([]string, error) {
 	if c.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout must be positive, got %v", c.timeout)
 	}
-	return parseBrokers(c.brokers)
+	return ParseBrokers(c.brokers)
 }
 
-// parseBrokers splits a comma-separated seed list and checks that every
+// ParseBrokers splits a comma-separated seed list and checks that every
 // entry is host:port.
-func parseBrokers(s string) ([]string, error) {
+func ParseBrokers(s string) ([]string, error) {
 	var addrs []string
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)

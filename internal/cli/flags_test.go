@@ -69,13 +69,13 @@ func TestParseBrokers(t *testing.T) {
 		{"host:", nil, true},
 	}
 	for _, tt := range tests {
-		got, err := parseBrokers(tt.in)
+		got, err := ParseBrokers(tt.in)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("parseBrokers(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+			t.Errorf("ParseBrokers(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
 			continue
 		}
 		if !slices.Equal(got, tt.want) {
-			t.Errorf("parseBrokers(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("ParseBrokers(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -65,10 +65,10 @@ func Produce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if opts.headers, err = parseHeaders(headerList); err != nil {
 		return usagef(fs, "%v", err)
 	}
-	if opts.acks, opts.idempotent, err = parseAcks(*acks); err != nil {
+	if opts.acks, opts.idempotent, err = ParseAcks(*acks); err != nil {
 		return usagef(fs, "%v", err)
 	}
-	if opts.compression, err = parseCompression(*compression); err != nil {
+	if opts.compression, err = ParseCompression(*compression); err != nil {
 		return usagef(fs, "%v", err)
 	}
 	seeds, err := conn.validate()
@@ -221,10 +221,10 @@ func parseHeaders(list []string) ([]kgo.RecordHeader, error) {
 	return headers, nil
 }
 
-// parseAcks maps --acks to the client setting. Idempotent writes need
+// ParseAcks maps --acks to the client setting. Idempotent writes need
 // acks=all, so the weaker settings turn idempotence off (Kafka's producer
 // refuses the combination outright).
-func parseAcks(s string) (acks kgo.Acks, idempotent bool, err error) {
+func ParseAcks(s string) (acks kgo.Acks, idempotent bool, err error) {
 	switch s {
 	case "all", "-1":
 		return kgo.AllISRAcks(), true, nil
@@ -236,7 +236,8 @@ func parseAcks(s string) (acks kgo.Acks, idempotent bool, err error) {
 	return kgo.Acks{}, false, fmt.Errorf("--acks must be all, 1 or 0, got %q", s)
 }
 
-func parseCompression(s string) (kgo.CompressionCodec, error) {
+// ParseCompression maps --compression to the client codec.
+func ParseCompression(s string) (kgo.CompressionCodec, error) {
 	switch s {
 	case "none", "":
 		return kgo.NoCompression(), nil

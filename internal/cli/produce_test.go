@@ -97,17 +97,17 @@ func TestParseAcksAndCompression(t *testing.T) {
 		{"", kgo.Acks{}, false, true},
 	}
 	for _, tt := range acksTests {
-		got, idem, err := parseAcks(tt.in)
+		got, idem, err := ParseAcks(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want || idem != tt.wantIdempotent {
-			t.Errorf("parseAcks(%q) = %v, %v, %v", tt.in, got, idem, err)
+			t.Errorf("ParseAcks(%q) = %v, %v, %v", tt.in, got, idem, err)
 		}
 	}
 	for _, ok := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
-		if _, err := parseCompression(ok); err != nil {
-			t.Errorf("parseCompression(%q): %v", ok, err)
+		if _, err := ParseCompression(ok); err != nil {
+			t.Errorf("ParseCompression(%q): %v", ok, err)
 		}
 	}
-	if _, err := parseCompression("brotli"); err == nil {
-		t.Error("parseCompression(brotli) succeeded")
+	if _, err := ParseCompression("brotli"); err == nil {
+		t.Error("ParseCompression(brotli) succeeded")
 	}
 }
