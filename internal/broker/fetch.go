@@ -106,17 +106,7 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 }
 
 func fetchTopicName(img *metadata.Image, version int16, rt kmsg.FetchRequestTopic) (string, *kerr.Error) {
-	if version >= 13 {
-		t, ok := img.TopicByID(rt.TopicID)
-		if !ok {
-			return "", kerr.UnknownTopicID
-		}
-		return t.Name, nil
-	}
-	if _, ok := img.Topic(rt.Topic); !ok {
-		return "", kerr.UnknownTopicOrPartition
-	}
-	return rt.Topic, nil
+	return requestTopicName(img, version >= 13, rt.Topic, rt.TopicID)
 }
 
 // read fills every partition's records and returns the bytes gathered.

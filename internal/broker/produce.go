@@ -110,17 +110,23 @@ func (b *Broker) waitDurable(w appended) {
 }
 
 func produceTopicName(img *metadata.Image, version int16, rt kmsg.ProduceRequestTopic) (string, *kerr.Error) {
-	if version >= 13 {
-		t, ok := img.TopicByID(rt.TopicID)
+	return requestTopicName(img, version >= 13, rt.Topic, rt.TopicID)
+}
+
+// requestTopicName resolves a topic named in a request, by id from the
+// versions that carry ids (KIP-516) and by name before.
+func requestTopicName(img *metadata.Image, byID bool, name string, id [16]byte) (string, *kerr.Error) {
+	if byID {
+		t, ok := img.TopicByID(id)
 		if !ok {
 			return "", kerr.UnknownTopicID
 		}
 		return t.Name, nil
 	}
-	if _, ok := img.Topic(rt.Topic); !ok {
+	if _, ok := img.Topic(name); !ok {
 		return "", kerr.UnknownTopicOrPartition
 	}
-	return rt.Topic, nil
+	return name, nil
 }
 
 // appendRecords validates the batches of one partition and appends them,
