@@ -165,6 +165,8 @@ func (b *Broker) Routes() server.Routes {
 		b.registerListGroups,
 		b.registerDescribeGroups,
 		b.registerDeleteGroups,
+		b.registerConsumerGroupHeartbeat,
+		b.registerConsumerGroupDescribe,
 	} {
 		register(routes)
 	}
@@ -205,12 +207,10 @@ func (b *Broker) allPartitions() []*partition.Partition {
 	return all
 }
 
-func (b *Broker) retentionLoop(ctx context.Context) {
-	interval := b.opts.Config.LogRetentionCheckInterval
-	if interval <= 0 {
-		interval = 5 * time.Minute
-	}
-	t := time.NewTicker(interval)
+// every calls fn after each interval until ctx ends; a run that takes
+// longer than interval delays the next rather than piling up.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -218,6 +218,17 @@ func (b *Broker) retentionLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		fn()
+		t.Reset(interval)
+	}
+}
+
+func (b *Broker) retentionLoop(ctx context.Context) {
+	interval := b.opts.Config.LogRetentionCheckInterval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	every(ctx, interval, func() {
 		now := b.now()
 		producerCutoff := now.Add(-b.opts.Config.ProducerIDExpiration).UnixMilli()
 		for _, p := range b.allPartitions() {
@@ -226,7 +237,7 @@ func (b *Broker) retentionLoop(ctx context.Context) {
 			}
 			p.ExpireProducers(producerCutoff)
 		}
-	}
+	})
 }
 
 // flushInterval is how often relaxed topics are checked against flush.ms
@@ -234,21 +245,14 @@ func (b *Broker) retentionLoop(ctx context.Context) {
 const flushInterval = 100 * time.Millisecond
 
 func (b *Broker) flushLoop(ctx context.Context) {
-	t := time.NewTicker(flushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, flushInterval, func() {
 		now := b.now()
 		for _, p := range b.allPartitions() {
 			if err := p.FlushIfDue(now); err != nil {
 				b.logger.Warn("flush", "topic", p.Topic, "partition", p.Index, "err", err)
 			}
 		}
-	}
+	})
 }
 
 // brokerProps is what topic configs fall back to: static properties

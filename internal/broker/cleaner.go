@@ -24,17 +24,7 @@ func (b *Broker) cleanerLoop(ctx context.Context) {
 		return
 	}
 	backoff := max(b.opts.Config.LogCleanerBackoff, minCleanerBackoff)
-	t := time.NewTimer(backoff)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		b.cleanOnce(ctx)
-		t.Reset(backoff)
-	}
+	every(ctx, backoff, func() { b.cleanOnce(ctx) })
 }
 
 // cleanOnce runs one round of the cleaner over every local partition.
