@@ -15,10 +15,7 @@ import (
 
 // groupCommands are the `fjord group` subcommands, in the order usage lists
 // them.
-var groupCommands = []struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}{
+var groupCommands = []subcommand{
 	{"list", "list consumer groups with state, protocol type and member count", groupList},
 	{"describe", "show members, assignments, committed offsets and lag", groupDescribe},
 	{"reset-offsets", "plan, and with --execute commit, new offsets for a stopped group", groupResetOffsets},
@@ -27,26 +24,7 @@ var groupCommands = []struct {
 
 // Group runs `fjord group SUBCOMMAND ...`.
 func Group(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || isHelp(args[0]) {
-		groupUsage(stderr)
-		return ErrUsage
-	}
-	for _, c := range groupCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "fjord group: unknown subcommand %q\n", args[0])
-	groupUsage(stderr)
-	return ErrUsage
-}
-
-func groupUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: fjord group SUBCOMMAND [flags]")
-	fmt.Fprintln(w, "subcommands:")
-	for _, c := range groupCommands {
-		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
-	}
+	return dispatch(ctx, "group", groupCommands, args, stdout, stderr)
 }
 
 // maxGroupArgs bounds the groups one describe or delete names, and the

@@ -15,10 +15,7 @@ import (
 
 // topicCommands are the `fjord topic` subcommands, in the order usage lists
 // them.
-var topicCommands = []struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}{
+var topicCommands = []subcommand{
 	{"create", "create a topic", topicCreate},
 	{"list", "list topics with partition count and replication factor", topicList},
 	{"describe", "show partitions, leaders, replicas, ISR, offsets and configs", topicDescribe},
@@ -28,26 +25,7 @@ var topicCommands = []struct {
 
 // Topic runs `fjord topic SUBCOMMAND ...`.
 func Topic(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || isHelp(args[0]) {
-		topicUsage(stderr)
-		return ErrUsage
-	}
-	for _, c := range topicCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "fjord topic: unknown subcommand %q\n", args[0])
-	topicUsage(stderr)
-	return ErrUsage
-}
-
-func topicUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: fjord topic SUBCOMMAND [flags]")
-	fmt.Fprintln(w, "subcommands:")
-	for _, c := range topicCommands {
-		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
-	}
+	return dispatch(ctx, "topic", topicCommands, args, stdout, stderr)
 }
 
 func isHelp(arg string) bool {
