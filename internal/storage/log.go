@@ -101,10 +101,13 @@ func (l *Log) load() error {
 	} else if err != nil {
 		return err
 	}
+	absent := !found && err == nil
 	if !found {
 		cp = checkpoint{}
 	}
-	l.mu.onDisk, l.mu.onDiskKnown = cp, found
+	// No checkpoint file means the same as a zero one, so a new log's
+	// first checkpoint waits until there is something to record.
+	l.mu.onDisk, l.mu.onDiskKnown = cp, found || absent
 	l.mu.logStartOffset, l.mu.recoveryPoint = cp.logStartOffset, cp.recoveryPoint
 	swapped, err := l.completeSwaps()
 	if err != nil {
@@ -118,18 +121,22 @@ func (l *Log) load() error {
 	if err != nil {
 		return err
 	}
-	if err := l.settleOffsets(cp.logStartOffset); err != nil {
+	created, err := l.settleOffsets(cp.logStartOffset)
+	if err != nil {
 		return err
 	}
 	if err := l.persistScanned(scanned, cp.recoveryPoint); err != nil {
 		return err
 	}
+	// Segments removed by recovery must stay removed before anything is
+	// appended after them. A segment created empty needs no fsync yet:
+	// the first Sync makes its directory entry durable with its data.
 	if l.mu.dirDirty {
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync dir: %w", err)
 		}
-		l.mu.dirDirty = false
 	}
+	l.mu.dirDirty = created
 	l.mu.durableOffset = l.mu.logEndOffset
 	active := l.activeLocked()
 	recoveryPoint := max(min(cp.recoveryPoint, l.mu.logEndOffset), active.baseOffset)
@@ -252,34 +259,35 @@ func (l *Log) removeSegmentFiles(bases []Offset) error {
 // settleOffsets sets the log start and end offsets after loading, drops
 // segments wholly below the log start and makes sure an active segment
 // exists. A log start past the end (its data was lost) empties the log and
-// restarts it there, as Kafka's truncateFullyAndStartAt.
-func (l *Log) settleOffsets(logStart Offset) error {
+// restarts it there, as Kafka's truncateFullyAndStartAt. It reports
+// whether it created the active segment.
+func (l *Log) settleOffsets(logStart Offset) (created bool, err error) {
 	segs := l.mu.segments
 	for len(segs) > 1 && segs[0].nextOffset <= logStart {
 		if err := l.dropLoaded(segs[0]); err != nil {
-			return err
+			return false, err
 		}
 		segs = segs[1:]
 	}
 	if len(segs) == 1 && segs[0].nextOffset < logStart {
 		if err := l.dropLoaded(segs[0]); err != nil {
-			return err
+			return false, err
 		}
 		segs = nil
 	}
 	if len(segs) == 0 {
 		s, err := openSegment(l.fs, l.dir, logStart, true, l.now())
 		if err != nil {
-			return err
+			return false, err
 		}
 		segs = []*segment{s}
-		l.mu.dirDirty = true
+		created = true
 	}
 	l.mu.segments = segs
 	l.mu.logStartOffset = max(logStart, segs[0].baseOffset)
 	l.mu.logEndOffset = segs[len(segs)-1].nextOffset
 	l.mu.recoveryPoint = min(l.mu.recoveryPoint, l.mu.logEndOffset)
-	return nil
+	return created, nil
 }
 
 func (l *Log) dropLoaded(s *segment) error {
