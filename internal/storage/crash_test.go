@@ -189,3 +189,112 @@ func checkIndexes(t *testing.T, l *Log) {
 		}
 	}
 }
+
+// forget gives up the promises for offsets at or past offset, which a
+// truncation removes on purpose.
+func (m *crashModel) forget(offset Offset) {
+	m.durable = min(m.durable, offset)
+	kept := m.appended[:0]
+	for _, b := range m.appended {
+		if b.base < offset {
+			kept = append(kept, b)
+		}
+	}
+	m.appended = kept
+}
+
+// runReopenedWorkload is the workload of a reopened log: more of the usual
+// operations, a follower's truncation to the start of an appended batch,
+// and more again.
+func runReopenedWorkload(l *Log, clock *fakeClock, seed int64, m *crashModel) error {
+	if err := runCrashWorkload(l, clock, seed, m); err != nil {
+		return err
+	}
+	start := l.LogStartOffset()
+	var candidates []Offset
+	for _, b := range m.appended {
+		if b.base >= start {
+			candidates = append(candidates, b.base)
+		}
+	}
+	if len(candidates) > 0 {
+		target := candidates[len(candidates)/2]
+		m.forget(target)
+		if err := l.TruncateTo(target); err != nil {
+			return err
+		}
+	}
+	return runCrashWorkload(l, clock, seed+1, m)
+}
+
+// TestCrashAcrossCloseAndReopen crashes at every step of a clean Close (which
+// writes the active segment's index files), the Open after it (which trusts
+// that segment), the first appends (which move the recovery point back), a
+// truncation and a second Close.
+func TestCrashAcrossCloseAndReopen(t *testing.T) {
+	for _, seed := range []int64{1, 2} {
+		fs := vfs.NewMem()
+		clock := newClock()
+		fs.SetNow(clock.Now)
+		opts := Options{FS: fs, Dir: "/data/t-0", Config: crashConfig(), Now: clock.Now, Logger: quietLogger()}
+		l, err := Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := runCrashWorkload(l, clock, seed, &crashModel{}); err != nil {
+			t.Fatal(err)
+		}
+		start := fs.Ops()
+		l.Close()
+		if l, err = Open(opts); err != nil {
+			t.Fatal(err)
+		}
+		if err := runReopenedWorkload(l, clock, seed+100, &crashModel{}); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		total := fs.Ops() - start
+		for n := int64(1); n <= total+1; n++ {
+			t.Run(fmt.Sprintf("seed%d/op%d", seed, n), func(t *testing.T) {
+				crashAcrossReopen(t, seed, n)
+			})
+		}
+	}
+}
+
+func crashAcrossReopen(t *testing.T, seed, n int64) {
+	fs := vfs.NewMem()
+	clock := newClock()
+	fs.SetNow(clock.Now)
+	opts := Options{FS: fs, Dir: "/data/t-0", Config: crashConfig(), Now: clock.Now, Logger: quietLogger()}
+	l, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &crashModel{}
+	if err := runCrashWorkload(l, clock, seed, m); err != nil {
+		t.Fatal(err)
+	}
+	fs.FailAt(n)
+	if end := l.LogEndOffset(); l.Close() == nil {
+		m.durable = max(m.durable, end)
+	}
+	if l, err := Open(opts); err == nil {
+		if runReopenedWorkload(l, clock, seed+100, m) == nil {
+			if end := l.LogEndOffset(); l.Close() == nil {
+				m.durable = max(m.durable, end)
+			}
+		}
+		fs.Crash()
+		l.Close()
+	} else {
+		fs.Crash()
+	}
+	l, err = Open(opts)
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer l.Close()
+	checkPromises(t, l, m)
+	checkIndexes(t, l)
+}
