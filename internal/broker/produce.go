@@ -73,13 +73,12 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 			waits = append(waits, appended{p: p, last: last, resp: pr})
 		}
 	}
-	if req.Acks == 0 {
-		return server.Result{NoResponse: true}
-	}
 	if len(waits) == 0 {
-		return server.Result{Response: resp}
+		return server.Result{Response: resp, NoResponse: req.Acks == 0}
 	}
-	return server.Result{Pending: func(context.Context) kmsg.Response {
+	// acks=0 gets no answer, but its records must still be fsynced to
+	// become visible to consumers, so the wait runs all the same.
+	return server.Result{NoResponse: req.Acks == 0, Pending: func(context.Context) kmsg.Response {
 		// The fsyncs are not abandoned when the client goes away: the bytes
 		// are in the logs already and other producers' acks share them.
 		// Partitions are synced in parallel so that one request's latency is

@@ -188,6 +188,15 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		close:          res.CloseConnection,
 	}
 	switch {
+	case res.Pending != nil && res.NoResponse:
+		// Work that must finish though nobody waits for its answer
+		// (acks=0 records still have to become durable and visible).
+		pendingWG.Add(1)
+		go func() {
+			defer pendingWG.Done()
+			res.Pending(ctx)
+		}()
+		return nil, nil
 	case res.Pending != nil:
 		s.pending = make(chan kmsg.Response, 1)
 		pendingWG.Add(1)

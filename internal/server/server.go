@@ -49,6 +49,7 @@ type Result struct {
 	// must return promptly once ctx is cancelled.
 	Pending func(ctx context.Context) kmsg.Response
 	// NoResponse is set for requests that get none (Produce with acks=0).
+	// With Pending also set, Pending still runs and its response is dropped.
 	NoResponse bool
 	// CloseConnection asks the server to close the connection after any
 	// earlier responses are written (a protocol violation).
