@@ -9,9 +9,11 @@
 // is published, so a handler that returns after a controller write already
 // sees the partitions it created.
 //
-// Goroutines: Run owns the background loops (retention, relaxed flushes);
-// they stop when its context is cancelled. Handlers run on connection
-// goroutines and only take short locks.
+// Goroutines: Run owns the background loops (retention, relaxed flushes,
+// the log cleaner, the group coordinator); they stop when its context is
+// cancelled. Handlers run on connection goroutines and only take short
+// locks; work that waits (fsync, long polls, group rebalances) is returned
+// as a pending response that the connection runs and joins.
 package broker
 
 import (
@@ -106,10 +108,9 @@ func (b *Broker) Start(ctx context.Context) error {
 // Run runs background maintenance until ctx is cancelled.
 func (b *Broker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); b.retentionLoop(ctx) }()
-	go func() { defer wg.Done(); b.flushLoop(ctx) }()
-	go func() { defer wg.Done(); b.groups.Run(ctx) }()
+	wg.Go(func() { b.retentionLoop(ctx) })
+	wg.Go(func() { b.flushLoop(ctx) })
+	wg.Go(func() { b.groups.Run(ctx) })
 	wg.Go(func() { b.cleanerLoop(ctx) })
 	wg.Wait()
 }
