@@ -164,41 +164,38 @@ func (l *Log) finishSwap(old []*segment, out *segment) error {
 	return nil
 }
 
-// completeSwaps is Open's part of the protocol (see above). It returns the
-// base offsets of the segments it swapped in, which must be scanned.
-func (l *Log) completeSwaps() (map[Offset]bool, error) {
-	names, err := l.fs.ReadDir(l.dir)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", l.dir, err)
-	}
+// completeSwaps is Open's part of the protocol (see above), given the
+// names in the log directory. It returns the base offsets of the segments
+// it swapped in, which must be scanned, and whether it changed the
+// directory.
+func (l *Log) completeSwaps(names []string) (swapped map[Offset]bool, changed bool, err error) {
 	var swaps []string
-	changed := false
 	for _, name := range names {
 		switch {
 		case strings.HasSuffix(name, logSuffix+swapSuffix):
 			swaps = append(swaps, name)
 		case strings.HasSuffix(name, cleanedSuffix), strings.HasSuffix(name, swapSuffix):
 			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
-				return nil, fmt.Errorf("remove unfinished compaction file: %w", err)
+				return nil, false, fmt.Errorf("remove unfinished compaction file: %w", err)
 			}
 			changed = true
 		}
 	}
-	swapped := map[Offset]bool{}
+	swapped = map[Offset]bool{}
 	for _, name := range swaps {
 		base, err := l.completeSwap(name, names)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		swapped[base] = true
 		changed = true
 	}
 	if changed {
 		if err := l.fs.SyncDir(l.dir); err != nil {
-			return nil, fmt.Errorf("sync dir %s: %w", l.dir, err)
+			return nil, false, fmt.Errorf("sync dir %s: %w", l.dir, err)
 		}
 	}
-	return swapped, nil
+	return swapped, changed, nil
 }
 
 // completeSwap finishes the swap of one .log.swap file.

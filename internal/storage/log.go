@@ -109,11 +109,20 @@ func (l *Log) load() error {
 	// first checkpoint waits until there is something to record.
 	l.mu.onDisk, l.mu.onDiskKnown = cp, found || absent
 	l.mu.logStartOffset, l.mu.recoveryPoint = cp.logStartOffset, cp.recoveryPoint
-	swapped, err := l.completeSwaps()
+	names, err := l.fs.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", l.dir, err)
+	}
+	swapped, changed, err := l.completeSwaps(names)
 	if err != nil {
 		return err
 	}
-	bases, err := l.listSegments()
+	if changed {
+		if names, err = l.fs.ReadDir(l.dir); err != nil {
+			return fmt.Errorf("list %s: %w", l.dir, err)
+		}
+	}
+	bases, err := l.listSegments(names)
 	if err != nil {
 		return err
 	}
@@ -172,13 +181,9 @@ func (l *Log) persistScanned(scanned []*segment, recoveryPoint Offset) error {
 	return nil
 }
 
-// listSegments returns the base offsets of the .log files, sorted, and
-// removes a temp checkpoint left by a crash.
-func (l *Log) listSegments() ([]Offset, error) {
-	names, err := l.fs.ReadDir(l.dir)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", l.dir, err)
-	}
+// listSegments returns the base offsets of the .log files among names,
+// sorted, and removes a temp checkpoint left by a crash.
+func (l *Log) listSegments(names []string) ([]Offset, error) {
 	var bases []Offset
 	for _, name := range names {
 		if name == checkpointTmpName {

@@ -20,11 +20,12 @@ func openFileCount(t testing.TB) int {
 }
 
 // createClosedLogs creates n cleanly closed logs under root, each with one
-// batch, every tenth with two segments. Two template logs are made through
+// batch, every tenth with two segments; with empty, they hold nothing (a
+// freshly created topic). Two template logs are made through
 // Open and Close; the others are copies of their files, without the fsyncs
 // that would make creating thousands of logs slow. It returns the
 // directories and the number of segments.
-func createClosedLogs(t testing.TB, root string, n int) (dirs []string, segments int) {
+func createClosedLogs(t testing.TB, root string, n int, empty bool) (dirs []string, segments int) {
 	t.Helper()
 	templates := [2]map[string][]byte{}
 	for i, batches := range []int{1, 2} {
@@ -34,6 +35,9 @@ func createClosedLogs(t testing.TB, root string, n int) (dirs []string, segments
 		l, err := Open(Options{Dir: dir, Config: cfg, Logger: quietLogger()})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if empty {
+			batches = 0
 		}
 		for range batches {
 			if _, err := l.Append(makeBatch(1, 0, 0, 100), 0); err != nil {
@@ -59,7 +63,7 @@ func createClosedLogs(t testing.TB, root string, n int) (dirs []string, segments
 				t.Fatal(err)
 			}
 		}
-		segments += batches
+		segments += max(batches, 1)
 		dirs = append(dirs, dir)
 	}
 	return dirs, segments
@@ -100,7 +104,7 @@ func openLogs(t testing.TB, dirs []string) []*Log {
 // broker with ten thousand partitions must fit the process's file limit.
 func TestOpenManyLogsFileDescriptors(t *testing.T) {
 	const logCount = 2000
-	dirs, segments := createClosedLogs(t, t.TempDir(), logCount)
+	dirs, segments := createClosedLogs(t, t.TempDir(), logCount, false)
 	before := openFileCount(t)
 	logs := openLogs(t, dirs)
 	grown := openFileCount(t) - before
@@ -197,18 +201,27 @@ func TestMissingIndexFilesRebuilt(t *testing.T) {
 }
 
 // BenchmarkOpenManyLogs opens and closes 1,000 cleanly closed logs on the
-// real file system, as a broker restart does for each partition.
+// real file system, as a broker restart does for each partition: empty
+// ones, as after creating a topic, and ones holding a batch.
 func BenchmarkOpenManyLogs(b *testing.B) {
 	const logCount = 1000
-	dirs, _ := createClosedLogs(b, b.TempDir(), logCount)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		for _, l := range openLogs(b, dirs) {
-			if err := l.Close(); err != nil {
-				b.Fatal(err)
-			}
+	for _, empty := range []bool{true, false} {
+		name := "batch"
+		if empty {
+			name = "empty"
 		}
+		b.Run(name, func(b *testing.B) {
+			dirs, _ := createClosedLogs(b, b.TempDir(), logCount, empty)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for _, l := range openLogs(b, dirs) {
+					if err := l.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*logCount), "µs/log")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*logCount), "µs/log")
 }

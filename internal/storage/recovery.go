@@ -91,7 +91,9 @@ func (s *segment) recover(intervalBytes int64) (truncation *CorruptionError, err
 		return nil, fmt.Errorf("size of %s: %w", s.log.Name(), err)
 	}
 	var hbuf [recordbatch.HeaderSize]byte
-	chunk := make([]byte, crcChunkBytes)
+	// Sized by the file: Open scans every empty active segment, and a
+	// broker opens thousands of them.
+	chunk := make([]byte, min(crcChunkBytes, logSize))
 	pos := int64(0)
 	for pos < logSize {
 		h, err := s.checkBatch(pos, logSize, &hbuf, chunk)
