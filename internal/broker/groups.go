@@ -111,7 +111,9 @@ func (b *Broker) electGroupPartitions(img *metadata.Image) {
 	for i, pi := range t.Partitions {
 		p := b.partition(offsetsTopic, int32(i))
 		if p != nil && pi.Leader == b.opts.NodeID {
-			b.groups.Elect(int32(i), &offsetsLog{p: p, now: b.now})
+			// The same partition yields an equal offsetsLog, so the
+			// coordinator keeps what it loaded across metadata changes.
+			b.groups.Elect(int32(i), offsetsLog{p: p, b: b})
 		} else {
 			b.groups.Resign(int32(i))
 		}
@@ -272,14 +274,16 @@ func topicInfo(ti metadata.TopicImage) group.TopicInfo {
 	return group.TopicInfo{Name: ti.Name, ID: ti.ID, Partitions: int32(len(ti.Partitions))}
 }
 
-// offsetsLog adapts a __consumer_offsets replica to group.Log.
+// offsetsLog adapts a __consumer_offsets replica to group.Log. It is a
+// comparable value: the coordinator reloads a partition only when handed a
+// different one.
 type offsetsLog struct {
-	p   *partition.Partition
-	now func() time.Time
+	p *partition.Partition
+	b *Broker
 }
 
-func (l *offsetsLog) Append(records []group.Record) (int64, error) {
-	nowMs := l.now().UnixMilli()
+func (l offsetsLog) Append(records []group.Record) (int64, error) {
+	nowMs := l.b.now().UnixMilli()
 	recs := make([]recordbatch.Record, len(records))
 	for i, r := range records {
 		recs[i] = recordbatch.Record{Key: r.Key, Value: r.Value}
@@ -296,14 +300,14 @@ func (l *offsetsLog) Append(records []group.Record) (int64, error) {
 	return int64(res.LastOffset) + 1, nil
 }
 
-func (l *offsetsLog) WaitDurable(end int64) error {
+func (l offsetsLog) WaitDurable(end int64) error {
 	if end <= 0 {
 		return nil
 	}
 	return l.p.WaitDurable(storage.Offset(end - 1))
 }
 
-func (l *offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {
+func (l offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {
 	log := l.p.Log()
 	from, hw := log.LogStartOffset(), l.p.HighWatermark()
 	var buf []byte

@@ -42,10 +42,10 @@ type Topics interface {
 
 type noTopics struct{}
 
-func (noTopics) Version() uint64                       { return 0 }
-func (noTopics) Topic(string) (TopicInfo, bool)        { return TopicInfo{}, false }
-func (noTopics) TopicByID([16]byte) (TopicInfo, bool)  { return TopicInfo{}, false }
-func (noTopics) Names() []string                       { return nil }
+func (noTopics) Version() uint64                      { return 0 }
+func (noTopics) Topic(string) (TopicInfo, bool)       { return TopicInfo{}, false }
+func (noTopics) TopicByID([16]byte) (TopicInfo, bool) { return TopicInfo{}, false }
+func (noTopics) Names() []string                      { return nil }
 
 // Defaults of the consumer group settings, as Kafka 4.
 const (

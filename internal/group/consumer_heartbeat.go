@@ -274,7 +274,7 @@ func (c *core) consumerJoinOrHeartbeat(now time.Time, id uint64, req Request, g 
 		records = append(records, consumerMemberRecord(g.id, m))
 	}
 	topics := c.topics()
-	if !cg.hashKnown || cg.topicsVersion != topics.Version() || bump {
+	if !cg.hashKnown || cg.topicsVersion == 0 || cg.topicsVersion != topics.Version() || bump {
 		hash := cg.computeSubscriptionHash(topics)
 		if cg.hashKnown && hash != cg.subscriptionHash {
 			bump = true
@@ -283,7 +283,7 @@ func (c *core) consumerJoinOrHeartbeat(now time.Time, id uint64, req Request, g 
 	}
 	if bump {
 		cg.epoch++
-		records = append(records, consumerGroupEpochRecord(g.id, cg.epoch))
+		records = append(records, consumerGroupEpochRecord(g.id, cg))
 	}
 	if cg.epoch > cg.assignmentEpoch {
 		records = append(records, c.computeTarget(g, topics)...)
@@ -465,7 +465,7 @@ func (c *core) fenceConsumerMember(g *group, m *consumerMember) []Record {
 	cg := g.consumer
 	cg.removeMember(m.id)
 	cg.epoch++
-	return append(consumerMemberTombstones(g.id, m.id), consumerGroupEpochRecord(g.id, cg.epoch))
+	return append(consumerMemberTombstones(g.id, m.id), consumerGroupEpochRecord(g.id, cg))
 }
 
 // expireConsumer fences members whose session or revocation deadline

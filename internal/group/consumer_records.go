@@ -24,7 +24,9 @@ import (
 // them). After the int16 version, fields are big-endian int32s, strings as
 // a uvarint length and bytes, lists as a uvarint count and elements:
 //
-//	group epoch:       epoch int32
+//	group epoch:       epoch int32, metadataHash int64 (the digest of the
+//	                   subscribed topics' metadata at that epoch, as Kafka
+//	                   4.1's ConsumerGroupMetadataValue.MetadataHash)
 //	member metadata:   instanceID, rackID, clientID, clientHost string,
 //	                   subscribedNames []string, regex string,
 //	                   rebalanceTimeoutMs int32, serverAssignor string
@@ -61,6 +63,7 @@ func newValueWriter() *valueWriter {
 	return &valueWriter{b: binary.BigEndian.AppendUint16(nil, consumerValueVersion)}
 }
 func (w *valueWriter) int32(v int32) { w.b = binary.BigEndian.AppendUint32(w.b, uint32(v)) }
+func (w *valueWriter) int64(v int64) { w.b = binary.BigEndian.AppendUint64(w.b, uint64(v)) }
 func (w *valueWriter) int8(v int8)   { w.b = append(w.b, byte(v)) }
 func (w *valueWriter) string(s string) {
 	w.b = binary.AppendUvarint(w.b, uint64(len(s)))
@@ -112,6 +115,16 @@ func (r *valueReader) int32() int32 {
 	}
 	v := int32(binary.BigEndian.Uint32(r.b))
 	r.b = r.b[4:]
+	return v
+}
+
+func (r *valueReader) int64() int64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.fail()
+		return 0
+	}
+	v := int64(binary.BigEndian.Uint64(r.b))
+	r.b = r.b[8:]
 	return v
 }
 
@@ -190,9 +203,10 @@ func (r *valueReader) done() error {
 	return r.err
 }
 
-func consumerGroupEpochRecord(groupID string, epoch int32) Record {
+func consumerGroupEpochRecord(groupID string, cg *consumerGroup) Record {
 	w := newValueWriter()
-	w.int32(epoch)
+	w.int32(cg.epoch)
+	w.int64(int64(cg.subscriptionHash))
 	return Record{Key: consumerKey(consumerGroupKeyVersion, groupID, ""), Value: w.b}
 }
 
@@ -255,6 +269,7 @@ type consumerRecord struct {
 	memberID   string
 	tombstone  bool
 	epoch      int32 // group or assignment epoch
+	hash       uint64
 	member     *consumerMember
 	target     assignment
 }
@@ -297,7 +312,9 @@ func decodeConsumerValue(version int16, memberID string, value []byte) (*consume
 	}
 	r := newValueReader(value)
 	switch version {
-	case consumerGroupKeyVersion, consumerTargetEpochKeyVersion:
+	case consumerGroupKeyVersion:
+		rec.epoch, rec.hash = r.int32(), uint64(r.int64())
+	case consumerTargetEpochKeyVersion:
 		rec.epoch = r.int32()
 	case consumerMemberKeyVersion:
 		m := &consumerMember{id: memberID, hasMetadata: true}
@@ -352,7 +369,7 @@ func (c *core) loadConsumerRecord(partition int32, groupID string, rec *consumer
 			delete(c.groups, groupID)
 			return
 		}
-		cg.epoch = rec.epoch
+		cg.epoch, cg.subscriptionHash, cg.hashKnown = rec.epoch, rec.hash, true
 	case consumerTargetEpochKeyVersion:
 		cg.assignmentEpoch = 0
 		if !rec.tombstone {
@@ -407,5 +424,6 @@ func finishConsumerLoad(g *group, now time.Time, session time.Duration) {
 			delete(cg.target, id)
 		}
 	}
-	cg.hashKnown = false
+	// The hash was stored at a topics version of another process.
+	cg.topicsVersion = 0
 }
