@@ -225,3 +225,30 @@ func BenchmarkOpenManyLogs(b *testing.B) {
 		})
 	}
 }
+
+// TestRollOfTrustedSegmentKeepsItsIndexFiles: a cleanly closed active
+// segment that is rolled by the first append after Open lies below the
+// recovery point; its index files are current and are not rewritten, since
+// a torn rewrite there would be trusted.
+func TestRollOfTrustedSegmentKeepsItsIndexFiles(t *testing.T) {
+	tl := openTest(t, smallConfig())
+	tl.appendN(t, 6, 1, 100, 1000) // segment 0 is full: the next batch rolls
+	tl.reopen(t)
+	var rewrites int
+	tl.fs.SetInjector(func(op vfs.Op, name string) error {
+		if filepath.Base(name) == seg(0, indexSuffix) || filepath.Base(name) == seg(0, timeIndexSuffix) {
+			rewrites++
+		}
+		return nil
+	})
+	tl.appendN(t, 1, 1, 100, 1000)
+	if err := tl.Sync(tl.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	tl.fs.SetInjector(nil)
+	if segmentCount(tl.Log) != 2 || rewrites != 0 {
+		t.Fatalf("%d segments, %d operations on the trusted segment's index files", segmentCount(tl.Log), rewrites)
+	}
+	tl.reopen(t)
+	checkIndexes(t, tl.Log)
+}

@@ -38,10 +38,13 @@ func (l *Log) leadSyncLocked() {
 	rolled := l.mu.unsynced
 	l.mu.unsynced = nil
 	// Segments deleted meanwhile (truncation, retention) get no index
-	// files: they would only be left behind as strays.
+	// files: they would only be left behind as strays. Nor do segments
+	// below the recovery point (a cleanly closed active segment rolled
+	// before any append to it): their files are current, and only files
+	// of segments Open would scan may be rewritten in place.
 	indexes := make([]indexSnapshot, 0, len(rolled))
 	for _, s := range rolled {
-		if !s.deleted {
+		if !s.deleted && s.baseOffset >= l.mu.recoveryPoint {
 			indexes = append(indexes, s.snapshotIndexLocked())
 		}
 	}
