@@ -1,7 +1,8 @@
 // Package group is the group coordinator: Kafka's classic consumer group
 // protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, with static
-// membership and KIP-394 member ids) and committed offsets, stored durably in
-// the internal compacted topic __consumer_offsets.
+// membership and KIP-394 member ids), the KIP-848 consumer protocol
+// (ConsumerGroupHeartbeat, ConsumerGroupDescribe) and committed offsets,
+// stored durably in the internal compacted topic __consumer_offsets.
 //
 // Model. A group belongs to one partition of __consumer_offsets, chosen as
 // Kafka does: abs(Java String.hashCode(groupID)) % partitions. The broker
@@ -24,6 +25,19 @@
 // assignment) -> Stable (after the leader's SyncGroup, persisted as a
 // GroupMetadataValue); Dead once deleted. Each completed join starts a new
 // generation.
+//
+// Consumer (KIP-848) groups are driven by the members' heartbeats alone
+// (consumer.go has the model): the coordinator keeps a group epoch, a target
+// assignment computed by a server-side assignor (uniform or range, see
+// assignor.go) at an assignment epoch, and per member its epoch and current
+// assignment. Each heartbeat moves the member one step towards its target
+// (reconcile.go); a partition changes owner only after the previous owner
+// reported it revoked. Members are fenced at group.consumer.session.timeout.ms
+// without a heartbeat, or when they keep partitions to revoke past their
+// rebalance timeout. Their records (consumer_records.go) use Kafka's key
+// versions 3 and 5-8 with a value encoding of fjord's own. A group id is
+// either classic or consumer; an empty group may switch, a group with
+// members refuses the other protocol.
 //
 // Concurrency. Coordinator is the thin driver: one goroutine (Run) owns the
 // core and is fed by a bounded channel. Handlers call Do from their Pending
