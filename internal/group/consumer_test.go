@@ -489,3 +489,35 @@ func TestConsumerDescribeAndList(t *testing.T) {
 		t.Fatalf("listed %+v", lr.Groups)
 	}
 }
+
+// TestConsumerRevocationTimeout: a member that keeps heartbeating but never
+// gives up the partitions it must revoke is fenced after its rebalance
+// timeout, and the partitions go to the member waiting for them.
+func TestConsumerRevocationTimeout(t *testing.T) {
+	h, topics := newConsumerHarness(t)
+	topics.add("t", 2)
+	a := h.member("g", "a", "t")
+	mustOK(t, a.beat())
+	b := h.member("g", "b", "t")
+	mustOK(t, b.beat())
+	stuck := a.owned.clone()
+	for elapsed := time.Duration(0); elapsed < 31*time.Second; elapsed += time.Second {
+		h.advance(time.Second)
+		a.owned = stuck.clone()
+		if resp := a.beat(); resp.ErrorCode != 0 {
+			if resp.ErrorCode != kerr.UnknownMemberID.Code {
+				t.Fatalf("stuck member: %v", kerr.ErrorForCode(resp.ErrorCode))
+			}
+			break
+		}
+		a.owned = stuck.clone()
+		mustOK(t, b.beat())
+	}
+	if h.c.groups["g"].consumer.members["a"] != nil {
+		t.Fatalf("member that never revoked is still in the group")
+	}
+	mustOK(t, b.beat())
+	if b.owned.count() != 2 {
+		t.Fatalf("b owns %v after a was fenced", b.owned)
+	}
+}
