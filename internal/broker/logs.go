@@ -76,6 +76,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	parts := make([]*partition.Partition, len(t.Partitions))
 	copy(parts, current)
 	var errs []error
+	opened := false
 	for i, pi := range t.Partitions {
 		if parts[i] != nil {
 			parts[i].SetConfig(topicCfg, logCfg)
@@ -92,6 +93,15 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 		}
 		p.SetConfig(topicCfg, logCfg)
 		parts[i] = p
+		opened = true
+	}
+	if opened {
+		// New partition directories are entries of the data directory;
+		// without this fsync a power loss could lose a whole partition
+		// whose records were acknowledged. One fsync covers the topic.
+		if err := b.opts.FS.SyncDir(b.opts.DataDir); err != nil {
+			errs = append(errs, fmt.Errorf("syncing %s: %w", b.opts.DataDir, err))
+		}
 	}
 	b.mu.Lock()
 	b.mu.partitions[t.Name] = parts
