@@ -58,6 +58,8 @@ func (b *builder) apply(r Record, index uint64) error {
 		return b.removeTopic(r)
 	case ConfigRecord:
 		return b.setConfig(r)
+	case BrokerFenceRecord:
+		return b.fenceBroker(r)
 	case ProducerIDsRecord:
 		if r.NextProducerID <= b.img.nextProducerID {
 			return fmt.Errorf("next producer id %d does not advance from %d", r.NextProducerID, b.img.nextProducerID)
@@ -74,6 +76,19 @@ func (b *builder) registerBroker(r RegisterBrokerRecord, index uint64) {
 	}
 	b.img.brokers[r.NodeID] = BrokerImage{NodeID: r.NodeID, Host: r.Host, Port: r.Port, Rack: r.Rack,
 		Incarnation: r.Incarnation, Epoch: int64(index)}
+}
+
+func (b *builder) fenceBroker(r BrokerFenceRecord) error {
+	br, ok := b.img.brokers[r.NodeID]
+	if !ok {
+		return fmt.Errorf("fencing unregistered broker %d", r.NodeID)
+	}
+	if !b.brokersCopied {
+		b.img.brokers, b.brokersCopied = maps.Clone(b.img.brokers), true
+	}
+	br.Fenced = r.Fenced
+	b.img.brokers[r.NodeID] = br
+	return nil
 }
 
 func (b *builder) createTopic(r TopicRecord) error {

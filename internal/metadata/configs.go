@@ -30,12 +30,12 @@ type ConfigOp struct {
 	Value string
 }
 
-// AlterConfigs applies IncrementalAlterConfigs operations to a topic or a
+// alterConfigsLocal applies IncrementalAlterConfigs operations to a topic or a
 // broker resource (name "" for the cluster default, else a node id). Append
 // and Subtract apply to list configs only, starting from the current
 // effective value as Kafka does. All operations are validated first; then
 // they are written together or not at all.
-func (n *Node) AlterConfigs(ctx context.Context, rt ResourceType, name string, ops []ConfigOp, validateOnly bool) error {
+func (n *Node) alterConfigsLocal(ctx context.Context, rt ResourceType, name string, ops []ConfigOp, validateOnly bool) error {
 	if len(ops) > maxConfigsPerOperation {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%d operations exceed the limit of %d", len(ops), maxConfigsPerOperation))
 	}
@@ -69,9 +69,9 @@ func (n *Node) alterConfigsLocked(ctx context.Context, rt ResourceType, name str
 	return n.write(ctx, records)
 }
 
-// ReplaceConfigs is the legacy AlterConfigs: the resource's dynamic configs
+// replaceConfigsLocal is the legacy AlterConfigs: the resource's dynamic configs
 // become exactly configs.
-func (n *Node) ReplaceConfigs(ctx context.Context, rt ResourceType, name string, configs map[string]string, validateOnly bool) error {
+func (n *Node) replaceConfigsLocal(ctx context.Context, rt ResourceType, name string, configs map[string]string, validateOnly bool) error {
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
 	current, err := resourceConfigs(n.Image(), rt, name)

@@ -61,9 +61,9 @@ type BrokerRegistration struct {
 	Incarnation [16]byte
 }
 
-// RegisterBroker records a broker as alive at its address. A re-registration
+// registerBrokerLocal records a broker as alive at its address. A re-registration
 // replaces the previous one and advances the broker's epoch.
-func (n *Node) RegisterBroker(ctx context.Context, reg BrokerRegistration) error {
+func (n *Node) registerBrokerLocal(ctx context.Context, reg BrokerRegistration) error {
 	rec := RegisterBrokerRecord{NodeID: reg.NodeID, Host: reg.Host, Port: reg.Port, Rack: reg.Rack, Incarnation: reg.Incarnation}
 	if err := check(rec); err != nil || reg.Host == "" {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("invalid broker registration for node %d", reg.NodeID))
@@ -76,9 +76,9 @@ func (n *Node) RegisterBroker(ctx context.Context, reg BrokerRegistration) error
 // MaxProducerIDBlock bounds one allocation; Kafka hands out blocks of 1000.
 const MaxProducerIDBlock = 1 << 20
 
-// AllocateProducerIDs reserves count consecutive producer ids and returns the
+// allocateProducerIDsLocal reserves count consecutive producer ids and returns the
 // first, as Kafka's AllocateProducerIds.
-func (n *Node) AllocateProducerIDs(ctx context.Context, count int64) (int64, error) {
+func (n *Node) allocateProducerIDsLocal(ctx context.Context, count int64) (int64, error) {
 	if count <= 0 || count > MaxProducerIDBlock {
 		return 0, newError(kerr.InvalidRequest, fmt.Sprintf("producer id block of %d outside 1..%d", count, MaxProducerIDBlock))
 	}

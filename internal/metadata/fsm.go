@@ -20,6 +20,9 @@ type fsm struct {
 	// image is published and its subscribers are called.
 	mu          sync.Mutex
 	subscribers []func(old, new *Image)
+	// changed is closed and replaced on every publish: a broadcast to
+	// waiters for an offset (forward.go).
+	changed chan struct{}
 }
 
 // applyResult is what Apply returns to the ApplyFuture: the error that made
@@ -29,7 +32,7 @@ type applyResult struct {
 }
 
 func newFSM(logger *slog.Logger, clusterID string) *fsm {
-	f := &fsm{logger: logger}
+	f := &fsm{logger: logger, changed: make(chan struct{})}
 	f.current.Store(NewImage(clusterID))
 	return f
 }
@@ -70,6 +73,15 @@ func (f *fsm) publish(old, next *Image) {
 	for _, fn := range f.subscribers {
 		fn(old, next)
 	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// latest returns the current image and a channel closed at the next publish.
+func (f *fsm) latest() (*Image, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.current.Load(), f.changed
 }
 
 // subscribe calls fn with the current image and then on every change, all

@@ -36,7 +36,9 @@ type PartitionImage struct {
 
 // BrokerImage is one registered broker. Epoch is the Raft index of its
 // latest registration, which grows on each re-registration as Kafka's broker
-// epoch does.
+// epoch does. A fenced broker (heartbeats stopped, or shut down) stays
+// registered but is left out of Metadata responses and replica placement;
+// registering again unfences it.
 type BrokerImage struct {
 	NodeID      int32
 	Host        string
@@ -44,6 +46,7 @@ type BrokerImage struct {
 	Rack        string
 	Incarnation [16]byte
 	Epoch       int64
+	Fenced      bool `json:",omitempty"`
 }
 
 // NewImage returns the empty image of a cluster.
@@ -95,7 +98,8 @@ func (img *Image) Topics() []TopicImage {
 	return out
 }
 
-// Brokers returns all registered brokers sorted by node id.
+// Brokers returns all registered brokers, fenced ones included, sorted by
+// node id.
 func (img *Image) Brokers() []BrokerImage {
 	out := make([]BrokerImage, 0, len(img.brokers))
 	for _, b := range img.brokers {

@@ -29,12 +29,24 @@ type Options struct {
 	// stable store, snapshots and cluster id in Dir/meta.
 	Dir    string
 	NodeID int32
-	// Transport carries Raft RPCs. The caller owns it and closes it after
-	// Close: raft.NewInmemTransport for one node, a TCP transport for a cluster.
+	// Transport carries Raft RPCs for a node alone: raft.NewInmemTransport.
+	// The caller owns it and closes it after Close. Ignored with Network.
 	Transport raft.Transport
 	// LocalAddr is this node's address on Transport.
 	LocalAddr raft.ServerAddress
-	Logger    *slog.Logger
+	// Network is the controller listener of a node in a cluster (Raft over
+	// TCP and forwarding). The caller owns it and closes it after Close.
+	Network *Network
+	// Voters is controller.quorum.voters. A node listed bootstraps the
+	// quorum with all of them on first start; a node not listed (a
+	// broker-only node) joins the running quorum as an observer (a Raft
+	// non-voter). Empty: a lone node, its own only voter.
+	Voters []Voter
+	// HeartbeatInterval and SessionTimeout are broker.heartbeat.interval.ms
+	// and broker.session.timeout.ms; zero means Kafka's defaults.
+	HeartbeatInterval time.Duration
+	SessionTimeout    time.Duration
+	Logger            *slog.Logger
 	// ClusterID is the cluster's id. Empty: the id stored in Dir/meta, or a
 	// new random one on first start. A given id that differs from the stored
 	// one is an error, as in Kafka: the directory belongs to another cluster.
@@ -78,6 +90,16 @@ const (
 	defaultApplyTimeout = 10 * time.Second
 )
 
+// Raft timing of a cluster. Loopback or LAN round trips are well under a
+// millisecond, but three nodes share the machine with brokers and tests on
+// two cores: 150 ms would turn a GC pause or a scheduling hiccup into an
+// election. 500 ms elects a new leader within about a second of a crash.
+const (
+	clusterHeartbeatTimeout   = 500 * time.Millisecond
+	clusterElectionTimeout    = 500 * time.Millisecond
+	clusterLeaderLeaseTimeout = 250 * time.Millisecond
+)
+
 // Node is one member of the metadata quorum.
 type Node struct {
 	opts   Options
@@ -88,10 +110,13 @@ type Node struct {
 
 	observer *raft.Observer
 	ready    chan struct{}
+	ctx      context.Context // cancelled by Close; bounds forwarded operations
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	liveness liveness
 
 	controllerMu sync.Mutex // serialises controller operations; see doc.go
+	joining      bool       // a new observer that must ask to be added
 	closeOnce    sync.Once
 	closeErr     error
 }
@@ -101,6 +126,14 @@ type Node struct {
 // is this node; with existing state it resumes. Start does not wait for an
 // election: call WaitReady.
 func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Network != nil {
+		opts.Transport, opts.LocalAddr = opts.Network.Transport(), opts.Network.Addr()
+		if opts.ClusterID == "" && len(opts.Voters) > 0 {
+			opts.ClusterID = clusterIDForVoters(opts.Voters)
+		}
+	} else if len(opts.Voters) > 0 {
+		return nil, errors.New("metadata: Voters need a Network")
+	}
 	if opts.Transport == nil || opts.LocalAddr == "" || opts.Dir == "" || opts.NodeID < 0 {
 		return nil, errors.New("metadata: Dir, NodeID, Transport and LocalAddr are required")
 	}
@@ -127,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	watchCtx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	n.ctx, n.cancel = watchCtx, cancel
 	observations := make(chan raft.Observation, 16)
 	n.observer = raft.NewObserver(observations, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.LeaderObservation)
@@ -139,7 +172,57 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		defer n.wg.Done()
 		n.watchReadiness(watchCtx, observations)
 	}()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.runLiveness(watchCtx)
+	}()
+	if opts.Network != nil {
+		opts.Network.setForwardHandler(n.serveForwardConn)
+		if n.joining {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				n.joinAsObserver(watchCtx)
+			}()
+		}
+	}
 	return n, nil
+}
+
+// joinAsObserver asks the leader to add this broker-only node to the Raft
+// configuration, retrying until it succeeds or the node closes.
+func (n *Node) joinAsObserver(ctx context.Context) {
+	for ctx.Err() == nil {
+		rctx, cancel := context.WithTimeout(ctx, defaultApplyTimeout)
+		_, err := n.forward(rctx, forwardRequest{Op: opAddObserver, NodeID: n.opts.NodeID, Addr: string(n.opts.LocalAddr)})
+		cancel()
+		if err == nil {
+			n.logger.Info("joined the metadata quorum as an observer")
+			return
+		}
+		n.logger.Warn("joining the metadata quorum", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// bootConfiguration is the configuration a new node bootstraps, and whether
+// this node is a voter in it.
+func (n *Node) bootConfiguration(self raft.ServerID) (raft.Configuration, bool) {
+	if len(n.opts.Voters) == 0 {
+		return raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: self, Address: n.opts.LocalAddr}}}, true
+	}
+	var boot raft.Configuration
+	voter := false
+	for _, v := range n.opts.Voters {
+		id := raft.ServerID(serverID(v.NodeID))
+		boot.Servers = append(boot.Servers, raft.Server{Suffrage: raft.Voter, ID: id, Address: raft.ServerAddress(v.Addr)})
+		voter = voter || id == self
+	}
+	return boot, voter
 }
 
 func (n *Node) startRaft(metaDir string) error {
@@ -152,6 +235,11 @@ func (n *Node) startRaft(metaDir string) error {
 	conf.SnapshotThreshold = snapshotThreshold
 	conf.TrailingLogs = trailingLogs
 	conf.Logger = newHCLogger(n.logger)
+	if n.opts.Network != nil {
+		conf.HeartbeatTimeout = clusterHeartbeatTimeout
+		conf.ElectionTimeout = clusterElectionTimeout
+		conf.LeaderLeaseTimeout = clusterLeaderLeaseTimeout
+	}
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(metaDir, "raft.db"),
 		BoltOptions: &bolt.Options{Timeout: boltOpenTimeout}})
@@ -173,12 +261,18 @@ func (n *Node) startRaft(metaDir string) error {
 		store.Close()
 		return fmt.Errorf("metadata: checking raft state: %w", err)
 	}
-	if !existing {
-		boot := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: conf.LocalID, Address: n.opts.LocalAddr}}}
+	boot, voter := n.bootConfiguration(conf.LocalID)
+	switch {
+	case existing:
+	case voter:
+		// Every voter bootstraps the same configuration, so whichever of
+		// them wins the first election holds the same log prefix.
 		if err := raft.BootstrapCluster(conf, logs, store, snaps, n.opts.Transport, boot); err != nil {
 			store.Close()
 			return fmt.Errorf("metadata: bootstrapping: %w", err)
 		}
+	default:
+		n.joining = true
 	}
 	r, err := raft.NewRaft(conf, n.fsm, logs, store, snaps, n.opts.Transport)
 	if err != nil {
@@ -219,15 +313,40 @@ func (n *Node) checkReady() bool {
 	return true
 }
 
-// WaitReady returns when a leader is elected and this node has replayed the
-// log, or with ctx's error.
+// WaitReady returns when a leader is elected and this node has applied the
+// log up to what the leader had committed, or with ctx's error.
 func (n *Node) WaitReady(ctx context.Context) error {
 	select {
 	case <-n.ready:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("metadata: waiting for leader: %w", ctx.Err())
 	}
+	if n.opts.Network == nil || n.Leader() {
+		return nil
+	}
+	for {
+		// A follower catches up to the leader's barrier; an observer not yet
+		// in the configuration retries until it receives the log.
+		rctx, cancel := context.WithTimeout(ctx, defaultApplyTimeout)
+		_, err := n.forward(rctx, forwardRequest{Op: opBarrier})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("metadata: catching up with the leader: %w", err)
+		}
+	}
+}
+
+// ControllerID is the node id of the Raft leader, or -1 when none is known.
+func (n *Node) ControllerID() int32 {
+	_, id := n.raft.LeaderWithID()
+	v, err := strconv.ParseInt(string(id), 10, 32)
+	if id == "" || err != nil {
+		return -1
+	}
+	return int32(v)
 }
 
 // Image returns the latest applied image without blocking.
@@ -245,6 +364,9 @@ func (n *Node) Leader() bool { return n.raft.State() == raft.Leader }
 // It does not close the transport, which the caller owns.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		if n.opts.Network != nil {
+			n.opts.Network.setForwardHandler(nil)
+		}
 		n.cancel()
 		n.raft.DeregisterObserver(n.observer)
 		err := n.raft.Shutdown().Error()

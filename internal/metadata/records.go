@@ -64,6 +64,14 @@ type ProducerIDsRecord struct {
 	NextProducerID int64 `json:"nextProducerId"`
 }
 
+// BrokerFenceRecord fences a broker (Fenced) or unfences it, as Kafka's
+// FenceBrokerRecord and UnfenceBrokerRecord: the controller writes it when
+// a broker's heartbeats stop or resume, or at its controlled shutdown.
+type BrokerFenceRecord struct {
+	NodeID int32 `json:"nodeId"`
+	Fenced bool  `json:"fenced"`
+}
+
 // ResourceType names what a ConfigRecord configures.
 type ResourceType string
 
@@ -79,6 +87,7 @@ func (PartitionRecord) recordType() string      { return "partition" }
 func (RemoveTopicRecord) recordType() string    { return "removeTopic" }
 func (ConfigRecord) recordType() string         { return "config" }
 func (ProducerIDsRecord) recordType() string    { return "producerIds" }
+func (BrokerFenceRecord) recordType() string    { return "brokerFence" }
 
 // Limits on decoded records. A record comes from the Raft log, written by a
 // controller of the same code, but a corrupt or hostile log must give an
@@ -208,6 +217,8 @@ func decodeData(typ string, data json.RawMessage) (Record, error) {
 		return decodeAs[ConfigRecord](data)
 	case "producerIds":
 		return decodeAs[ProducerIDsRecord](data)
+	case "brokerFence":
+		return decodeAs[BrokerFenceRecord](data)
 	}
 	return nil, fmt.Errorf("unknown record type %q", typ)
 }
@@ -257,6 +268,10 @@ func check(r Record) error {
 		if r.Name == "" || len(r.Name) > maxNameBytes || len(r.ResourceName) > maxNameBytes ||
 			(r.Value != nil && len(*r.Value) > maxNameBytes) {
 			return errors.New("config name or value out of range")
+		}
+	case BrokerFenceRecord:
+		if r.NodeID < 0 {
+			return errors.New("negative node id")
 		}
 	case ProducerIDsRecord:
 		if r.NextProducerID < 0 {

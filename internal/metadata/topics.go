@@ -26,10 +26,10 @@ type CreateTopicSpec struct {
 	ValidateOnly bool
 }
 
-// CreateTopic validates and creates a topic: one TopicRecord, a
+// createTopicLocal validates and creates a topic: one TopicRecord, a
 // PartitionRecord per partition and a ConfigRecord per config, in one
 // atomic log entry. With ValidateOnly it returns the topic it would create.
-func (n *Node) CreateTopic(ctx context.Context, spec CreateTopicSpec) (TopicImage, error) {
+func (n *Node) createTopicLocal(ctx context.Context, spec CreateTopicSpec) (TopicImage, error) {
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
 	img := n.Image()
@@ -211,10 +211,13 @@ func configRecords(rt ResourceType, name string, configs map[string]string) []Re
 	return out
 }
 
+// brokerIDs lists the unfenced brokers, where new replicas may go.
 func brokerIDs(img *Image) []int32 {
 	ids := make([]int32, 0, len(img.brokers))
-	for id := range img.brokers {
-		ids = append(ids, id)
+	for id, br := range img.brokers {
+		if !br.Fenced {
+			ids = append(ids, id)
+		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
@@ -229,8 +232,8 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// DeleteTopic deletes a topic by name, or by id when name is empty.
-func (n *Node) DeleteTopic(ctx context.Context, name string, id [16]byte) error {
+// deleteTopicLocal deletes a topic by name, or by id when name is empty.
+func (n *Node) deleteTopicLocal(ctx context.Context, name string, id [16]byte) error {
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
 	img := n.Image()
@@ -249,9 +252,9 @@ func (n *Node) DeleteTopic(ctx context.Context, name string, id [16]byte) error 
 	return n.write(ctx, []Record{RemoveTopicRecord{ID: t.ID}})
 }
 
-// CreatePartitions grows a topic to newTotal partitions. assignments, when
+// createPartitionsLocal grows a topic to newTotal partitions. assignments, when
 // given, place the new partitions' replicas (one list per new partition).
-func (n *Node) CreatePartitions(ctx context.Context, name string, newTotal int32, assignments [][]int32, validateOnly bool) error {
+func (n *Node) createPartitionsLocal(ctx context.Context, name string, newTotal int32, assignments [][]int32, validateOnly bool) error {
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
 	img := n.Image()

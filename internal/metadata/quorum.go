@@ -1,0 +1,169 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// QuorumStatus describes the metadata quorum as its leader sees it, the
+// content of Kafka's DescribeQuorum plus the brokers, for `fjord cluster
+// status`.
+type QuorumStatus struct {
+	LeaderID int32  `json:"leaderId"`
+	Term     uint64 `json:"term"` // Kafka's leader epoch
+	// HighWatermark is the leader's commit index.
+	HighWatermark uint64          `json:"highWatermark"`
+	Voters        []ReplicaStatus `json:"voters"`
+	Observers     []ReplicaStatus `json:"observers"`
+	Brokers       []BrokerStatus  `json:"brokers"`
+}
+
+// ReplicaStatus is one member of the Raft configuration.
+type ReplicaStatus struct {
+	NodeID int32  `json:"nodeId"`
+	Addr   string `json:"addr"`
+	// Reachable: the node answered the leader's status request.
+	Reachable    bool   `json:"reachable"`
+	LastLogIndex uint64 `json:"lastLogIndex"`
+	// Lag is the leader's last log index minus this node's; -1 if unknown.
+	Lag int64 `json:"lag"`
+}
+
+// BrokerStatus is one registered broker.
+type BrokerStatus struct {
+	NodeID        int32  `json:"nodeId"`
+	Host          string `json:"host"`
+	Port          int32  `json:"port"`
+	Rack          string `json:"rack,omitempty"`
+	Fenced        bool   `json:"fenced"`
+	PartitionsLed int    `json:"partitionsLed"`
+}
+
+// ReplicaState is a node's own view of its Raft log.
+type ReplicaState struct {
+	NodeID       int32  `json:"nodeId"`
+	LastLogIndex uint64 `json:"lastLogIndex"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+}
+
+// statusTimeout bounds the leader's status request to each node.
+const statusTimeout = time.Second
+
+func (n *Node) replicaState() ReplicaState {
+	return ReplicaState{NodeID: n.opts.NodeID, LastLogIndex: n.raft.LastIndex(), AppliedIndex: n.raft.AppliedIndex()}
+}
+
+func (n *Node) describeQuorumLocal(ctx context.Context) (QuorumStatus, error) {
+	if !n.Leader() {
+		return QuorumStatus{}, n.notController()
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return QuorumStatus{}, fmt.Errorf("metadata: reading raft configuration: %w", err)
+	}
+	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
+	last := n.raft.LastIndex()
+	q := QuorumStatus{LeaderID: n.opts.NodeID, Term: term, HighWatermark: n.raft.CommitIndex()}
+	for _, s := range f.Configuration().Servers {
+		id, err := strconv.ParseInt(string(s.ID), 10, 32)
+		if err != nil {
+			continue
+		}
+		rs := ReplicaStatus{NodeID: int32(id), Addr: string(s.Address), Lag: -1}
+		if int32(id) == n.opts.NodeID {
+			rs.Reachable, rs.LastLogIndex, rs.Lag = true, last, 0
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, statusTimeout)
+			resp, err := roundTrip(sctx, string(s.Address), forwardRequest{Op: opNodeStatus})
+			cancel()
+			if err == nil && resp.Replica != nil {
+				rs.Reachable, rs.LastLogIndex = true, resp.Replica.LastLogIndex
+				rs.Lag = max(int64(last)-int64(rs.LastLogIndex), 0)
+			}
+		}
+		if s.Suffrage == raft.Voter {
+			q.Voters = append(q.Voters, rs)
+		} else {
+			q.Observers = append(q.Observers, rs)
+		}
+	}
+	img := n.Image()
+	led := map[int32]int{}
+	for _, t := range img.Topics() {
+		for _, p := range t.Partitions {
+			led[p.Leader]++
+		}
+	}
+	for _, b := range img.Brokers() {
+		q.Brokers = append(q.Brokers, BrokerStatus{NodeID: b.NodeID, Host: b.Host, Port: b.Port, Rack: b.Rack,
+			Fenced: b.Fenced, PartitionsLed: led[b.NodeID]})
+	}
+	return q, nil
+}
+
+// DescribeQuorumAt asks the controller listener at addr (any node of the
+// quorum: a follower points to the leader) for the quorum status.
+func DescribeQuorumAt(ctx context.Context, addr string) (QuorumStatus, error) {
+	for hops := 0; hops < MaxVoters; hops++ {
+		resp, err := roundTrip(ctx, addr, forwardRequest{Op: opDescribeQuorum})
+		if err != nil {
+			return QuorumStatus{}, fmt.Errorf("asking %s for the quorum: %w", addr, err)
+		}
+		if resp.ErrorCode == kerr.NotController.Code && resp.LeaderAddr != "" {
+			addr = resp.LeaderAddr
+			continue
+		}
+		if err := resp.err(); err != nil {
+			return QuorumStatus{}, err
+		}
+		if resp.Quorum == nil {
+			return QuorumStatus{}, fmt.Errorf("%s returned no quorum", addr)
+		}
+		return *resp.Quorum, nil
+	}
+	return QuorumStatus{}, fmt.Errorf("no controller leader found from %s", addr)
+}
+
+// addObserverLocal adds a broker-only node to the Raft configuration as a
+// non-voter: it receives the log but takes no part in elections or commits.
+func (n *Node) addObserverLocal(nodeID int32, addr string) error {
+	if nodeID < 0 || addr == "" {
+		return newError(kerr.InvalidRequest, "observer needs a node id and an address")
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("metadata: reading raft configuration: %w", err)
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.ID == raft.ServerID(serverID(nodeID)) {
+			if s.Address == raft.ServerAddress(addr) {
+				return nil
+			}
+			if s.Suffrage == raft.Voter {
+				return newError(kerr.InvalidRequest, fmt.Sprintf("node %d is a voter at %s", nodeID, s.Address))
+			}
+		}
+	}
+	if err := n.raft.AddNonvoter(raft.ServerID(serverID(nodeID)), raft.ServerAddress(addr), 0, defaultApplyTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return n.notController()
+		}
+		return fmt.Errorf("metadata: adding observer %d: %w", nodeID, err)
+	}
+	return nil
+}
+
+// barrierLocal waits until every committed entry is applied on the leader, so
+// the returned offset covers everything committed before the request.
+func (n *Node) barrierLocal() error {
+	if err := n.raft.Barrier(defaultApplyTimeout).Error(); err != nil {
+		return fmt.Errorf("metadata: barrier: %w", err)
+	}
+	return nil
+}
