@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/fjordhq/fjord/internal/broker"
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
@@ -30,6 +28,7 @@ const readyPrefix = "fjord: broker ready on "
 // property of --config.
 type serverFlags struct {
 	listen, advertise, dataDir, configFile, logLevel string
+	controllers, controllerListen, processRoles      string
 	nodeID                                           int
 }
 
@@ -43,6 +42,9 @@ func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
 	fs.IntVar(&f.nodeID, "node-id", -1, "this node's id (default 1)")
 	fs.StringVar(&f.configFile, "config", "", "Kafka-style properties file with broker and topic-default settings")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.controllers, "controllers", "", "the metadata quorum's voters, ID@HOST:PORT,... (controller.quorum.voters); empty: a lone node")
+	fs.StringVar(&f.controllerListen, "controller-listen", "", "HOST:PORT of this node's controller listener (default: its entry in --controllers)")
+	fs.StringVar(&f.processRoles, "process-roles", "", "broker,controller (default) or broker: a broker-only node joins the quorum as an observer")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -90,6 +92,9 @@ func brokerProps(f serverFlags) (map[string]string, error) {
 		nodeID = strconv.Itoa(f.nodeID)
 	}
 	set("node.id", nodeID, "1")
+	set(propVoters, f.controllers, "")
+	set(propControllerListen, f.controllerListen, "")
+	set(propProcessRoles, f.processRoles, "")
 	return props, nil
 }
 
@@ -112,7 +117,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for _, key := range cfg.Unknown {
-		logger.Warn("unknown config ignored", "name", key)
+		if !quorumProps[key] {
+			logger.Warn("unknown config ignored", "name", key)
+		}
+	}
+	quorum, err := parseQuorumConfig(props, cfg.NodeID)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
@@ -128,12 +139,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	start := time.Now()
-	raftAddr, transport := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("node-%d", cfg.NodeID)))
-	defer transport.Close()
-	meta, err := metadata.Start(ctx, metadata.Options{
-		Dir: cfg.DataDir, NodeID: cfg.NodeID, Transport: transport, LocalAddr: raftAddr,
-		Logger: logger.With("component", "metadata"), Broker: cfg,
-	})
+	metaOpts, closeTransport, err := metadataOptions(quorum, cfg, logger.With("component", "metadata"))
+	if err != nil {
+		return err
+	}
+	defer closeTransport()
+	meta, err := metadata.Start(ctx, metaOpts)
 	if err != nil {
 		return err
 	}
@@ -159,9 +170,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer cancel()
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
-	wg.Add(2)
+	heartbeatCtx, stopHeartbeats := context.WithCancel(runCtx)
+	defer stopHeartbeats()
+	wg.Add(3)
 	go func() { defer wg.Done(); serveErr <- srv.Serve(runCtx, ln) }()
 	go func() { defer wg.Done(); b.Run(runCtx) }()
+	go func() { defer wg.Done(); meta.RunBrokerHeartbeats(heartbeatCtx, cfg.NodeID) }()
 
 	addr := net.JoinHostPort(advHost, strconv.Itoa(int(advPort)))
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", ln.Addr().String(), "advertise", addr,
@@ -173,9 +187,28 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		logger.Info("shutting down")
 	case err = <-serveErr:
 	}
+	if len(quorum.voters) > 0 {
+		stopHeartbeats()
+		controlledShutdown(meta, cfg.NodeID, logger)
+	}
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// controlledShutdownTimeout bounds the fencing at shutdown: a node whose
+// quorum is gone must still exit.
+const controlledShutdownTimeout = 5 * time.Second
+
+// controlledShutdown fences this broker before it stops, so clients and the
+// controller stop using it at once rather than after the session timeout.
+// A lone node skips it: there is no one else to send clients to.
+func controlledShutdown(meta *metadata.Node, nodeID int32, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
+	defer cancel()
+	if err := meta.FenceBroker(ctx, nodeID); err != nil {
+		logger.Warn("controlled shutdown: fencing this broker failed", "err", err)
+	}
 }
 
 // advertisedAddr is the address clients are told to use: the configured
@@ -199,8 +232,10 @@ func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
 	return host, int32(port), nil
 }
 
+// registerBroker registers this broker unless the image already holds it,
+// unfenced, at this address (a lone node's restart writes nothing).
 func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32) error {
-	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port {
+	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port && !br.Fenced {
 		return nil
 	}
 	err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port})

@@ -76,6 +76,9 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 func (b *Broker) metadataBrokers(img *metadata.Image) []kmsg.MetadataResponseBroker {
 	var out []kmsg.MetadataResponseBroker
 	for _, br := range img.Brokers() {
+		if br.Fenced {
+			continue // fenced brokers are not offered to clients, as Kafka
+		}
 		mb := kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: br.Host, Port: br.Port}
 		if br.Rack != "" {
 			rack := br.Rack
@@ -91,9 +94,14 @@ func (b *Broker) metadataBrokers(img *metadata.Image) []kmsg.MetadataResponseBro
 	return out
 }
 
-// controllerID is the node clients see as controller. In combined mode the
-// metadata leader is a broker; with one node it is this one.
-func (b *Broker) controllerID() int32 { return b.opts.NodeID }
+// controllerID is the node clients see as controller: in combined mode the
+// metadata leader, a broker; this node while no leader is known.
+func (b *Broker) controllerID() int32 {
+	if id := b.meta.ControllerID(); id >= 0 {
+		return id
+	}
+	return b.opts.NodeID
+}
 
 func metadataTopic(t metadata.TopicImage) kmsg.MetadataResponseTopic {
 	name := t.Name

@@ -9,24 +9,14 @@ import (
 	"text/tabwriter"
 )
 
-// Cluster runs `fjord cluster SUBCOMMAND ...`.
-func Cluster(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || isHelp(args[0]) {
-		clusterUsage(stderr)
-		return ErrUsage
-	}
-	if args[0] != "info" {
-		fmt.Fprintf(stderr, "fjord cluster: unknown subcommand %q\n", args[0])
-		clusterUsage(stderr)
-		return ErrUsage
-	}
-	return clusterInfo(ctx, args[1:], stdout, stderr)
+var clusterCommands = []subcommand{
+	{"info", "cluster id, controller, brokers and topic count", clusterInfo},
+	{"status", "the metadata quorum (leader, voters, lag) and the brokers (alive or fenced, partitions led)", clusterStatus},
 }
 
-func clusterUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: fjord cluster SUBCOMMAND [flags]")
-	fmt.Fprintln(w, "subcommands:")
-	fmt.Fprintln(w, "  info          cluster id, controller, brokers and topic count")
+// Cluster runs `fjord cluster SUBCOMMAND ...`.
+func Cluster(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return dispatch(ctx, "cluster", clusterCommands, args, stdout, stderr)
 }
 
 func clusterInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -15,8 +15,9 @@ import (
 // content of Kafka's DescribeQuorum plus the brokers, for `fjord cluster
 // status`.
 type QuorumStatus struct {
-	LeaderID int32  `json:"leaderId"`
-	Term     uint64 `json:"term"` // Kafka's leader epoch
+	ClusterID string `json:"clusterId"`
+	LeaderID  int32  `json:"leaderId"`
+	Term      uint64 `json:"term"` // Kafka's leader epoch
 	// HighWatermark is the leader's commit index.
 	HighWatermark uint64          `json:"highWatermark"`
 	Voters        []ReplicaStatus `json:"voters"`
@@ -69,7 +70,7 @@ func (n *Node) describeQuorumLocal(ctx context.Context) (QuorumStatus, error) {
 	}
 	term, _ := strconv.ParseUint(n.raft.Stats()["term"], 10, 64)
 	last := n.raft.LastIndex()
-	q := QuorumStatus{LeaderID: n.opts.NodeID, Term: term, HighWatermark: n.raft.CommitIndex()}
+	q := QuorumStatus{ClusterID: n.Image().ClusterID(), LeaderID: n.opts.NodeID, Term: term, HighWatermark: n.raft.CommitIndex()}
 	for _, s := range f.Configuration().Servers {
 		id, err := strconv.ParseInt(string(s.ID), 10, 32)
 		if err != nil {
