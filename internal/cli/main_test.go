@@ -45,7 +45,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"bad from", []string{"consume", "t", "--from", "yesterday"}, ExitUsage, "--from"},
 		{"bad format", []string{"consume", "t", "--format", "%x"}, ExitUsage, "unknown verb"},
 		{"bad brokers", []string{"topic", "list", "--brokers", "nohost"}, ExitUsage, "not host:port"},
-		{"cluster unknown", []string{"cluster", "status"}, ExitUsage, `unknown subcommand "status"`},
+		{"cluster unknown", []string{"cluster", "frobnicate"}, ExitUsage, `unknown subcommand "frobnicate"`},
 		{"broker down", []string{"topic", "list", "--brokers", down, "--timeout", "5s"}, ExitFailure, "fjord: listing topics: cannot reach brokers"},
 		{"broker down produce", []string{"produce", "t", "--brokers", down, "--timeout", "5s"}, ExitFailure, "fjord: looking up topic"},
 	}
