@@ -95,6 +95,19 @@ func TestApply(t *testing.T) {
 					t.Fatalf("brokers %+v", img.Brokers())
 				}
 			}},
+		{"fence broker", []Record{BrokerFenceRecord{NodeID: 1, Fenced: true}}, false,
+			func(t *testing.T, img *Image) {
+				if b, _ := img.Broker(1); !b.Fenced || len(img.Brokers()) != 1 {
+					t.Fatalf("brokers %+v", img.Brokers())
+				}
+			}},
+		{"re-registration unfences", []Record{BrokerFenceRecord{NodeID: 1, Fenced: true}, RegisterBrokerRecord{NodeID: 1, Host: "h1", Port: 1}}, false,
+			func(t *testing.T, img *Image) {
+				if b, _ := img.Broker(1); b.Fenced {
+					t.Fatalf("brokers %+v", img.Brokers())
+				}
+			}},
+		{"fence unknown broker", []Record{BrokerFenceRecord{NodeID: 9, Fenced: true}}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ func sampleRecords() []Record {
 		ConfigRecord{ResourceType: ResourceTopic, ResourceName: "orders", Name: "retention.ms", Value: strptr("1000")},
 		ConfigRecord{ResourceType: ResourceBroker, ResourceName: "", Name: "log.retention.ms", Value: nil},
 		ProducerIDsRecord{NextProducerID: 1000},
+		BrokerFenceRecord{NodeID: 1, Fenced: true},
 	}
 }
 
