@@ -1,0 +1,193 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// ErrUnknownReplica is returned for a fetch from a broker that is not a
+// follower of the partition; the Fetch handler answers it with
+// NOT_LEADER_OR_FOLLOWER.
+var ErrUnknownReplica = errors.New("replication: fetch from a broker that is not a replica")
+
+// ErrFetchBeyondEnd is returned for a follower fetch offset past the
+// leader's LEO; the Fetch handler answers OFFSET_OUT_OF_RANGE.
+var ErrFetchBeyondEnd = errors.New("replication: follower fetch offset past the leader's log end")
+
+// OnFollowerFetch records that follower fetched from fetchOffset (which is
+// its LEO: a follower always fetches from its log end) at now. It may
+// advance the HW and may propose adding the follower to the ISR.
+func (s *LeaderState) OnFollowerFetch(follower BrokerID, fetchOffset Offset, now time.Time) (Update, error) {
+	f, ok := s.followers[follower]
+	if !ok {
+		return Update{HighWatermark: s.highWatermark}, fmt.Errorf("%w: broker %d, replicas %v", ErrUnknownReplica, follower, s.replicas)
+	}
+	if fetchOffset > s.logEndOffset || fetchOffset < 0 {
+		return Update{HighWatermark: s.highWatermark}, fmt.Errorf("%w: broker %d at %d, leader end %d", ErrFetchBeyondEnd, follower, fetchOffset, s.logEndOffset)
+	}
+	// Kafka's Replica.updateFetchState: reaching the leader's current end
+	// catches up now; reaching what the leader had at the previous fetch
+	// means the follower was caught up as of that fetch.
+	if fetchOffset >= s.logEndOffset {
+		f.lastCaughtUp = now
+	} else if fetchOffset >= f.leaderEndAtLastFetch && f.lastFetch.After(f.lastCaughtUp) {
+		f.lastCaughtUp = f.lastFetch
+	}
+	f.leaderEndAtLastFetch, f.lastFetch, f.logEndOffset = s.logEndOffset, now, fetchOffset
+
+	var u Update
+	if s.pending == nil && !contains(s.isr, follower) && s.followerInSync(f) {
+		s.propose(append(slices.Clone(s.isr), follower))
+		u.Proposal = s.Pending()
+	}
+	u.HighWatermarkAdvanced = s.maybeAdvanceHighWatermark()
+	u.HighWatermark = s.highWatermark
+	return u, nil
+}
+
+// followerInSync is Kafka's isFollowerInSync for expansion: the follower
+// reached the HW and the start of this leader's epoch, so it holds
+// everything committed and nothing from a previous leader's divergent tail.
+func (s *LeaderState) followerInSync(f *followerState) bool {
+	return f.logEndOffset >= s.highWatermark && f.logEndOffset >= s.epochStartOffset
+}
+
+// Tick checks the ISR against replica.lag.time.max.ms at now and proposes
+// removing every follower that has not caught up to the leader's LEO within
+// it. A follower whose LEO equals the leader's counts as caught up however
+// long ago it fetched: an idle partition does not shrink its ISR (Kafka's
+// Replica.isCaughtUp).
+func (s *LeaderState) Tick(now time.Time) Update {
+	u := Update{HighWatermark: s.highWatermark}
+	if s.pending != nil {
+		return u
+	}
+	var keep []BrokerID
+	for _, id := range s.isr {
+		if id == s.leaderID || s.caughtUp(s.followers[id], now) {
+			keep = append(keep, id)
+		}
+	}
+	if len(keep) < len(s.isr) {
+		s.propose(keep)
+		u.Proposal = s.Pending()
+	}
+	return u
+}
+
+func (s *LeaderState) caughtUp(f *followerState, now time.Time) bool {
+	if f == nil {
+		return false
+	}
+	return f.logEndOffset == s.logEndOffset || now.Sub(f.lastCaughtUp) <= s.lagTime
+}
+
+func (s *LeaderState) propose(isr []BrokerID) {
+	s.pending = &ISRChange{LeaderEpoch: s.leaderEpoch, PartitionEpoch: s.partitionEpoch, NewISR: isr}
+}
+
+// OnPartitionChange applies a metadata change for this leader epoch: an
+// AlterPartition committed by the controller, a failed one reverted, or a
+// reassignment changing the replicas. It clears the pending proposal. A
+// change with an older partition epoch than the one held is stale and
+// ignored. New replicas start as out-of-sync followers with an unknown LEO.
+func (s *LeaderState) OnPartitionChange(replicas, isr []BrokerID, partitionEpoch int32, now time.Time) (Update, error) {
+	if partitionEpoch < s.partitionEpoch {
+		return Update{HighWatermark: s.highWatermark}, nil
+	}
+	cfg := LeaderConfig{LeaderID: s.leaderID, Replicas: replicas, ISR: isr, LogEndOffset: s.logEndOffset}
+	if err := checkLeaderConfig(cfg); err != nil {
+		return Update{HighWatermark: s.highWatermark}, err
+	}
+	for _, id := range replicas {
+		if _, ok := s.followers[id]; !ok && id != s.leaderID {
+			s.followers[id] = &followerState{logEndOffset: UnknownOffset, leaderEndAtLastFetch: UnknownOffset}
+		}
+	}
+	for id := range s.followers {
+		if !contains(replicas, id) {
+			delete(s.followers, id)
+		}
+	}
+	s.replicas, s.isr, s.partitionEpoch, s.pending = slices.Clone(replicas), slices.Clone(isr), partitionEpoch, nil
+	advanced := s.maybeAdvanceHighWatermark()
+	return Update{HighWatermark: s.highWatermark, HighWatermarkAdvanced: advanced}, nil
+}
+
+// OnISRChangeFailed drops the pending proposal after the controller refused
+// it or the request failed; the next fetch or tick proposes again.
+func (s *LeaderState) OnISRChangeFailed() { s.pending = nil }
+
+// maybeAdvanceHighWatermark sets the HW to the smallest LEO in the maximal
+// ISR when that is higher (Kafka's maybeIncrementLeaderHW). The leader is
+// always in the ISR, so the HW never passes the leader's LEO. A follower with
+// an unknown LEO holds the HW where it is.
+func (s *LeaderState) maybeAdvanceHighWatermark() bool {
+	hw := s.logEndOffset
+	for _, id := range s.MaximalISR() {
+		if id == s.leaderID {
+			continue
+		}
+		f, ok := s.followers[id]
+		if !ok {
+			return false
+		}
+		hw = min(hw, f.logEndOffset)
+	}
+	if hw <= s.highWatermark {
+		return false
+	}
+	s.highWatermark = hw
+	return true
+}
+
+// AcksAll is the acks value of a produce that waits for the ISR.
+const AcksAll int16 = -1
+
+// CheckProduce refuses an acks=all produce before it is appended when the
+// committed ISR is smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS):
+// nothing is written, so the producer may retry safely.
+func (s *LeaderState) CheckProduce(acks int16, minInsyncReplicas int) error {
+	if acks == AcksAll && len(s.isr) < minInsyncReplicas {
+		return fmt.Errorf("ISR %v below min.insync.replicas %d: %w", s.isr, minInsyncReplicas, kerr.NotEnoughReplicas)
+	}
+	return nil
+}
+
+// AckDecision says whether a produce waiting on the ISR may be answered.
+type AckDecision struct {
+	// Done is set when the produce may be answered now, with Err (nil, or
+	// NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+	Done bool
+	Err  error
+}
+
+// AckReady decides an acks=all produce whose last record is below
+// requiredOffset (its last offset plus one). It is done once the HW reached
+// requiredOffset; if by then the maximal ISR is smaller than
+// min.insync.replicas the records are committed by too few replicas and the
+// answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND (Kafka's
+// checkEnoughReplicasReachOffset): written, but not as durably as asked, so
+// the producer must treat the outcome as unknown. Other acks are done at
+// once: acks=1 waits only for the leader's own append (and fsync).
+//
+// Note that the HW itself does not wait for min.insync.replicas (as in Kafka
+// without KIP-966's eligible leader replicas): an ISR of the leader alone
+// still advances it, which is what lets acks=1 data become visible, and
+// acks=all producers are protected by CheckProduce and AckReady instead.
+func (s *LeaderState) AckReady(requiredOffset Offset, acks int16, minInsyncReplicas int) AckDecision {
+	if acks != AcksAll {
+		return AckDecision{Done: true}
+	}
+	if s.highWatermark < requiredOffset {
+		return AckDecision{}
+	}
+	if maximal := s.MaximalISR(); len(maximal) < minInsyncReplicas {
+		return AckDecision{Done: true, Err: fmt.Errorf("ISR %v below min.insync.replicas %d after append: %w", maximal, minInsyncReplicas, kerr.NotEnoughReplicasAfterAppend)}
+	}
+	return AckDecision{Done: true}
+}
