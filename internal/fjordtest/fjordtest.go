@@ -111,6 +111,30 @@ type Options struct {
 // SIGTERM when the test ends, if still running.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	return StartAll(t, opts)[0]
+}
+
+// StartAll launches one server per Options at once and then waits until
+// each is ready: the nodes of a cluster cannot become ready one at a time,
+// since none has a quorum alone.
+func StartAll(t testing.TB, opts ...Options) []*Server {
+	t.Helper()
+	servers := make([]*Server, len(opts))
+	waits := make([]func(), len(opts))
+	for i, o := range opts {
+		servers[i] = newServer(t, o)
+		waits[i] = servers[i].launch(t, "127.0.0.1:0")
+		s := servers[i]
+		t.Cleanup(func() { s.Stop() })
+	}
+	for _, wait := range waits {
+		wait()
+	}
+	return servers
+}
+
+func newServer(t testing.TB, opts Options) *Server {
+	t.Helper()
 	dataDir := opts.DataDir
 	if dataDir == "" {
 		dataDir = t.TempDir()
@@ -128,14 +152,18 @@ func Start(t testing.TB, opts Options) *Server {
 		args = append(args, "--config", path)
 	}
 	args = append(args, opts.Args...)
-	s := &Server{t: t, DataDir: dataDir, args: args}
-	s.start(t, "127.0.0.1:0")
-	t.Cleanup(func() { s.Stop() })
-	return s
+	return &Server{t: t, DataDir: dataDir, args: args}
 }
 
 // start launches the process with listen as --listen and waits for readiness.
 func (s *Server) start(t testing.TB, listen string) {
+	t.Helper()
+	s.launch(t, listen)()
+}
+
+// launch starts the process with listen as --listen and returns a function
+// that waits for readiness.
+func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	t.Helper()
 	args := append([]string(nil), s.args...)
 	args[2] = listen
@@ -169,15 +197,19 @@ func (s *Server) start(t testing.TB, listen string) {
 	s.mu.Lock()
 	s.mu.cmd, s.mu.exited, s.mu.log = cmd, exited, logW
 	s.mu.Unlock()
-	select {
-	case addr := <-ready:
-		s.Addr = addr
-	case <-exited:
-		t.Fatalf("fjord server exited before becoming ready:\n%s", logW.String())
-	case <-time.After(startTimeout):
-		_ = cmd.Process.Kill()
-		<-exited
-		t.Fatalf("fjord server not ready after %v:\n%s", startTimeout, logW.String())
+	began := time.Now()
+	return func() {
+		t.Helper()
+		select {
+		case addr := <-ready:
+			s.Addr = addr
+		case <-exited:
+			t.Fatalf("fjord server exited before becoming ready:\n%s", logW.String())
+		case <-time.After(startTimeout - time.Since(began)):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("fjord server not ready after %v:\n%s", startTimeout, logW.String())
+		}
 	}
 }
 
