@@ -18,13 +18,31 @@
 //     publishes the new image and notifies subscribers; it snapshots an image
 //     as JSON and restores from it.
 //   - node.go: Node starts hashicorp/raft with a bolt log and stable store and
-//     a file snapshot store under DATA_DIR/meta, bootstraps a one-voter group
-//     on first start, and stops everything on Close.
-//   - controller.go: the controller operations (CreateTopic, DeleteTopic,
-//     CreatePartitions, AlterConfigs, RegisterBroker, AllocateProducerIDs).
-//     They run on the Raft leader, validate against the current image, write
-//     records and return once the records are applied locally. Errors are
-//     kerr codes wrapped in *Error, whose message is for error_message fields.
+//     a file snapshot store under DATA_DIR/meta and stops everything on Close.
+//     A lone node bootstraps a one-voter group on the in-memory transport. In
+//     a cluster (Options.Voters, controller.quorum.voters) every voter
+//     bootstraps the same all-voter configuration on first start, which is
+//     safe because it is identical everywhere; with existing state a node
+//     resumes. A node not in the voter list (process.roles=broker) does not
+//     bootstrap: it asks the leader, through forwarding, to add it as a Raft
+//     non-voter (an observer, Kafka's word) and then receives the log.
+//   - network.go: the controller listener, one TCP port per node carrying
+//     raft's NetworkTransport and the forwarding protocol, told apart by the
+//     first byte of each connection.
+//   - controller.go, topics.go, configs.go: the controller operations
+//     (CreateTopic, DeleteTopic, CreatePartitions, AlterConfigs,
+//     RegisterBroker, AllocateProducerIDs). They validate against the
+//     current image, write records and return once the records are applied.
+//     Errors are kerr codes wrapped in *Error, whose message is for
+//     error_message fields.
+//   - operations.go, forward.go: the exported operations run on the leader;
+//     any other node forwards them to it and returns once its own image has
+//     reached the leader's offset after the operation, so a broker answering
+//     CreateTopics already shows the topic in its Metadata.
+//   - liveness.go: broker heartbeats (broker.heartbeat.interval.ms) and the
+//     pure fencing rule DecideFencing (broker.session.timeout.ms); the leader
+//     writes BrokerFenceRecords. quorum.go: DescribeQuorum for `fjord cluster
+//     status`.
 //
 // Concurrency. hashicorp/raft calls the FSM from its single FSM goroutine;
 // that goroutine alone builds images. The latest image is published through an
@@ -32,6 +50,12 @@
 // goroutine, in apply order, while fsm.mu is held; they must return quickly and
 // must not call Subscribe. Controller operations are serialised by
 // Node.controllerMu so that each validates against an image no other
-// operation of this node is about to change. The only goroutine the package
-// starts itself is the readiness watcher, owned by Node and joined by Close.
+// operation of this node is about to change; on followers they only forward.
+// Goroutines: Node owns the readiness watcher, the liveness loop (acting only
+// while leader) and, for a joining observer, the join loop, all stopped by
+// Close through Node's context. Network owns its accept loop and one
+// goroutine per connection still naming its protocol (at most 64) or
+// serving a forwarded operation (at most 64); Network.Close closes them and
+// waits. RunBrokerHeartbeats runs on a goroutine of its caller. Lock order:
+// controllerMu, then liveness.mu; fsm.mu is never held while taking either.
 package metadata
