@@ -2,8 +2,8 @@ package replication
 
 import (
 	"fmt"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestLeaderScripts runs testdata/leader_*.txt. Commands:
