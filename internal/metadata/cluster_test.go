@@ -346,3 +346,44 @@ func TestClusterFencing(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterObserverJoins(t *testing.T) {
+	c := startCluster(t, 3)
+	c.registerAll()
+	nw, err := Listen("127.0.0.1:0", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	obs, err := Start(ctx, Options{Dir: t.TempDir(), NodeID: 4, Network: nw, Voters: c.voters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { obs.Close(); nw.Close() }()
+	if err := obs.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if obs.Image().ClusterID() != c.nodes[0].Image().ClusterID() {
+		t.Fatal("observer has another cluster id")
+	}
+	if err := obs.RegisterBroker(ctx, BrokerRegistration{NodeID: 4, Host: "127.0.0.1", Port: 9099}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.CreateTopic(ctx, CreateTopicSpec{Name: "from-observer", NumPartitions: 4, ReplicationFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := obs.Image().Topic("from-observer"); !ok {
+		t.Fatal("observer's own image misses its topic")
+	}
+	q, err := obs.DescribeQuorum(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Voters) != 3 || len(q.Observers) != 1 || q.Observers[0].NodeID != 4 || len(q.Brokers) != 4 {
+		t.Fatalf("quorum %+v", q)
+	}
+	if obs.Leader() {
+		t.Fatal("an observer leads")
+	}
+}
