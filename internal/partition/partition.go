@@ -52,6 +52,9 @@ type Partition struct {
 		// epochs lists where each leader epoch starts in the log, oldest
 		// first (Kafka's leader epoch cache).
 		epochs []epochStart
+		// replicated makes the ISR, not the local log, move the high
+		// watermark (see SetReplicated).
+		replicated bool
 	}
 }
 
@@ -171,7 +174,7 @@ func (p *Partition) Append(batches [][]byte, headers []recordbatch.Header, nowMs
 			p.producers.Update(h, int64(info.BaseOffset), nowMs)
 		}
 	}
-	if !p.log.NeedsSyncPerAppend() {
+	if !p.log.NeedsSyncPerAppend() && !p.replicated() {
 		p.advanceHighWatermark(p.log.LogEndOffset())
 	}
 	return res, nil
@@ -186,7 +189,9 @@ func (p *Partition) WaitDurable(lastOffset storage.Offset) error {
 	if err := p.log.Sync(lastOffset + 1); err != nil {
 		return fmt.Errorf("syncing %s-%d: %w", p.Topic, p.Index, err)
 	}
-	p.advanceHighWatermark(p.log.DurableOffset())
+	if !p.replicated() {
+		p.advanceHighWatermark(p.log.DurableOffset())
+	}
 	return nil
 }
 

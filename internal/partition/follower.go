@@ -1,0 +1,222 @@
+package partition
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+// This file holds the replica's follower side and the hooks replication
+// needs on the leader side: appending the leader's batches as they are,
+// truncating a diverged tail, and a high watermark moved by the ISR instead
+// of the local log.
+
+// ErrNotContiguous is returned when fetched batches do not continue the
+// local log: a gap (the leader's log was compacted across the fetch
+// position, which storage cannot yet write), a batch straddling the log end,
+// or a leader epoch going backwards. The fetcher truncates and retries.
+var ErrNotContiguous = errors.New("partition: fetched batches do not continue the log")
+
+// FollowerAppendResult says what AppendAsFollower wrote.
+type FollowerAppendResult struct {
+	Batches      int
+	LogEndOffset storage.Offset
+}
+
+// AppendAsFollower appends batches fetched from the leader, keeping the
+// base offsets and leader epochs the leader gave them. records is a Fetch
+// response's records field: whole batches, possibly followed by a partial
+// one (ignored, as Kafka's follower does; the next fetch gets it whole).
+// Batches already in the log are skipped. Every batch's CRC and structure
+// are checked before anything is written, so a corrupt response changes
+// nothing. When the topic syncs every append, the batches are fsynced before
+// AppendAsFollower returns: the follower's next fetch offset tells the
+// leader they are stored, and the leader counts them toward the high
+// watermark.
+func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppendResult, error) {
+	batches, headers, err := p.splitFetched(records)
+	if err != nil {
+		return FollowerAppendResult{}, err
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	res := FollowerAppendResult{LogEndOffset: p.log.LogEndOffset()}
+	for i, batch := range batches {
+		h := headers[i]
+		if err := p.checkContiguous(h, res.LogEndOffset); err != nil {
+			return res, err
+		}
+		if storage.Offset(h.LastOffset()) < res.LogEndOffset {
+			continue
+		}
+		info, err := p.log.Append(batch, h.PartitionLeaderEpoch)
+		if err != nil {
+			return res, fmt.Errorf("appending fetched batch at %d to %s-%d: %w", h.BaseOffset, p.Topic, p.Index, err)
+		}
+		p.mu.Lock()
+		p.noteEpochLocked(h.PartitionLeaderEpoch, info.BaseOffset)
+		p.mu.Unlock()
+		if h.Idempotent() {
+			p.producers.Update(h, h.BaseOffset, nowMs)
+		}
+		res.Batches++
+		res.LogEndOffset = storage.Offset(h.NextOffset())
+	}
+	if res.Batches > 0 && p.log.NeedsSyncPerAppend() {
+		if err := p.log.Sync(res.LogEndOffset); err != nil {
+			return res, fmt.Errorf("syncing fetched batches of %s-%d: %w", p.Topic, p.Index, err)
+		}
+	}
+	return res, nil
+}
+
+// splitFetched cuts records into whole validated batches.
+func (p *Partition) splitFetched(records []byte) ([][]byte, []recordbatch.Header, error) {
+	limits := recordbatch.Limits{MaxBatchBytes: p.Config().MaxMessageBytes, AllowControl: true}
+	if limits.MaxBatchBytes < recordbatch.DefaultMaxBatchBytes {
+		// The topic's limit may have been lowered after the leader
+		// accepted larger batches; they must still replicate.
+		limits.MaxBatchBytes = 0
+	}
+	var batches [][]byte
+	var headers []recordbatch.Header
+	for rest := records; len(rest) >= recordbatch.HeaderSize; {
+		h, err := recordbatch.ParseHeader(rest)
+		if err != nil {
+			return nil, nil, err
+		}
+		size := h.TotalSize()
+		if size < recordbatch.HeaderSize {
+			return nil, nil, fmt.Errorf("fetched batch at %d: length %d: %w", h.BaseOffset, h.BatchLength, recordbatch.ErrCorruptMessage)
+		}
+		if size > int64(len(rest)) {
+			break
+		}
+		batch := rest[:size:size]
+		if _, err := recordbatch.Validate(batch, limits); err != nil {
+			return nil, nil, fmt.Errorf("fetched batch at %d for %s-%d: %w", h.BaseOffset, p.Topic, p.Index, err)
+		}
+		batches, headers = append(batches, batch), append(headers, h)
+		rest = rest[size:]
+	}
+	return batches, headers, nil
+}
+
+// checkContiguous refuses a batch that would leave a gap, straddle the log
+// end, or lower the leader epoch (appendMu held).
+func (p *Partition) checkContiguous(h recordbatch.Header, logEnd storage.Offset) error {
+	base, last := storage.Offset(h.BaseOffset), storage.Offset(h.LastOffset())
+	switch {
+	case base > logEnd:
+		return fmt.Errorf("%w: batch at %d after log end %d of %s-%d", ErrNotContiguous, base, logEnd, p.Topic, p.Index)
+	case base < logEnd && last >= logEnd:
+		return fmt.Errorf("%w: batch %d..%d straddles log end %d of %s-%d", ErrNotContiguous, base, last, logEnd, p.Topic, p.Index)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.mu.epochs); n > 0 && last >= logEnd && h.PartitionLeaderEpoch < p.mu.epochs[n-1].epoch {
+		return fmt.Errorf("%w: batch at %d has epoch %d below %d in %s-%d", ErrNotContiguous, base, h.PartitionLeaderEpoch, p.mu.epochs[n-1].epoch, p.Topic, p.Index)
+	}
+	return nil
+}
+
+// TruncateTo removes every record at or past offset (a follower dropping a
+// tail that diverged from its leader), with the epochs that start there and
+// the producer state of those batches. The log may end below offset when a
+// batch straddles it. A high watermark above the new log end comes down to
+// it (only an unclean election can make a follower lose committed records).
+func (p *Partition) TruncateTo(offset storage.Offset) error {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if err := p.log.TruncateTo(offset); err != nil {
+		return fmt.Errorf("truncating %s-%d to %d: %w", p.Topic, p.Index, offset, err)
+	}
+	end := p.log.LogEndOffset()
+	p.producers.TruncateFrom(int64(end))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.mu.epochs)
+	for n > 0 && p.mu.epochs[n-1].start >= end {
+		n--
+	}
+	p.mu.epochs = p.mu.epochs[:n]
+	p.mu.highWatermark = min(p.mu.highWatermark, end)
+	return nil
+}
+
+// UpdateFollowerHighWatermark takes the high watermark from the leader's
+// fetch response, bounded by what this replica holds. It never lowers the
+// high watermark: a new leader may briefly report a lower one than its
+// predecessor, and records once visible here stay visible.
+func (p *Partition) UpdateFollowerHighWatermark(leaderHighWatermark storage.Offset) {
+	end := p.log.LogEndOffset()
+	if p.log.NeedsSyncPerAppend() {
+		end = min(end, p.log.DurableOffset())
+	}
+	p.advanceHighWatermark(min(leaderHighWatermark, end))
+}
+
+// AdvanceHighWatermark raises the high watermark to offset (the leader's,
+// computed by replication from the ISR) and wakes waiting fetches. Lower
+// values are ignored.
+func (p *Partition) AdvanceHighWatermark(offset storage.Offset) {
+	p.advanceHighWatermark(min(offset, p.log.LogEndOffset()))
+}
+
+// SetReplicated switches the high watermark from the local log to the ISR:
+// once set, Append and WaitDurable no longer move it, and only
+// AdvanceHighWatermark (leader) and UpdateFollowerHighWatermark (follower)
+// do. A single-node broker leaves it unset.
+func (p *Partition) SetReplicated(replicated bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.replicated = replicated
+}
+
+func (p *Partition) replicated() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.replicated
+}
+
+// BecomeLeader starts leader epoch epoch at the current log end, as Kafka's
+// leader does on election, so that OffsetForLeaderEpoch answers for the
+// previous epoch end where the new one began even before the first append.
+func (p *Partition) BecomeLeader(epoch int32) {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.leaderEpoch = epoch
+	p.noteEpochLocked(epoch, p.log.LogEndOffset())
+}
+
+// EpochStart is one entry of the leader epoch history: epoch's records
+// start at StartOffset.
+type EpochStart struct {
+	Epoch       int32
+	StartOffset storage.Offset
+}
+
+// LeaderEpochs is the leader epoch history, oldest first (a copy).
+func (p *Partition) LeaderEpochs() []EpochStart {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]EpochStart, len(p.mu.epochs))
+	for i, e := range p.mu.epochs {
+		out[i] = EpochStart{Epoch: e.epoch, StartOffset: e.start}
+	}
+	return out
+}
+
+// LatestEpoch is the newest epoch in the history, or -1.
+func (p *Partition) LatestEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.mu.epochs); n > 0 {
+		return p.mu.epochs[n-1].epoch
+	}
+	return -1
+}

@@ -1,0 +1,194 @@
+package partition
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/storage"
+	"github.com/fjordhq/fjord/internal/vfs"
+)
+
+// leaderWith appends n batches of 2 records per epoch in epochs to a fresh
+// partition and returns it.
+func leaderWith(t *testing.T, epochs []int32, n int) *Partition {
+	t.Helper()
+	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+	seq := int32(0)
+	for _, e := range epochs {
+		p.BecomeLeader(e)
+		for i := 0; i < n; i++ {
+			b, h := batch(3, 0, seq, 2)
+			seq += 2
+			if _, err := appendOne(t, p, b, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return p
+}
+
+func readRaw(t *testing.T, p *Partition, from storage.Offset) []byte {
+	t.Helper()
+	var out []byte
+	for from < p.Log().LogEndOffset() {
+		s, err := p.Log().Read(from, 1<<20, p.Log().LogEndOffset())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err = s.ReadAll(out)
+		s.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = s.NextOffset
+	}
+	return out
+}
+
+func TestAppendAsFollowerKeepsOffsetsAndEpochs(t *testing.T) {
+	leader := leaderWith(t, []int32{0, 2, 5}, 3)
+	follower := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+	follower.SetReplicated(true)
+	raw := readRaw(t, leader, 0)
+	// Cut the last batch short: it is left for the next fetch.
+	res, err := follower.AppendAsFollower(raw[:len(raw)-10], 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Batches != 8 || res.LogEndOffset != 16 {
+		t.Fatalf("first append: %+v", res)
+	}
+	// The whole response again: the first 8 batches are skipped.
+	if res, err = follower.AppendAsFollower(raw, 1000); err != nil || res.Batches != 1 || res.LogEndOffset != 18 {
+		t.Fatalf("second append: %+v %v", res, err)
+	}
+	if !slices.Equal(follower.LeaderEpochs(), leader.LeaderEpochs()) {
+		t.Fatalf("epochs %v, leader %v", follower.LeaderEpochs(), leader.LeaderEpochs())
+	}
+	for _, e := range []int32{0, 1, 2, 4, 5, 6} {
+		fe, fo := follower.EndOffsetForEpoch(e)
+		le, lo := leader.EndOffsetForEpoch(e)
+		if fe != le || fo != lo {
+			t.Fatalf("epoch %d: follower (%d, %d), leader (%d, %d)", e, fe, fo, le, lo)
+		}
+	}
+	if got := readRaw(t, follower, 0); !slices.Equal(got, raw) {
+		t.Fatal("follower's log differs from the leader's bytes")
+	}
+	if follower.HighWatermark() != 0 {
+		t.Fatalf("replicated follower exposed %d before the leader's HW", follower.HighWatermark())
+	}
+	follower.UpdateFollowerHighWatermark(12)
+	follower.UpdateFollowerHighWatermark(10)
+	if hw := follower.HighWatermark(); hw != 12 {
+		t.Fatalf("HW %d, want 12 (never lowered)", hw)
+	}
+	follower.UpdateFollowerHighWatermark(100)
+	if hw := follower.HighWatermark(); hw != 18 {
+		t.Fatalf("HW %d, want the log end 18", hw)
+	}
+	// The follower carries the producer state: a retry after failover is
+	// recognised.
+	b, h := batch(3, 0, 16, 2)
+	follower.BecomeLeader(6)
+	if r, err := appendOne(t, follower, b, h); err != nil || !r.Duplicate || r.BaseOffset != 16 {
+		t.Fatalf("retry on the new leader: %+v %v", r, err)
+	}
+}
+
+func TestAppendAsFollowerRefusesBadInput(t *testing.T) {
+	leader := leaderWith(t, []int32{1}, 3)
+	raw := readRaw(t, leader, 0)
+	tests := []struct {
+		name   string
+		mutate func([]byte) []byte
+		want   error
+	}{
+		{"corrupt CRC", func(b []byte) []byte { b[len(b)-1] ^= 0xff; return b }, recordbatch.ErrCorruptMessage},
+		{"gap", func(b []byte) []byte { recordbatch.SetBaseOffset(b, 5); return b }, ErrNotContiguous},
+		{"tiny length", func(b []byte) []byte { b[8], b[9], b[10], b[11] = 0, 0, 0, 1; return b }, recordbatch.ErrCorruptMessage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			follower := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+			_, err := follower.AppendAsFollower(tt.mutate(slices.Clone(raw)), 0)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if end := follower.Log().LogEndOffset(); end != 0 && tt.want != ErrNotContiguous {
+				t.Fatalf("log end %d after a refused response", end)
+			}
+		})
+	}
+	follower := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+	if _, err := follower.AppendAsFollower(readRaw(t, leaderWith(t, []int32{4}, 1), 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.AppendAsFollower(raw[len(raw)/3*2:], 0); !errors.Is(err, ErrNotContiguous) {
+		t.Fatalf("epoch going backwards: %v", err)
+	}
+}
+
+func TestTruncateToDropsEpochsAndClampsHighWatermark(t *testing.T) {
+	p := leaderWith(t, []int32{0, 3}, 2) // epoch 0: 0..3, epoch 3: 4..7
+	if err := p.WaitDurable(7); err != nil {
+		t.Fatal(err)
+	}
+	if p.HighWatermark() != 8 {
+		t.Fatalf("HW %d", p.HighWatermark())
+	}
+	if err := p.TruncateTo(5); err != nil { // 4..5 is one batch: the log ends at 4
+		t.Fatal(err)
+	}
+	if end := p.Log().LogEndOffset(); end != 4 {
+		t.Fatalf("log end %d, want 4", end)
+	}
+	if got := p.LeaderEpochs(); !slices.Equal(got, []EpochStart{{0, 0}}) {
+		t.Fatalf("epochs %v", got)
+	}
+	if p.HighWatermark() != 4 || p.LatestEpoch() != 0 {
+		t.Fatalf("HW %d latest epoch %d", p.HighWatermark(), p.LatestEpoch())
+	}
+	if e, end := p.EndOffsetForEpoch(3); e != 0 || end != 4 {
+		t.Fatalf("EndOffsetForEpoch(3) = %d, %d", e, end)
+	}
+	// The truncated batches' producer state is gone: their sequence may be
+	// written again (by the new leader's data, here replayed).
+	b, h := batch(3, 0, 4, 2)
+	if r, err := appendOne(t, p, b, h); err != nil || r.Duplicate || r.BaseOffset != 4 {
+		t.Fatalf("append after truncation: %+v %v", r, err)
+	}
+}
+
+func TestReplicatedHighWatermarkMovesOnlyByTheISR(t *testing.T) {
+	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+	p.SetReplicated(true)
+	b, h := batch(-1, 0, 0, 3)
+	if _, err := appendOne(t, p, b, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitDurable(2); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 0 {
+		t.Fatalf("HW %d moved without the ISR", hw)
+	}
+	ch := make(chan struct{}, 1)
+	p.NotifyOnAppend(ch)
+	p.AdvanceHighWatermark(2)
+	p.AdvanceHighWatermark(1)
+	if hw := p.HighWatermark(); hw != 2 {
+		t.Fatalf("HW %d, want 2", hw)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("waiting fetch not woken")
+	}
+	p.AdvanceHighWatermark(10)
+	if hw := p.HighWatermark(); hw != 3 {
+		t.Fatalf("HW %d, want the log end 3", hw)
+	}
+}
