@@ -220,3 +220,10 @@ func (p *Partition) LatestEpoch() int32 {
 	}
 	return -1
 }
+
+// LogEndOffset is the offset the next appended record gets; a follower
+// fetches from it.
+func (p *Partition) LogEndOffset() storage.Offset { return p.log.LogEndOffset() }
+
+// LogStartOffset is the first offset still in the log.
+func (p *Partition) LogStartOffset() storage.Offset { return p.log.LogStartOffset() }

@@ -1,0 +1,319 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/partition"
+)
+
+// source is the goroutine fetching every partition led by one broker.
+//
+// Locks: Fetcher.mu before source.mu. writeMu is held by the goroutine
+// while it writes into a replica (and re-checks under mu that the partition
+// is still followed at the same epoch), so that barrier, taking it once
+// after a partition was removed, waits out any write to that partition.
+type source struct {
+	f      *Fetcher
+	leader BrokerID
+	cancel context.CancelFunc
+	done   chan struct{}
+	// wake is signalled (without blocking) when partitions are added.
+	wake chan struct{}
+
+	writeMu sync.Mutex
+	mu      struct {
+		sync.Mutex
+		parts map[TopicPartition]*followed
+	}
+}
+
+// followed is one partition's fetch state. A new Follow replaces the whole
+// struct, so a response for the previous epoch is recognised and dropped.
+type followed struct {
+	tp          TopicPartition
+	replica     FollowerReplica
+	leaderEpoch LeaderEpoch
+	// truncating and delayedUntil are guarded by source.mu.
+	truncating   bool
+	delayedUntil time.Time
+}
+
+func newSource(f *Fetcher, leader BrokerID) *source {
+	s := &source{f: f, leader: leader, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s.mu.parts = map[TopicPartition]*followed{}
+	return s
+}
+
+func (s *source) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	s.cancel = cancel
+	go s.run(ctx)
+}
+
+// stop cancels the goroutine and waits for it to return.
+func (s *source) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// barrier waits out a write in progress: the empty critical section is
+// the point.
+func (s *source) barrier() {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+}
+
+func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpoch) error {
+	s.mu.Lock()
+	if _, ok := s.mu.parts[tp]; !ok && len(s.mu.parts) >= MaxPartitionsPerSource {
+		s.mu.Unlock()
+		return fmt.Errorf("replication: broker %d already serves %d followed partitions", s.leader, MaxPartitionsPerSource)
+	}
+	s.mu.parts[tp] = &followed{tp: tp, replica: replica, leaderEpoch: epoch, truncating: true}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// remove forgets tp and returns how many partitions remain.
+func (s *source) remove(tp TopicPartition) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.mu.parts, tp)
+	return len(s.mu.parts)
+}
+
+func (s *source) logger() *slog.Logger {
+	return s.f.cfg.Logger.With("source", s.leader)
+}
+
+func (s *source) run(ctx context.Context) {
+	defer close(s.done)
+	var client LeaderClient
+	defer func() {
+		if client != nil {
+			_ = client.Close()
+		}
+	}()
+	for ctx.Err() == nil {
+		if client == nil {
+			c, err := s.f.cfg.Dial(ctx, s.leader)
+			if err != nil {
+				s.logger().Warn("replica fetcher cannot reach its leader", "err", err)
+				s.pause(ctx, s.f.cfg.Backoff)
+				continue
+			}
+			client = c
+		}
+		if err := s.round(ctx, client); err != nil && ctx.Err() == nil {
+			s.logger().Warn("replica fetch failed", "err", err)
+			_ = client.Close()
+			client = nil
+			s.pause(ctx, s.f.cfg.Backoff)
+		}
+	}
+}
+
+// pause waits for d (forever when d <= 0), a new partition, or ctx.
+func (s *source) pause(ctx context.Context, d time.Duration) {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-timeout:
+	}
+}
+
+// snapshot splits the partitions not in backoff into those to truncate and
+// those to fetch, and says how long until the next backoff ends.
+func (s *source) snapshot(now time.Time) (truncate, fetch []*followed, wait time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.mu.parts {
+		switch {
+		case p.delayedUntil.After(now):
+			if d := p.delayedUntil.Sub(now); wait == 0 || d < wait {
+				wait = d
+			}
+		case p.truncating:
+			truncate = append(truncate, p)
+		default:
+			fetch = append(fetch, p)
+		}
+	}
+	return truncate, fetch, wait
+}
+
+// round does one request: truncation first, as no partition may fetch
+// before its log is known to match the leader's.
+func (s *source) round(ctx context.Context, client LeaderClient) error {
+	truncate, fetch, wait := s.snapshot(time.Now())
+	if len(truncate) > 0 {
+		return s.truncate(ctx, client, truncate)
+	}
+	if len(fetch) == 0 {
+		s.pause(ctx, wait)
+		return nil
+	}
+	return s.fetch(ctx, client, fetch)
+}
+
+// current runs fn with the write lock when p is still the followed state of
+// its partition.
+func (s *source) current(p *followed, fn func()) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	ok := s.mu.parts[p.tp] == p
+	s.mu.Unlock()
+	if ok {
+		fn()
+	}
+}
+
+func (s *source) set(p *followed, truncating bool, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.truncating = truncating
+	if delay > 0 {
+		p.delayedUntil = time.Now().Add(delay)
+	}
+}
+
+func (s *source) truncate(ctx context.Context, client LeaderClient, parts []*followed) error {
+	var reqs []EpochRequest
+	byTP := map[TopicPartition]*followed{}
+	for _, p := range parts {
+		latest := p.replica.LatestEpoch()
+		if latest < 0 {
+			// No epoch history (an empty log): nothing can have diverged
+			// beyond what the leader committed.
+			s.current(p, func() {
+				s.truncateTo(p, Truncation{Offset: min(p.replica.HighWatermark(), p.replica.LogEndOffset()), Done: true})
+			})
+			continue
+		}
+		reqs = append(reqs, EpochRequest{TopicPartition: p.tp, CurrentLeaderEpoch: p.leaderEpoch, LeaderEpoch: latest})
+		byTP[p.tp] = p
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	results, err := client.OffsetForLeaderEpoch(ctx, s.f.cfg.ReplicaID, reqs)
+	if err != nil {
+		return fmt.Errorf("OffsetForLeaderEpoch to broker %d: %w", s.leader, err)
+	}
+	for _, r := range results {
+		p, ok := byTP[r.TopicPartition]
+		if !ok {
+			continue
+		}
+		delete(byTP, r.TopicPartition)
+		s.current(p, func() {
+			if r.Err != nil {
+				s.logger().Debug("OffsetForLeaderEpoch refused", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", r.Err)
+				s.set(p, true, s.f.cfg.Backoff)
+				return
+			}
+			s.truncateTo(p, TruncationOffset(p.replica, p.replica.LogEndOffset(), p.replica.HighWatermark(), r.EpochEndOffset))
+		})
+	}
+	for _, p := range byTP {
+		s.set(p, true, s.f.cfg.Backoff)
+	}
+	return nil
+}
+
+// truncateTo applies a truncation decision (writeMu held).
+func (s *source) truncateTo(p *followed, tr Truncation) {
+	if tr.Offset < p.replica.LogEndOffset() {
+		if err := p.replica.TruncateTo(tr.Offset); err != nil {
+			s.logger().Warn("follower truncation failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", tr.Offset, "err", err)
+			s.set(p, true, s.f.cfg.Backoff)
+			return
+		}
+	}
+	s.set(p, !tr.Done, 0)
+}
+
+func (s *source) fetch(ctx context.Context, client LeaderClient, parts []*followed) error {
+	cfg := &s.f.cfg
+	req := &FetchRequest{ReplicaID: cfg.ReplicaID, ReplicaEpoch: cfg.ReplicaEpoch, MaxWait: cfg.MaxWait,
+		MinBytes: cfg.MinBytes, MaxBytes: cfg.ResponseMaxBytes, Partitions: make([]FetchPartition, 0, len(parts))}
+	byTP := make(map[TopicPartition]*followed, len(parts))
+	for _, p := range parts {
+		req.Partitions = append(req.Partitions, FetchPartition{TopicPartition: p.tp,
+			FetchOffset: p.replica.LogEndOffset(), CurrentLeaderEpoch: p.leaderEpoch,
+			LastFetchedEpoch: p.replica.LatestEpoch(), LogStartOffset: p.replica.LogStartOffset(),
+			PartitionMaxBytes: cfg.PartitionMaxBytes})
+		byTP[p.tp] = p
+	}
+	resp, err := client.Fetch(ctx, req)
+	if err != nil {
+		return fmt.Errorf("fetch from broker %d: %w", s.leader, err)
+	}
+	for i := range resp.Partitions {
+		fp := &resp.Partitions[i]
+		p, ok := byTP[fp.TopicPartition]
+		if !ok {
+			continue
+		}
+		s.current(p, func() { s.applyFetched(p, fp) })
+	}
+	return nil
+}
+
+// applyFetched handles one partition of a fetch response (writeMu held).
+func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
+	backoff := s.f.cfg.Backoff
+	switch {
+	case fp.Err == nil:
+	case errors.Is(fp.Err, kerr.OffsetOutOfRange):
+		if p.replica.LogEndOffset() < fp.LogStartOffset {
+			// The leader deleted what this replica still needs; catching up
+			// requires restarting the log at the leader's start.
+			s.logger().Warn("follower fell behind the leader's log start", "topic", p.tp.Topic, "partition", p.tp.Partition,
+				"logEndOffset", p.replica.LogEndOffset(), "leaderLogStartOffset", fp.LogStartOffset)
+			s.set(p, false, backoff)
+			return
+		}
+		s.set(p, true, 0)
+		return
+	default:
+		// FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER
+		// and the like: the metadata is moving; retry after a pause, and
+		// a Follow with the new epoch replaces this state.
+		s.logger().Debug("fetch refused", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", fp.Err)
+		s.set(p, false, backoff)
+		return
+	}
+	if fp.DivergingEpoch != nil {
+		s.truncateTo(p, TruncationOffset(p.replica, p.replica.LogEndOffset(), p.replica.HighWatermark(), *fp.DivergingEpoch))
+		return
+	}
+	if _, err := p.replica.AppendAsFollower(fp.Records, s.f.cfg.Now().UnixMilli()); err != nil {
+		if errors.Is(err, partition.ErrNotContiguous) {
+			s.set(p, true, 0)
+			return
+		}
+		s.logger().Warn("follower append failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", err)
+		s.set(p, false, backoff)
+		return
+	}
+	p.replica.UpdateFollowerHighWatermark(fp.HighWatermark)
+}
