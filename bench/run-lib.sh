@@ -13,7 +13,8 @@
 #   NATS_SERVER     nats-server v2.15.2           (default $(go env GOPATH)/bin/nats-server)
 #   NATS            natscli v0.2.4                (default /usr/local/bin/nats)
 #   QUIET_LOAD      1-minute load to wait for before each run  (default 0.5)
-#   QUIET_MAX_WAIT  seconds to wait for it before running anyway (default 300)
+#   QUIET_MAX_WAIT  seconds to wait for quiet before running anyway (default 120)
+#   QUIET_TOTAL_WAIT  seconds a whole run may spend waiting (default 1800)
 
 set -euo pipefail
 
@@ -26,7 +27,8 @@ KFAKE=${KFAKE:-$BIN_DIR/kfake}
 NATS_SERVER=${NATS_SERVER:-$(go env GOPATH)/bin/nats-server}
 NATS=${NATS:-/usr/local/bin/nats}
 QUIET_LOAD=${QUIET_LOAD:-0.5}
-QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-300}
+QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-120}
+QUIET_TOTAL_WAIT=${QUIET_TOTAL_WAIT:-1800}
 RESULTS=$BENCH_OUT/results.jsonl
 # Distinct ports so a broker left over from an aborted run is noticed as
 # "address in use" instead of being measured by mistake.
@@ -42,19 +44,39 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# wait_quiet waits until the 1-minute load average is below QUIET_LOAD, so a
-# measurement does not share the two cores with someone's compile, and
-# gives up after QUIET_MAX_WAIT seconds (the run then records the load).
+# idle_fraction SECONDS prints the fraction of CPU time both cores spent
+# idle over the next SECONDS.
+idle_fraction() {
+	local a b
+	a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	sleep "$1"
+	b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%.3f\n", (y[1] - x[1]) / (y[2] - x[2]) }'
+}
+
+# wait_quiet waits until nobody else uses the machine, so a measurement
+# does not share the two cores with someone's compile: either the 1-minute
+# load is below QUIET_LOAD, or both cores were at least 95% idle over the
+# last 3 seconds (the load average alone would keep counting this script's
+# own previous run for minutes). It gives up after QUIET_MAX_WAIT seconds,
+# and stops waiting at all once the whole run has waited QUIET_TOTAL_WAIT
+# seconds; results.jsonl records the load either way.
 wait_quiet() {
-	local waited=0
+	local waited=0 total=0 idle
+	[[ -f $BENCH_OUT/waited-seconds ]] && total=$(cat "$BENCH_OUT/waited-seconds")
 	while awk -v l="$(load1)" -v q="$QUIET_LOAD" 'BEGIN { exit !(l >= q) }'; do
-		if ((waited >= QUIET_MAX_WAIT)); then
-			log "load $(load1) still above $QUIET_LOAD after ${waited}s; measuring anyway"
-			return 0
+		idle=$(idle_fraction 3)
+		waited=$((waited + 3))
+		if awk -v i="$idle" 'BEGIN { exit !(i >= 0.95) }'; then
+			break
 		fi
-		sleep 5
-		waited=$((waited + 5))
+		if ((waited >= QUIET_MAX_WAIT || total + waited >= QUIET_TOTAL_WAIT)); then
+			log "load $(load1), idle $idle after waiting ${waited}s; measuring anyway"
+			break
+		fi
 	done
+	echo $((total + waited)) >"$BENCH_OUT/waited-seconds"
 }
 
 # record NAME ROUND JSON appends JSON (an object) with name, round and load.
