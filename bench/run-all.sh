@@ -16,7 +16,7 @@ ROUNDS=${ROUNDS:-5}
 rm -f "$RESULTS" "$BENCH_OUT/waited-seconds"
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "fjord built from: $(cat "$BIN_DIR.commit" 2>/dev/null || echo "the working tree at $(git rev-parse --short HEAD)")"
 	echo "cpus: $(nproc) x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "disk: $(df --output=source,fstype,size -h "$BENCH_DATA" | tail -1) ($(findmnt -no OPTIONS --target "$BENCH_DATA"))"

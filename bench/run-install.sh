@@ -31,13 +31,22 @@ if ! "$NATS" --version 2>/dev/null | grep -q '^v\?0\.2\.4'; then
 	rm -rf "$scratch"
 fi
 
-log "fjord -> $FJORD, kfake -> $KFAKE"
+# FJORD_REF (a commit, e.g. HEAD) builds that commit from `git archive`
+# instead of the working tree, so edits in progress are not measured.
+src=.
+if [[ -n ${FJORD_REF:-} ]]; then
+	src=$BENCH_ROOT/src
+	rm -rf "$src" && mkdir -p "$src"
+	git archive "$FJORD_REF" | tar -x -C "$src"
+	git rev-parse "$FJORD_REF" >"$BIN_DIR.commit"
+fi
+log "fjord ($src) -> $FJORD, kfake -> $KFAKE"
 mkdir -p "$BIN_DIR"
-go build -o "$FJORD" ./cmd/fjord
+(cd "$src" && go build -o "$FJORD" ./cmd/fjord)
 (cd bench/peers/kfake && GOFLAGS= go build -o "$KFAKE" .)
 # The produce-to-ack Go benchmark, compiled now so that no compile runs
 # during the measurements; it runs $FJORD (FJORD_TEST_BINARY).
-go test -c -o "$BIN_DIR/bench.test" ./internal/bench
+(cd "$src" && go test -c -o "$BIN_DIR/bench.test" ./internal/bench)
 
 "$NATS_SERVER" --version
 "$NATS" --version
