@@ -3,6 +3,7 @@ package replication
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -187,5 +188,28 @@ func TestFetcherUnfollowAndClose(t *testing.T) {
 	}
 	if err := f.Follow(2, tps[0], followers[tps[0]], 1); err == nil {
 		t.Fatal("following itself was accepted")
+	}
+}
+
+// TestFetcherLeavesNoGoroutine checks that Close stops every source
+// goroutine it started.
+func TestFetcherLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	l := newFakeLeader()
+	f := NewFetcher(context.Background(), FetcherConfig{ReplicaID: 2, Dial: l.dial, MaxWait: time.Hour, Backoff: time.Hour})
+	for i := int32(0); i < 3; i++ {
+		tp := TopicPartition{Topic: "t", Partition: i}
+		l.lead(t, tp, newTestPartition(t, i), 1, []BrokerID{1, 2}, []BrokerID{1, 2})
+		// Sources 1, 3 and 4: three goroutines, blocked in long fetches.
+		if err := f.Follow(BrokerID(1+i+min(i, 1)), tp, newTestPartition(t, i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i > 1000 {
+			t.Fatalf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
 	}
 }

@@ -128,15 +128,23 @@ func (s *LeaderState) OnISRChangeFailed() { s.pending = nil }
 // an unknown LEO holds the HW where it is.
 func (s *LeaderState) maybeAdvanceHighWatermark() bool {
 	hw := s.logEndOffset
-	for _, id := range s.MaximalISR() {
-		if id == s.leaderID {
-			continue
+	// The committed ISR, then the pending one: together the maximal ISR,
+	// without building it (this runs on every follower fetch).
+	sets := [2][]BrokerID{s.isr, nil}
+	if s.pending != nil {
+		sets[1] = s.pending.NewISR
+	}
+	for _, set := range sets {
+		for _, id := range set {
+			if id == s.leaderID {
+				continue
+			}
+			f, ok := s.followers[id]
+			if !ok {
+				return false
+			}
+			hw = min(hw, f.logEndOffset)
 		}
-		f, ok := s.followers[id]
-		if !ok {
-			return false
-		}
-		hw = min(hw, f.logEndOffset)
 	}
 	if hw <= s.highWatermark {
 		return false
@@ -186,8 +194,21 @@ func (s *LeaderState) AckReady(requiredOffset Offset, acks int16, minInsyncRepli
 	if s.highWatermark < requiredOffset {
 		return AckDecision{}
 	}
-	if maximal := s.MaximalISR(); len(maximal) < minInsyncReplicas {
-		return AckDecision{Done: true, Err: fmt.Errorf("ISR %v below min.insync.replicas %d after append: %w", maximal, minInsyncReplicas, kerr.NotEnoughReplicasAfterAppend)}
+	if s.maximalISRSize() < minInsyncReplicas {
+		return AckDecision{Done: true, Err: fmt.Errorf("ISR %v below min.insync.replicas %d after append: %w", s.MaximalISR(), minInsyncReplicas, kerr.NotEnoughReplicasAfterAppend)}
 	}
 	return AckDecision{Done: true}
+}
+
+// maximalISRSize is len(MaximalISR()) without building it.
+func (s *LeaderState) maximalISRSize() int {
+	n := len(s.isr)
+	if s.pending != nil {
+		for _, id := range s.pending.NewISR {
+			if !contains(s.isr, id) {
+				n++
+			}
+		}
+	}
+	return n
 }
