@@ -36,9 +36,12 @@
 // Concurrency. LeaderState is not safe for concurrent use: its owner (the
 // partition's leader role in the broker) guards it with a mutex or feeds it
 // from one goroutine. The pure functions are safe for concurrent use. The
-// Fetcher's methods are safe for concurrent use; each of its goroutines is
-// started by Fetcher.Add and stopped by Fetcher.Remove or Close, which wait
-// for it.
+// Fetcher's methods are safe for concurrent use. Its goroutines (one per
+// source broker) are started by Follow and stopped by Unfollow of a source's
+// last partition or by Close, which wait for them; after Unfollow returns no
+// goroutine writes to that replica any more. Lock order: Fetcher.mu, then a
+// source's mu; a source's writeMu is taken only by its goroutine and by
+// Unfollow's barrier, never under Fetcher.mu.
 //
 // Identifiers are aliases of int32 (BrokerID, LeaderEpoch) rather than
 // distinct types because the metadata image and the wire structs carry
