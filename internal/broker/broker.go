@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/metadata"
@@ -205,6 +207,22 @@ func (b *Broker) partition(topic string, index int32) *partition.Partition {
 		return nil
 	}
 	return parts[index]
+}
+
+// leaderPartition returns the local replica of topic-index if this node
+// leads it, else the error a client gets: UNKNOWN_TOPIC_OR_PARTITION when
+// the partition does not exist, NOT_LEADER_OR_FOLLOWER when another broker
+// leads it (the client refreshes its metadata and goes there).
+func (b *Broker) leaderPartition(topic string, index int32) (*partition.Partition, *kerr.Error) {
+	t, ok := b.meta.Image().Topic(topic)
+	if !ok || index < 0 || int(index) >= len(t.Partitions) {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	p := b.partition(topic, index)
+	if p == nil || t.Partitions[index].Leader != b.opts.NodeID {
+		return nil, kerr.NotLeaderForPartition
+	}
+	return p, nil
 }
 
 // topicPartitions returns the local replicas of a topic.

@@ -27,10 +27,10 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewDeleteRecordsResponseTopicPartition()
 			pr.Partition = rp.Partition
-			p := b.partition(rt.Topic, rp.Partition)
+			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
 			switch {
-			case p == nil:
-				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case perr != nil:
+				pr.ErrorCode = perr.Code
 			case isInternalTopic(rt.Topic):
 				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			default:

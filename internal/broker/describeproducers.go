@@ -6,7 +6,6 @@ package broker
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/server"
@@ -25,9 +24,9 @@ func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestCon
 		for _, idx := range rt.Partitions {
 			pr := kmsg.NewDescribeProducersResponseTopicPartition()
 			pr.Partition = idx
-			p := b.partition(rt.Topic, idx)
-			if p == nil {
-				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, perr := b.leaderPartition(rt.Topic, idx)
+			if perr != nil {
+				pr.ErrorCode = perr.Code
 				out.Partitions = append(out.Partitions, pr)
 				continue
 			}

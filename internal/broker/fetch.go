@@ -92,8 +92,9 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 			case topicErr != nil:
 				pr.ErrorCode = topicErr.Code
 			default:
-				if p = b.partition(name, rp.Partition); p == nil {
-					pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				var perr *kerr.Error
+				if p, perr = b.leaderPartition(name, rp.Partition); perr != nil {
+					pr.ErrorCode = perr.Code
 				}
 			}
 			if pr.ErrorCode != 0 {

@@ -34,20 +34,18 @@ const (
 func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.ListOffsetsRequest)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
-	img := b.meta.Image()
 	resp.Topics = make([]kmsg.ListOffsetsResponseTopic, len(req.Topics))
 	for ti, rt := range req.Topics {
 		out := &resp.Topics[ti]
 		out.Topic = rt.Topic
-		_, topicKnown := img.Topic(rt.Topic)
 		out.Partitions = make([]kmsg.ListOffsetsResponseTopicPartition, len(rt.Partitions))
 		for pi, rp := range rt.Partitions {
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
-			p := b.partition(rt.Topic, rp.Partition)
-			if !topicKnown || p == nil {
-				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
+			if perr != nil {
+				pr.ErrorCode = perr.Code
 				continue
 			}
 			if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {

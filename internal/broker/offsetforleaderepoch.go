@@ -7,7 +7,6 @@ package broker
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/server"
@@ -29,9 +28,9 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.Request
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			pr.Partition = rp.Partition
-			p := b.partition(rt.Topic, rp.Partition)
-			if p == nil {
-				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
+			if perr != nil {
+				pr.ErrorCode = perr.Code
 				continue
 			}
 			if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {

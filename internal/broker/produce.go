@@ -60,9 +60,9 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode = kerr.InvalidTopicException.Code
 				continue
 			}
-			p := b.partition(name, rp.Partition)
-			if p == nil {
-				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, perr := b.leaderPartition(name, rp.Partition)
+			if perr != nil {
+				pr.ErrorCode = perr.Code
 				continue
 			}
 			last, err := b.appendRecords(p, rp.Records, nowMs, req, pr)
