@@ -30,14 +30,16 @@ cat "$BENCH_OUT/machine.txt" >&2
 
 for ((round = 1; round <= ROUNDS; round++)); do
 	log "round $round of $ROUNDS"
-	bench/run-limits.sh "$round"
-	bench/run-fjord.sh "$round"
-	bench/run-peers.sh "$round"
+	# A failed script is reported and its measurements are missing from
+	# the round; the other rounds still run.
+	bench/run-limits.sh "$round" || log "run-limits.sh round $round failed"
+	bench/run-fjord.sh "$round" || log "run-fjord.sh round $round failed"
+	bench/run-peers.sh "$round" || log "run-peers.sh round $round failed"
 done
 for round in 1 2 3; do
-	bench/run-partitions.sh "$round"
+	bench/run-partitions.sh "$round" || log "run-partitions.sh round $round failed"
 done
-bench/run-profile.sh
+bench/run-profile.sh || log "run-profile.sh failed"
 bench/run-report.sh >"$BENCH_OUT/report.md"
 log "waited $(cat "$BENCH_OUT/waited-seconds")s for a quiet machine in all"
 cat "$BENCH_OUT/report.md"

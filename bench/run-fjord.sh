@@ -44,7 +44,7 @@ produce_measured() {
 
 # Target 1: durable produce (the default: fsync before ack, group commit).
 dir=$BENCH_DATA/fjord-durable
-start_fjord "$dir"
+retry_bind start_fjord "$dir"
 produce_measured fjord.durable_1KiB --topic t1k --records "$RECORDS" --record-size 1024
 stop_broker
 drop_data "$dir"
@@ -52,7 +52,7 @@ drop_data "$dir"
 # Targets 2 and 3: relaxed flush, 1 KiB then 100 B; target 4 reads the
 # 1 KiB topic back while it is in the page cache.
 dir=$BENCH_DATA/fjord-relaxed
-start_fjord "$dir" "$RELAXED"
+retry_bind start_fjord "$dir" "$RELAXED"
 produce_measured fjord.relaxed_1KiB --topic t1k --records "$RECORDS" --record-size 1024
 wait_quiet
 load=$(load1)
@@ -76,7 +76,7 @@ record fjord.one_in_flight_closed_loop "$ROUND" \
 	"$(jq -nc --argjson ns "$ns" '{records_per_sec: (1e9 / $ns), mean_ms: ($ns / 1e6)}')" "$load"
 
 dir=$BENCH_DATA/fjord-latency
-start_fjord "$dir"
+retry_bind start_fjord "$dir"
 wait_quiet
 load=$(load1)
 summary=$(produce --topic lat --records "$LATENCY_RECORDS" --record-size 1024 --linger 0 --rate 500 --producers 1)
@@ -99,7 +99,7 @@ stop_broker
 drop_data "$dir"
 
 dir=$BENCH_DATA/fjord-latency-relaxed
-start_fjord "$dir" "$RELAXED"
+retry_bind start_fjord "$dir" "$RELAXED"
 e2e fjord.e2e_2000_relaxed_linger0 --topic e2e0 --linger 0
 e2e fjord.e2e_2000_relaxed_linger10ms --topic e2e10 --linger 10ms
 stop_broker

@@ -128,8 +128,24 @@ start_fjord() {
 	"$FJORD" server --data-dir "$dir" --listen "127.0.0.1:$FJORD_PORT" --config "$dir.properties" \
 		--log-level warn >"$dir.stdout" 2>"$dir.stderr" &
 	BROKER_PID=$!
-	wait_for_line "$BROKER_PID" "$dir.stdout" "fjord: broker ready on" 120
+	wait_for_line "$BROKER_PID" "$dir.stdout" "fjord: broker ready on" 120 || return 1
 	BROKER_START_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# retry_bind COMMAND... runs a start function again, up to 5 times, while
+# its port is briefly taken by some other process on this shared machine.
+retry_bind() {
+	local i
+	for ((i = 1; i <= 5; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		wait "$BROKER_PID" 2>/dev/null || true
+		BROKER_PID=""
+		log "start failed (attempt $i); retrying in 2s"
+		sleep 2
+	done
+	return 1
 }
 
 # start_kfake [--data-dir DIR [--sync]] starts the kfake peer.
@@ -137,7 +153,7 @@ start_kfake() {
 	local log=$BENCH_DATA/kfake.stdout
 	"$KFAKE" --port "$KFAKE_PORT" "$@" >"$log" 2>"$BENCH_DATA/kfake.stderr" &
 	BROKER_PID=$!
-	wait_for_line "$BROKER_PID" "$log" "kfake: ready on" 60
+	wait_for_line "$BROKER_PID" "$log" "kfake: ready on" 60 || return 1
 }
 
 # start_nats DIR starts nats-server with JetStream file storage on DIR, with
@@ -147,7 +163,7 @@ start_nats() {
 	mkdir -p "$dir"
 	"$NATS_SERVER" -js -sd "$dir" -a 127.0.0.1 -p "$NATS_PORT" >"$dir.log" 2>&1 &
 	BROKER_PID=$!
-	wait_for_line "$BROKER_PID" "$dir.log" "Server is ready" 60
+	wait_for_line "$BROKER_PID" "$dir.log" "Server is ready" 60 || return 1
 }
 
 # stop_broker stops the broker this script started and waits for it.

@@ -48,13 +48,18 @@ load=$(load1)
 iperf3 -s -p "$IPERF_PORT" >"$dir/iperf-server.log" 2>&1 &
 server=$!
 for ((i = 0; i < 100; i++)); do
-	if iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 5 -J >"$dir/iperf.json" 2>/dev/null; then
+	if ss -ltn "sport = :$IPERF_PORT" | grep -q LISTEN; then
 		break
 	fi
 	sleep 0.05
 done
+iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t 5 -J >"$dir/iperf.json" 2>&1 || true
 kill "$server"
 wait "$server" || true
+if jq -e '.error' "$dir/iperf.json" >/dev/null; then
+	log "iperf3: $(jq -r .error "$dir/iperf.json")"
+	cat "$dir/iperf-server.log" >&2
+fi
 record limit.loopback_tcp "$ROUND" "$(jq -c '.end.sum_received |
 	{mib_per_sec: (.bits_per_second / 8 / 1048576)}' "$dir/iperf.json")" "$load"
 rm -rf "$dir"

@@ -15,7 +15,7 @@ dir=$BENCH_DATA/fjord-partitions
 drop_data "$dir"
 wait_quiet
 load=$(load1)
-start_fjord "$dir"
+retry_bind start_fjord "$dir"
 "$FJORD" topic create many --brokers "$BROKERS" --partitions "$PARTITIONS" --timeout 120s >/dev/null
 # 100 B records with linger 0: kgo's sticky partitioner moves to another
 # partition with every batch, so many partitions get a segment.
@@ -26,7 +26,7 @@ rss_running=$(rss_mib "$BROKER_PID")
 fds_running=$(find "/proc/$BROKER_PID/fd" -mindepth 1 | wc -l)
 stop_broker
 
-start_fjord "$dir"
+retry_bind start_fjord "$dir"
 startup=$BROKER_START_SECONDS
 rss_started=$(rss_mib "$BROKER_PID")
 fds_started=$(find "/proc/$BROKER_PID/fd" -mindepth 1 | wc -l)

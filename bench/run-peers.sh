@@ -14,7 +14,7 @@ RECORDS=${RECORDS:-500000}
 kfake_run() {
 	local name=$1 load cpu0 cpu1 summary
 	shift
-	start_kfake "$@"
+	retry_bind start_kfake "$@"
 	wait_quiet
 	load=$(load1)
 	cpu0=$(cpu_seconds "$BROKER_PID")
@@ -44,7 +44,7 @@ rm -rf "$dir"
 nats_run() {
 	local name=$1 size=$2 msgs=$3 load
 	dir=$BENCH_DATA/nats
-	start_nats "$dir"
+	retry_bind start_nats "$dir"
 	wait_quiet
 	load=$(load1)
 	"$NATS" -s "nats://127.0.0.1:$NATS_PORT" bench js pub bench.t --create --storage file \

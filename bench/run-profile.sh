@@ -40,12 +40,12 @@ produce() {
 }
 
 dir=$BENCH_DATA/fjord-profile
-start_fjord "$dir"
+retry_bind start_fjord "$dir"
 profile durable_1KiB produce --topic t1k --records "$RECORDS" --record-size 1024
 stop_broker
 drop_data "$dir"
 
-start_fjord "$dir" "$RELAXED"
+retry_bind start_fjord "$dir" "$RELAXED"
 profile relaxed_1KiB produce --topic t1k --records "$RECORDS" --record-size 1024
 profile consume_1KiB "$FJORD" bench consume --brokers "$BROKERS" --quiet --topic t1k --records "$RECORDS"
 profile relaxed_100B produce --topic t100 --records "${RECORDS_100B:-5000000}" --record-size 100
