@@ -26,10 +26,10 @@ profile() {
 		echo "# $name: $(cat "$BENCH_OUT/profile-$name.summary.json")"
 		echo "## self"
 		perf report -i "$BENCH_OUT/perf-$name.data" --stdio --no-children --sort symbol \
-			--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -40
+			--percent-limit 1 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -40 || true
 		echo "## including callees"
 		perf report -i "$BENCH_OUT/perf-$name.data" --stdio --children --sort symbol \
-			--percent-limit 3 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -50
+			--percent-limit 3 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -50 || true
 	} >"$BENCH_OUT/profile-$name.txt"
 	log "profile $name -> $BENCH_OUT/profile-$name.txt"
 }
