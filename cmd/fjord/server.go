@@ -235,10 +235,10 @@ func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
 // registerBroker registers this broker unless the image already holds it,
 // unfenced, at this address (a lone node's restart writes nothing).
 func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32) error {
-	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port && !br.Fenced {
+	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port && br.Rack == cfg.Props["broker.rack"] && !br.Fenced {
 		return nil
 	}
-	err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port})
+	err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port, Rack: cfg.Props["broker.rack"]})
 	if err != nil {
 		return fmt.Errorf("registering broker %d: %w", cfg.NodeID, err)
 	}

@@ -3,7 +3,6 @@ package metadata
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"sort"
 
@@ -83,7 +82,11 @@ func (n *Node) planTopic(img *Image, spec CreateTopicSpec) ([]Record, error) {
 	id := newTopicID(img)
 	records := make([]Record, 0, 1+len(assignments)+len(spec.Configs))
 	records = append(records, TopicRecord{Name: spec.Name, ID: id})
-	records = append(records, partitionRecords(id, 0, assignments)...)
+	partitions, err := partitionRecords(img, id, 0, assignments)
+	if err != nil {
+		return nil, err
+	}
+	records = append(records, partitions...)
 	return append(records, configRecords(ResourceTopic, spec.Name, spec.Configs)...), nil
 }
 
@@ -116,37 +119,7 @@ func (n *Node) defaultAssignments(img *Image, spec CreateTopicSpec) ([][]int32, 
 	if rf <= 0 {
 		return nil, newError(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor must be larger than 0, got %d", rf))
 	}
-	brokers := brokerIDs(img)
-	if int(rf) > len(brokers) {
-		return nil, newError(kerr.InvalidReplicationFactor,
-			fmt.Sprintf("replication factor %d is larger than the %d available brokers", rf, len(brokers)))
-	}
-	return placeReplicas(brokers, 0, partitions, rf, placementStart(spec.Name, len(brokers))), nil
-}
-
-// placeReplicas assigns partitions first..first+count-1 round-robin over the
-// brokers from start: partition p's replicas are the rf brokers following
-// start+p, so leaders (the first replica) spread evenly and no broker holds
-// two replicas of a partition. Rack awareness comes later.
-func placeReplicas(brokers []int32, first, count, rf int32, start int) [][]int32 {
-	out := make([][]int32, count)
-	for i := range count {
-		replicas := make([]int32, rf)
-		for r := range rf {
-			replicas[r] = brokers[(start+int(first+i)+int(r))%len(brokers)]
-		}
-		out[i] = replicas
-	}
-	return out
-}
-
-// placementStart derives the round-robin start from the topic name, so
-// leaders of different topics start on different brokers yet a test can
-// predict them.
-func placementStart(name string, brokers int) int {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return int(h.Sum32() % uint32(brokers))
+	return placeNewPartitions(img, spec.Name, 0, partitions, int(rf))
 }
 
 func explicitAssignments(img *Image, spec CreateTopicSpec) ([][]int32, error) {
@@ -193,13 +166,28 @@ func checkAssignments(img *Image, assignments [][]int32, rf int) error {
 	return nil
 }
 
-func partitionRecords(id [16]byte, first int32, assignments [][]int32) []Record {
+// partitionRecords creates partitions first.. with the given replicas. The
+// ISR is the unfenced replicas and the leader the first of them, as Kafka
+// does for a manual assignment that names a fenced broker; a partition
+// without any unfenced replica is refused.
+func partitionRecords(img *Image, id [16]byte, first int32, assignments [][]int32) ([]Record, error) {
+	live := liveBrokers(img)
 	out := make([]Record, 0, len(assignments))
 	for i, replicas := range assignments {
+		isr := make([]int32, 0, len(replicas))
+		for _, r := range replicas {
+			if live(r) {
+				isr = append(isr, r)
+			}
+		}
+		if len(isr) == 0 {
+			return nil, newError(kerr.InvalidReplicaAssignment,
+				fmt.Sprintf("all replicas of partition %d are fenced", first+int32(i)))
+		}
 		out = append(out, PartitionRecord{TopicID: id, Partition: first + int32(i), Replicas: replicas,
-			ISR: append([]int32(nil), replicas...), Leader: replicas[0]})
+			ISR: isr, Leader: isr[0]})
 	}
-	return out
+	return out, nil
 }
 
 func configRecords(rt ResourceType, name string, configs map[string]string) []Record {
@@ -209,18 +197,6 @@ func configRecords(rt ResourceType, name string, configs map[string]string) []Re
 		out = append(out, ConfigRecord{ResourceType: rt, ResourceName: name, Name: k, Value: &v})
 	}
 	return out
-}
-
-// brokerIDs lists the unfenced brokers, where new replicas may go.
-func brokerIDs(img *Image) []int32 {
-	ids := make([]int32, 0, len(img.brokers))
-	for id, br := range img.brokers {
-		if !br.Fenced {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -276,11 +252,10 @@ func (n *Node) createPartitionsLocal(ctx context.Context, name string, newTotal 
 		rf = len(t.Partitions[0].Replicas)
 	}
 	if assignments == nil {
-		brokers := brokerIDs(img)
-		if rf > len(brokers) {
-			return newError(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d is larger than the %d available brokers", rf, len(brokers)))
+		var err error
+		if assignments, err = placeNewPartitions(img, name, current, newTotal-current, rf); err != nil {
+			return err
 		}
-		assignments = placeReplicas(brokers, current, newTotal-current, int32(rf), placementStart(name, len(brokers)))
 	} else {
 		if int32(len(assignments)) != newTotal-current {
 			return newError(kerr.InvalidReplicaAssignment,
@@ -290,8 +265,9 @@ func (n *Node) createPartitionsLocal(ctx context.Context, name string, newTotal 
 			return err
 		}
 	}
-	if validateOnly {
-		return nil
+	records, err := partitionRecords(img, t.ID, current, assignments)
+	if err != nil || validateOnly {
+		return err
 	}
-	return n.write(ctx, partitionRecords(t.ID, current, assignments))
+	return n.write(ctx, records)
 }
