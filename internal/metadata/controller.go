@@ -70,7 +70,9 @@ func (n *Node) registerBrokerLocal(ctx context.Context, reg BrokerRegistration) 
 	}
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
-	return n.write(ctx, []Record{rec})
+	// A registration unfences: offline partitions whose ISR holds the
+	// broker get it back as leader in the same entry.
+	return n.writeWithLeadership(ctx, []Record{rec})
 }
 
 // MaxProducerIDBlock bounds one allocation; Kafka hands out blocks of 1000.

@@ -52,6 +52,8 @@ const (
 	opAddObserver      = "addObserver"
 	opBarrier          = "barrier"
 	opDescribeQuorum   = "describeQuorum"
+	opAlterPartition   = "alterPartition"
+	opElectLeaders     = "electLeaders"
 	// opNodeStatus is answered by any node about itself; it is not forwarded.
 	opNodeStatus = "nodeStatus"
 )
@@ -75,6 +77,10 @@ type forwardRequest struct {
 	Count        int64               `json:"count,omitempty"`
 	NodeID       int32               `json:"nodeId,omitempty"`
 	Addr         string              `json:"addr,omitempty"`
+
+	AlterPartition *AlterPartitionRequest `json:"alterPartition,omitempty"`
+	ElectionType   ElectionType           `json:"electionType,omitempty"`
+	Elections      []TopicPartitions      `json:"elections,omitempty"`
 }
 
 type forwardResponse struct {
@@ -83,11 +89,13 @@ type forwardResponse struct {
 	// LeaderAddr is the leader's controller address, with NOT_CONTROLLER.
 	LeaderAddr string `json:"leaderAddr,omitempty"`
 	// Offset is the leader's image offset after the operation.
-	Offset          uint64        `json:"offset"`
-	Topic           *TopicImage   `json:"topic,omitempty"`
-	FirstProducerID int64         `json:"firstProducerId,omitempty"`
-	Quorum          *QuorumStatus `json:"quorum,omitempty"`
-	Replica         *ReplicaState `json:"replica,omitempty"`
+	Offset          uint64           `json:"offset"`
+	Topic           *TopicImage      `json:"topic,omitempty"`
+	FirstProducerID int64            `json:"firstProducerId,omitempty"`
+	Quorum          *QuorumStatus    `json:"quorum,omitempty"`
+	Replica         *ReplicaState    `json:"replica,omitempty"`
+	Partition       *PartitionImage  `json:"partition,omitempty"`
+	Elections       []ElectionResult `json:"elections,omitempty"`
 }
 
 func (r forwardResponse) err() error {

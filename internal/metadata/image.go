@@ -32,6 +32,8 @@ type PartitionImage struct {
 	Leader         int32
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// Unclean says the leader was elected from outside the ISR.
+	Unclean bool `json:",omitempty"`
 }
 
 // BrokerImage is one registered broker. Epoch is the Raft index of its

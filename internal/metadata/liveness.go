@@ -108,7 +108,8 @@ func (n *Node) fenceBrokerLocal(ctx context.Context, nodeID int32) error {
 	if br.Fenced {
 		return nil
 	}
-	return n.write(ctx, []Record{BrokerFenceRecord{NodeID: nodeID, Fenced: true}})
+	// Controlled shutdown: leadership moves away in the same entry.
+	return n.writeWithLeadership(ctx, []Record{BrokerFenceRecord{NodeID: nodeID, Fenced: true}})
 }
 
 // applyFencing writes the fencing decisions for the current image.
@@ -129,9 +130,6 @@ func (n *Node) applyFencing(ctx context.Context) error {
 	}
 	n.liveness.mu.Unlock()
 	decisions := DecideFencing(in, since, now, n.sessionTimeout())
-	if len(decisions) == 0 {
-		return nil
-	}
 	records := make([]Record, len(decisions))
 	for i, d := range decisions {
 		records[i] = BrokerFenceRecord{NodeID: d.NodeID, Fenced: d.Fence}
@@ -141,13 +139,18 @@ func (n *Node) applyFencing(ctx context.Context) error {
 			n.logger.Info("unfencing broker: heartbeats resumed", "broker", d.NodeID)
 		}
 	}
-	return n.write(ctx, records)
+	// Even without a fencing change the partitions are checked: a new
+	// controller finishes what its predecessor left, and a topic whose
+	// unclean.leader.election.enable was just set gets a leader.
+	return n.writeWithLeadership(ctx, records)
 }
 
 // runLiveness is the leader's fencing loop, owned by Node.
 func (n *Node) runLiveness(ctx context.Context) {
 	tick := time.NewTicker(min(n.heartbeatInterval()/2, time.Second))
 	defer tick.Stop()
+	rebalance, imbalanceInterval := n.autoLeaderRebalance()
+	var lastImbalanceCheck time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -165,11 +168,24 @@ func (n *Node) runLiveness(ctx context.Context) {
 		leading := !n.liveness.leaderSince.IsZero()
 		n.liveness.mu.Unlock()
 		if !leading {
+			lastImbalanceCheck = time.Time{}
 			continue
 		}
 		wctx, cancel := context.WithTimeout(ctx, defaultApplyTimeout)
 		if err := n.applyFencing(wctx); err != nil {
 			n.logger.Debug("broker fencing failed", "err", err)
+		}
+		// The first check comes a full interval after election, as in
+		// Kafka, so brokers have time to rejoin ISRs after a restart.
+		switch now := time.Now(); {
+		case !rebalance:
+		case lastImbalanceCheck.IsZero():
+			lastImbalanceCheck = now
+		case now.Sub(lastImbalanceCheck) >= imbalanceInterval:
+			lastImbalanceCheck = now
+			if err := n.balanceLeaders(wctx); err != nil {
+				n.logger.Debug("preferred leader election failed", "err", err)
+			}
 		}
 		cancel()
 	}

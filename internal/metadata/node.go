@@ -46,7 +46,11 @@ type Options struct {
 	// and broker.session.timeout.ms; zero means Kafka's defaults.
 	HeartbeatInterval time.Duration
 	SessionTimeout    time.Duration
-	Logger            *slog.Logger
+	// LeaderImbalanceCheckInterval is leader.imbalance.check.interval.seconds
+	// for the preferred leader election of auto.leader.rebalance.enable;
+	// zero means the broker property, else 300 s.
+	LeaderImbalanceCheckInterval time.Duration
+	Logger                       *slog.Logger
 	// ClusterID is the cluster's id. Empty: the id stored in Dir/meta, or a
 	// new random one on first start. A given id that differs from the stored
 	// one is an error, as in Kafka: the directory belongs to another cluster.

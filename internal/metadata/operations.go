@@ -87,6 +87,36 @@ func (n *Node) FenceBroker(ctx context.Context, nodeID int32) error {
 	return err
 }
 
+// AlterPartition is Kafka's AlterPartition (KIP-497) for one partition: the
+// leader leaderID, at leaderEpoch and partitionEpoch, asks the controller to
+// make newISR the ISR. On success the returned partition has the new ISR and
+// partitionEpoch+1 (unchanged when the ISR already was newISR); the leader
+// epoch never changes. Errors carry Kafka's codes (DecideAlterPartition).
+func (n *Node) AlterPartition(ctx context.Context, topicID [16]byte, partition, leaderID, leaderEpoch, partitionEpoch int32, newISR []int32) (PartitionImage, error) {
+	resp, err := n.run(ctx, forwardRequest{Op: opAlterPartition, AlterPartition: &AlterPartitionRequest{TopicID: topicID,
+		Partition: partition, LeaderID: leaderID, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, NewISR: newISR}})
+	if err != nil {
+		return PartitionImage{}, err
+	}
+	if resp.Partition == nil {
+		return PartitionImage{}, newError(kerr.UnknownServerError, "controller returned no partition")
+	}
+	return *resp.Partition, nil
+}
+
+// ElectLeaders is Kafka's ElectLeaders: a preferred or unclean leader
+// election for the given partitions, or for every partition when partitions
+// is nil (then partitions needing none are left out). Per-partition outcomes
+// are in the results (DecideElectLeaders); the error is for the request.
+func (n *Node) ElectLeaders(ctx context.Context, typ ElectionType, partitions []TopicPartitions) ([]ElectionResult, error) {
+	if partitions != nil && len(partitions) == 0 {
+		// Forwarding would turn an empty list into nil, "every partition".
+		return nil, nil
+	}
+	resp, err := n.run(ctx, forwardRequest{Op: opElectLeaders, ElectionType: typ, Elections: partitions})
+	return resp.Elections, err
+}
+
 // DescribeQuorum returns the quorum as the leader sees it (quorum.go).
 func (n *Node) DescribeQuorum(ctx context.Context) (QuorumStatus, error) {
 	resp, err := n.run(ctx, forwardRequest{Op: opDescribeQuorum})
@@ -144,6 +174,15 @@ func (n *Node) execute(ctx context.Context, req forwardRequest) (forwardResponse
 		err = n.heartbeatLocal(ctx, req.NodeID)
 	case opFenceBroker:
 		err = n.fenceBrokerLocal(ctx, req.NodeID)
+	case opAlterPartition:
+		if req.AlterPartition == nil {
+			return resp, newError(kerr.InvalidRequest, "no partition")
+		}
+		var p PartitionImage
+		p, err = n.alterPartitionLocal(ctx, *req.AlterPartition)
+		resp.Partition = &p
+	case opElectLeaders:
+		resp.Elections, err = n.electLeadersLocal(ctx, req.ElectionType, req.Elections)
 	case opAddObserver:
 		err = n.addObserverLocal(req.NodeID, req.Addr)
 	case opBarrier:

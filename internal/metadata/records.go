@@ -41,6 +41,10 @@ type PartitionRecord struct {
 	Leader         int32    `json:"leader"`
 	LeaderEpoch    int32    `json:"leaderEpoch"`
 	PartitionEpoch int32    `json:"partitionEpoch"`
+	// Unclean marks a leader elected from outside the ISR
+	// (unclean.leader.election.enable): records the ISR had committed may
+	// be missing from its log. It stays set until the next leader change.
+	Unclean bool `json:"unclean,omitempty"`
 }
 
 // RemoveTopicRecord deletes a topic, its partitions and its configs.

@@ -1,0 +1,140 @@
+package metadata
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/config"
+)
+
+// The thin driver around decisions.go and elect.go: each operation takes
+// controllerMu, decides on the current image and writes the records.
+
+// Preferred leader election (auto.leader.rebalance.enable), with Kafka's
+// names and defaults.
+const (
+	propAutoLeaderRebalance          = "auto.leader.rebalance.enable"
+	propLeaderImbalanceCheckInterval = "leader.imbalance.check.interval.seconds"
+	// DefaultLeaderImbalanceCheckInterval is Kafka's 300 s: moving leaders
+	// costs clients a metadata refresh, so it is done rarely.
+	DefaultLeaderImbalanceCheckInterval = 300 * time.Second
+)
+
+// writeWithLeadership writes records (possibly none) together with the
+// leadership changes they make necessary: the partition decisions are taken
+// on the image as it will be once records apply, and written in the same
+// log entry, so no node ever sees a fenced broker still leading. Callers
+// hold controllerMu.
+func (n *Node) writeWithLeadership(ctx context.Context, records []Record) error {
+	img := n.Image()
+	planned := img
+	if len(records) > 0 {
+		var err error
+		if planned, err = applyBatch(img, records, img.offset); err != nil {
+			return newError(kerr.UnknownServerError, err.Error())
+		}
+	}
+	for _, rec := range DecideLeadership(planned, n.uncleanAllowed(planned)) {
+		n.logLeadershipChange(planned, rec)
+		records = append(records, rec)
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	return n.write(ctx, records)
+}
+
+func (n *Node) logLeadershipChange(img *Image, rec PartitionRecord) {
+	name := img.topicNames[rec.TopicID]
+	switch {
+	case rec.Unclean:
+		n.logger.Warn("unclean leader election: committed records may be lost", "topic", name, "partition", rec.Partition,
+			"leader", rec.Leader, "leaderEpoch", rec.LeaderEpoch)
+	case rec.Leader == -1:
+		n.logger.Warn("partition offline: no live in-sync replica", "topic", name, "partition", rec.Partition, "isr", rec.ISR)
+	default:
+		n.logger.Info("partition leadership or ISR changed", "topic", name, "partition", rec.Partition,
+			"leader", rec.Leader, "leaderEpoch", rec.LeaderEpoch, "isr", rec.ISR)
+	}
+}
+
+// uncleanAllowed resolves unclean.leader.election.enable per topic from the
+// controller's broker properties, the dynamic broker configs and the topic's
+// overrides.
+func (n *Node) uncleanAllowed(img *Image) func(TopicImage) bool {
+	var props map[string]string
+	return func(t TopicImage) bool {
+		if props == nil {
+			props = n.brokerProps(img)
+		}
+		resolved, _ := config.ResolveTopic(props, t.Configs)
+		return resolved.UncleanLeaderElection
+	}
+}
+
+// alterPartitionLocal applies an AlterPartition request (decisions.go).
+func (n *Node) alterPartitionLocal(ctx context.Context, req AlterPartitionRequest) (PartitionImage, error) {
+	n.controllerMu.Lock()
+	defer n.controllerMu.Unlock()
+	rec, next, err := DecideAlterPartition(n.Image(), req)
+	if err != nil || rec == nil {
+		return next, err
+	}
+	if err := n.write(ctx, []Record{*rec}); err != nil {
+		return PartitionImage{}, err
+	}
+	return next, nil
+}
+
+// electLeadersLocal runs an ElectLeaders request (elect.go).
+func (n *Node) electLeadersLocal(ctx context.Context, typ ElectionType, partitions []TopicPartitions) ([]ElectionResult, error) {
+	n.controllerMu.Lock()
+	defer n.controllerMu.Unlock()
+	records, results, err := DecideElectLeaders(n.Image(), typ, partitions)
+	if err != nil || len(records) == 0 {
+		return results, err
+	}
+	batch := make([]Record, len(records))
+	for i, r := range records {
+		batch[i] = r
+	}
+	if err := n.write(ctx, batch); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// balanceLeaders is auto.leader.rebalance.enable's periodic preferred
+// leader election.
+func (n *Node) balanceLeaders(ctx context.Context) error {
+	n.controllerMu.Lock()
+	defer n.controllerMu.Unlock()
+	records := DecidePreferredElections(n.Image())
+	if len(records) == 0 {
+		return nil
+	}
+	batch := make([]Record, len(records))
+	for i, r := range records {
+		batch[i] = r
+	}
+	n.logger.Info("moving leadership back to preferred replicas", "partitions", len(records))
+	return n.write(ctx, batch)
+}
+
+// autoLeaderRebalance reports auto.leader.rebalance.enable (default true)
+// and leader.imbalance.check.interval.seconds (Options, else the property,
+// else 300 s).
+func (n *Node) autoLeaderRebalance() (bool, time.Duration) {
+	enabled := n.opts.Broker.Props[propAutoLeaderRebalance] != "false"
+	interval := DefaultLeaderImbalanceCheckInterval
+	if s, err := strconv.Atoi(n.opts.Broker.Props[propLeaderImbalanceCheckInterval]); err == nil && s > 0 {
+		interval = time.Duration(s) * time.Second
+	}
+	if n.opts.LeaderImbalanceCheckInterval > 0 {
+		interval = n.opts.LeaderImbalanceCheckInterval
+	}
+	return enabled, interval
+}
