@@ -72,6 +72,9 @@ type Broker struct {
 	// producerIDs hands out ids from blocks allocated by the controller.
 	producerIDs producerIDAllocator
 
+	// repl holds the leader and follower roles of replicated partitions.
+	repl replicas
+
 	// groups is the group coordinator; set by Start, run by Run.
 	groups *group.Coordinator
 }
@@ -97,6 +100,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.removeStrayLogs(b.meta.Image()); err != nil {
 		return err
 	}
+	b.startReplication(ctx)
 	if err := b.applyImage(nil, b.meta.Image()); err != nil {
 		return err
 	}
@@ -115,6 +119,7 @@ func (b *Broker) Run(ctx context.Context) {
 	wg.Go(func() { b.flushLoop(ctx) })
 	wg.Go(func() { b.groups.Run(ctx) })
 	wg.Go(func() { b.cleanerLoop(ctx) })
+	wg.Go(func() { b.isrLoop(ctx) })
 	wg.Wait()
 }
 
@@ -125,6 +130,9 @@ const closeWorkers = 8
 
 // Close closes every partition's log. Requests must have stopped.
 func (b *Broker) Close() error {
+	if b.repl.fetcher != nil {
+		b.repl.fetcher.Close() // no follower writes after this
+	}
 	b.mu.Lock()
 	var all []*partition.Partition
 	for _, parts := range b.mu.partitions {

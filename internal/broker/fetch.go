@@ -41,13 +41,19 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 			return server.Result{Response: resp}
 		}
 	}
-	if req.ReplicaID >= 0 && req.Version <= 14 || req.ReplicaState.ID >= 0 && req.Version >= 15 {
-		// No followers exist on a single node; a client posing as one must
-		// not move any replica state (CVE-2018-1288).
+	replica := req.ReplicaID
+	if req.Version >= 15 {
+		replica = req.ReplicaState.ID
+	}
+	if _, ok := b.meta.Image().Broker(replica); replica >= 0 && !ok {
+		// Only registered brokers follow; a client posing as one must not
+		// move any replica state (CVE-2018-1288). Without authentication
+		// this is a sanity check, not a security boundary.
 		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 		return server.Result{Response: resp}
 	}
 	f := b.newFetch(req)
+	f.replica = replica
 	bytes := f.read()
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
@@ -65,6 +71,8 @@ type fetch struct {
 	resp   *kmsg.FetchResponse
 	parts  []*partition.Partition // parallel to the flattened request partitions
 	failed bool                   // some partition got an error: answer at once
+	// replica is the fetching follower's broker id, or -1 for a consumer.
+	replica int32
 
 	// slices are the file ranges to send, parallel to parts, each marked
 	// in the response by a placeholder (see fetch_splice.go).
@@ -160,7 +168,25 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		f.failed = true
 		return 0
 	}
-	if offset >= hw || maxBytes <= 0 && !first {
+	// Consumers read up to the high watermark; followers up to the log
+	// end, and their fetch offset is what moves the high watermark.
+	upTo := hw
+	if f.replica >= 0 {
+		role := f.b.leaderRoleOf(p)
+		if role == nil {
+			pr.ErrorCode = kerr.NotLeaderForPartition.Code
+			f.failed = true
+			return 0
+		}
+		if err := f.b.onFollowerFetch(role, f.replica, offset); err != nil {
+			pr.ErrorCode, f.failed = kerr.ReplicaNotAvailable.Code, true
+			return 0
+		}
+		hw = p.HighWatermark()
+		pr.HighWatermark, pr.LastStableOffset = int64(hw), int64(hw)
+		upTo = log.LogEndOffset()
+	}
+	if offset >= upTo || maxBytes <= 0 && !first {
 		return 0
 	}
 	limit := int64(rp.PartitionMaxBytes)
@@ -170,7 +196,7 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 	if limit > maxBytes {
 		limit = max(maxBytes, 1)
 	}
-	slice, err := log.Read(offset, limit, hw)
+	slice, err := log.Read(offset, limit, upTo)
 	if err != nil {
 		pr.ErrorCode = errorCode(err)
 		f.failed = true

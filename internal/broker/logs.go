@@ -14,6 +14,7 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/replication"
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
@@ -107,6 +108,11 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	b.mu.partitions[t.Name] = parts
 	b.mu.topicIDs[t.Name] = t.ID
 	b.mu.Unlock()
+	for i, p := range parts {
+		if p != nil {
+			b.applyRole(t, p, t.Partitions[i])
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -199,6 +205,8 @@ func (b *Broker) removeTopic(name string) error {
 		if p == nil {
 			continue
 		}
+		b.dropLeaderRole(p)
+		b.repl.fetcher.Unfollow(replication.TopicPartition{Topic: name, TopicID: id, Partition: int32(i)})
 		if err := p.Close(); err != nil {
 			errs = append(errs, err)
 		}

@@ -8,6 +8,7 @@ package broker
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -26,6 +27,7 @@ func (b *Broker) registerProduce(r server.Routes) {
 // appended is a partition write that waits for durability before its ack.
 type appended struct {
 	p    *partition.Partition
+	role *leaderRole // nil unless the partition is replicated
 	last storage.Offset
 	resp *kmsg.ProduceResponseTopicPartition
 }
@@ -65,12 +67,24 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode = perr.Code
 				continue
 			}
+			role := b.leaderRoleOf(p)
+			if role != nil {
+				// Below min.insync.replicas nothing is written, so the
+				// producer may retry safely.
+				role.mu.Lock()
+				err := role.state.CheckProduce(req.Acks, int(p.Config().MinInsyncReplicas))
+				role.mu.Unlock()
+				if err != nil {
+					pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
+					continue
+				}
+			}
 			last, err := b.appendRecords(p, rp.Records, nowMs, req, pr)
 			if err != nil {
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
-			waits = append(waits, appended{p: p, last: last, resp: pr})
+			waits = append(waits, appended{p: p, role: role, last: last, resp: pr})
 		}
 	}
 	if len(waits) == 0 {
@@ -78,33 +92,44 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 	}
 	// acks=0 gets no answer, but its records must still be fsynced to
 	// become visible to consumers, so the wait runs all the same.
-	return server.Result{NoResponse: req.Acks == 0, Pending: func(context.Context) kmsg.Response {
+	timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
+	return server.Result{NoResponse: req.Acks == 0, Pending: func(ctx context.Context) kmsg.Response {
 		// The fsyncs are not abandoned when the client goes away: the bytes
 		// are in the logs already and other producers' acks share them.
 		// Partitions are synced in parallel so that one request's latency is
 		// one fsync, not one per partition.
 		if len(waits) == 1 {
-			b.waitDurable(waits[0])
+			b.waitAcked(ctx, waits[0], req.Acks, timeout)
 			return resp
 		}
 		var wg sync.WaitGroup
 		for _, w := range waits {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				b.waitDurable(w)
-			}()
+			wg.Go(func() { b.waitAcked(ctx, w, req.Acks, timeout) })
 		}
 		wg.Wait()
 		return resp
 	}}
 }
 
-func (b *Broker) waitDurable(w appended) {
+// waitAcked waits until an appended partition may be acknowledged: its
+// bytes fsynced here and, for acks=all on a replicated partition,
+// committed by the ISR.
+func (b *Broker) waitAcked(ctx context.Context, w appended, acks int16, timeout time.Duration) {
 	if err := w.p.WaitDurable(w.last); err != nil {
 		b.logger.Error("produce fsync failed", "topic", w.p.Topic, "partition", w.p.Index, "err", err)
 		w.resp.ErrorCode, w.resp.ErrorMessage = kerr.KafkaStorageError.Code, errorMessage(err)
 		w.resp.BaseOffset = -1
+		return
+	}
+	if w.role == nil {
+		return
+	}
+	b.onLeaderAppend(w.role)
+	if acks != -1 {
+		return
+	}
+	if err := b.waitReplicated(ctx, w.role, w.last, int(w.p.Config().MinInsyncReplicas), timeout); err != nil {
+		w.resp.ErrorCode, w.resp.ErrorMessage = errorCode(err), errorMessage(err)
 	}
 }
 

@@ -207,6 +207,19 @@ func (p *Partition) advanceHighWatermark(offset storage.Offset) {
 		return
 	}
 	p.mu.highWatermark = offset
+	p.wakeAndUnlock()
+}
+
+// WakeFetchers wakes every waiting fetch though the high watermark did not
+// move: on a replicated leader, followers long-poll for records above it.
+func (p *Partition) WakeFetchers() {
+	p.mu.Lock()
+	p.wakeAndUnlock()
+}
+
+// wakeAndUnlock notifies and clears the waiters; it is called with p.mu
+// held and releases it before notifying.
+func (p *Partition) wakeAndUnlock() {
 	waiters := p.mu.waiters
 	p.mu.waiters = nil
 	p.mu.Unlock()

@@ -36,7 +36,9 @@ func KgoDialer(addressOf func(BrokerID) (string, error), responseMaxBytes int32,
 		if err != nil {
 			return nil, fmt.Errorf("address of broker %d: %w", leader, err)
 		}
-		all := append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.BrokerMaxReadBytes(responseMaxBytes + fetchResponseSlackBytes)}, opts...)
+		// kgo refuses a read limit below its fetch limit, so both are set.
+		all := append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.FetchMaxBytes(responseMaxBytes),
+			kgo.BrokerMaxReadBytes(responseMaxBytes + fetchResponseSlackBytes)}, opts...)
 		cl, err := kgo.NewClient(all...)
 		if err != nil {
 			return nil, fmt.Errorf("client for broker %d at %s: %w", leader, addr, err)

@@ -1,0 +1,259 @@
+package broker
+
+// Replication wiring. A partition with more than one replica is either led
+// here, with a replication.LeaderState that follower fetches and the
+// broker's own fsyncs feed, or followed from its leader by the
+// replication.Fetcher. A partition with one replica keeps the single-node
+// path: its high watermark is the local durable offset.
+//
+// Roles follow the metadata image: every image applies becomeLeader or
+// becomeFollower to each local replicated partition, on the metadata
+// goroutine. LeaderState is pure; its lock here is held only for its
+// in-memory decisions, never across I/O.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/replication"
+	"github.com/fjordhq/fjord/internal/storage"
+)
+
+// leaderRole is this broker's leadership of one replicated partition.
+type leaderRole struct {
+	p              *partition.Partition
+	topicID        [16]byte
+	leaderEpoch    int32
+	partitionEpoch int32
+
+	mu    sync.Mutex
+	state *replication.LeaderState
+}
+
+// replicas holds the roles of replicated partitions.
+type replicas struct {
+	fetcher *replication.Fetcher
+
+	mu      sync.Mutex
+	leaders map[*partition.Partition]*leaderRole
+}
+
+func (b *Broker) startReplication(ctx context.Context) {
+	b.repl.leaders = map[*partition.Partition]*leaderRole{}
+	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
+		ReplicaID:    b.opts.NodeID,
+		ReplicaEpoch: -1,
+		Dial:         replication.KgoDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes),
+		MaxWait:      b.opts.Config.ReplicaFetchWaitMax,
+		Now:          b.now,
+		Logger:       b.logger.With("component", "replica-fetcher"),
+	})
+}
+
+// brokerAddress is where a broker serves clients and followers.
+func (b *Broker) brokerAddress(id int32) (string, error) {
+	br, ok := b.meta.Image().Broker(id)
+	if !ok {
+		return "", fmt.Errorf("broker %d is not registered", id)
+	}
+	return net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port))), nil
+}
+
+// applyRole puts a local partition in the role the image gives it.
+func (b *Broker) applyRole(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+	tp := replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index}
+	if len(pi.Replicas) <= 1 {
+		// Single-replica partitions keep the single-node path.
+		b.dropLeaderRole(p)
+		b.repl.fetcher.Unfollow(tp)
+		p.SetReplicated(false)
+		return
+	}
+	p.SetReplicated(true)
+	switch pi.Leader {
+	case b.opts.NodeID:
+		b.repl.fetcher.Unfollow(tp)
+		b.becomeLeader(t, p, pi)
+	case -1:
+		// Offline: no leader to follow, nothing to serve.
+		b.dropLeaderRole(p)
+		b.repl.fetcher.Unfollow(tp)
+	default:
+		b.dropLeaderRole(p)
+		p.SetLeaderEpoch(pi.LeaderEpoch)
+		if err := b.repl.fetcher.Follow(pi.Leader, tp, p, pi.LeaderEpoch); err != nil {
+			b.logger.Warn("following partition", "topic", t.Name, "partition", p.Index, "leader", pi.Leader, "err", err)
+		}
+	}
+}
+
+func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+	now := b.now()
+	b.repl.mu.Lock()
+	role := b.repl.leaders[p]
+	b.repl.mu.Unlock()
+	if role != nil && role.leaderEpoch == pi.LeaderEpoch {
+		role.mu.Lock()
+		update, err := role.state.OnPartitionChange(pi.Replicas, pi.ISR, pi.PartitionEpoch, now)
+		role.partitionEpoch = pi.PartitionEpoch
+		role.mu.Unlock()
+		if err != nil {
+			b.logger.Warn("partition change", "topic", t.Name, "partition", p.Index, "err", err)
+			return
+		}
+		b.applyLeaderUpdate(role, update)
+		return
+	}
+	p.BecomeLeader(pi.LeaderEpoch)
+	state, err := replication.NewLeaderState(replication.LeaderConfig{
+		LeaderID:       b.opts.NodeID,
+		LeaderEpoch:    pi.LeaderEpoch,
+		PartitionEpoch: pi.PartitionEpoch,
+		Replicas:       pi.Replicas,
+		ISR:            pi.ISR,
+		LogEndOffset:   leaderDurableEnd(p),
+		HighWatermark:  p.HighWatermark(),
+		ReplicaLagTime: b.opts.Config.ReplicaLagTimeMax,
+		Now:            now,
+	})
+	if err != nil {
+		b.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
+		return
+	}
+	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch, state: state}
+	b.repl.mu.Lock()
+	b.repl.leaders[p] = role
+	b.repl.mu.Unlock()
+}
+
+func (b *Broker) dropLeaderRole(p *partition.Partition) {
+	b.repl.mu.Lock()
+	delete(b.repl.leaders, p)
+	b.repl.mu.Unlock()
+}
+
+// leaderRoleOf returns the leadership of a replicated partition, or nil
+// for a single-replica partition (or one not led here).
+func (b *Broker) leaderRoleOf(p *partition.Partition) *leaderRole {
+	b.repl.mu.Lock()
+	defer b.repl.mu.Unlock()
+	return b.repl.leaders[p]
+}
+
+// leaderDurableEnd is what the leader itself holds for the high watermark:
+// its fsynced end when acks wait for fsync, else its log end.
+func leaderDurableEnd(p *partition.Partition) storage.Offset {
+	log := p.Log()
+	if log.NeedsSyncPerAppend() {
+		return log.DurableOffset()
+	}
+	return log.LogEndOffset()
+}
+
+// onLeaderAppend tells the leader state that the leader's own log grew
+// (after the fsync that acks wait for), which may move the high watermark
+// of a leader whose ISR is small.
+func (b *Broker) onLeaderAppend(role *leaderRole) {
+	role.mu.Lock()
+	update := role.state.OnLeaderAppend(leaderDurableEnd(role.p))
+	role.mu.Unlock()
+	b.applyLeaderUpdate(role, update)
+	// Followers long-polling for new records wake up.
+	role.p.WakeFetchers()
+}
+
+// onFollowerFetch records a follower's position from its fetch.
+func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, fetchOffset storage.Offset) error {
+	role.mu.Lock()
+	update, err := role.state.OnFollowerFetch(follower, fetchOffset, b.now())
+	role.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	b.applyLeaderUpdate(role, update)
+	return nil
+}
+
+// applyLeaderUpdate exposes a new high watermark and sends an ISR change
+// to the controller.
+func (b *Broker) applyLeaderUpdate(role *leaderRole, update replication.Update) {
+	if update.HighWatermarkAdvanced {
+		role.p.AdvanceHighWatermark(update.HighWatermark)
+	}
+	if update.Proposal != nil {
+		b.proposeISR(role, *update.Proposal)
+	}
+}
+
+// proposeISR asks the controller to change a partition's ISR (Kafka's
+// AlterPartition). Until the controller applies it, the leader counts the
+// larger of the old and new sets for the high watermark.
+func (b *Broker) proposeISR(role *leaderRole, change replication.ISRChange) {
+	b.logger.Info("ISR change proposed", "topic", role.p.Topic, "partition", role.p.Index, "isr", change.NewISR)
+	role.mu.Lock()
+	role.state.OnISRChangeFailed()
+	role.mu.Unlock()
+}
+
+// waitReplicated waits until an acks=all produce ending at last is
+// committed by the ISR, the request times out, or ctx ends.
+func (b *Broker) waitReplicated(ctx context.Context, role *leaderRole, last storage.Offset, minISR int, timeout time.Duration) error {
+	notify := make(chan struct{}, 1)
+	defer role.p.StopNotify(notify)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		role.p.NotifyOnAppend(notify)
+		role.mu.Lock()
+		decision := role.state.AckReady(last+1, replication.AcksAll, minISR)
+		role.mu.Unlock()
+		if decision.Done {
+			return decision.Err
+		}
+		select {
+		case <-notify:
+		case <-timer.C:
+			return kerr.RequestTimedOut
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		}
+		role.p.StopNotify(notify)
+	}
+}
+
+// replicaLagCheckInterval is how often leaders look for followers that
+// fell out of sync; a fraction of replica.lag.time.max.ms as in Kafka.
+func (b *Broker) replicaLagCheckInterval() time.Duration {
+	lag := b.opts.Config.ReplicaLagTimeMax
+	if lag <= 0 {
+		lag = 30 * time.Second
+	}
+	return max(lag/2, 10*time.Millisecond)
+}
+
+// isrLoop proposes ISR shrinks for followers that stopped keeping up.
+func (b *Broker) isrLoop(ctx context.Context) {
+	every(ctx, b.replicaLagCheckInterval(), func() {
+		b.repl.mu.Lock()
+		roles := make([]*leaderRole, 0, len(b.repl.leaders))
+		for _, r := range b.repl.leaders {
+			roles = append(roles, r)
+		}
+		b.repl.mu.Unlock()
+		now := b.now()
+		for _, role := range roles {
+			role.mu.Lock()
+			update := role.state.Tick(now)
+			role.mu.Unlock()
+			b.applyLeaderUpdate(role, update)
+		}
+	})
+}
