@@ -12,16 +12,22 @@ import (
 
 // testCluster is n metadata nodes in one process on loopback TCP.
 type testCluster struct {
-	t      *testing.T
-	voters []Voter
-	dirs   []string
-	nets   []*Network
-	nodes  []*Node
+	t         *testing.T
+	configure func(*Options) // optional, applied to each node's options
+	voters    []Voter
+	dirs      []string
+	nets      []*Network
+	nodes     []*Node
 }
 
 func startCluster(t *testing.T, size int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t}
+	return startClusterWith(t, size, nil)
+}
+
+func startClusterWith(t *testing.T, size int, configure func(*Options)) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, configure: configure}
 	for i := range size {
 		nw, err := Listen("127.0.0.1:0", "", nil)
 		if err != nil {
@@ -48,8 +54,12 @@ func startCluster(t *testing.T, size int) *testCluster {
 
 func (c *testCluster) startNode(i int, nw *Network) {
 	c.t.Helper()
-	n, err := Start(context.Background(), Options{Dir: c.dirs[i], NodeID: int32(i + 1), Network: nw, Voters: c.voters,
-		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 600 * time.Millisecond})
+	opts := Options{Dir: c.dirs[i], NodeID: int32(i + 1), Network: nw, Voters: c.voters,
+		HeartbeatInterval: 100 * time.Millisecond, SessionTimeout: 600 * time.Millisecond}
+	if c.configure != nil {
+		c.configure(&opts)
+	}
+	n, err := Start(context.Background(), opts)
 	if err != nil {
 		c.t.Fatal(err)
 	}
