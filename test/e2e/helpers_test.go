@@ -94,6 +94,12 @@ func eventually(t *testing.T, ctx context.Context, what string, cond func() (boo
 // every partition has a leader in the metadata.
 func createTopic(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partitions int32, configs map[string]string) kadm.TopicID {
 	t.Helper()
+	return createTopicRF(t, ctx, adm, topic, partitions, 1, configs)
+}
+
+// createTopicRF is createTopic with a replication factor.
+func createTopicRF(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partitions int32, rf int16, configs map[string]string) kadm.TopicID {
+	t.Helper()
 	var ptrs map[string]*string
 	if len(configs) > 0 {
 		ptrs = make(map[string]*string, len(configs))
@@ -101,7 +107,7 @@ func createTopic(t *testing.T, ctx context.Context, adm *kadm.Client, topic stri
 			ptrs[k] = kadm.StringPtr(v)
 		}
 	}
-	resp, err := adm.CreateTopic(ctx, partitions, 1, ptrs, topic)
+	resp, err := adm.CreateTopic(ctx, partitions, rf, ptrs, topic)
 	if err != nil {
 		t.Fatalf("CreateTopics %s (%d partitions, %v): %v", topic, partitions, configs, err)
 	}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/fjordtest"
+)
+
+// startCluster starts n combined nodes that form one quorum and waits until
+// each lists n brokers.
+func startCluster(t *testing.T, n int, extraArgs ...string) []*fjordtest.Server {
+	t.Helper()
+	ctx := testContext(t, time.Minute)
+	ports := freeLoopbackPorts(t, n)
+	var voters []string
+	for i, p := range ports {
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, p))
+	}
+	var opts []fjordtest.Options
+	for i := range ports {
+		args := append([]string{"--node-id", strconv.Itoa(i + 1), "--controllers", strings.Join(voters, ",")}, extraArgs...)
+		opts = append(opts, fjordtest.Options{Args: args})
+	}
+	servers := fjordtest.StartAll(t, opts...)
+	for i, s := range servers {
+		c := nodeClient(t, s.Addr)
+		eventually(t, ctx, fmt.Sprintf("node %d lists %d brokers", i+1, n), func() (bool, string) {
+			md, err := nodeMetadata(ctx, c)
+			if err != nil {
+				return false, err.Error()
+			}
+			return len(md.Brokers) == n, fmt.Sprintf("%d brokers", len(md.Brokers))
+		})
+	}
+	return servers
+}
+
+// TestClusterReplicatedTopicWithEveryClient creates a topic with
+// replication factor 3 and min.insync.replicas=2 on a three-node cluster,
+// writes to it with franz-go, sarama and kcat with acks=all, reads every
+// record back with each, and checks that every node's metadata agrees and
+// that the three replicas of each partition hold byte-identical logs.
+func TestClusterReplicatedTopicWithEveryClient(t *testing.T) {
+	servers := startCluster(t, 3)
+	ctx := testContext(t, 3*time.Minute)
+	adm := newAdmin(t, servers[0].Addr)
+	const topic, partitions = "replicated", 3
+	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+
+	var produced []rec
+	franz := keyedWorkload(900, 40, time.Now())
+	cl := newKgo(t, servers[1].Addr, kgo.RequiredAcks(kgo.AllISRAcks()))
+	produced = append(produced, produceKgo(t, ctx, cl, topic, franz, nil)...)
+	sar := keyedWorkload(900, 40, time.Now())
+	for i := range sar {
+		sar[i].Value = "sarama-" + sar[i].Value
+	}
+	produced = append(produced, produceSarama(t, servers[2].Addr, topic, sar, saramaConfig())...)
+	kc := keyedWorkload(900, 40, time.Now())
+	for i := range kc {
+		kc[i].Value = "kcat-" + kc[i].Value
+	}
+	produceKcat(t, ctx, servers[0].Addr, topic, kc, "-X", "acks=all")
+	produced = append(produced, kc...)
+
+	if got := consumeKgo(t, ctx, servers[2].Addr, topic, len(produced)); len(got) != len(produced) {
+		t.Fatalf("franz-go read %d records, want %d", len(got), len(produced))
+	}
+	if got := consumeSarama(t, ctx, servers[0].Addr, topic); len(got) != len(produced) {
+		t.Fatalf("sarama read %d records, want %d", len(got), len(produced))
+	}
+	if got := consumeKcat(t, ctx, servers[1].Addr, topic); len(got) != len(produced) {
+		t.Fatalf("kcat read %d records, want %d", len(got), len(produced))
+	}
+
+	// Every node describes the topic the same way.
+	var first *kmsg.MetadataResponseTopic
+	for i, s := range servers {
+		md, err := nodeMetadata(ctx, nodeClient(t, s.Addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mt := range md.Topics {
+			if mt.Topic == nil || *mt.Topic != topic {
+				continue
+			}
+			if first == nil {
+				first = &mt
+				continue
+			}
+			if mt.TopicID != first.TopicID || fmt.Sprint(mt.Partitions) != fmt.Sprint(first.Partitions) {
+				t.Errorf("node %d describes %s differently: %v vs %v", i+1, topic, mt.Partitions, first.Partitions)
+			}
+		}
+	}
+
+	// Followers catch up to the leader's bytes (their high watermark may
+	// trail, their log does not for long).
+	for p := range partitions {
+		eventually(t, ctx, fmt.Sprintf("partition %d replicas identical", p), func() (bool, string) {
+			var logs [][]byte
+			for _, s := range servers {
+				b, err := os.ReadFile(filepath.Join(s.DataDir, fmt.Sprintf("%s-%d", topic, p), "00000000000000000000.log"))
+				if err != nil {
+					return false, err.Error()
+				}
+				logs = append(logs, b)
+			}
+			same := bytes.Equal(logs[0], logs[1]) && bytes.Equal(logs[1], logs[2]) && len(logs[0]) > 0
+			return same, fmt.Sprintf("sizes %d %d %d", len(logs[0]), len(logs[1]), len(logs[2]))
+		})
+	}
+}
