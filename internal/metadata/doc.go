@@ -31,7 +31,7 @@
 //     first byte of each connection.
 //   - controller.go, topics.go, configs.go: the controller operations
 //     (CreateTopic, DeleteTopic, CreatePartitions, AlterConfigs,
-//     RegisterBroker, AllocateProducerIDs). They validate against the
+//     RegisterBroker, AllocateProducerIDs, AlterPartition, ElectLeaders). They validate against the
 //     current image, write records and return once the records are applied.
 //     Errors are kerr codes wrapped in *Error, whose message is for
 //     error_message fields.
@@ -39,9 +39,24 @@
 //     any other node forwards them to it and returns once its own image has
 //     reached the leader's offset after the operation, so a broker answering
 //     CreateTopics already shows the topic in its Metadata.
+//   - placement.go: replica placement for CreateTopic and CreatePartitions
+//     through replication.PlaceReplicas over the unfenced brokers, rack-aware
+//     when brokers register a broker.rack.
+//   - decisions.go, elect.go: the controller's partition decisions as pure
+//     functions of an image: DecideLeadership (new leaders from the ISR when
+//     a broker is fenced, dead followers out of ISRs, offline partitions
+//     back when an ISR member returns, unclean.leader.election.enable),
+//     DecideAlterPartition (KIP-497's checks and codes),
+//     DecidePreferredElections (auto.leader.rebalance.enable) and
+//     DecideElectLeaders (ElectLeaders, preferred and unclean). They return
+//     PartitionRecords; partitions.go only applies them. A fence, unfence or
+//     registration is written in the same log entry as the leadership
+//     changes it causes, so no image shows a fenced broker leading.
 //   - liveness.go: broker heartbeats (broker.heartbeat.interval.ms) and the
 //     pure fencing rule DecideFencing (broker.session.timeout.ms); the leader
-//     writes BrokerFenceRecords. quorum.go: DescribeQuorum for `fjord cluster
+//     writes BrokerFenceRecords with the leadership changes they cause, and
+//     every leader.imbalance.check.interval.seconds elects preferred
+//     leaders. quorum.go: DescribeQuorum for `fjord cluster
 //     status`.
 //
 // Concurrency. hashicorp/raft calls the FSM from its single FSM goroutine;

@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -129,5 +130,39 @@ func TestCreateTopicRackAware(t *testing.T) {
 		Assignments: map[int32][]int32{0: {1, 2}}})
 	if !errors.Is(err, kerr.InvalidReplicaAssignment) {
 		t.Fatalf("all replicas fenced: %v", err)
+	}
+}
+
+func TestFencingElectsUncleanOnlyWhenEnabled(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	registerSelf(t, n, 1, 2)
+	ctx := context.Background()
+	for _, unclean := range []string{"false", "true"} {
+		name := "unclean-" + unclean
+		top, err := n.CreateTopic(ctx, CreateTopicSpec{Name: name, NumPartitions: -1, ReplicationFactor: -1,
+			Assignments: map[int32][]int32{0: {1, 2}}, Configs: map[string]string{"unclean.leader.election.enable": unclean}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := top.Partitions[0]
+		if _, err := n.AlterPartition(ctx, top.ID, 0, 1, p.LeaderEpoch, p.PartitionEpoch, []int32{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.FenceBroker(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clean := partitionsOf(n.Image(), "unclean-false")[0]
+	if clean.Leader != -1 || !slices.Equal(clean.ISR, []int32{1}) || clean.Unclean {
+		t.Fatalf("without unclean election: %+v", clean)
+	}
+	dirty := partitionsOf(n.Image(), "unclean-true")[0]
+	if dirty.Leader != 2 || !slices.Equal(dirty.ISR, []int32{2}) || !dirty.Unclean || dirty.LeaderEpoch != 1 {
+		t.Fatalf("with unclean election: %+v", dirty)
+	}
+	// Broker 1 registers again: the offline partition returns to it.
+	registerSelf(t, n, 1)
+	if back := partitionsOf(n.Image(), "unclean-false")[0]; back.Leader != 1 || back.LeaderEpoch != 2 {
+		t.Fatalf("after broker 1 registered again: %+v", back)
 	}
 }

@@ -15,6 +15,8 @@ func sampleRecords() []Record {
 		RegisterBrokerRecord{NodeID: 1, Host: "localhost", Port: 9092, Rack: "r1", Incarnation: [16]byte{9}},
 		TopicRecord{Name: "orders", ID: id},
 		PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 3, PartitionEpoch: 4},
+		PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1, 2}, ISR: []int32{2}, Leader: 2, LeaderEpoch: 4, PartitionEpoch: 5, Unclean: true},
+		PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1, 2}, ISR: []int32{2}, Leader: -1, LeaderEpoch: 5, PartitionEpoch: 6},
 		RemoveTopicRecord{ID: id},
 		ConfigRecord{ResourceType: ResourceTopic, ResourceName: "orders", Name: "retention.ms", Value: strptr("1000")},
 		ConfigRecord{ResourceType: ResourceBroker, ResourceName: "", Name: "log.retention.ms", Value: nil},
