@@ -3,6 +3,7 @@ package metadata
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -23,8 +24,8 @@ import (
 
 // maxPartitionChanges bounds the partitions one decision changes, so that a
 // batch stays far below MaxBatchRecords. A decision that would change more
-// returns the first maxPartitionChanges in topic-name order; the liveness
-// loop calls it again at its next tick and finishes the rest.
+// returns maxPartitionChanges of them; the liveness loop calls it again at
+// its next tick and finishes the rest.
 const maxPartitionChanges = 10_000
 
 // AlterPartitionRequest is one partition of Kafka's AlterPartition request
@@ -136,18 +137,30 @@ func checkProposedISR(img *Image, p PartitionImage, isr []int32, where string) e
 func DecideLeadership(img *Image, uncleanAllowed func(TopicImage) bool) []PartitionRecord {
 	live := liveBrokers(img)
 	var out []PartitionRecord
-	for _, t := range img.Topics() {
+	// Topics in map order: this runs at every liveness tick, and sorting
+	// every topic name costs more than the check itself in a healthy
+	// cluster. The output is sorted instead.
+	for _, t := range img.topics {
 		for _, p := range t.Partitions {
-			next, changed := leadershipFor(p, live, func() bool { return uncleanAllowed(t) })
+			next, changed := leadershipFor(p, live, func() bool { return uncleanAllowed(*t) })
 			if !changed {
 				continue
 			}
 			out = append(out, partitionRecord(t.ID, next))
 			if len(out) == maxPartitionChanges {
-				return out
+				break
 			}
 		}
+		if len(out) == maxPartitionChanges {
+			break
+		}
 	}
+	slices.SortFunc(out, func(a, b PartitionRecord) int {
+		if c := strings.Compare(img.topicNames[a.TopicID], img.topicNames[b.TopicID]); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
 	return out
 }
 
