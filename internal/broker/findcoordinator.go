@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
@@ -23,9 +24,18 @@ const (
 	coordinatorTypeTransaction = 1
 )
 
-func (b *Broker) handleFindCoordinator(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleFindCoordinator(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.CoordinatorType == coordinatorTypeGroup {
+		if img := b.meta.Image(); !hasTopic(img, offsetsTopic) {
+			// Created on first use, when the cluster's brokers are known;
+			// until it exists the coordinator is not available.
+			if _, err := b.createOffsetsTopic(ctx, img); err != nil {
+				b.logger.Warn("creating "+offsetsTopic, "err", err)
+			}
+		}
+	}
 	if req.Version < 4 {
 		c := b.findCoordinator(req.CoordinatorType, req.CoordinatorKey)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
@@ -63,4 +73,9 @@ func (b *Broker) findCoordinator(keyType int8, key string) kmsg.FindCoordinatorR
 	}
 	c.NodeID, c.Host, c.Port = br.NodeID, br.Host, br.Port
 	return c
+}
+
+func hasTopic(img *metadata.Image, name string) bool {
+	_, ok := img.Topic(name)
+	return ok
 }

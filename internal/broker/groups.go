@@ -42,15 +42,12 @@ const (
 // startGroups creates __consumer_offsets when missing, starts the group
 // coordinator and follows leadership of the offsets partitions.
 func (b *Broker) startGroups(ctx context.Context) error {
+	// __consumer_offsets is created on the first FindCoordinator, as in
+	// Kafka, not here: at start the other brokers of a cluster may not have
+	// registered yet, and the topic would get too few replicas.
 	img := b.meta.Image()
 	numPartitions := b.opts.Config.OffsetsTopicNumPartitions
 	if t, ok := img.Topic(offsetsTopic); ok {
-		numPartitions = int32(len(t.Partitions))
-	} else if b.meta.Leader() {
-		t, err := b.createOffsetsTopic(ctx, img)
-		if err != nil {
-			return err
-		}
 		numPartitions = int32(len(t.Partitions))
 	}
 	cfg := b.opts.Config
@@ -79,7 +76,13 @@ func (b *Broker) startGroups(ctx context.Context) error {
 
 func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) (metadata.TopicImage, error) {
 	rf := b.opts.Config.OffsetsTopicReplicationFactor
-	if live := int16(len(img.Brokers())); live > 0 && rf > live {
+	live := int16(0)
+	for _, br := range img.Brokers() {
+		if !br.Fenced {
+			live++
+		}
+	}
+	if live > 0 && rf > live {
 		rf = live
 	}
 	t, err := b.meta.CreateTopic(ctx, metadata.CreateTopicSpec{
