@@ -120,6 +120,7 @@ func (b *Broker) Run(ctx context.Context) {
 	wg.Go(func() { b.groups.Run(ctx) })
 	wg.Go(func() { b.cleanerLoop(ctx) })
 	wg.Go(func() { b.isrLoop(ctx) })
+	wg.Go(func() { b.alterPartitionLoop(ctx) })
 	wg.Wait()
 }
 

@@ -40,7 +40,8 @@ type leaderRole struct {
 
 // replicas holds the roles of replicated partitions.
 type replicas struct {
-	fetcher *replication.Fetcher
+	fetcher   *replication.Fetcher
+	proposals chan isrProposal
 
 	mu      sync.Mutex
 	leaders map[*partition.Partition]*leaderRole
@@ -48,6 +49,7 @@ type replicas struct {
 
 func (b *Broker) startReplication(ctx context.Context) {
 	b.repl.leaders = map[*partition.Partition]*leaderRole{}
+	b.repl.proposals = make(chan isrProposal, maxQueuedISRProposals)
 	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    b.opts.NodeID,
 		ReplicaEpoch: -1,
@@ -193,14 +195,56 @@ func (b *Broker) applyLeaderUpdate(role *leaderRole, update replication.Update) 
 	}
 }
 
-// proposeISR asks the controller to change a partition's ISR (Kafka's
-// AlterPartition). Until the controller applies it, the leader counts the
-// larger of the old and new sets for the high watermark.
+// isrProposal is an ISR change on its way to the controller.
+type isrProposal struct {
+	role   *leaderRole
+	change replication.ISRChange
+}
+
+// maxQueuedISRProposals bounds proposals waiting for the controller; a
+// proposal that does not fit is dropped and made again on the next check.
+const maxQueuedISRProposals = 1024
+
+// proposeISR queues a request to the controller to change a partition's
+// ISR (Kafka's AlterPartition). Until the controller applies it, the leader
+// counts the larger of the old and new sets for the high watermark.
 func (b *Broker) proposeISR(role *leaderRole, change replication.ISRChange) {
-	b.logger.Info("ISR change proposed", "topic", role.p.Topic, "partition", role.p.Index, "isr", change.NewISR)
-	role.mu.Lock()
-	role.state.OnISRChangeFailed()
-	role.mu.Unlock()
+	select {
+	case b.repl.proposals <- isrProposal{role: role, change: change}:
+	default:
+		role.mu.Lock()
+		role.state.OnISRChangeFailed()
+		role.mu.Unlock()
+	}
+}
+
+// isrProposalTimeout bounds one AlterPartition round trip.
+const isrProposalTimeout = 10 * time.Second
+
+// alterPartitionLoop sends ISR proposals to the controller one at a time.
+// The committed change comes back through the metadata image
+// (OnPartitionChange); a refused one clears the pending proposal so the
+// leader state proposes again from the image's ISR.
+func (b *Broker) alterPartitionLoop(ctx context.Context) {
+	for {
+		var prop isrProposal
+		select {
+		case <-ctx.Done():
+			return
+		case prop = <-b.repl.proposals:
+		}
+		role, change := prop.role, prop.change
+		callCtx, cancel := context.WithTimeout(ctx, isrProposalTimeout)
+		_, err := b.meta.AlterPartition(callCtx, role.topicID, role.p.Index, b.opts.NodeID,
+			change.LeaderEpoch, change.PartitionEpoch, change.NewISR)
+		cancel()
+		if err != nil {
+			b.logger.Info("ISR change refused", "topic", role.p.Topic, "partition", role.p.Index, "isr", prop.change.NewISR, "err", err)
+			role.mu.Lock()
+			role.state.OnISRChangeFailed()
+			role.mu.Unlock()
+		}
+	}
 }
 
 // waitReplicated waits until an acks=all produce ending at last is
