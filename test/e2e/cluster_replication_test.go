@@ -18,7 +18,7 @@ import (
 
 // startCluster starts n combined nodes that form one quorum and waits until
 // each lists n brokers.
-func startCluster(t *testing.T, n int, extraArgs ...string) []*fjordtest.Server {
+func startCluster(t *testing.T, n int, config map[string]string) []*fjordtest.Server {
 	t.Helper()
 	ctx := testContext(t, time.Minute)
 	ports := freeLoopbackPorts(t, n)
@@ -28,8 +28,8 @@ func startCluster(t *testing.T, n int, extraArgs ...string) []*fjordtest.Server 
 	}
 	var opts []fjordtest.Options
 	for i := range ports {
-		args := append([]string{"--node-id", strconv.Itoa(i + 1), "--controllers", strings.Join(voters, ",")}, extraArgs...)
-		opts = append(opts, fjordtest.Options{Args: args})
+		args := []string{"--node-id", strconv.Itoa(i + 1), "--controllers", strings.Join(voters, ",")}
+		opts = append(opts, fjordtest.Options{Args: args, Config: config})
 	}
 	servers := fjordtest.StartAll(t, opts...)
 	for i, s := range servers {
@@ -51,7 +51,7 @@ func startCluster(t *testing.T, n int, extraArgs ...string) []*fjordtest.Server 
 // record back with each, and checks that every node's metadata agrees and
 // that the three replicas of each partition hold byte-identical logs.
 func TestClusterReplicatedTopicWithEveryClient(t *testing.T) {
-	servers := startCluster(t, 3)
+	servers := startCluster(t, 3, nil)
 	ctx := testContext(t, 3*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic, partitions = "replicated", 3

@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ackedWrite is a send the cluster acknowledged: the checker's history.
+type ackedWrite struct {
+	partition int32
+	offset    int64
+	value     string
+}
+
+// history records acknowledged writes from the producer goroutine.
+type history struct {
+	mu    sync.Mutex
+	acked []ackedWrite
+	grew  chan struct{}
+}
+
+func (h *history) add(w ackedWrite) {
+	h.mu.Lock()
+	h.acked = append(h.acked, w)
+	h.mu.Unlock()
+	select {
+	case h.grew <- struct{}{}:
+	default:
+	}
+}
+
+func (h *history) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.acked)
+}
+
+// waitFor waits until n more writes than now were acknowledged: progress,
+// the liveness half of each fault step.
+func (h *history) waitFor(t *testing.T, ctx context.Context, more int, what string) {
+	t.Helper()
+	want := h.len() + more
+	for h.len() < want {
+		select {
+		case <-h.grew:
+		case <-ctx.Done():
+			t.Fatalf("%s: only %d of %d acknowledged writes", what, h.len(), want)
+		}
+	}
+}
+
+// TestClusterFailoverKeepsAcknowledgedWrites runs idempotent acks=all
+// producers against a three-node cluster (RF=3, min.insync.replicas=2)
+// while it SIGKILLs the leader of a partition, then a follower, restarting
+// each, and checks with a final read that every acknowledged value is at
+// its acknowledged offset exactly once and that no value appears twice.
+func TestClusterFailoverKeepsAcknowledgedWrites(t *testing.T) {
+	servers := startCluster(t, 3, map[string]string{
+		"replica.lag.time.max.ms":      "1500",
+		"broker.session.timeout.ms":    "2000",
+		"broker.heartbeat.interval.ms": "300",
+	})
+	ctx := testContext(t, 4*time.Minute)
+	adm := newAdmin(t, servers[0].Addr)
+	const topic, partitions = "checked", 3
+	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+
+	var seeds []string
+	for _, s := range servers {
+		seeds = append(seeds, s.Addr)
+	}
+	h := &history{grew: make(chan struct{}, 1)}
+	prodCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cl.Close()
+		for seq := 0; prodCtx.Err() == nil; seq++ {
+			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
+			res := cl.ProduceSync(prodCtx, r)
+			if rec, err := res.First(); err == nil {
+				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
+			}
+		}
+	})
+	defer func() { stop(); wg.Wait() }()
+
+	h.waitFor(t, ctx, 300, "before faults")
+	leader := leaderOf(t, ctx, adm, topic, 0)
+	t.Logf("SIGKILL leader %d of partition 0", leader)
+	servers[leader-1].Kill()
+	h.waitFor(t, ctx, 300, "after killing the leader")
+	servers[leader-1].Restart(t)
+	h.waitFor(t, ctx, 200, "after restarting the old leader")
+
+	follower := int32(1)
+	for follower == leaderOf(t, ctx, adm, topic, 0) {
+		follower++
+	}
+	t.Logf("SIGKILL follower %d of partition 0", follower)
+	servers[follower-1].Kill()
+	h.waitFor(t, ctx, 300, "after killing a follower")
+	servers[follower-1].Restart(t)
+	h.waitFor(t, ctx, 200, "after restarting the follower")
+	stop()
+	wg.Wait()
+
+	// Heal: every replica back in the ISR, then read everything.
+	eventually(t, ctx, "full ISR", func() (bool, string) {
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range md.Topics[topic].Partitions {
+			if len(p.ISR) != 3 {
+				return false, fmt.Sprintf("partition %d ISR %v", p.Partition, p.ISR)
+			}
+		}
+		return true, ""
+	})
+	checkAckedWrites(t, ctx, servers[0].Addr, adm, topic, h.acked)
+}
+
+func leaderOf(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partition int32) int32 {
+	t.Helper()
+	var leader int32 = -1
+	eventually(t, ctx, "partition leader", func() (bool, string) {
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		leader = md.Topics[topic].Partitions[partition].Leader
+		return leader > 0, fmt.Sprint(leader)
+	})
+	return leader
+}
+
+// checkAckedWrites reads every partition from the beginning and checks the
+// checker's rules: each acknowledged value at its acknowledged offset, no
+// value at two offsets, offsets contiguous.
+func checkAckedWrites(t *testing.T, ctx context.Context, addr string, adm *kadm.Client, topic string, acked []ackedWrite) {
+	t.Helper()
+	ends := offsetsOf(t, ctx, adm, topic, true)
+	total := int(sumOffsets(ends))
+	got := consumeKgo(t, ctx, addr, topic, total)
+	at := map[int32]map[int64]string{}
+	seen := map[string]bool{}
+	for _, r := range got {
+		if at[r.Partition] == nil {
+			at[r.Partition] = map[int64]string{}
+		}
+		if seen[r.Value] {
+			t.Errorf("duplicate: value %s appears twice", r.Value)
+		}
+		seen[r.Value] = true
+		at[r.Partition][r.Offset] = r.Value
+	}
+	for p, end := range ends {
+		for o := int64(0); o < end; o++ {
+			if _, ok := at[p][o]; !ok {
+				t.Errorf("partition %d: offset %d missing below the end %d", p, o, end)
+			}
+		}
+	}
+	lost := 0
+	for _, w := range acked {
+		if v := at[w.partition][w.offset]; v != w.value {
+			lost++
+			if lost <= 10 {
+				t.Errorf("lost write: %s acknowledged at %d/%d, read %q there", w.value, w.partition, w.offset, v)
+			}
+		}
+	}
+	t.Logf("%d acknowledged writes, %d records read, %d lost", len(acked), len(got), lost)
+}
