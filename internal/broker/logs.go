@@ -93,6 +93,9 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 			continue
 		}
 		p.SetConfig(topicCfg, logCfg)
+		if len(pi.Replicas) > 1 {
+			p.OpenReplicated()
+		}
 		parts[i] = p
 		opened = true
 	}

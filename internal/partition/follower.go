@@ -175,6 +175,20 @@ func (p *Partition) SetReplicated(replicated bool) {
 	p.mu.replicated = replicated
 }
 
+// OpenReplicated marks a just-opened replica of a replicated partition.
+// Its high watermark restarts at the log start offset rather than the log
+// end: records above the true high watermark may not be committed, and the
+// leader's ISR (or the leader's fetch responses, on a follower) raises it
+// again within one fetch round. Without a high watermark checkpoint this is
+// what keeps a restarted replica that becomes leader from exposing records a
+// later leader may not have.
+func (p *Partition) OpenReplicated() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.replicated = true
+	p.mu.highWatermark = p.log.LogStartOffset()
+}
+
 func (p *Partition) replicated() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
