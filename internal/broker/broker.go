@@ -187,6 +187,7 @@ func (b *Broker) Routes() server.Routes {
 		b.registerOffsetForLeaderEpoch,
 		b.registerInitProducerID,
 		b.registerDescribeProducers,
+		b.registerElectLeaders,
 		b.registerFindCoordinator,
 		b.registerJoinGroup,
 		b.registerSyncGroup,

@@ -131,6 +131,24 @@ func TestClusterFailoverKeepsAcknowledgedWrites(t *testing.T) {
 		return true, ""
 	})
 	checkAckedWrites(t, ctx, servers[0].Addr, adm, topic, h.acked)
+
+	// ElectLeaders moves leadership back to each partition's preferred
+	// (first) replica now that all are in sync.
+	if _, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, nil); err != nil {
+		t.Fatalf("ElectLeaders: %v", err)
+	}
+	eventually(t, ctx, "preferred leaders", func() (bool, string) {
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range md.Topics[topic].Partitions {
+			if p.Leader != p.Replicas[0] {
+				return false, fmt.Sprintf("partition %d led by %d, replicas %v", p.Partition, p.Leader, p.Replicas)
+			}
+		}
+		return true, ""
+	})
 }
 
 func leaderOf(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partition int32) int32 {
