@@ -303,16 +303,37 @@ func (l offsetsLog) Append(records []group.Record) (int64, error) {
 	return int64(res.LastOffset) + 1, nil
 }
 
+// offsetsCommitTimeout is Kafka's offsets.commit.timeout.ms: how long a
+// group write waits for the offsets partition's ISR.
+const offsetsCommitTimeout = 5 * time.Second
+
+// WaitDurable returns once the records below end are fsynced here and, on
+// a replicated offsets partition, committed by its ISR (acks=all, as Kafka
+// writes __consumer_offsets), so group state survives a coordinator
+// failover.
 func (l offsetsLog) WaitDurable(end int64) error {
 	if end <= 0 {
 		return nil
 	}
-	return l.p.WaitDurable(storage.Offset(end - 1))
+	last := storage.Offset(end - 1)
+	if err := l.p.WaitDurable(last); err != nil {
+		return err
+	}
+	role := l.b.leaderRoleOf(l.p)
+	if role == nil {
+		return nil
+	}
+	l.b.onLeaderAppend(role)
+	return l.b.waitReplicated(context.Background(), role, last, int(l.p.Config().MinInsyncReplicas), offsetsCommitTimeout)
 }
 
 func (l offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {
+	// Everything in the log is read, up to its end, not the high
+	// watermark: a new coordinator leads the partition, so its log is what
+	// the followers will hold, and a high watermark that trails after a
+	// leader change must not hide the latest group state.
 	log := l.p.Log()
-	from, hw := log.LogStartOffset(), l.p.HighWatermark()
+	from, hw := log.LogStartOffset(), log.LogEndOffset()
 	var buf []byte
 	for from < hw {
 		if err := ctx.Err(); err != nil {
