@@ -254,12 +254,29 @@ func (s *Server) signalAndWait(sig syscall.Signal, timeout time.Duration) {
 	default:
 	}
 	_ = cmd.Process.Signal(sig)
+	_ = cmd.Process.Signal(syscall.SIGCONT) // a paused process must run to exit
 	select {
 	case <-exited:
 	case <-time.After(timeout):
 		_ = cmd.Process.Kill()
 		<-exited
 		s.t.Errorf("fjord server did not exit on %v within %v:\n%s", sig, timeout, s.Log())
+	}
+}
+
+// Pause stops the process with SIGSTOP, as a hung or partitioned node: it
+// holds its connections and files but answers nothing until Resume.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process with SIGCONT.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd := s.mu.cmd
+	s.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(sig)
 	}
 }
 

@@ -3,6 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,13 +59,39 @@ func (h *history) waitFor(t *testing.T, ctx context.Context, more int, what stri
 	}
 }
 
-// TestClusterFailoverKeepsAcknowledgedWrites runs idempotent acks=all
-// producers against a three-node cluster (RF=3, min.insync.replicas=2)
-// while it SIGKILLs the leader of a partition, then a follower, restarting
-// each, and checks with a final read that every acknowledged value is at
-// its acknowledged offset exactly once and that no value appears twice.
-func TestClusterFailoverKeepsAcknowledgedWrites(t *testing.T) {
-	servers := startCluster(t, 3, map[string]string{
+// faultSeeds are the schedules TestClusterFailover runs; FJORD_FAULT_SEEDS
+// (comma-separated) runs others, or more, on demand.
+func faultSeeds(t *testing.T) []int64 {
+	env := os.Getenv("FJORD_FAULT_SEEDS")
+	if env == "" {
+		return []int64{1, 2}
+	}
+	var seeds []int64
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			t.Fatalf("FJORD_FAULT_SEEDS: %v", err)
+		}
+		seeds = append(seeds, n)
+	}
+	return seeds
+}
+
+// TestClusterFailover runs idempotent acks=all producers against a
+// three-node cluster (RF=3, min.insync.replicas=2) while a seeded schedule
+// SIGKILLs a partition leader, a follower and the controller leader, and
+// SIGSTOPs a follower, healing each in turn. After every fault and every
+// heal, producing must make progress; at the end a final read must show
+// every acknowledged value at its acknowledged offset and no value twice.
+func TestClusterFailover(t *testing.T) {
+	for _, seed := range faultSeeds(t) {
+		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed) })
+	}
+}
+
+func runFaultSchedule(t *testing.T, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	servers, controllers := startClusterControllers(t, 3, map[string]string{
 		"replica.lag.time.max.ms":      "1500",
 		"broker.session.timeout.ms":    "2000",
 		"broker.heartbeat.interval.ms": "300",
@@ -89,8 +119,7 @@ func TestClusterFailoverKeepsAcknowledgedWrites(t *testing.T) {
 		defer cl.Close()
 		for seq := 0; prodCtx.Err() == nil; seq++ {
 			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
-			res := cl.ProduceSync(prodCtx, r)
-			if rec, err := res.First(); err == nil {
+			if rec, err := cl.ProduceSync(prodCtx, r).First(); err == nil {
 				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
 			}
 		}
@@ -98,22 +127,52 @@ func TestClusterFailoverKeepsAcknowledgedWrites(t *testing.T) {
 	defer func() { stop(); wg.Wait() }()
 
 	h.waitFor(t, ctx, 300, "before faults")
-	leader := leaderOf(t, ctx, adm, topic, 0)
-	t.Logf("SIGKILL leader %d of partition 0", leader)
-	servers[leader-1].Kill()
-	h.waitFor(t, ctx, 300, "after killing the leader")
-	servers[leader-1].Restart(t)
-	h.waitFor(t, ctx, 200, "after restarting the old leader")
-
-	follower := int32(1)
-	for follower == leaderOf(t, ctx, adm, topic, 0) {
-		follower++
+	followerOf := func(p int32) int32 {
+		leader := leaderOf(t, ctx, adm, topic, p)
+		f := int32(rng.IntN(3) + 1)
+		for f == leader {
+			f = int32(rng.IntN(3) + 1)
+		}
+		return f
 	}
-	t.Logf("SIGKILL follower %d of partition 0", follower)
-	servers[follower-1].Kill()
-	h.waitFor(t, ctx, 300, "after killing a follower")
-	servers[follower-1].Restart(t)
-	h.waitFor(t, ctx, 200, "after restarting the follower")
+	faults := []struct {
+		name string
+		run  func() (node int32, heal func())
+	}{
+		{"SIGKILL a partition leader", func() (int32, func()) {
+			n := leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions)))
+			servers[n-1].Kill()
+			return n, func() { servers[n-1].Restart(t) }
+		}},
+		{"SIGKILL a follower", func() (int32, func()) {
+			n := followerOf(int32(rng.IntN(partitions)))
+			servers[n-1].Kill()
+			return n, func() { servers[n-1].Restart(t) }
+		}},
+		{"SIGSTOP a follower", func() (int32, func()) {
+			n := followerOf(int32(rng.IntN(partitions)))
+			servers[n-1].Pause()
+			return n, servers[n-1].Resume
+		}},
+		{"SIGKILL the controller leader", func() (int32, func()) {
+			var n int
+			eventually(t, ctx, "controller leader", func() (bool, string) {
+				out, leader, err := clusterStatus(t, controllers)
+				n = leader
+				return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
+			})
+			servers[n-1].Kill()
+			return int32(n), func() { servers[n-1].Restart(t) }
+		}},
+	}
+	rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
+	for _, f := range faults {
+		node, heal := f.run()
+		t.Logf("seed %d: %s: node %d", seed, f.name, node)
+		h.waitFor(t, ctx, 200, f.name)
+		heal()
+		h.waitFor(t, ctx, 150, "after healing: "+f.name)
+	}
 	stop()
 	wg.Wait()
 

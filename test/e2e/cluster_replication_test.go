@@ -20,11 +20,20 @@ import (
 // each lists n brokers.
 func startCluster(t *testing.T, n int, config map[string]string) []*fjordtest.Server {
 	t.Helper()
+	servers, _ := startClusterControllers(t, n, config)
+	return servers
+}
+
+// startClusterControllers is startCluster that also returns each node's
+// controller address, for `fjord cluster status`.
+func startClusterControllers(t *testing.T, n int, config map[string]string) ([]*fjordtest.Server, []string) {
+	t.Helper()
 	ctx := testContext(t, time.Minute)
 	ports := freeLoopbackPorts(t, n)
-	var voters []string
+	var voters, controllers []string
 	for i, p := range ports {
 		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, p))
+		controllers = append(controllers, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	var opts []fjordtest.Options
 	for i := range ports {
@@ -42,7 +51,7 @@ func startCluster(t *testing.T, n int, config map[string]string) []*fjordtest.Se
 			return len(md.Brokers) == n, fmt.Sprintf("%d brokers", len(md.Brokers))
 		})
 	}
-	return servers
+	return servers, controllers
 }
 
 // TestClusterReplicatedTopicWithEveryClient creates a topic with
