@@ -188,6 +188,8 @@ func (b *Broker) Routes() server.Routes {
 		b.registerInitProducerID,
 		b.registerDescribeProducers,
 		b.registerElectLeaders,
+		b.registerAlterPartitionAssignments,
+		b.registerListPartitionReassignments,
 		b.registerFindCoordinator,
 		b.registerJoinGroup,
 		b.registerSyncGroup,

@@ -78,7 +78,14 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	copy(parts, current)
 	var errs []error
 	opened := false
+	var gone []*partition.Partition
 	for i, pi := range t.Partitions {
+		if parts[i] != nil && !hosts(pi.Replicas, b.opts.NodeID) {
+			// Reassigned away from this broker: its replica is removed.
+			gone = append(gone, parts[i])
+			parts[i] = nil
+			continue
+		}
 		if parts[i] != nil {
 			parts[i].SetConfig(topicCfg, logCfg)
 			parts[i].SetLeaderEpoch(pi.LeaderEpoch)
@@ -114,6 +121,11 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	for i, p := range parts {
 		if p != nil {
 			b.applyRole(t, p, t.Partitions[i])
+		}
+	}
+	for _, p := range gone {
+		if err := b.removeReplica(t, p); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -294,4 +306,16 @@ func millis(ms int64) time.Duration {
 		return math.MaxInt64
 	}
 	return time.Duration(ms) * time.Millisecond
+}
+
+// removeReplica stops and deletes a local replica the partition no longer
+// assigns to this broker.
+func (b *Broker) removeReplica(t metadata.TopicImage, p *partition.Partition) error {
+	b.dropLeaderRole(p)
+	b.repl.fetcher.Unfollow(replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index})
+	if err := p.Close(); err != nil {
+		return err
+	}
+	b.logger.Info("replica reassigned away", "topic", t.Name, "partition", p.Index)
+	return b.deleteDir(filepath.Join(b.opts.DataDir, partitionDirName(t.Name, p.Index)), t.ID)
 }

@@ -128,7 +128,8 @@ func (b *builder) setPartition(r PartitionRecord) error {
 	}
 	t := b.mutableTopic(name)
 	p := PartitionImage{Partition: r.Partition, Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR),
-		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, Unclean: r.Unclean}
+		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch, Unclean: r.Unclean,
+		AddingReplicas: slices.Clone(r.AddingReplicas), RemovingReplicas: slices.Clone(r.RemovingReplicas)}
 	switch n := int32(len(t.Partitions)); {
 	case r.Partition == n:
 		t.Partitions = append(t.Partitions, p)

@@ -232,7 +232,7 @@ func preferred(p PartitionImage) PartitionImage {
 func partitionRecord(topicID [16]byte, p PartitionImage) PartitionRecord {
 	return PartitionRecord{TopicID: topicID, Partition: p.Partition, Replicas: slices.Clone(p.Replicas),
 		ISR: slices.Clone(p.ISR), Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch,
-		Unclean: p.Unclean}
+		Unclean: p.Unclean, AddingReplicas: slices.Clone(p.AddingReplicas), RemovingReplicas: slices.Clone(p.RemovingReplicas)}
 }
 
 func allLive(ids []int32, live func(int32) bool) bool {

@@ -54,6 +54,7 @@ const (
 	opDescribeQuorum   = "describeQuorum"
 	opAlterPartition   = "alterPartition"
 	opElectLeaders     = "electLeaders"
+	opReassign         = "reassign"
 	// opNodeStatus is answered by any node about itself; it is not forwarded.
 	opNodeStatus = "nodeStatus"
 )
@@ -81,6 +82,7 @@ type forwardRequest struct {
 	AlterPartition *AlterPartitionRequest `json:"alterPartition,omitempty"`
 	ElectionType   ElectionType           `json:"electionType,omitempty"`
 	Elections      []TopicPartitions      `json:"elections,omitempty"`
+	Reassignments  []Reassignment         `json:"reassignments,omitempty"`
 }
 
 type forwardResponse struct {
@@ -96,6 +98,8 @@ type forwardResponse struct {
 	Replica         *ReplicaState    `json:"replica,omitempty"`
 	Partition       *PartitionImage  `json:"partition,omitempty"`
 	Elections       []ElectionResult `json:"elections,omitempty"`
+	// Results are per-item outcomes of a batched operation (reassignments).
+	Results []forwardResponse `json:"results,omitempty"`
 }
 
 func (r forwardResponse) err() error {

@@ -34,6 +34,10 @@ type PartitionImage struct {
 	PartitionEpoch int32
 	// Unclean says the leader was elected from outside the ISR.
 	Unclean bool `json:",omitempty"`
+	// AddingReplicas and RemovingReplicas are set while a reassignment
+	// runs (see PartitionRecord).
+	AddingReplicas   []int32 `json:",omitempty"`
+	RemovingReplicas []int32 `json:",omitempty"`
 }
 
 // BrokerImage is one registered broker. Epoch is the Raft index of its

@@ -183,6 +183,8 @@ func (n *Node) execute(ctx context.Context, req forwardRequest) (forwardResponse
 		resp.Partition = &p
 	case opElectLeaders:
 		resp.Elections, err = n.electLeadersLocal(ctx, req.ElectionType, req.Elections)
+	case opReassign:
+		resp.Results, err = n.reassignLocal(ctx, req.Reassignments)
 	case opAddObserver:
 		err = n.addObserverLocal(req.NodeID, req.Addr)
 	case opBarrier:

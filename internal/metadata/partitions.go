@@ -41,6 +41,17 @@ func (n *Node) writeWithLeadership(ctx context.Context, records []Record) error 
 		n.logLeadershipChange(planned, rec)
 		records = append(records, rec)
 	}
+	if done := DecideReassignments(planned); len(done) > 0 {
+		// Completed reassignments are decided on the image after the
+		// leadership changes above, so both never write one partition
+		// from the same stale state: they go in a later entry.
+		if len(records) == 0 {
+			for _, rec := range done {
+				n.logger.Info("reassignment completed", "topic", planned.topicNames[rec.TopicID], "partition", rec.Partition, "replicas", rec.Replicas, "leader", rec.Leader)
+				records = append(records, rec)
+			}
+		}
+	}
 	if len(records) == 0 {
 		return nil
 	}

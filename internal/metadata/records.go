@@ -45,6 +45,11 @@ type PartitionRecord struct {
 	// (unclean.leader.election.enable): records the ISR had committed may
 	// be missing from its log. It stays set until the next leader change.
 	Unclean bool `json:"unclean,omitempty"`
+	// AddingReplicas and RemovingReplicas describe a reassignment in
+	// progress (KIP-455): Replicas holds the target replicas first and the
+	// ones being removed after them until the adding ones joined the ISR.
+	AddingReplicas   []int32 `json:"addingReplicas,omitempty"`
+	RemovingReplicas []int32 `json:"removingReplicas,omitempty"`
 }
 
 // RemoveTopicRecord deletes a topic, its partitions and its configs.

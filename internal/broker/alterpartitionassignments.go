@@ -1,0 +1,53 @@
+package broker
+
+// AlterPartitionReassignments: version 0 (KIP-455). Starts reassignments
+// (a partition's new replica list) or cancels them (null replicas); the
+// controller decides and completes them once the new replicas are in sync.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+func (b *Broker) registerAlterPartitionAssignments(r server.Routes) {
+	r[45] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleAlterPartitionAssignments}
+}
+
+func (b *Broker) handleAlterPartitionAssignments(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.AlterPartitionAssignmentsRequest)
+	var reqs []metadata.Reassignment
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			reqs = append(reqs, metadata.Reassignment{Topic: t.Topic, Partition: p.Partition, Replicas: p.Replicas})
+		}
+	}
+	timeout := timeoutOf(req.TimeoutMillis)
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		errs, err := b.meta.AlterPartitionReassignments(ctx, reqs)
+		if err != nil {
+			resp.ErrorCode, resp.ErrorMessage = errorCode(err), errorMessage(err)
+			return resp
+		}
+		i := 0
+		for _, t := range req.Topics {
+			rt := kmsg.NewAlterPartitionAssignmentsResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode, rp.ErrorMessage = errorCode(errs[i]), errorMessage(errs[i])
+				rt.Partitions = append(rt.Partitions, rp)
+				i++
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}}
+}
