@@ -24,6 +24,7 @@ func ClientCommands() []Command {
 		{"consume", "print records of a topic", Consume},
 		{"cluster", "show the cluster id, controller and brokers", Cluster},
 		{"group", "list, describe, reset offsets of and delete consumer groups", Group},
+		{"partition", "reassign partition replicas and list reassignments", Partition},
 	}
 }
 

@@ -58,19 +58,10 @@ func TestClusterAddBrokerAndReassign(t *testing.T) {
 	old := md.Topics[topic].Partitions[0].Replicas
 	leaving := old[0]
 	target := append([]int32{4}, old[1:]...)
-	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
-	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
-	rp.Partition, rp.Replicas = 0, target
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
+	spec := fmt.Sprintf("%s:0=%s", topic, joinBrokerIDs(target))
+	out, errOut, err := fjordtest.Run(t, nil, "partition", "reassign", "--brokers", servers[0].Addr, spec)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if code := resp.Topics[0].Partitions[0].ErrorCode; resp.ErrorCode != 0 || code != 0 {
-		t.Fatalf("AlterPartitionReassignments: %d / %d", resp.ErrorCode, code)
+		t.Fatalf("fjord partition reassign %s: %v\n%s%s", spec, err, out, errOut)
 	}
 	t.Logf("reassigning %s-0 from %v to %v", topic, old, target)
 
@@ -101,4 +92,12 @@ func TestClusterAddBrokerAndReassign(t *testing.T) {
 		_, err := os.Stat(dirOf(servers[leaving-1]))
 		return os.IsNotExist(err), fmt.Sprint(err)
 	})
+}
+
+func joinBrokerIDs(ids []int32) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ",")
 }
