@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every measurement of docs/performance.md: ROUNDS (default 5) interleaved
-# rounds of the physical limits, fjord's targets 1 to 5 and the peers, then
-# target 6 (three rounds), the broker's CPU profiles, and the medians.
+# rounds of the physical limits, fjord's targets 1 to 5, the peers and the
+# supplementary runs; then target 6 (three rounds), the broker's CPU
+# profiles, and the medians.
 # Usage, from the repository root, as root on the machine being measured:
 #   bench/run-install.sh     # once: tools, fjord, the kfake peer
-#   bench/run-all.sh         # about 15 minutes on a quiet machine
+#   bench/run-all.sh         # about 20 minutes on a quiet machine
 # Results: $BENCH_OUT (default /var/tmp/fjord-bench/out): results.jsonl,
 # machine.txt, report.md, profile-*.txt.
 set -euo pipefail
@@ -35,6 +36,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	bench/run-limits.sh "$round" || log "run-limits.sh round $round failed"
 	bench/run-fjord.sh "$round" || log "run-fjord.sh round $round failed"
 	bench/run-peers.sh "$round" || log "run-peers.sh round $round failed"
+	bench/run-supplement.sh "$round" || log "run-supplement.sh round $round failed"
 done
 for round in 1 2 3; do
 	bench/run-partitions.sh "$round" || log "run-partitions.sh round $round failed"
