@@ -29,6 +29,7 @@ const readyPrefix = "fjord: broker ready on "
 type serverFlags struct {
 	listen, advertise, dataDir, configFile, logLevel string
 	controllers, controllerListen, processRoles      string
+	pprofAddr                                        string
 	nodeID                                           int
 }
 
@@ -42,6 +43,7 @@ func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
 	fs.IntVar(&f.nodeID, "node-id", -1, "this node's id (default 1)")
 	fs.StringVar(&f.configFile, "config", "", "Kafka-style properties file with broker and topic-default settings")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.pprofAddr, "pprof", "", "HOST:PORT to serve Go profiling endpoints on (off by default)")
 	fs.StringVar(&f.controllers, "controllers", "", "the metadata quorum's voters, ID@HOST:PORT,... (controller.quorum.voters); empty: a lone node")
 	fs.StringVar(&f.controllerListen, "controller-listen", "", "HOST:PORT of this node's controller listener (default: its entry in --controllers)")
 	fs.StringVar(&f.processRoles, "process-roles", "", "broker,controller (default) or broker: a broker-only node joins the quorum as an observer")
@@ -168,6 +170,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if f.pprofAddr != "" {
+		stopPprof, err := servePprof(f.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
 	heartbeatCtx, stopHeartbeats := context.WithCancel(runCtx)
