@@ -184,7 +184,10 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		}
 		hw = p.HighWatermark()
 		pr.HighWatermark, pr.LastStableOffset = int64(hw), int64(hw)
-		upTo = log.LogEndOffset()
+		// Followers get what the leader itself holds durably (its fsynced
+		// end when acks wait for fsync): the leader state counts only
+		// that, and a follower position past it would be refused.
+		upTo = leaderDurableEnd(p)
 	}
 	if offset >= upTo || maxBytes <= 0 && !first {
 		return 0
