@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
 // ackedWrite is a send the cluster acknowledged: the checker's history.
@@ -101,30 +103,8 @@ func runFaultSchedule(t *testing.T, seed int64) {
 	const topic, partitions = "checked", 3
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
 
-	var seeds []string
-	for _, s := range servers {
-		seeds = append(seeds, s.Addr)
-	}
-	h := &history{grew: make(chan struct{}, 1)}
-	prodCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer cl.Close()
-		for seq := 0; prodCtx.Err() == nil; seq++ {
-			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
-			if rec, err := cl.ProduceSync(prodCtx, r).First(); err == nil {
-				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
-			}
-		}
-	})
-	defer func() { stop(); wg.Wait() }()
+	h, stop := startCheckedProducer(t, ctx, servers, topic, partitions)
+	defer stop()
 
 	h.waitFor(t, ctx, 300, "before faults")
 	followerOf := func(p int32) int32 {
@@ -174,7 +154,6 @@ func runFaultSchedule(t *testing.T, seed int64) {
 		h.waitFor(t, ctx, 150, "after healing: "+f.name)
 	}
 	stop()
-	wg.Wait()
 
 	// Heal: every replica back in the ISR, then read everything.
 	eventually(t, ctx, "full ISR", func() (bool, string) {
@@ -208,6 +187,38 @@ func runFaultSchedule(t *testing.T, seed int64) {
 		}
 		return true, ""
 	})
+}
+
+// startCheckedProducer runs an idempotent acks=all producer that sends
+// unique values round-robin to the partitions and records every
+// acknowledged one in the returned history until stop is called.
+func startCheckedProducer(t *testing.T, ctx context.Context, servers []*fjordtest.Server, topic string, partitions int) (*history, func()) {
+	t.Helper()
+	var seeds []string
+	for _, s := range servers {
+		seeds = append(seeds, s.Addr)
+	}
+	h := &history{grew: make(chan struct{}, 1)}
+	prodCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cl.Close()
+		for seq := 0; prodCtx.Err() == nil; seq++ {
+			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
+			if rec, err := cl.ProduceSync(prodCtx, r).First(); err == nil {
+				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
+			}
+		}
+	})
+	var once sync.Once
+	return h, func() { once.Do(func() { cancel(); wg.Wait() }) }
 }
 
 func leaderOf(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partition int32) int32 {

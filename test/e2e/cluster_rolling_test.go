@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,31 +25,12 @@ func TestClusterRollingRestart(t *testing.T) {
 	adm := newAdmin(t, servers[0].Addr)
 	const topic, partitions = "rolling", 3
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+	h, stop := startCheckedProducer(t, ctx, servers, topic, partitions)
+	defer stop()
 	var seeds []string
 	for _, s := range servers {
 		seeds = append(seeds, s.Addr)
 	}
-
-	h := &history{grew: make(chan struct{}, 1)}
-	prodCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer cl.Close()
-		for seq := 0; prodCtx.Err() == nil; seq++ {
-			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
-			if rec, err := cl.ProduceSync(prodCtx, r).First(); err == nil {
-				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
-			}
-		}
-	})
-	defer func() { stop(); wg.Wait() }()
 
 	sink := &consumed{}
 	startGroupMember(t, seeds[0], "rolling-group", topic, "member", sink, classicVersions(), kgo.SeedBrokers(seeds...))
@@ -72,7 +51,6 @@ func TestClusterRollingRestart(t *testing.T) {
 		waitConsumed(fmt.Sprintf("consuming after restarting node %d", i+1))
 	}
 	stop()
-	wg.Wait()
 
 	checkAckedWrites(t, ctx, servers[0].Addr, adm, topic, h.acked)
 	eventually(t, ctx, "the group consumed every acknowledged value", func() (bool, string) {
