@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strings"
@@ -76,4 +77,20 @@ func withDetail(err error, detail string) string {
 		return name
 	}
 	return name + ": " + detail
+}
+
+// openAdmin is what admin commands start with: the --brokers check (a
+// usage error), an admin client, and a context bounded by --timeout. The
+// returned close releases both.
+func openAdmin(ctx context.Context, fs *flag.FlagSet, conn connFlags) (*kadm.Client, context.Context, []string, func(), error) {
+	seeds, err := conn.validate()
+	if err != nil {
+		return nil, nil, nil, nil, usagef(fs, "%v", err)
+	}
+	adm, err := newAdmin(seeds, conn.timeout)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
+	return adm, ctx, seeds, func() { cancel(); adm.Close() }, nil
 }

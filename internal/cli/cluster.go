@@ -30,17 +30,11 @@ func clusterInfo(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(rest) != 0 {
 		return usagef(fs, "unexpected arguments %q", rest)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	// One full metadata request answers everything: brokers, controller,
 	// cluster id and the topics to count.

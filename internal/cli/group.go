@@ -82,17 +82,11 @@ func groupList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef(fs, "%v", err)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	listed, err := adm.ListGroups(ctx, states...)
 	if err != nil {
@@ -158,17 +152,11 @@ func groupDelete(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(names) == 0 || len(names) > maxGroupArgs {
 		return usagef(fs, "between 1 and %d group names required, got %d", maxGroupArgs, len(names))
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	resps, err := adm.DeleteGroups(ctx, names...)
 	if err != nil && len(resps) == 0 {

@@ -24,17 +24,11 @@ func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(names) == 0 || len(names) > maxGroupArgs {
 		return usagef(fs, "between 1 and %d group names required, got %d", maxGroupArgs, len(names))
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	described, err := adm.DescribeGroups(ctx, names...)
 	if err != nil && len(described) == 0 {

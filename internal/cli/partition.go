@@ -71,17 +71,11 @@ func partitionReassign(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		req.Assign(topic, p, brokers)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 	resps, err := adm.AlterPartitionAssignments(ctx, req)
 	if err != nil {
 		return describeRequestError(ctx, "reassigning partitions", seeds, conn.timeout, err)
@@ -105,17 +99,11 @@ func partitionReassignments(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 	md, err := adm.Metadata(ctx, topics...)
 	if err != nil {
 		return describeRequestError(ctx, "listing reassignments", seeds, conn.timeout, err)

@@ -62,17 +62,11 @@ func topicCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usagef(fs, "%v", err)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	name := names[0]
 	// CreateTopics rather than CreateTopic: the latter returns the topic's
@@ -120,17 +114,11 @@ func topicList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(rest) != 0 {
 		return usagef(fs, "unexpected arguments %q", rest)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	details, err := adm.ListTopicsWithInternal(ctx)
 	if err != nil {
@@ -159,17 +147,11 @@ func topicDelete(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(names) == 0 {
 		return usagef(fs, "at least one topic NAME required")
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	resps, err := adm.DeleteTopics(ctx, names...)
 	if err != nil {

@@ -27,17 +27,11 @@ func topicAlterConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return usagef(fs, "%v", err)
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	name := names[0]
 	resps, err := adm.AlterTopicConfigs(ctx, alters, name)

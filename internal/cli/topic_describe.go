@@ -31,17 +31,11 @@ func topicDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(names) == 0 || len(names) > maxDescribeTopics {
 		return usagef(fs, "between 1 and %d topic names required, got %d", maxDescribeTopics, len(names))
 	}
-	seeds, err := conn.validate()
-	if err != nil {
-		return usagef(fs, "%v", err)
-	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
+	defer closeAdmin()
 
 	details, err := adm.ListTopicsWithInternal(ctx, names...)
 	if err != nil {
