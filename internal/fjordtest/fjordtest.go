@@ -108,7 +108,8 @@ type Options struct {
 }
 
 // Start runs a server and waits until it is ready. It is stopped with
-// SIGTERM when the test ends, if still running.
+// SIGTERM when the test ends, if still running, and its output is logged
+// if the test failed.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	return StartAll(t, opts)[0]
@@ -125,7 +126,12 @@ func StartAll(t testing.TB, opts ...Options) []*Server {
 		servers[i] = newServer(t, o)
 		waits[i] = servers[i].launch(t, "127.0.0.1:0")
 		s := servers[i]
-		t.Cleanup(func() { s.Stop() })
+		t.Cleanup(func() {
+			s.Stop()
+			if t.Failed() {
+				t.Logf("fjord server %s (data %s) log:\n%s", s.Addr, s.DataDir, s.Log())
+			}
+		})
 	}
 	for _, wait := range waits {
 		wait()

@@ -83,11 +83,6 @@ func (r *raw848) ownedCount() int {
 // TestGroupFranzGoKIP848 is acceptance 1 on the consumer protocol.
 func TestGroupFranzGoKIP848(t *testing.T) {
 	srv := startServer(t, kip848BrokerConfig())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("broker log:\n%s", srv.Log())
-		}
-	})
 	ctx := testContext(t, testTimeout)
 	adm := newAdmin(t, srv.Addr)
 	topic := uniqueTopic(t, "kip848")
@@ -162,11 +157,6 @@ func describeConsumerGroup(t *testing.T, ctx context.Context, cl *kgo.Client, gr
 // after the last commit.
 func TestGroupKIP848SurvivesRestart(t *testing.T) {
 	srv := startServer(t, kip848BrokerConfig())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("broker log:\n%s", srv.Log())
-		}
-	})
 	ctx := testContext(t, testTimeout)
 	adm := newAdmin(t, srv.Addr)
 	topic := uniqueTopic(t, "kip848-restart")

@@ -45,11 +45,6 @@ func nextOffsets(records []rec) map[int32]int64 {
 // exactly after the last commit.
 func TestGroupOffsetsSurviveRestarts(t *testing.T) {
 	srv := startServer(t, groupBrokerConfig())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("broker log:\n%s", srv.Log())
-		}
-	})
 	ctx := testContext(t, testTimeout)
 	adm := newAdmin(t, srv.Addr)
 	topic := uniqueTopic(t, "offsets")
