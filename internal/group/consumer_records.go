@@ -294,8 +294,10 @@ func decodeConsumerKey(version int16, key []byte) (groupID, memberID string, err
 		return "", "", fmt.Errorf("%w: consumer group key %d", ErrBadRecord, version)
 	}
 	if version == consumerMemberKeyVersion || version == consumerTargetMemberKeyVersion || version == consumerCurrentKeyVersion {
-		if memberID, ok = read(); !ok {
-			return "", "", fmt.Errorf("%w: consumer group key %d", ErrBadRecord, version)
+		if memberID, ok = read(); !ok || memberID == "" {
+			// Every member record names its member; replaying one without
+			// would have no member to apply it to.
+			return "", "", fmt.Errorf("%w: consumer group key %d without a member id", ErrBadRecord, version)
 		}
 	}
 	if len(rest) > 0 {
