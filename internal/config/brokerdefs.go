@@ -8,6 +8,7 @@ const maxInt = "2147483647"
 // configs (log.retention.ms ...), which act as the cluster's topic defaults.
 func BrokerDefs() []Def {
 	defs := brokerOwnDefs()
+	defs = append(defs, throttleRateDefs()...)
 	defs = append(defs, topicSynonymDefs()...)
 	return sortedDefs(defs)
 }

@@ -40,7 +40,7 @@ func long(v int64) string { return strconv.FormatInt(v, 10) }
 // TopicDefs returns the definitions of every topic config fjord accepts,
 // sorted by name. Defaults are Kafka 4.x's except flush.messages.
 func TopicDefs() []Def {
-	return sortedDefs([]Def{
+	return sortedDefs(append(throttledReplicaDefs(), []Def{
 		{Name: CleanupPolicy, Type: List, Default: "delete", HasDefault: true,
 			Doc:           "Retention policy for old log segments: delete, compact, or both.",
 			Validate:      listOf(false, "compact", "delete"),
@@ -128,5 +128,5 @@ func TopicDefs() []Def {
 		{Name: UncleanLeaderElectionEnable, Type: Boolean, Default: "false", HasDefault: true,
 			Doc:           "Allow an out-of-sync replica to become leader, losing acknowledged data.",
 			BrokerSynonym: "unclean.leader.election.enable"},
-	})
+	}...))
 }
