@@ -44,6 +44,10 @@ type FetcherConfig struct {
 	MaxWait           time.Duration // replica.fetch.wait.max.ms
 	Backoff           time.Duration // replica.fetch.backoff.ms
 
+	// Quota is follower.replication.throttled.rate, applied to the
+	// partitions SetThrottled marks; nil throttles none.
+	Quota *Quota
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -89,7 +93,9 @@ type Fetcher struct {
 		sources map[BrokerID]*source
 		// leaderOf says which source follows each partition.
 		leaderOf map[TopicPartition]BrokerID
-		closed   bool
+		// throttled are the partitions the follower quota applies to.
+		throttled map[TopicPartition]bool
+		closed    bool
 	}
 }
 
@@ -101,6 +107,7 @@ func NewFetcher(ctx context.Context, cfg FetcherConfig) *Fetcher {
 	f.ctx, f.cancel = context.WithCancel(ctx)
 	f.mu.sources = map[BrokerID]*source{}
 	f.mu.leaderOf = map[TopicPartition]BrokerID{}
+	f.mu.throttled = map[TopicPartition]bool{}
 	return f
 }
 
@@ -131,6 +138,9 @@ func (f *Fetcher) Follow(leader BrokerID, tp TopicPartition, replica FollowerRep
 	err := src.add(tp, replica, leaderEpoch)
 	if err == nil {
 		f.mu.leaderOf[tp] = leader
+		if f.mu.throttled[tp] {
+			src.setThrottled(tp, true)
+		}
 	}
 	f.mu.Unlock()
 	finishRemove(moved, stop)
@@ -142,6 +152,7 @@ func (f *Fetcher) Follow(leader BrokerID, tp TopicPartition, replica FollowerRep
 func (f *Fetcher) Unfollow(tp TopicPartition) {
 	f.mu.Lock()
 	from, stop := f.removeLocked(tp)
+	delete(f.mu.throttled, tp)
 	f.mu.Unlock()
 	finishRemove(from, stop)
 }
@@ -173,6 +184,26 @@ func finishRemove(from, stop *source) {
 	}
 }
 
+// SetThrottled says whether the follower quota applies to tp (Kafka's
+// follower.replication.throttled.replicas lists this broker's replica of
+// it). It holds for the partition until changed or until Unfollow, across
+// Follow calls.
+func (f *Fetcher) SetThrottled(tp TopicPartition, throttled bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if throttled == f.mu.throttled[tp] {
+		return
+	}
+	if throttled {
+		f.mu.throttled[tp] = true
+	} else {
+		delete(f.mu.throttled, tp)
+	}
+	if leader, ok := f.mu.leaderOf[tp]; ok {
+		f.mu.sources[leader].setThrottled(tp, throttled)
+	}
+}
+
 // Following lists the partitions followed and their sources.
 func (f *Fetcher) Following() map[TopicPartition]BrokerID {
 	f.mu.Lock()
@@ -191,6 +222,7 @@ func (f *Fetcher) Close() {
 	sources := f.mu.sources
 	f.mu.sources = map[BrokerID]*source{}
 	f.mu.leaderOf = map[TopicPartition]BrokerID{}
+	f.mu.throttled = map[TopicPartition]bool{}
 	f.mu.Unlock()
 	f.cancel()
 	for _, s := range sources {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,6 +44,9 @@ type followed struct {
 	// truncating and delayedUntil are guarded by source.mu.
 	truncating   bool
 	delayedUntil time.Time
+	// throttled and caughtUp drive the follower quota (quota_follower.go).
+	throttled atomic.Bool
+	caughtUp  atomic.Bool
 }
 
 func newSource(f *Fetcher, leader BrokerID) *source {
@@ -152,6 +156,10 @@ func (s *source) snapshot(now time.Time) (truncate, fetch []*followed, wait time
 			}
 		case p.truncating:
 			truncate = append(truncate, p)
+		case p.throttled.Load() && s.holdThrottled(p):
+			if d := s.f.cfg.Quota.Wait(); wait == 0 || d < wait {
+				wait = d
+			}
 		default:
 			fetch = append(fetch, p)
 		}
@@ -316,4 +324,5 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 		return
 	}
 	p.replica.UpdateFollowerHighWatermark(fp.HighWatermark)
+	s.noteFetched(p, fp)
 }
