@@ -1,0 +1,232 @@
+package checker
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Type is what an event of an operation says: it began (Invoke) or how it
+// ended.
+type Type uint8
+
+const (
+	// Invoke opens an operation; its completion carries the same ID.
+	Invoke Type = iota + 1
+	// OK: the operation took effect (a send was acknowledged, a poll returned).
+	OK
+	// Fail: the operation surely did not take effect.
+	Fail
+	// Info: the outcome is unknown; a send may or may not be in the log.
+	Info
+)
+
+var typeNames = [...]string{Invoke: "invoke", OK: "ok", Fail: "fail", Info: "info"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// MarshalText writes the type's name into JSON reports and histories.
+func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// Kind is which client operation an event belongs to.
+type Kind uint8
+
+const (
+	// Send produces one value to one partition.
+	Send Kind = iota + 1
+	// Poll returns the records a consumer session fetched.
+	Poll
+	// Assign (re)starts a consumer session's position on partitions; it is
+	// a single event of type OK.
+	Assign
+	// Revoke ends a consumer session's reading of partitions; it is a single
+	// event of type OK.
+	Revoke
+)
+
+var kindNames = [...]string{Send: "send", Poll: "poll", Assign: "assign", Revoke: "revoke"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// MarshalText writes the kind's name into JSON reports and histories.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Record is one value at one offset of one partition, as a client saw it.
+type Record struct {
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Value     string `json:"value"`
+}
+
+// Assigned is one partition of an assign event: the session reads it next
+// from offset From, or from an unknown position when From < 0.
+type Assigned struct {
+	Partition int32 `json:"partition"`
+	From      int64 `json:"from"`
+}
+
+// Op is one event of the history. Which fields mean something depends on
+// Kind and Type; the others are zero.
+type Op struct {
+	// ID pairs an invoke with its completion; unique per operation.
+	ID   int64 `json:"id"`
+	Type Type  `json:"type"`
+	Kind Kind  `json:"kind"`
+	// Time is a monotonic timestamp for readers of a report; the rules use
+	// the order of the history instead.
+	Time    time.Duration `json:"time"`
+	Process int           `json:"process"`
+	Session int           `json:"session"`
+
+	// Partition and Value of a send (invoke and completion); Offset of an ok
+	// send.
+	Partition int32  `json:"partition,omitempty"`
+	Value     string `json:"value,omitempty"`
+	Offset    int64  `json:"offset,omitempty"`
+
+	// Records an ok poll returned, in the order returned.
+	Records []Record `json:"records,omitempty"`
+	// Assignment of an assign event; Partitions of a revoke.
+	Assignment []Assigned `json:"assignment,omitempty"`
+	Partitions []int32    `json:"partitions,omitempty"`
+
+	// Error of a fail or info completion, for people.
+	Error string `json:"error,omitempty"`
+}
+
+// History is every event of a run in real-time order.
+type History []Op
+
+// Recorder builds a History from concurrent clients. The zero value is not
+// usable; call NewRecorder.
+type Recorder struct {
+	now func() time.Duration
+
+	mu struct {
+		sync.Mutex
+		ops     []Op
+		nextID  int64
+		pending map[int64]int // id -> index of its invoke, until completed
+	}
+}
+
+// NewRecorder returns an empty recorder. now gives Op.Time; nil means the
+// monotonic time since NewRecorder was called.
+func NewRecorder(now func() time.Duration) *Recorder {
+	if now == nil {
+		start := time.Now()
+		now = func() time.Duration { return time.Since(start) }
+	}
+	r := &Recorder{now: now}
+	r.mu.pending = map[int64]int{}
+	return r
+}
+
+// InvokeSend records the start of a send of value to partition and returns
+// the id its completion must carry.
+func (r *Recorder) InvokeSend(process, session int, partition int32, value string) int64 {
+	return r.invoke(Op{Kind: Send, Process: process, Session: session, Partition: partition, Value: value})
+}
+
+// SendOK records that send id was acknowledged at offset.
+func (r *Recorder) SendOK(id, offset int64) {
+	r.complete(id, OK, func(op *Op) { op.Offset = offset })
+}
+
+// SendFail records that send id surely appended nothing.
+func (r *Recorder) SendFail(id int64, err error) {
+	r.complete(id, Fail, func(op *Op) { op.Error = errorText(err) })
+}
+
+// SendInfo records that the outcome of send id is unknown.
+func (r *Recorder) SendInfo(id int64, err error) {
+	r.complete(id, Info, func(op *Op) { op.Error = errorText(err) })
+}
+
+// InvokePoll records the start of a poll and returns the id its completion
+// must carry.
+func (r *Recorder) InvokePoll(process, session int) int64 {
+	return r.invoke(Op{Kind: Poll, Process: process, Session: session})
+}
+
+// PollOK records the records poll id returned; the recorder keeps the
+// slice, so the caller must not change it afterwards.
+func (r *Recorder) PollOK(id int64, records []Record) {
+	r.complete(id, OK, func(op *Op) { op.Records = records })
+}
+
+// Assign records that session reads each listed partition next from its
+// From offset.
+func (r *Recorder) Assign(process, session int, assignment []Assigned) {
+	r.event(Op{Type: OK, Kind: Assign, Process: process, Session: session, Assignment: assignment})
+}
+
+// Revoke records that session stopped reading partitions.
+func (r *Recorder) Revoke(process, session int, partitions []int32) {
+	r.event(Op{Type: OK, Kind: Revoke, Process: process, Session: session, Partitions: partitions})
+}
+
+// History returns a copy of the events so far.
+func (r *Recorder) History() History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append(History(nil), r.mu.ops...)
+}
+
+// Len is the number of events so far.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.mu.ops)
+}
+
+func (r *Recorder) invoke(op Op) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.nextID++
+	op.ID, op.Type, op.Time = r.mu.nextID, Invoke, r.now()
+	r.mu.pending[op.ID] = len(r.mu.ops)
+	r.mu.ops = append(r.mu.ops, op)
+	return op.ID
+}
+
+// complete appends the completion of id, a copy of its invoke changed by
+// set. Completing an unknown or completed id is a bug in the harness.
+func (r *Recorder) complete(id int64, t Type, set func(*Op)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := r.mu.pending[id]
+	if !ok {
+		panic(fmt.Sprintf("checker: completion of operation %d, which is not pending", id))
+	}
+	delete(r.mu.pending, id)
+	op := r.mu.ops[i]
+	op.Type, op.Time = t, r.now()
+	set(&op)
+	r.mu.ops = append(r.mu.ops, op)
+}
+
+func (r *Recorder) event(op Op) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.nextID++
+	op.ID, op.Time = r.mu.nextID, r.now()
+	r.mu.ops = append(r.mu.ops, op)
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

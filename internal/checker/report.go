@@ -1,0 +1,157 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Anomaly names, as in RELIABILITY.md §3 and the package doc.
+const (
+	InconsistentOffsets = "inconsistent-offsets"
+	Duplicate           = "duplicate"
+	Misrouted           = "misrouted"
+	UnknownValue        = "unknown-value"
+	LostWrite           = "lost-write"
+	LostWriteInRun      = "lost-write-in-run"
+	AbortedRead         = "aborted-read"
+	ReadThenLost        = "read-then-lost"
+	NonmonotonicPoll    = "nonmonotonic-poll"
+	PollSkip            = "poll-skip"
+	NonmonotonicSend    = "nonmonotonic-send"
+	RealtimeOrder       = "realtime-order"
+)
+
+// MaxExamples is how many examples a report keeps per anomaly: enough to
+// see a pattern, few enough to read in a test log.
+const MaxExamples = 32
+
+// Example is one instance of an anomaly. Ops are indices into the history
+// of the events involved (invokes and completions), so a reader can find
+// them in a saved history.
+type Example struct {
+	Partition int32    `json:"partition"`
+	Offset    int64    `json:"offset"`
+	Value     string   `json:"value,omitempty"`
+	Values    []string `json:"values,omitempty"`
+	Session   int      `json:"session,omitempty"`
+	Ops       []int    `json:"ops,omitempty"`
+	Detail    string   `json:"detail"`
+}
+
+func (e Example) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "p%d@%d", e.Partition, e.Offset)
+	if e.Value != "" {
+		fmt.Fprintf(&b, " value %s", e.Value)
+	}
+	if len(e.Values) > 0 {
+		fmt.Fprintf(&b, " values %v", e.Values)
+	}
+	if e.Session != 0 {
+		fmt.Fprintf(&b, " session %d", e.Session)
+	}
+	if len(e.Ops) > 0 {
+		fmt.Fprintf(&b, " ops %v", e.Ops)
+	}
+	fmt.Fprintf(&b, ": %s", e.Detail)
+	return b.String()
+}
+
+// Anomaly counts every instance of one kind and keeps the first examples.
+type Anomaly struct {
+	Count    int       `json:"count"`
+	Examples []Example `json:"examples"`
+}
+
+// Stats describe the size of what was checked.
+type Stats struct {
+	Ops           int `json:"ops"`
+	Sends         int `json:"sends"`
+	SendsOK       int `json:"sends_ok"`
+	SendsFailed   int `json:"sends_failed"`
+	SendsInfo     int `json:"sends_info"`
+	Polls         int `json:"polls"`
+	PolledRecords int `json:"polled_records"`
+	FinalRecords  int `json:"final_records"`
+	// FinalRead says whether a final read was given; without one the
+	// lost-write, aborted-read-in-final and read-then-lost rules that need
+	// it are not applied.
+	FinalRead bool `json:"final_read"`
+}
+
+// Report is the outcome of Check; it encodes as JSON for saving with a run.
+type Report struct {
+	// Valid is true when no anomaly was found. Liveness (Unseen) does not
+	// affect it.
+	Valid     bool                `json:"valid"`
+	Stats     Stats               `json:"stats"`
+	Anomalies map[string]*Anomaly `json:"anomalies,omitempty"`
+	// Unseen counts ok sends whose value no poll returned: liveness, not
+	// safety (RELIABILITY.md §3 rule 11).
+	Unseen         int       `json:"unseen"`
+	UnseenExamples []Example `json:"unseen_examples,omitempty"`
+}
+
+func (r *Report) add(name string, ex Example) {
+	if r.Anomalies == nil {
+		r.Anomalies = map[string]*Anomaly{}
+	}
+	a := r.Anomalies[name]
+	if a == nil {
+		a = &Anomaly{}
+		r.Anomalies[name] = a
+	}
+	a.Count++
+	if len(a.Examples) < MaxExamples {
+		a.Examples = append(a.Examples, ex)
+	}
+}
+
+// Count is how many instances of the named anomaly were found.
+func (r *Report) Count(name string) int {
+	if a := r.Anomalies[name]; a != nil {
+		return a.Count
+	}
+	return 0
+}
+
+// Names lists the anomalies found, sorted.
+func (r *Report) Names() []string {
+	names := make([]string, 0, len(r.Anomalies))
+	for name := range r.Anomalies {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Summary is one line of counts for a test log.
+func (r *Report) Summary() string {
+	s := r.Stats
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d ops: %d sends (%d ok, %d failed, %d info), %d polls returning %d records, %d records in the final read, %d unseen",
+		s.Ops, s.Sends, s.SendsOK, s.SendsFailed, s.SendsInfo, s.Polls, s.PolledRecords, s.FinalRecords, r.Unseen)
+	if r.Valid {
+		b.WriteString("; no anomalies")
+		return b.String()
+	}
+	b.WriteString("; anomalies:")
+	for _, name := range r.Names() {
+		fmt.Fprintf(&b, " %s=%d", name, r.Anomalies[name].Count)
+	}
+	return b.String()
+}
+
+// Details lists every kept example, one per line, grouped by anomaly.
+func (r *Report) Details() string {
+	var b strings.Builder
+	for _, name := range r.Names() {
+		a := r.Anomalies[name]
+		fmt.Fprintf(&b, "%s: %d\n", name, a.Count)
+		for _, ex := range a.Examples {
+			fmt.Fprintf(&b, "  %s\n", ex)
+		}
+	}
+	return b.String()
+}
