@@ -57,7 +57,7 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 	bytes := f.read()
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
-		return server.Result{Response: f.response()}
+		return server.Result{Response: f.finish()}
 	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		return f.longPoll(ctx, min(wait, maxFetchWait), int64(req.MinBytes))
@@ -73,6 +73,9 @@ type fetch struct {
 	failed bool                   // some partition got an error: answer at once
 	// replica is the fetching follower's broker id, or -1 for a consumer.
 	replica int32
+	// throttledBytes are the bytes read for partitions under the leader's
+	// replication throttle, counted against it when the response goes.
+	throttledBytes int64
 
 	// slices are the file ranges to send, parallel to parts, each marked
 	// in the response by a placeholder (see fetch_splice.go).
@@ -128,6 +131,7 @@ func (f *fetch) read() int64 {
 		budget = maxBytes // fetch.max.bytes caps what a client may ask for
 	}
 	f.releaseSlices()
+	f.throttledBytes = 0
 	var total int64
 	i := 0
 	for ti := range f.req.Topics {
@@ -171,6 +175,7 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 	// Consumers read up to the high watermark; followers up to the log
 	// end, and their fetch offset is what moves the high watermark.
 	upTo := hw
+	throttled := false
 	if f.replica >= 0 {
 		role := f.b.leaderRoleOf(p)
 		if role == nil {
@@ -188,6 +193,12 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		// end when acks wait for fsync): the leader state counts only
 		// that, and a follower position past it would be refused.
 		upTo = leaderDurableEnd(p)
+		if th := role.throttle.Load(); th != nil {
+			if th.hold(f.b.repl.leaderQuota, f.replica) {
+				return 0 // no records for now, as Kafka; other partitions go on
+			}
+			throttled = true
+		}
 	}
 	if offset >= upTo || maxBytes <= 0 && !first {
 		return 0
@@ -209,6 +220,9 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		return 0
 	}
 	if f.splice(index, slice, pr) {
+		if throttled {
+			f.throttledBytes += slice.Size
+		}
 		return slice.Size
 	}
 	data, err := slice.ReadAll(make([]byte, 0, slice.Size))
@@ -219,7 +233,20 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		return 0
 	}
 	pr.RecordBatches = data
+	if throttled {
+		f.throttledBytes += int64(len(data))
+	}
 	return int64(len(data))
+}
+
+// finish builds the response to send and counts the bytes of throttled
+// partitions in it against the leader quota (Kafka records them as the
+// response goes, whatever the follower's ISR membership).
+func (f *fetch) finish() kmsg.Response {
+	if f.throttledBytes > 0 {
+		f.b.repl.leaderQuota.Record(f.throttledBytes)
+	}
+	return f.response()
 }
 
 // checkLeaderEpoch compares a client's current leader epoch with ours; -1
@@ -249,7 +276,7 @@ func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64
 	for {
 		f.eachPartition(register)
 		if f.read() >= minBytes || f.failed {
-			return f.response()
+			return f.finish()
 		}
 		select {
 		case <-ctx.Done():
@@ -257,7 +284,7 @@ func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64
 			return f.resp
 		case <-timer.C:
 			f.read()
-			return f.response()
+			return f.finish()
 		case <-notify:
 		}
 		// Notified waiters were removed; the rest are removed before

@@ -17,6 +17,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -39,12 +40,18 @@ type leaderRole struct {
 
 	mu    sync.Mutex
 	state *replication.LeaderState
+
+	// throttle is set while the partition's leader replication throttle
+	// applies here (throttle.go); nil keeps follower fetches unthrottled.
+	throttle atomic.Pointer[leaderThrottle]
 }
 
 // replicas holds the roles of replicated partitions.
 type replicas struct {
 	fetcher   *replication.Fetcher
 	proposals chan isrProposal
+	// leaderQuota and followerQuota are the replication throttles.
+	leaderQuota, followerQuota *replication.Quota
 
 	mu      sync.Mutex
 	leaders map[*partition.Partition]*leaderRole
@@ -53,6 +60,7 @@ type replicas struct {
 func (b *Broker) startReplication(ctx context.Context) {
 	b.repl.leaders = map[*partition.Partition]*leaderRole{}
 	b.repl.proposals = make(chan isrProposal, maxQueuedISRProposals)
+	b.startThrottles()
 	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    b.opts.NodeID,
 		ReplicaEpoch: -1,
@@ -63,6 +71,7 @@ func (b *Broker) startReplication(ctx context.Context) {
 		// yet (a new topic, a leader change), which takes milliseconds, and
 		// acks=all producers wait on it meanwhile.
 		Backoff: replicaFetchBackoff,
+		Quota:   b.repl.followerQuota,
 		Now:     b.now,
 		Logger:  b.logger.With("component", "replica-fetcher"),
 	})
@@ -103,6 +112,7 @@ func (b *Broker) applyRole(t metadata.TopicImage, p *partition.Partition, pi met
 			b.logger.Warn("following partition", "topic", t.Name, "partition", p.Index, "leader", pi.Leader, "err", err)
 		}
 	}
+	b.applyThrottle(t, p, pi, tp)
 }
 
 func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
