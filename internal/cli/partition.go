@@ -12,7 +12,7 @@ import (
 )
 
 var partitionCommands = []subcommand{
-	{"reassign", "move partition replicas to other brokers (TOPIC:PARTITION=BROKER,BROKER,...)", partitionReassign},
+	{"reassign", "move partition replicas to other brokers (TOPIC:PARTITION=BROKER,BROKER,...), optionally throttled; --verify checks and removes the throttle", partitionReassign},
 	{"reassignments", "list reassignments in progress", partitionReassignments},
 }
 
@@ -53,9 +53,12 @@ func parseReassignment(arg string) (topic string, partition int32, brokers []int
 }
 
 func partitionReassign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("fjord partition reassign", "fjord partition reassign TOPIC:PARTITION=BROKER,BROKER,... (TOPIC:PARTITION= cancels)", stderr)
+	fs := newFlagSet("fjord partition reassign",
+		"fjord partition reassign [--throttle BYTES_PER_SEC | --verify] TOPIC:PARTITION=BROKER,BROKER,... (TOPIC:PARTITION= cancels)", stderr)
 	var conn connFlags
 	conn.register(fs)
+	throttle := fs.Int64("throttle", -1, "limit the replication of the moving replicas to `BYTES_PER_SEC` (brokers' and topics' replication throttle configs)")
+	verify := fs.Bool("verify", false, "report whether the reassignments completed and, once none is in progress, remove the throttle")
 	specs, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -63,19 +66,38 @@ func partitionReassign(ctx context.Context, args []string, stdout, stderr io.Wri
 	if len(specs) == 0 || len(specs) > maxReassignArgs {
 		return usagef(fs, "between 1 and %d reassignments required, got %d", maxReassignArgs, len(specs))
 	}
+	if *verify && *throttle >= 0 {
+		return usagef(fs, "--throttle and --verify do not go together")
+	}
+	if *throttle < -1 {
+		return usagef(fs, "--throttle must be at least 0 bytes/s, got %d", *throttle)
+	}
 	var req kadm.AlterPartitionAssignmentsReq
+	var moves []move
 	for _, spec := range specs {
 		topic, p, brokers, err := parseReassignment(spec)
 		if err != nil {
 			return usagef(fs, "%v", err)
 		}
 		req.Assign(topic, p, brokers)
+		moves = append(moves, move{topic: topic, partition: p, brokers: brokers})
 	}
 	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
 	if err != nil {
 		return err
 	}
 	defer closeAdmin()
+	if *verify {
+		if err := verifyReassignment(ctx, adm, moves, stdout); err != nil {
+			return describeRequestError(ctx, "verifying reassignments", seeds, conn.timeout, err)
+		}
+		return nil
+	}
+	if *throttle >= 0 {
+		if err := throttleReassignment(ctx, adm, moves, *throttle, stdout); err != nil {
+			return describeRequestError(ctx, "throttling reassignments", seeds, conn.timeout, err)
+		}
+	}
 	resps, err := adm.AlterPartitionAssignments(ctx, req)
 	if err != nil {
 		return describeRequestError(ctx, "reassigning partitions", seeds, conn.timeout, err)
