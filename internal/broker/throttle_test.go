@@ -1,0 +1,235 @@
+package broker
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/vfs"
+)
+
+// testClock is a clock the test moves by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// throttleFixture is broker 1 of a one-node metadata quorum leading
+// partition 0 of a topic replicated on brokers 1, 2 and 3, with 2 in the
+// ISR and 3 out of it (a replica being added by a reassignment). Brokers 2
+// and 3 are registered but not running: the test fetches as them.
+type throttleFixture struct {
+	t     *testing.T
+	ctx   context.Context
+	meta  *metadata.Node
+	b     *Broker
+	clock *testClock
+	topic string
+}
+
+func newThrottleFixture(t *testing.T) *throttleFixture {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	addr, trans := raft.NewInmemTransport("node-1")
+	meta, err := metadata.Start(ctx, metadata.Options{Dir: t.TempDir(), NodeID: 1, Transport: trans, LocalAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close(); trans.Close() })
+	if err := meta.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id := int32(1); id <= 3; id++ {
+		if err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: id, Host: "localhost", Port: 9000 + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.ParseBroker(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := vfs.NewMem()
+	if err := fs.MkdirAll("/data", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Unix(1_000_000, 0)}
+	b := New(Options{NodeID: 1, DataDir: "/data", Config: cfg, FS: fs, Meta: meta, Now: clock.now})
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	f := &throttleFixture{t: t, ctx: ctx, meta: meta, b: b, clock: clock, topic: "moving"}
+	topic, err := meta.CreateTopic(ctx, metadata.CreateTopicSpec{Name: f.topic, NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {1, 2, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi := topic.Partitions[0]
+	if _, err := meta.AlterPartition(ctx, topic.ID, 0, 1, pi.LeaderEpoch, pi.PartitionEpoch, []int32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.produce(10)
+	f.fetch(2, 100) // the in-sync follower caught up: the high watermark is 100
+	return f
+}
+
+// produce appends batches of 10 records of 100 bytes on the leader.
+func (f *throttleFixture) produce(batches int) {
+	p := f.b.partition(f.topic, 0)
+	for range batches {
+		spec := recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1000}
+		for range 10 {
+			spec.Records = append(spec.Records, recordbatch.Record{Value: make([]byte, 100)})
+		}
+		batch := recordbatch.Build(spec)
+		h, err := recordbatch.ParseHeader(batch)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		res, err := p.Append([][]byte{batch}, []recordbatch.Header{h}, 1000)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := p.WaitDurable(res.LastOffset); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	f.b.onLeaderAppend(f.b.leaderRoleOf(p))
+}
+
+func (f *throttleFixture) alter(rt metadata.ResourceType, name string, ops ...metadata.ConfigOp) {
+	if err := f.meta.AlterConfigs(f.ctx, rt, name, ops, false); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// fetch reads partition 0 from offset as replica (-1: a consumer) without
+// waiting, and returns the record bytes.
+func (f *throttleFixture) fetch(replica int32, offset int64) int {
+	f.t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID, req.MaxBytes, req.MinBytes = 12, replica, 1<<20, 1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = f.topic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	res := f.b.handleFetch(f.ctx, nil, req)
+	resp, ok := res.Response.(*kmsg.FetchResponse)
+	if !ok {
+		f.t.Fatalf("fetch answered with %T", res.Response)
+	}
+	pr := resp.Topics[0].Partitions[0]
+	if pr.ErrorCode != 0 {
+		f.t.Fatalf("fetch as replica %d: error code %d", replica, pr.ErrorCode)
+	}
+	return len(pr.RecordBatches)
+}
+
+// TestLeaderThrottleHoldsOutOfSyncFollowers checks the leader side with a
+// stopped clock: once the leader quota is spent, a throttled partition gets
+// no records for its out-of-sync follower, while its in-sync follower and
+// consumers are served; time, a higher rate, or removing the throttled
+// replica list lets the follower fetch again.
+func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
+	f := newThrottleFixture(t)
+	set := func(name, value string) metadata.ConfigOp {
+		return metadata.ConfigOp{Name: name, Op: metadata.OpSet, Value: value}
+	}
+	if n := f.fetch(3, 0); n == 0 {
+		t.Fatal("no records before any throttle")
+	}
+
+	f.alter(metadata.ResourceBroker, "1", set(config.LeaderReplicationThrottledRate, "1000"))
+	f.alter(metadata.ResourceTopic, f.topic, set(config.LeaderReplicationThrottledReplicas, "0:1"))
+	if n := f.fetch(3, 0); n == 0 {
+		t.Fatal("the first throttled fetch got nothing: a new throttle starts with a second's worth")
+	}
+	// That fetch took more than the second's worth of 1000 bytes.
+	if n := f.fetch(3, 0); n != 0 {
+		t.Fatalf("out-of-sync follower got %d bytes with the leader quota spent", n)
+	}
+	if got := f.b.repl.leaderQuota.ThrottledSends(); got != 1 {
+		t.Fatalf("throttled sends %d, want 1", got)
+	}
+	if n := f.fetch(2, 0); n == 0 {
+		t.Fatal("in-sync follower held by the throttle")
+	}
+	if n := f.fetch(-1, 0); n == 0 {
+		t.Fatal("consumer held by the replication throttle")
+	}
+
+	f.clock.advance(time.Hour) // refills one second's worth
+	if n := f.fetch(3, 0); n == 0 {
+		t.Fatal("follower still held after the quota refilled")
+	}
+	if n := f.fetch(3, 0); n != 0 {
+		t.Fatal("follower not held after spending the refill")
+	}
+
+	// Another broker's throttled replica does not make this one throttle.
+	f.alter(metadata.ResourceTopic, f.topic, set(config.LeaderReplicationThrottledReplicas, "0:2,0:3"))
+	if n := f.fetch(3, 0); n == 0 {
+		t.Fatal("follower held while this broker's replica is not listed")
+	}
+	f.alter(metadata.ResourceTopic, f.topic, set(config.LeaderReplicationThrottledReplicas, "*"))
+	if n := f.fetch(3, 0); n != 0 {
+		t.Fatal("follower not held under *")
+	}
+	// Removing the rate (back to the default, no limit) releases it too.
+	f.alter(metadata.ResourceBroker, "1", metadata.ConfigOp{Name: config.LeaderReplicationThrottledRate, Op: metadata.OpDelete})
+	if n := f.fetch(3, 0); n == 0 {
+		t.Fatal("follower held after the rate was removed")
+	}
+	// A cluster-wide default rate applies when the broker has none.
+	f.alter(metadata.ResourceBroker, "", set(config.LeaderReplicationThrottledRate, "0"))
+	if n := f.fetch(3, 0); n != 0 {
+		t.Fatal("follower not held at the cluster default rate 0")
+	}
+	if got := f.b.repl.leaderQuota.Rate(); got != 0 {
+		t.Fatalf("leader quota rate %d, want the cluster default 0", got)
+	}
+}
+
+// TestFollowerThrottleFollowsConfigs checks that the follower quota's rate
+// and the fetcher's throttled partitions follow the configs.
+func TestFollowerThrottleFollowsConfigs(t *testing.T) {
+	f := newThrottleFixture(t)
+	set := func(name, value string) metadata.ConfigOp {
+		return metadata.ConfigOp{Name: name, Op: metadata.OpSet, Value: value}
+	}
+	if got := f.b.repl.followerQuota.Rate(); got != config.UnthrottledRate {
+		t.Fatalf("follower quota rate %d before any config", got)
+	}
+	f.alter(metadata.ResourceBroker, "", set(config.FollowerReplicationThrottledRate, "5000"))
+	if got := f.b.repl.followerQuota.Rate(); got != 5000 {
+		t.Fatalf("follower quota rate %d, want the cluster default 5000", got)
+	}
+	f.alter(metadata.ResourceBroker, "1", set(config.FollowerReplicationThrottledRate, "7000"))
+	if got := f.b.repl.followerQuota.Rate(); got != 7000 {
+		t.Fatalf("follower quota rate %d, want this broker's 7000", got)
+	}
+	if got := f.b.repl.leaderQuota.Rate(); got != config.UnthrottledRate {
+		t.Fatalf("leader quota rate %d changed with the follower rate", got)
+	}
+}
