@@ -162,14 +162,18 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
 		Config: cfg, StaticProps: props, FS: vfs.Default(), Meta: meta, Logger: logger,
 	})
-	if err := b.Start(ctx); err != nil {
+	// Serving outlives the signal: a cluster node keeps answering (with
+	// NOT_LEADER_OR_FOLLOWER once fenced) through its controlled shutdown,
+	// so clients learn where leadership went instead of meeting a closed
+	// port while the rest of the cluster still names this node.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := b.Start(runCtx); err != nil {
 		return err
 	}
 	defer b.Close()
 	srv := server.New(b.Routes(), serverLimits(cfg), logger.With("component", "server"))
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if f.pprofAddr != "" {
 		stopPprof, err := servePprof(f.pprofAddr, logger)
 		if err != nil {

@@ -38,6 +38,12 @@ type leaderRole struct {
 	leaderEpoch    int32
 	partitionEpoch int32
 
+	// ended is closed when this leadership ends (a new epoch, a follower
+	// role, deletion): acks=all waits answer NOT_LEADER_OR_FOLLOWER at
+	// once, as Kafka completes delayed produces on a leader change, rather
+	// than hold the client (or a group write) until the request timeout.
+	ended chan struct{}
+
 	mu    sync.Mutex
 	state *replication.LeaderState
 
@@ -148,16 +154,25 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		b.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
 		return
 	}
-	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch, state: state}
+	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch,
+		ended: make(chan struct{}), state: state}
 	b.repl.mu.Lock()
+	old := b.repl.leaders[p]
 	b.repl.leaders[p] = role
 	b.repl.mu.Unlock()
+	if old != nil {
+		close(old.ended)
+	}
 }
 
 func (b *Broker) dropLeaderRole(p *partition.Partition) {
 	b.repl.mu.Lock()
+	old := b.repl.leaders[p]
 	delete(b.repl.leaders, p)
 	b.repl.mu.Unlock()
+	if old != nil {
+		close(old.ended)
+	}
 }
 
 // leaderRoleOf returns the leadership of a replicated partition, or nil
@@ -286,6 +301,8 @@ func (b *Broker) waitReplicated(ctx context.Context, role *leaderRole, last stor
 			return kerr.RequestTimedOut
 		case <-ctx.Done():
 			return kerr.RequestTimedOut
+		case <-role.ended:
+			return kerr.NotLeaderForPartition
 		}
 		role.p.StopNotify(notify)
 	}

@@ -373,11 +373,37 @@ func (n *Node) Close() error {
 		}
 		n.cancel()
 		n.raft.DeregisterObserver(n.observer)
+		n.resignLeadership()
 		err := n.raft.Shutdown().Error()
 		n.wg.Wait()
 		n.closeErr = errors.Join(err, n.store.Close())
 	})
 	return n.closeErr
+}
+
+// resignLeadership hands the quorum's leadership to another voter before
+// this node stops, as a KRaft controller resigns: otherwise the others
+// wait out an election timeout, and entries this leader committed last
+// (such as its own controlled-shutdown fencing) reach their images only
+// once a new leader is elected.
+func (n *Node) resignLeadership() {
+	if n.raft.State() != raft.Leader {
+		return
+	}
+	voters := 0
+	if f := n.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				voters++
+			}
+		}
+	}
+	if voters < 2 {
+		return
+	}
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		n.logger.Warn("handing over quorum leadership at shutdown", "err", err)
+	}
 }
 
 // loadClusterID returns the cluster id stored in dir, storing want (or a new
