@@ -178,7 +178,16 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logW := &lockedWriter{w: &strings.Builder{}}
+	// One log across restarts: a failure is often explained by what the
+	// previous process did on its way down.
+	s.mu.Lock()
+	logW := s.mu.log
+	s.mu.Unlock()
+	if logW == nil {
+		logW = &lockedWriter{w: &strings.Builder{}}
+	} else {
+		logW.Write([]byte("--- restarted ---\n"))
+	}
 	cmd.Stderr = logW
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -219,7 +228,7 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	}
 }
 
-// Log returns what the server printed so far.
+// Log returns what the server printed so far, over all its restarts.
 func (s *Server) Log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
