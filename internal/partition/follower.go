@@ -51,7 +51,7 @@ func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppen
 		if storage.Offset(h.LastOffset()) < res.LogEndOffset {
 			continue
 		}
-		info, err := p.log.Append(batch, h.PartitionLeaderEpoch)
+		info, err := p.log.AppendReplicated(batch)
 		if err != nil {
 			return res, fmt.Errorf("appending fetched batch at %d to %s-%d: %w", h.BaseOffset, p.Topic, p.Index, err)
 		}
@@ -104,13 +104,13 @@ func (p *Partition) splitFetched(records []byte) ([][]byte, []recordbatch.Header
 	return batches, headers, nil
 }
 
-// checkContiguous refuses a batch that would leave a gap, straddle the log
-// end, or lower the leader epoch (appendMu held).
+// checkContiguous refuses a batch that would straddle the log end or lower
+// the leader epoch (appendMu held). A batch past the log end is taken: the
+// leader's compaction removed the batches between, and the follower keeps
+// the same gap, as Kafka's followers do.
 func (p *Partition) checkContiguous(h recordbatch.Header, logEnd storage.Offset) error {
 	base, last := storage.Offset(h.BaseOffset), storage.Offset(h.LastOffset())
 	switch {
-	case base > logEnd:
-		return fmt.Errorf("%w: batch at %d after log end %d of %s-%d", ErrNotContiguous, base, logEnd, p.Topic, p.Index)
 	case base < logEnd && last >= logEnd:
 		return fmt.Errorf("%w: batch %d..%d straddles log end %d of %s-%d", ErrNotContiguous, base, last, logEnd, p.Topic, p.Index)
 	}

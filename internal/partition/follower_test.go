@@ -107,7 +107,7 @@ func TestAppendAsFollowerRefusesBadInput(t *testing.T) {
 		want   error
 	}{
 		{"corrupt CRC", func(b []byte) []byte { b[len(b)-1] ^= 0xff; return b }, recordbatch.ErrCorruptMessage},
-		{"gap", func(b []byte) []byte { recordbatch.SetBaseOffset(b, 5); return b }, ErrNotContiguous},
+		{"below the log start", func(b []byte) []byte { recordbatch.SetBaseOffset(b, -1); return b }, ErrNotContiguous},
 		{"tiny length", func(b []byte) []byte { b[8], b[9], b[10], b[11] = 0, 0, 0, 1; return b }, recordbatch.ErrCorruptMessage},
 	}
 	for _, tt := range tests {
@@ -128,6 +128,39 @@ func TestAppendAsFollowerRefusesBadInput(t *testing.T) {
 	}
 	if _, err := follower.AppendAsFollower(raw[len(raw)/3*2:], 0); !errors.Is(err, ErrNotContiguous) {
 		t.Fatalf("epoch going backwards: %v", err)
+	}
+}
+
+// A compacted leader sends batches with gaps between them; the follower
+// keeps the leader's offsets, gaps included, and still has them after a
+// restart.
+func TestAppendAsFollowerKeepsCompactionGaps(t *testing.T) {
+	raw := readRaw(t, leaderWith(t, []int32{2}, 3), 0) // batches 0..1, 2..3, 4..5
+	h, err := recordbatch.ParseHeader(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest := raw[:h.TotalSize()], raw[h.TotalSize():]
+	second := slices.Clone(rest[:h.TotalSize()])
+	recordbatch.SetBaseOffset(second, 10) // 2..9 compacted away
+
+	fs := vfs.NewMem()
+	follower := openPartition(t, fs, storage.DefaultConfig())
+	follower.SetReplicated(true)
+	res, err := follower.AppendAsFollower(append(slices.Clone(first), second...), 0)
+	if err != nil || res.Batches != 2 || res.LogEndOffset != 12 {
+		t.Fatalf("append with a gap: %+v %v", res, err)
+	}
+	got := readRaw(t, follower, 2)
+	if gh, err := recordbatch.ParseHeader(got); err != nil || gh.BaseOffset != 10 {
+		t.Fatalf("read from the gap: first batch %+v %v", gh, err)
+	}
+	if err := follower.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reopened := openPartition(t, fs, storage.DefaultConfig())
+	if end := reopened.Log().LogEndOffset(); end != 12 {
+		t.Fatalf("log end %d after reopening, want 12", end)
 	}
 }
 

@@ -48,6 +48,27 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 	if err != nil {
 		return AppendInfo{}, err
 	}
+	return l.append(batch, h, leaderEpoch, -1)
+}
+
+// AppendReplicated writes a batch copied from a leader with the offsets and
+// leader epoch the leader gave it. Its base offset may lie past the log
+// end: a leader's compacted log has gaps where whole batches were removed,
+// and its followers keep them, as Kafka's do. A batch starting below the
+// log end is refused.
+func (l *Log) AppendReplicated(batch []byte) (AppendInfo, error) {
+	h, err := checkAppendBatch(batch)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	if h.BaseOffset < 0 {
+		return AppendInfo{}, fmt.Errorf("%w: negative base offset %d", ErrInvalidBatch, h.BaseOffset)
+	}
+	return l.append(batch, h, h.PartitionLeaderEpoch, Offset(h.BaseOffset))
+}
+
+// append writes batch at the log end, or at at when at >= 0.
+func (l *Log) append(batch []byte, h recordbatch.Header, leaderEpoch int32, at Offset) (AppendInfo, error) {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
 	now := l.now()
@@ -58,11 +79,23 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (AppendInfo, error) {
 	}
 	cfg, active, offset := l.mu.cfg, l.activeLocked(), l.mu.logEndOffset
 	l.mu.Unlock()
+	if at >= 0 {
+		if at < offset {
+			return AppendInfo{}, fmt.Errorf("%w: batch at %d below log end %d", ErrInvalidBatch, at, offset)
+		}
+		offset = at
+	}
 
-	if shouldRoll(active, cfg, int64(len(batch)), offset+Offset(h.LastOffsetDelta), h.MaxTimestamp, now) {
-		if active, err = l.roll(now); err != nil {
+	last := offset + Offset(h.LastOffsetDelta)
+	if shouldRoll(active, cfg, int64(len(batch)), last, h.MaxTimestamp, now) {
+		var err error
+		if active, err = l.roll(now, offset); err != nil {
 			return AppendInfo{}, err
 		}
+	}
+	if last-active.baseOffset > math.MaxInt32 {
+		// Only a replicated batch far past an empty segment's base.
+		return AppendInfo{}, fmt.Errorf("%w: offset %d too far from segment base %d", ErrInvalidBatch, last, active.baseOffset)
 	}
 	if err := l.lowerRecoveryPoint(active); err != nil {
 		return AppendInfo{}, err
@@ -143,11 +176,12 @@ func (l *Log) lowerRecoveryPoint(active *segment) error {
 	return nil
 }
 
-// roll closes the active segment for appends and starts a new one at the
-// log end (appendMu held). An empty active segment is kept instead.
-func (l *Log) roll(now time.Time) (*segment, error) {
+// roll closes the active segment for appends and starts a new one at base,
+// the log end or a replicated batch's base offset past it (appendMu
+// held). An active segment already starting there is kept instead.
+func (l *Log) roll(now time.Time, base Offset) (*segment, error) {
 	l.mu.Lock()
-	old, base := l.activeLocked(), l.mu.logEndOffset
+	old := l.activeLocked()
 	l.mu.Unlock()
 	if old.baseOffset == base {
 		return old, nil

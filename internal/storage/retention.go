@@ -47,11 +47,11 @@ func (l *Log) ApplyRetention(now time.Time) (deleted int, err error) {
 		l.mu.Unlock()
 		return 0, err
 	}
-	cfg, active := l.mu.cfg, l.activeLocked()
+	cfg, active, end := l.mu.cfg, l.activeLocked(), l.mu.logEndOffset
 	roll := active.size > 0 && now.Sub(active.createdAt) >= cfg.SegmentDuration
 	l.mu.Unlock()
 	if roll {
-		if _, err := l.roll(now); err != nil {
+		if _, err := l.roll(now, end); err != nil {
 			return 0, fmt.Errorf("retention: %w", err)
 		}
 	}
