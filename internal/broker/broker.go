@@ -32,6 +32,7 @@ import (
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/storage"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -57,6 +58,10 @@ type Broker struct {
 	logger *slog.Logger
 	meta   *metadata.Node
 	now    func() time.Time
+
+	// startHighWatermarks is the high watermark checkpoint while Start
+	// opens the replicas (hwcheckpoint.go).
+	startHighWatermarks map[replicaKey]storage.Offset
 
 	mu struct {
 		sync.RWMutex
@@ -101,7 +106,11 @@ func (b *Broker) Start(ctx context.Context) error {
 		return err
 	}
 	b.startReplication(ctx)
-	if err := b.applyImage(nil, b.meta.Image()); err != nil {
+	b.startHighWatermarks = b.loadHWCheckpoint()
+	err := b.applyImage(nil, b.meta.Image())
+	// Only the replicas opened at start resume from the checkpoint.
+	b.startHighWatermarks = nil
+	if err != nil {
 		return err
 	}
 	b.meta.Subscribe(func(old, new *metadata.Image) {
@@ -120,6 +129,7 @@ func (b *Broker) Run(ctx context.Context) {
 	wg.Go(func() { b.groups.Run(ctx) })
 	wg.Go(func() { b.cleanerLoop(ctx) })
 	wg.Go(func() { b.isrLoop(ctx) })
+	wg.Go(func() { b.hwCheckpointLoop(ctx) })
 	wg.Go(func() { b.alterPartitionLoop(ctx) })
 	wg.Wait()
 }
@@ -133,6 +143,9 @@ const closeWorkers = 8
 func (b *Broker) Close() error {
 	if b.repl.fetcher != nil {
 		b.repl.fetcher.Close() // no follower writes after this
+	}
+	if err := b.writeHWCheckpoint(); err != nil {
+		b.logger.Warn("saving the high watermark checkpoint", "err", err)
 	}
 	b.mu.Lock()
 	var all []*partition.Partition

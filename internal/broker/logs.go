@@ -101,7 +101,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 		}
 		p.SetConfig(topicCfg, logCfg)
 		if len(pi.Replicas) > 1 {
-			p.OpenReplicated()
+			p.OpenReplicated(b.startHighWatermarks[replicaKey{t.Name, int32(i)}])
 		}
 		parts[i] = p
 		opened = true

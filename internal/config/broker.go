@@ -56,6 +56,7 @@ type Broker struct {
 	GroupMaxSize                         int32         // group.max.size
 
 	ReplicaLagTimeMax            time.Duration // replica.lag.time.max.ms
+	HighWatermarkCheckpointEvery time.Duration // replica.high.watermark.checkpoint.interval.ms
 	ReplicaFetchMaxBytes         int32         // replica.fetch.max.bytes
 	ReplicaFetchResponseMaxBytes int32         // replica.fetch.response.max.bytes
 	ReplicaFetchWaitMax          time.Duration // replica.fetch.wait.max.ms
@@ -121,6 +122,7 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	b.GroupMaxSessionTimeout = p.ms("group.max.session.timeout.ms")
 	b.GroupMaxSize = p.int32("group.max.size")
 	b.ReplicaLagTimeMax = p.ms("replica.lag.time.max.ms")
+	b.HighWatermarkCheckpointEvery = p.ms("replica.high.watermark.checkpoint.interval.ms")
 	b.ReplicaFetchMaxBytes = p.int32("replica.fetch.max.bytes")
 	b.ReplicaFetchResponseMaxBytes = p.int32("replica.fetch.response.max.bytes")
 	b.ReplicaFetchWaitMax = p.ms("replica.fetch.wait.max.ms")

@@ -147,6 +147,8 @@ func brokerOwnDefs() []Def {
 			Doc: "Server-side assignors of KIP-848 consumer groups, the first the default."},
 		{Name: "replica.lag.time.max.ms", Type: Long, Default: "30000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
 			Doc: "A follower not caught up for this long leaves the ISR."},
+		{Name: "replica.high.watermark.checkpoint.interval.ms", Type: Long, Default: "5000", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
+			Doc: "How often each replica's high watermark is saved to replication-offset-checkpoint, where a restarted replica resumes it."},
 		{Name: "replica.fetch.max.bytes", Type: Int, Default: "1048576", HasDefault: true, Validate: atLeast(0), ReadOnly: true,
 			Doc: "Bytes a follower asks per partition."},
 		{Name: "replica.fetch.response.max.bytes", Type: Int, Default: "10485760", HasDefault: true, Validate: atLeast(0), ReadOnly: true,

@@ -175,19 +175,25 @@ func (p *Partition) SetReplicated(replicated bool) {
 	p.mu.replicated = replicated
 }
 
-// OpenReplicated marks a just-opened replica of a replicated partition.
-// Its high watermark restarts at the log start offset rather than the log
-// end: records above the true high watermark may not be committed, and the
+// OpenReplicated marks a just-opened replica of a replicated partition and
+// restarts its high watermark at hw, the value saved in the broker's
+// high watermark checkpoint (the log start when there is none), within the
+// log: records above the true high watermark may not be committed, and the
 // leader's ISR (or the leader's fetch responses, on a follower) raises it
-// again within one fetch round. Without a high watermark checkpoint this is
-// what keeps a restarted replica that becomes leader from exposing records a
-// later leader may not have.
-func (p *Partition) OpenReplicated() {
+// from there. A checkpoint is never ahead of what the ISR committed, so a
+// restarted replica that becomes leader exposes nothing a later leader may
+// lack.
+func (p *Partition) OpenReplicated(hw storage.Offset) {
+	hw = min(max(hw, p.log.LogStartOffset()), p.log.LogEndOffset())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mu.replicated = true
-	p.mu.highWatermark = p.log.LogStartOffset()
+	p.mu.highWatermark = hw
 }
+
+// Replicated reports whether the ISR, not the local log, moves the high
+// watermark.
+func (p *Partition) Replicated() bool { return p.replicated() }
 
 func (p *Partition) replicated() bool {
 	p.mu.Lock()
