@@ -2,64 +2,22 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/checker"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
-
-// ackedWrite is a send the cluster acknowledged: the checker's history.
-type ackedWrite struct {
-	partition int32
-	offset    int64
-	value     string
-}
-
-// history records acknowledged writes from the producer goroutine.
-type history struct {
-	mu    sync.Mutex
-	acked []ackedWrite
-	grew  chan struct{}
-}
-
-func (h *history) add(w ackedWrite) {
-	h.mu.Lock()
-	h.acked = append(h.acked, w)
-	h.mu.Unlock()
-	select {
-	case h.grew <- struct{}{}:
-	default:
-	}
-}
-
-func (h *history) len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.acked)
-}
-
-// waitFor waits until n more writes than now were acknowledged: progress,
-// the liveness half of each fault step.
-func (h *history) waitFor(t *testing.T, ctx context.Context, more int, what string) {
-	t.Helper()
-	want := h.len() + more
-	for h.len() < want {
-		select {
-		case <-h.grew:
-		case <-ctx.Done():
-			t.Fatalf("%s: only %d of %d acknowledged writes", what, h.len(), want)
-		}
-	}
-}
 
 // faultSeeds are the schedules TestClusterFailover runs; FJORD_FAULT_SEEDS
 // (comma-separated) runs others, or more, on demand.
@@ -79,96 +37,103 @@ func faultSeeds(t *testing.T) []int64 {
 	return seeds
 }
 
-// TestClusterFailover runs idempotent acks=all producers against a
-// three-node cluster (RF=3, min.insync.replicas=2) while a seeded schedule
-// SIGKILLs a partition leader, a follower and the controller leader, and
-// SIGSTOPs a follower, healing each in turn. After every fault and every
-// heal, producing must make progress; at the end a final read must show
-// every acknowledged value at its acknowledged offset and no value twice.
+// faultSteps is how many faults one schedule injects: 6 keeps the default
+// seeds within CI time; FJORD_FAULT_STEPS asks for longer runs.
+func faultSteps(t *testing.T) int {
+	env := os.Getenv("FJORD_FAULT_STEPS")
+	if env == "" {
+		return 6
+	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n < 1 {
+		t.Fatalf("FJORD_FAULT_STEPS: want a positive number, got %q", env)
+	}
+	return n
+}
+
+// checkedConsumers is C in RELIABILITY.md §3: assign consumers polling
+// concurrently with the producers.
+const checkedConsumers = 2
+
+// consumerCatchUpTimeout bounds how long the consumers may take to poll up
+// to the high watermark after the final heal: T_rec of §3 rule 11.
+const consumerCatchUpTimeout = 30 * time.Second
+
+// TestClusterFailover runs two idempotent acks=all producers and two
+// assign consumers against a three-node cluster (RF=3,
+// min.insync.replicas=2) while a seeded schedule injects faults drawn from
+// SIGKILL of a partition leader, a follower, the controller leader or two
+// nodes at once, and SIGSTOP of a follower, healing each in turn. Producing
+// must make progress around every fault. At the end every fault is healed,
+// a final read takes each partition up to its high watermark, and the
+// checker (internal/checker) checks the whole history of sends and polls.
 func TestClusterFailover(t *testing.T) {
 	for _, seed := range faultSeeds(t) {
-		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed) })
+		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed, faultSteps(t)) })
 	}
 }
 
-func runFaultSchedule(t *testing.T, seed int64) {
+// fault is one kind of fault: run injects it and returns what it did and
+// how to heal it. progress says whether acks=all producing can go on while
+// it lasts.
+type fault struct {
+	name     string
+	progress bool
+	run      func() (nodes []int32, heal func())
+}
+
+func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	began := time.Now()
 	servers, controllers := startClusterControllers(t, 3, map[string]string{
 		"replica.lag.time.max.ms":      "1500",
 		"broker.session.timeout.ms":    "2000",
 		"broker.heartbeat.interval.ms": "300",
 	})
-	ctx := testContext(t, 4*time.Minute)
+	ctx := testContext(t, time.Duration(steps+4)*30*time.Second)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic, partitions = "checked", 3
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+	createTopicRF(t, ctx, adm, probeTopic, 3, 3, map[string]string{"min.insync.replicas": "2"})
 
-	h, stop := startCheckedProducer(t, ctx, servers, topic, partitions)
-	defer stop()
+	h, stopProducers := startCheckedProducer(t, ctx, servers, topic, partitions)
+	defer stopProducers()
+	consumers, stopConsumers := startCheckedConsumers(t, ctx, h, serverAddrs(servers), topic, partitions, checkedConsumers)
+	defer stopConsumers()
 
 	h.waitFor(t, ctx, 300, "before faults")
-	followerOf := func(p int32) int32 {
-		leader := leaderOf(t, ctx, adm, topic, p)
-		f := int32(rng.IntN(3) + 1)
-		for f == leader {
-			f = int32(rng.IntN(3) + 1)
+	faults := faultKinds(t, ctx, rng, servers, controllers, adm, topic, partitions)
+	for step := range steps {
+		f := faults[rng.IntN(len(faults))]
+		nodes, heal := f.run()
+		t.Logf("seed %d step %d at %v: %s: nodes %v", seed, step+1, time.Since(began).Round(time.Millisecond), f.name, nodes)
+		if f.progress {
+			h.waitFor(t, ctx, 200, f.name)
 		}
-		return f
-	}
-	faults := []struct {
-		name string
-		run  func() (node int32, heal func())
-	}{
-		{"SIGKILL a partition leader", func() (int32, func()) {
-			n := leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions)))
-			servers[n-1].Kill()
-			return n, func() { servers[n-1].Restart(t) }
-		}},
-		{"SIGKILL a follower", func() (int32, func()) {
-			n := followerOf(int32(rng.IntN(partitions)))
-			servers[n-1].Kill()
-			return n, func() { servers[n-1].Restart(t) }
-		}},
-		{"SIGSTOP a follower", func() (int32, func()) {
-			n := followerOf(int32(rng.IntN(partitions)))
-			servers[n-1].Pause()
-			return n, servers[n-1].Resume
-		}},
-		{"SIGKILL the controller leader", func() (int32, func()) {
-			var n int
-			eventually(t, ctx, "controller leader", func() (bool, string) {
-				out, leader, err := clusterStatus(t, controllers)
-				n = leader
-				return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
-			})
-			servers[n-1].Kill()
-			return int32(n), func() { servers[n-1].Restart(t) }
-		}},
-	}
-	rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
-	for _, f := range faults {
-		node, heal := f.run()
-		t.Logf("seed %d: %s: node %d", seed, f.name, node)
-		h.waitFor(t, ctx, 200, f.name)
 		heal()
+		t.Logf("seed %d step %d healed at %v", seed, step+1, time.Since(began).Round(time.Millisecond))
 		h.waitFor(t, ctx, 150, "after healing: "+f.name)
 	}
-	stop()
+	t.Logf("seed %d: faults done at %v", seed, time.Since(began).Round(time.Millisecond))
+	stopProducers()
 
-	// Heal: every replica back in the ISR, then read everything.
-	eventually(t, ctx, "full ISR", func() (bool, string) {
-		md, err := adm.Metadata(ctx, topic)
-		if err != nil {
-			return false, err.Error()
+	// Heal: every replica back in the ISR, the consumers caught up with
+	// the high watermark, then a final read of everything.
+	waitTopicISR(t, ctx, adm, topic, 3)
+	ends := offsetsOf(t, ctx, adm, topic, true)
+	waitConsumersCaughtUp(t, ctx, consumers, ends)
+	stopConsumers()
+	for _, c := range consumers {
+		if c.resets > 0 || len(c.errs) > 0 {
+			t.Logf("consumer session %d: %d resets after data loss; fetch errors: %q", c.session, c.resets, c.errs)
 		}
-		for _, p := range md.Topics[topic].Partitions {
-			if len(p.ISR) != 3 {
-				return false, fmt.Sprintf("partition %d ISR %v", p.Partition, p.ISR)
-			}
-		}
-		return true, ""
-	})
-	checkAckedWrites(t, ctx, servers[0].Addr, adm, topic, h.acked)
+	}
+	t.Logf("seed %d: healed and consumers caught up at %v", seed, time.Since(began).Round(time.Millisecond))
+	fin := finalRead(t, ctx, serverAddrs(servers), topic, ends)
+	report := checkHistory(t, fmt.Sprintf("seed %d", seed), h.rec.History(), fin)
+	if report.Unseen > 0 {
+		t.Errorf("liveness: %d acknowledged values never polled; first: %v", report.Unseen, report.UnseenExamples[0])
+	}
 
 	// ElectLeaders moves leadership back to each partition's preferred
 	// (first) replica now that all are in sync.
@@ -189,36 +154,149 @@ func runFaultSchedule(t *testing.T, seed int64) {
 	})
 }
 
-// startCheckedProducer runs an idempotent acks=all producer that sends
-// unique values round-robin to the partitions and records every
-// acknowledged one in the returned history until stop is called.
-func startCheckedProducer(t *testing.T, ctx context.Context, servers []*fjordtest.Server, topic string, partitions int) (*history, func()) {
-	t.Helper()
-	var seeds []string
-	for _, s := range servers {
-		seeds = append(seeds, s.Addr)
-	}
-	h := &history{grew: make(chan struct{}, 1)}
-	prodCtx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond))
-		if err != nil {
-			t.Error(err)
-			return
+// faultKinds are the faults a schedule draws from, with repetition.
+func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fjordtest.Server, controllers []string,
+	adm *kadm.Client, topic string, partitions int) []fault {
+	followerOf := func(p int32) int32 {
+		leader := leaderOf(t, ctx, adm, topic, p)
+		f := int32(rng.IntN(3) + 1)
+		for f == leader {
+			f = int32(rng.IntN(3) + 1)
 		}
-		defer cl.Close()
-		for seq := 0; prodCtx.Err() == nil; seq++ {
-			r := &kgo.Record{Partition: int32(seq % partitions), Value: fmt.Appendf(nil, "v%d", seq)}
-			if rec, err := cl.ProduceSync(prodCtx, r).First(); err == nil {
-				h.add(ackedWrite{partition: rec.Partition, offset: rec.Offset, value: string(rec.Value)})
+		return f
+	}
+	kill := func(nodes ...int32) ([]int32, func()) {
+		for _, n := range nodes {
+			servers[n-1].Kill()
+		}
+		return nodes, func() {
+			for _, n := range nodes {
+				servers[n-1].Restart(t)
 			}
 		}
-	})
-	var once sync.Once
-	return h, func() { once.Do(func() { cancel(); wg.Wait() }) }
+	}
+	return []fault{
+		{"SIGKILL a partition leader", true, func() ([]int32, func()) {
+			return kill(leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions))))
+		}},
+		{"SIGKILL a follower", true, func() ([]int32, func()) {
+			return kill(followerOf(int32(rng.IntN(partitions))))
+		}},
+		{"SIGSTOP a follower", true, func() ([]int32, func()) {
+			n := followerOf(int32(rng.IntN(partitions)))
+			servers[n-1].Pause()
+			return []int32{n}, servers[n-1].Resume
+		}},
+		{"SIGKILL the controller leader", true, func() ([]int32, func()) {
+			var n int
+			eventually(t, ctx, "controller leader", func() (bool, string) {
+				out, leader, err := clusterStatus(t, controllers)
+				n = leader
+				return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
+			})
+			return kill(int32(n))
+		}},
+		// Two of three down: below min.insync.replicas and the metadata
+		// quorum, so nothing is acknowledged until the heal restarts both;
+		// a probe checks that and is what keeps the fault on a while.
+		{"SIGKILL two nodes at once", false, func() ([]int32, func()) {
+			spared := int32(rng.IntN(3) + 1)
+			var nodes []int32
+			for n := int32(1); n <= 3; n++ {
+				if n != spared {
+					nodes = append(nodes, n)
+				}
+			}
+			killed, heal := kill(nodes...)
+			probeNotAcked(t, ctx, adm, servers[spared-1].Addr, spared)
+			return killed, heal
+		}},
+	}
+}
+
+// probeTopic is a topic outside the checked history, RF=3 and
+// min.insync.replicas=2, that the two-nodes-down fault produces to.
+const probeTopic = "probe"
+
+// probeDeliveryTimeout is how long the probe waits for an acknowledgement
+// that must not come, and so how long two nodes stay down at least.
+const probeDeliveryTimeout = 3 * time.Second
+
+// probeNotAcked produces one acks=all record to a partition of probeTopic
+// led by node, the only one left running, and fails the test if it is
+// acknowledged (RELIABILITY.md §4 row 3: NOT_ENOUGH_REPLICAS or a timeout).
+// The producer is not idempotent so that the delivery timeout may end an
+// in-flight send.
+func probeNotAcked(t *testing.T, ctx context.Context, adm *kadm.Client, addr string, node int32) {
+	t.Helper()
+	partition, leader := int32(0), int32(-1)
+	if md, err := adm.Metadata(ctx, probeTopic); err == nil {
+		for _, p := range md.Topics[probeTopic].Partitions {
+			if p.Leader == node || leader < 0 {
+				partition, leader = p.Partition, p.Leader
+			}
+		}
+	}
+	cl := newKgo(t, addr, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(probeTopic),
+		kgo.RecordDeliveryTimeout(probeDeliveryTimeout))
+	defer cl.Close()
+	r, err := cl.ProduceSync(ctx, &kgo.Record{Partition: partition, Value: []byte("must-not-be-acked")}).First()
+	if err == nil {
+		t.Errorf("acks=all produce to %s/%d acknowledged at offset %d with only node %d running", probeTopic, partition, r.Offset, node)
+		return
+	}
+	t.Logf("probe to %s/%d (led by %d) with only node %d running: %v", probeTopic, partition, leader, node, err)
+}
+
+// waitConsumersCaughtUp waits until every consumer has polled each
+// partition up to ends: liveness after the final heal. Falling short is an
+// error but not fatal, so the safety check still runs on what was polled.
+func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*checkedConsumer, ends map[int32]int64) {
+	t.Helper()
+	waitCtx, cancel := context.WithTimeout(ctx, consumerCatchUpTimeout)
+	defer cancel()
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	for {
+		behind := ""
+		for _, c := range consumers {
+			for p, end := range ends {
+				if got := c.position(p); got < end && behind == "" {
+					behind = fmt.Sprintf("session %d at %d of %d in partition %d", c.session, got, end, p)
+				}
+			}
+		}
+		if behind == "" {
+			return
+		}
+		select {
+		case <-waitCtx.Done():
+			t.Errorf("liveness: consumers did not poll up to the high watermark within %v: %s", consumerCatchUpTimeout, behind)
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// saveHistory writes a run's history and report as JSON into
+// $FJORD_FAULT_HISTORY_DIR, when set, for replay with checker.Check.
+func saveHistory(t *testing.T, name string, hist checker.History, report checker.Report) {
+	t.Helper()
+	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
+	if dir == "" {
+		return
+	}
+	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "_" + name)
+	for suffix, v := range map[string]any{"history.json": hist, "report.json": report} {
+		data, err := json.Marshal(v)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, base+"."+suffix), data, 0o644)
+		}
+		if err != nil {
+			t.Errorf("saving %s: %v", suffix, err)
+		}
+	}
 }
 
 func leaderOf(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, partition int32) int32 {
@@ -233,43 +311,4 @@ func leaderOf(t *testing.T, ctx context.Context, adm *kadm.Client, topic string,
 		return leader > 0, fmt.Sprint(leader)
 	})
 	return leader
-}
-
-// checkAckedWrites reads every partition from the beginning and checks the
-// checker's rules: each acknowledged value at its acknowledged offset, no
-// value at two offsets, offsets contiguous.
-func checkAckedWrites(t *testing.T, ctx context.Context, addr string, adm *kadm.Client, topic string, acked []ackedWrite) {
-	t.Helper()
-	ends := offsetsOf(t, ctx, adm, topic, true)
-	total := int(sumOffsets(ends))
-	got := consumeKgo(t, ctx, addr, topic, total)
-	at := map[int32]map[int64]string{}
-	seen := map[string]bool{}
-	for _, r := range got {
-		if at[r.Partition] == nil {
-			at[r.Partition] = map[int64]string{}
-		}
-		if seen[r.Value] {
-			t.Errorf("duplicate: value %s appears twice", r.Value)
-		}
-		seen[r.Value] = true
-		at[r.Partition][r.Offset] = r.Value
-	}
-	for p, end := range ends {
-		for o := int64(0); o < end; o++ {
-			if _, ok := at[p][o]; !ok {
-				t.Errorf("partition %d: offset %d missing below the end %d", p, o, end)
-			}
-		}
-	}
-	lost := 0
-	for _, w := range acked {
-		if v := at[w.partition][w.offset]; v != w.value {
-			lost++
-			if lost <= 10 {
-				t.Errorf("lost write: %s acknowledged at %d/%d, read %q there", w.value, w.partition, w.offset, v)
-			}
-		}
-	}
-	t.Logf("%d acknowledged writes, %d records read, %d lost", len(acked), len(got), lost)
 }

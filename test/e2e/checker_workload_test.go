@@ -1,0 +1,378 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/checker"
+	"github.com/fjordhq/fjord/internal/fjordtest"
+)
+
+// The checked workload of RELIABILITY.md §3: producers and consumers whose
+// every operation goes into a checker.History, a final read, and the check.
+
+// checkedProducers is P in §3: idempotent acks=all producers, each its own
+// client session (its own producer id).
+const checkedProducers = 2
+
+// producerWindow bounds the sends one producer has outstanding (invoked,
+// not completed). It keeps kgo pipelining several batches per partition,
+// as its default of five in-flight requests allows, while bounding how much
+// is in doubt when a fault hits and what two shared cores must push.
+const producerWindow = 16
+
+// producerFlushTimeout bounds how long stopping waits for outstanding
+// sends; those still unanswered then are recorded as info.
+const producerFlushTimeout = 30 * time.Second
+
+// clientRequestTimeout replaces kgo's 10 s produce timeout and 10 s
+// request overhead: a SIGSTOPped broker answers nothing and keeps its
+// connections open, so only a client timeout moves requests to the new
+// leader, and 20 s of waiting per fault is most of a CI run. It stays above
+// replica.lag.time.max.ms so that acks=all can wait for an ISR shrink.
+const clientRequestTimeout = 4 * time.Second
+
+// Sessions are numbered so that a report names producers and consumers
+// apart: producers from producerSessionBase+1, consumers from
+// consumerSessionBase+1.
+const (
+	producerSessionBase = 0
+	consumerSessionBase = 100
+)
+
+// ackedWrite is a send the cluster acknowledged.
+type ackedWrite struct {
+	partition int32
+	offset    int64
+	value     string
+}
+
+// history is a checked run's record: every operation, in rec, and the
+// acknowledged writes in acknowledgement order, which progress waits count.
+// acked may be read without the lock once the producers are stopped.
+type history struct {
+	rec   *checker.Recorder
+	mu    sync.Mutex
+	acked []ackedWrite
+	grew  chan struct{}
+}
+
+func newHistory() *history {
+	return &history{rec: checker.NewRecorder(nil), grew: make(chan struct{}, 1)}
+}
+
+func (h *history) add(w ackedWrite) {
+	h.mu.Lock()
+	h.acked = append(h.acked, w)
+	h.mu.Unlock()
+	select {
+	case h.grew <- struct{}{}:
+	default:
+	}
+}
+
+func (h *history) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.acked)
+}
+
+// waitFor waits until n more writes than now were acknowledged: progress,
+// the liveness half of each fault step.
+func (h *history) waitFor(t *testing.T, ctx context.Context, more int, what string) {
+	t.Helper()
+	want := h.len() + more
+	for h.len() < want {
+		select {
+		case <-h.grew:
+		case <-ctx.Done():
+			t.Fatalf("%s: only %d of %d acknowledged writes", what, h.len(), want)
+		}
+	}
+}
+
+func serverAddrs(servers []*fjordtest.Server) []string {
+	var addrs []string
+	for _, s := range servers {
+		addrs = append(addrs, s.Addr)
+	}
+	return addrs
+}
+
+// startCheckedProducer runs checkedProducers idempotent acks=all producers,
+// each sending globally unique values (producer<<40 | seq) round-robin to
+// the partitions, and records every send in the returned history until
+// stop is called. stop waits for outstanding sends (bounded), so that the
+// history's last acknowledgement precedes anything read after it.
+func startCheckedProducer(t *testing.T, ctx context.Context, servers []*fjordtest.Server, topic string, partitions int) (*history, func()) {
+	t.Helper()
+	h := newHistory()
+	prodCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for p := 1; p <= checkedProducers; p++ {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(serverAddrs(servers)...), kgo.DefaultProduceTopic(topic),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.RecordDeliveryTimeout(90*time.Second), kgo.MetadataMinAge(100*time.Millisecond),
+			kgo.ProduceRequestTimeout(clientRequestTimeout), kgo.RequestTimeoutOverhead(clientRequestTimeout))
+		if err != nil {
+			t.Fatalf("producer %d: %v", p, err)
+		}
+		wg.Go(func() {
+			defer cl.Close()
+			runCheckedProducer(prodCtx, cl, h, p, partitions)
+			flushCtx, cancelFlush := context.WithTimeout(ctx, producerFlushTimeout)
+			defer cancelFlush()
+			_ = cl.Flush(flushCtx) // what is still unanswered completes as info on Close
+		})
+	}
+	var once sync.Once
+	return h, func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// runCheckedProducer sends until ctx ends, with at most producerWindow
+// sends outstanding.
+func runCheckedProducer(ctx context.Context, cl *kgo.Client, h *history, producer, partitions int) {
+	session := producerSessionBase + producer
+	window := make(chan struct{}, producerWindow)
+	for seq := uint64(0); ; seq++ {
+		select {
+		case window <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		partition := int32(seq % uint64(partitions))
+		value := strconv.FormatUint(uint64(producer)<<40|seq, 10)
+		id := h.rec.InvokeSend(producer, session, partition, value)
+		// Not ctx: a cancelled context must not cut an idempotent send
+		// short; stop flushes instead, and Close ends what is left.
+		cl.Produce(context.WithoutCancel(ctx), &kgo.Record{Partition: partition, Value: []byte(value)},
+			func(r *kgo.Record, err error) {
+				defer func() { <-window }()
+				switch {
+				case err == nil:
+					h.rec.SendOK(id, r.Offset)
+					h.add(ackedWrite{partition: r.Partition, offset: r.Offset, value: value})
+				case provesNothingAppended(err):
+					h.rec.SendFail(id, err)
+				default:
+					h.rec.SendInfo(id, err)
+				}
+			})
+	}
+}
+
+// provesNothingAppended reports whether a produce error proves the record
+// is not in the log (RELIABILITY.md §6): the broker refused the batch as
+// invalid before appending it, and would refuse an idempotent retry of the
+// same bytes alike. Everything else (timeouts, NOT_ENOUGH_REPLICAS after
+// retries, a closed client) leaves the outcome unknown.
+func provesNothingAppended(err error) bool {
+	var ke *kerr.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord, kerr.CorruptMessage,
+		kerr.InvalidRequiredAcks, kerr.InvalidTimestamp, kerr.UnsupportedForMessageFormat,
+		kerr.TopicAuthorizationFailed, kerr.InvalidTopicException:
+		return true
+	}
+	return false
+}
+
+// checkedConsumer is one assign consumer session (read_uncommitted, every
+// partition from the start) recording each poll.
+type checkedConsumer struct {
+	session int
+	mu      sync.Mutex
+	next    map[int32]int64 // offset it will return next, per partition
+	resets  int             // client resets after detected data loss
+	errs    []string        // first fetch errors, for the log
+}
+
+func (c *checkedConsumer) position(p int32) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next[p]
+}
+
+// startCheckedConsumers starts n consumers that poll concurrently with the
+// producers; stop ends them and returns them for inspection.
+func startCheckedConsumers(t *testing.T, ctx context.Context, h *history, seeds []string, topic string, partitions, n int) (consumers []*checkedConsumer, stop func()) {
+	t.Helper()
+	consCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		c := &checkedConsumer{session: consumerSessionBase + i, next: map[int32]int64{}}
+		offsets := map[int32]kgo.Offset{}
+		var assigned []checker.Assigned
+		for p := range int32(partitions) {
+			offsets[p] = kgo.NewOffset().AtStart()
+			assigned = append(assigned, checker.Assigned{Partition: p, From: 0}) // a new topic starts at 0
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
+			kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.MetadataMinAge(100*time.Millisecond), kgo.RequestTimeoutOverhead(clientRequestTimeout))
+		if err != nil {
+			t.Fatalf("consumer %d: %v", i, err)
+		}
+		h.rec.Assign(c.session, c.session, assigned)
+		consumers = append(consumers, c)
+		wg.Go(func() {
+			defer cl.Close()
+			c.run(consCtx, cl, h.rec)
+		})
+	}
+	var once sync.Once
+	return consumers, func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// run polls until ctx ends. A detected data loss makes the client resume
+// elsewhere: that is recorded as an assign, so the checker restarts the
+// session's position there instead of calling it a nonmonotonic poll; the
+// records it read above the new position are still checked against the
+// final read (read-then-lost).
+func (c *checkedConsumer) run(ctx context.Context, cl *kgo.Client, rec *checker.Recorder) {
+	for ctx.Err() == nil {
+		id := rec.InvokePoll(c.session, c.session)
+		fetches := cl.PollFetches(ctx)
+		var records []checker.Record
+		fetches.EachRecord(func(r *kgo.Record) {
+			records = append(records, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+		})
+		rec.PollOK(id, records)
+		c.mu.Lock()
+		for _, r := range records {
+			c.next[r.Partition] = r.Offset + 1
+		}
+		fetches.EachError(func(_ string, p int32, err error) {
+			var loss *kgo.ErrDataLoss
+			switch {
+			case errors.As(err, &loss):
+				c.resets++
+				c.next[p] = loss.ResetTo
+				rec.Assign(c.session, c.session, []checker.Assigned{{Partition: p, From: loss.ResetTo}})
+				c.errs = append(c.errs, err.Error())
+			case ctx.Err() != nil:
+			case len(c.errs) < 10:
+				c.errs = append(c.errs, fmt.Sprintf("partition %d: %v", p, err))
+			}
+		})
+		c.mu.Unlock()
+	}
+}
+
+// finalRead reads each partition with a fresh consumer from the earliest
+// offset up to ends[p] (the high watermark after the last acknowledgement),
+// stopping early when nothing new arrives for finalReadIdle. It fails the
+// test if a partition's offsets are not contiguous from 0: without
+// transactions or compaction a Kafka log has no gaps.
+func finalRead(t *testing.T, ctx context.Context, seeds []string, topic string, ends map[int32]int64) checker.FinalRead {
+	t.Helper()
+	out := checker.FinalRead{}
+	for p, end := range ends {
+		out[p] = readPartition(t, ctx, seeds, topic, p, end)
+		for i, r := range out[p] {
+			if r.Offset != int64(i) {
+				t.Errorf("final read of partition %d: offset %d at position %d; offsets are not contiguous", p, r.Offset, i)
+				break
+			}
+		}
+		if got := int64(len(out[p])); got != end {
+			t.Errorf("final read of partition %d: %d records below the high watermark %d", p, got, end)
+		}
+	}
+	return out
+}
+
+// finalReadIdle is how long a final read waits for a new record before it
+// gives up on reaching the high watermark (RELIABILITY.md §3).
+const finalReadIdle = 5 * time.Second
+
+func readPartition(t *testing.T, ctx context.Context, seeds []string, topic string, p int32, end int64) []checker.Record {
+	t.Helper()
+	cl := newKgo(t, seeds[0], kgo.SeedBrokers(seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {p: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond))
+	defer cl.Close()
+	var out []checker.Record
+	next := int64(0)
+	for next < end {
+		idleCtx, cancel := context.WithTimeout(ctx, finalReadIdle)
+		fetches := cl.PollFetches(idleCtx)
+		cancel()
+		n := 0
+		fetches.EachRecord(func(r *kgo.Record) {
+			out = append(out, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			next = r.Offset + 1
+			n++
+		})
+		if n == 0 && idleCtx.Err() != nil {
+			t.Logf("final read of partition %d: nothing new for %v at offset %d of %d", p, finalReadIdle, next, end)
+			break
+		}
+	}
+	return out
+}
+
+// checkHistory runs the checker on a history and a final read, logs the
+// counts, and fails the test with the report's examples on any anomaly.
+// With FJORD_FAULT_HISTORY_DIR set, the history and report are saved there
+// for replay.
+func checkHistory(t *testing.T, name string, hist checker.History, final checker.FinalRead) checker.Report {
+	t.Helper()
+	report := checker.Check(hist, final)
+	t.Logf("%s: %s", name, report.Summary())
+	saveHistory(t, name, hist, report)
+	if !report.Valid {
+		t.Errorf("%s: checker found anomalies:\n%s", name, report.Details())
+	}
+	return report
+}
+
+// checkAckedWrites reads every partition from the beginning to its high
+// watermark and checks acked against it with the checker: each
+// acknowledged value at its offset in the final read, no value at two
+// offsets or in a partition it was not sent to, no offset with two values,
+// and no gap in any partition. It knows only the acknowledgements, not when
+// each send began, so the order rules are not applied.
+func checkAckedWrites(t *testing.T, ctx context.Context, addr string, adm *kadm.Client, topic string, acked []ackedWrite) {
+	t.Helper()
+	rec := checker.NewRecorder(nil)
+	ids := make([]int64, len(acked))
+	for i, w := range acked { // all concurrent: no realtime order is claimed
+		ids[i] = rec.InvokeSend(0, i+1, w.partition, w.value)
+	}
+	for i, w := range acked {
+		rec.SendOK(ids[i], w.offset)
+	}
+	ends := offsetsOf(t, ctx, adm, topic, true)
+	checkHistory(t, "acknowledged writes", rec.History(), finalRead(t, ctx, []string{addr}, topic, ends))
+}
+
+// waitTopicISR waits until every partition of topic has replicas in its ISR.
+func waitTopicISR(t *testing.T, ctx context.Context, adm *kadm.Client, topic string, replicas int) {
+	t.Helper()
+	eventually(t, ctx, "full ISR", func() (bool, string) {
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range md.Topics[topic].Partitions {
+			if len(p.ISR) != replicas {
+				return false, fmt.Sprintf("partition %d ISR %v", p.Partition, p.ISR)
+			}
+		}
+		return true, ""
+	})
+}
