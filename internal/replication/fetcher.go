@@ -135,12 +135,11 @@ func (f *Fetcher) Follow(leader BrokerID, tp TopicPartition, replica FollowerRep
 		f.mu.sources[leader] = src
 		src.start(f.ctx)
 	}
-	err := src.add(tp, replica, leaderEpoch)
+	// The throttle is set before the source sees the partition, so not
+	// one response escapes it.
+	err := src.add(tp, replica, leaderEpoch, f.mu.throttled[tp])
 	if err == nil {
 		f.mu.leaderOf[tp] = leader
-		if f.mu.throttled[tp] {
-			src.setThrottled(tp, true)
-		}
 	}
 	f.mu.Unlock()
 	finishRemove(moved, stop)

@@ -74,13 +74,15 @@ func (s *source) barrier() {
 	defer s.writeMu.Unlock()
 }
 
-func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpoch) error {
+func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpoch, throttled bool) error {
 	s.mu.Lock()
 	if _, ok := s.mu.parts[tp]; !ok && len(s.mu.parts) >= MaxPartitionsPerSource {
 		s.mu.Unlock()
 		return fmt.Errorf("replication: broker %d already serves %d followed partitions", s.leader, MaxPartitionsPerSource)
 	}
-	s.mu.parts[tp] = &followed{tp: tp, replica: replica, leaderEpoch: epoch, truncating: true}
+	p := &followed{tp: tp, replica: replica, leaderEpoch: epoch, truncating: true}
+	p.throttled.Store(throttled)
+	s.mu.parts[tp] = p
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
