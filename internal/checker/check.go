@@ -379,8 +379,8 @@ func (c *checker) checkStep(op Op, i int, r Record, cur *cursor) {
 		if len(skipped) > 0 {
 			c.report.add(PollSkip, Example{Partition: r.Partition, Offset: r.Offset, Value: r.Value,
 				Session: op.Session, Ops: []int{i},
-				Detail: fmt.Sprintf("jumped from %d to %d over %d offsets holding values, first %d",
-					cur.next, r.Offset, len(skipped), skipped[0].offset)})
+				Detail: fmt.Sprintf("expected offset %d next; skipped %d offsets holding values, first %d",
+					cur.next, len(skipped), skipped[0].offset)})
 		}
 	}
 }

@@ -276,6 +276,44 @@ func TestExamplesCappedAndJSON(t *testing.T) {
 	}
 }
 
+// TestHistoryJSONReplay: a saved history and final read decode to the
+// same report, so a failed run can be replayed offline.
+func TestHistoryJSONReplay(t *testing.T) {
+	b := newBuilder()
+	b.assign(10, 0)
+	b.sent(1, 0, "a", 0)
+	b.r.SendInfo(b.r.InvokeSend(1, 1, 0, "b"), fmt.Errorf("timeout"))
+	b.r.Revoke(10, 10, []int32{0})
+	b.polled(10, rec(0, 1, "a"))
+	fin := final(rec(0, 0, "a"))
+	want := Check(b.r.History(), fin)
+	hist, err := json.Marshal(b.r.History())
+	if err != nil {
+		t.Fatal(err)
+	}
+	finData, err := json.Marshal(fin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h History
+	var f FinalRead
+	if err := json.Unmarshal(hist, &h); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(finData, &f); err != nil {
+		t.Fatal(err)
+	}
+	got := Check(h, f)
+	expect(t, got, Duplicate, ReadThenLost)
+	if got.Summary() != want.Summary() {
+		t.Fatalf("replayed %s, recorded %s", got.Summary(), want.Summary())
+	}
+	var bad Type
+	if err := bad.UnmarshalText([]byte("maybe")); err == nil {
+		t.Fatal("an unknown type name decoded")
+	}
+}
+
 // TestRecorderConcurrent: producers and consumers record at once; every
 // completion follows its invoke and the history checks clean.
 func TestRecorderConcurrent(t *testing.T) {

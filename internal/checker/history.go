@@ -33,6 +33,17 @@ func (t Type) String() string {
 // MarshalText writes the type's name into JSON reports and histories.
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
+// UnmarshalText reads a type's name, for replaying a saved history.
+func (t *Type) UnmarshalText(text []byte) error {
+	for i, name := range typeNames {
+		if name != "" && name == string(text) {
+			*t = Type(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("checker: unknown operation type %q", text)
+}
+
 // Kind is which client operation an event belongs to.
 type Kind uint8
 
@@ -60,6 +71,17 @@ func (k Kind) String() string {
 
 // MarshalText writes the kind's name into JSON reports and histories.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind's name, for replaying a saved history.
+func (k *Kind) UnmarshalText(text []byte) error {
+	for i, name := range kindNames {
+		if name != "" && name == string(text) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("checker: unknown operation kind %q", text)
+}
 
 // Record is one value at one offset of one partition, as a client saw it.
 type Record struct {

@@ -327,13 +327,13 @@ func readPartition(t *testing.T, ctx context.Context, seeds []string, topic stri
 
 // checkHistory runs the checker on a history and a final read, logs the
 // counts, and fails the test with the report's examples on any anomaly.
-// With FJORD_FAULT_HISTORY_DIR set, the history and report are saved there
-// for replay.
+// With FJORD_FAULT_HISTORY_DIR set, the history, final read and report are
+// saved there for replay.
 func checkHistory(t *testing.T, name string, hist checker.History, final checker.FinalRead) checker.Report {
 	t.Helper()
 	report := checker.Check(hist, final)
 	t.Logf("%s: %s", name, report.Summary())
-	saveHistory(t, name, hist, report)
+	saveHistory(t, name, hist, final, report)
 	if !report.Valid {
 		t.Errorf("%s: checker found anomalies:\n%s", name, report.Details())
 	}

@@ -279,16 +279,16 @@ func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*check
 	}
 }
 
-// saveHistory writes a run's history and report as JSON into
+// saveHistory writes a run's history, final read and report as JSON into
 // $FJORD_FAULT_HISTORY_DIR, when set, for replay with checker.Check.
-func saveHistory(t *testing.T, name string, hist checker.History, report checker.Report) {
+func saveHistory(t *testing.T, name string, hist checker.History, final checker.FinalRead, report checker.Report) {
 	t.Helper()
 	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
 	if dir == "" {
 		return
 	}
 	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "_" + name)
-	for suffix, v := range map[string]any{"history.json": hist, "report.json": report} {
+	for suffix, v := range map[string]any{"history.json": hist, "final.json": final, "report.json": report} {
 		data, err := json.Marshal(v)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, base+"."+suffix), data, 0o644)
