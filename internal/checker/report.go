@@ -130,8 +130,11 @@ func (r *Report) Names() []string {
 func (r *Report) Summary() string {
 	s := r.Stats
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d ops: %d sends (%d ok, %d failed, %d info), %d polls returning %d records, %d records in the final read, %d unseen",
-		s.Ops, s.Sends, s.SendsOK, s.SendsFailed, s.SendsInfo, s.Polls, s.PolledRecords, s.FinalRecords, r.Unseen)
+	fmt.Fprintf(&b, "%d ops: %d sends (%d ok, %d failed, %d info), %d polls returning %d records, %d records in the final read",
+		s.Ops, s.Sends, s.SendsOK, s.SendsFailed, s.SendsInfo, s.Polls, s.PolledRecords, s.FinalRecords)
+	if s.Polls > 0 { // without consumers, unseen says nothing
+		fmt.Fprintf(&b, ", %d unseen", r.Unseen)
+	}
 	if r.Valid {
 		b.WriteString("; no anomalies")
 		return b.String()
