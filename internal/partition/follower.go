@@ -74,11 +74,11 @@ func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppen
 
 // splitFetched cuts records into whole validated batches.
 func (p *Partition) splitFetched(records []byte) ([][]byte, []recordbatch.Header, error) {
-	limits := recordbatch.Limits{MaxBatchBytes: p.Config().MaxMessageBytes, AllowControl: true}
-	if limits.MaxBatchBytes < recordbatch.DefaultMaxBatchBytes {
+	maxBytes := p.Config().MaxMessageBytes
+	if maxBytes < recordbatch.DefaultMaxBatchBytes {
 		// The topic's limit may have been lowered after the leader
 		// accepted larger batches; they must still replicate.
-		limits.MaxBatchBytes = 0
+		maxBytes = 0
 	}
 	var batches [][]byte
 	var headers []recordbatch.Header
@@ -95,7 +95,7 @@ func (p *Partition) splitFetched(records []byte) ([][]byte, []recordbatch.Header
 			break
 		}
 		batch := rest[:size:size]
-		if _, err := recordbatch.Validate(batch, limits); err != nil {
+		if _, err := recordbatch.ValidateStored(batch, maxBytes); err != nil {
 			return nil, nil, fmt.Errorf("fetched batch at %d for %s-%d: %w", h.BaseOffset, p.Topic, p.Index, err)
 		}
 		batches, headers = append(batches, batch), append(headers, h)

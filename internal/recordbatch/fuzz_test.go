@@ -46,6 +46,12 @@ func checkBatch(t *testing.T, batch []byte) {
 		if rerr == nil && len(records) > len(batch)+fuzzMaxDecompressedBytes {
 			t.Fatalf("%d records from %d bytes", len(records), len(batch))
 		}
+		// What a producer may send a follower may store.
+		if _, serr := ValidateStored(batch, 0); err == nil && serr != nil {
+			t.Fatalf("Validate accepted, ValidateStored refused: %v", serr)
+		} else if serr != nil && KafkaError(serr) == nil {
+			t.Fatalf("ValidateStored error %v maps to no Kafka code", serr)
+		}
 		_, _, _, _ = FirstOffsetAtOrAfter(batch, 0, fuzzMaxDecompressedBytes)
 		_, _, _ = MaxTimestampOffset(batch, fuzzMaxDecompressedBytes)
 		if _, err := Split(batch); err != nil && KafkaError(err) == nil {

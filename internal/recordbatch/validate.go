@@ -118,3 +118,35 @@ func checkStructure(batch []byte, maxBytes int64) (Header, error) {
 	}
 	return h, nil
 }
+
+// ValidateStored checks a batch as a log may hold it rather than as a
+// client may produce it: a follower copying its leader's log, which
+// compaction may have thinned, takes batches with fewer records than their
+// offset span (down to none, kept for the producer state), offset deltas
+// with gaps, and control batches. Structure, CRC, codec and, uncompressed,
+// every record's framing are checked as in Validate.
+func ValidateStored(batch []byte, maxBytes int64) (Header, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBatchBytes
+	}
+	h, err := checkStructure(batch, maxBytes)
+	if err != nil {
+		return Header{}, err
+	}
+	if h.RecordCount < 0 || h.LastOffsetDelta < 0 || int64(h.RecordCount) > int64(h.LastOffsetDelta)+1 {
+		return Header{}, fmt.Errorf("%w: %d records in an offset span of %d", ErrInvalidRecord, h.RecordCount, int64(h.LastOffsetDelta)+1)
+	}
+	if h.Codec() == CodecNone {
+		it := recordIter{data: batch[HeaderSize:], count: h.RecordCount, lastOffsetDelta: h.LastOffsetDelta}
+		var rec Record
+		for it.more() {
+			if err := it.next(&rec, false); err != nil {
+				return Header{}, err
+			}
+		}
+		if err := it.finish(); err != nil {
+			return Header{}, err
+		}
+	}
+	return h, nil
+}

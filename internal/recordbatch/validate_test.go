@@ -177,3 +177,35 @@ func TestSingleBatch(t *testing.T) {
 		t.Fatalf("torn batch: %v", err)
 	}
 }
+
+// A compacted batch keeps its offset span with fewer records, or none:
+// a log copy may hold one, a producer may not send one.
+func TestValidateStoredTakesCompactedBatches(t *testing.T) {
+	full := Build(BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+		Records: []Record{{Value: []byte("a")}, {Value: []byte("b")}, {Value: []byte("c")}}})
+	h, err := ParseHeader(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := Records(full, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range [][]Record{records[2:], records[:0]} {
+		thinned, err := Rebuild(h, keep, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ValidateStored(thinned, 0); err != nil {
+			t.Fatalf("%d of 3 records: ValidateStored: %v", len(keep), err)
+		}
+		if _, err := Validate(thinned, Limits{}); err == nil {
+			t.Fatalf("%d of 3 records: Validate took a thinned batch from a producer", len(keep))
+		}
+	}
+	tooMany := clone(full)
+	tooMany[57], tooMany[58], tooMany[59], tooMany[60] = 0, 0, 0, 4 // recordCount
+	if _, err := ValidateStored(fixCRC(tooMany), 0); err == nil {
+		t.Fatal("ValidateStored took 4 records in an offset span of 3")
+	}
+}
