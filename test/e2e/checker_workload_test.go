@@ -37,9 +37,10 @@ const producerFlushTimeout = 30 * time.Second
 // clientRequestTimeout replaces kgo's 10 s produce timeout and 10 s
 // request overhead: a SIGSTOPped broker answers nothing and keeps its
 // connections open, so only a client timeout moves requests to the new
-// leader, and 20 s of waiting per fault is most of a CI run. It stays above
-// replica.lag.time.max.ms so that acks=all can wait for an ISR shrink.
-const clientRequestTimeout = 4 * time.Second
+// leader, and 20 s of waiting per fault is most of a CI run. It stays
+// above the 1.5 s replica.lag.time.max.ms of the fault tests so that
+// acks=all can wait for an ISR shrink.
+const clientRequestTimeout = 3 * time.Second
 
 // Sessions are numbered so that a report names producers and consumers
 // apart: producers from producerSessionBase+1, consumers from

@@ -239,7 +239,8 @@ func probeNotAcked(t *testing.T, ctx context.Context, adm *kadm.Client, addr str
 	}
 	cl := newKgo(t, addr, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(probeTopic),
-		kgo.RecordDeliveryTimeout(probeDeliveryTimeout))
+		kgo.RecordDeliveryTimeout(probeDeliveryTimeout), kgo.ProduceRequestTimeout(probeDeliveryTimeout),
+		kgo.RequestTimeoutOverhead(probeDeliveryTimeout))
 	defer cl.Close()
 	r, err := cl.ProduceSync(ctx, &kgo.Record{Partition: partition, Value: []byte("must-not-be-acked")}).First()
 	if err == nil {
