@@ -146,6 +146,24 @@ func (p *Partition) TruncateTo(offset storage.Offset) error {
 	return nil
 }
 
+// TruncateFullyAndStartAt empties the replica and restarts it at offset,
+// the leader's log start when this replica fell behind it (retention or
+// DeleteRecords removed what it still lacked): the epochs and producer
+// state of the old log go with it, and the high watermark restarts there.
+func (p *Partition) TruncateFullyAndStartAt(offset storage.Offset) error {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+		return fmt.Errorf("restarting %s-%d at %d: %w", p.Topic, p.Index, offset, err)
+	}
+	p.producers.TruncateFrom(0)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.epochs = nil
+	p.mu.highWatermark = offset
+	return nil
+}
+
 // UpdateFollowerHighWatermark takes the high watermark from the leader's
 // fetch response, bounded by what this replica holds. It never lowers the
 // high watermark: a new leader may briefly report a lower one than its

@@ -225,3 +225,36 @@ func TestReplicatedHighWatermarkMovesOnlyByTheISR(t *testing.T) {
 		t.Fatalf("HW %d, want the log end 3", hw)
 	}
 }
+
+// A follower whose log ends below its leader's log start restarts its log
+// there, forgetting the old epochs, and takes the leader's batches from
+// that offset on; a reopen finds the restarted log.
+func TestTruncateFullyAndStartAtLeaderLogStart(t *testing.T) {
+	fs := vfs.NewMem()
+	follower := openPartition(t, fs, storage.DefaultConfig())
+	follower.SetReplicated(true)
+	if _, err := follower.AppendAsFollower(readRaw(t, leaderWith(t, []int32{1}, 3), 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.TruncateFullyAndStartAt(100); err != nil {
+		t.Fatal(err)
+	}
+	if s, e, hw := follower.LogStartOffset(), follower.LogEndOffset(), follower.HighWatermark(); s != 100 || e != 100 || hw != 100 {
+		t.Fatalf("log start %d, end %d, high watermark %d; want 100 each", s, e, hw)
+	}
+	if epochs := follower.LeaderEpochs(); len(epochs) != 0 {
+		t.Fatalf("epochs %v kept from the old log", epochs)
+	}
+	next := slices.Clone(readRaw(t, leaderWith(t, []int32{4}, 1), 0))
+	recordbatch.SetBaseOffset(next, 100)
+	if res, err := follower.AppendAsFollower(next, 0); err != nil || res.LogEndOffset != 102 {
+		t.Fatalf("append at the new start: %+v %v", res, err)
+	}
+	if err := follower.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reopened := openPartition(t, fs, storage.DefaultConfig())
+	if s, e := reopened.LogStartOffset(), reopened.LogEndOffset(); s != 100 || e != 102 {
+		t.Fatalf("after reopening: log start %d, end %d; want 100, 102", s, e)
+	}
+}

@@ -90,6 +90,8 @@ type FollowerReplica interface {
 	HighWatermark() Offset
 	AppendAsFollower(records []byte, nowMs int64) (partition.FollowerAppendResult, error)
 	TruncateTo(offset Offset) error
+	TruncateFullyAndStartAt(offset Offset) error
+	DeleteRecordsBefore(offset Offset) (Offset, error)
 	UpdateFollowerHighWatermark(leaderHighWatermark Offset)
 }
 

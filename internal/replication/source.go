@@ -294,12 +294,18 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 	switch {
 	case fp.Err == nil:
 	case errors.Is(fp.Err, kerr.OffsetOutOfRange):
-		if p.replica.LogEndOffset() < fp.LogStartOffset {
-			// The leader deleted what this replica still needs; catching up
-			// requires restarting the log at the leader's start.
-			s.logger().Warn("follower fell behind the leader's log start", "topic", p.tp.Topic, "partition", p.tp.Partition,
-				"logEndOffset", p.replica.LogEndOffset(), "leaderLogStartOffset", fp.LogStartOffset)
-			s.set(p, false, backoff)
+		if end := p.replica.LogEndOffset(); end < fp.LogStartOffset {
+			// The leader deleted what this replica still needs; it can
+			// only catch up from the leader's log start, as Kafka's
+			// follower does.
+			s.logger().Warn("follower fell behind the leader's log start: restarting its log there", "topic", p.tp.Topic,
+				"partition", p.tp.Partition, "logEndOffset", end, "leaderLogStartOffset", fp.LogStartOffset)
+			if err := p.replica.TruncateFullyAndStartAt(fp.LogStartOffset); err != nil {
+				s.logger().Warn("follower restart at the leader's log start failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", err)
+				s.set(p, false, backoff)
+				return
+			}
+			s.set(p, false, 0)
 			return
 		}
 		s.set(p, true, 0)
@@ -326,5 +332,12 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 		return
 	}
 	p.replica.UpdateFollowerHighWatermark(fp.HighWatermark)
+	// Records the leader deleted (DeleteRecords) go here too, up to this
+	// replica's high watermark, so a failover does not bring them back.
+	if start := min(fp.LogStartOffset, p.replica.HighWatermark()); start > p.replica.LogStartOffset() {
+		if _, err := p.replica.DeleteRecordsBefore(start); err != nil {
+			s.logger().Warn("follower log start not advanced", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", start, "err", err)
+		}
+	}
 	s.noteFetched(p, fp)
 }

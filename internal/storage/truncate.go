@@ -116,6 +116,25 @@ func (l *Log) syncAfterTruncation(s *segment) error {
 	return nil
 }
 
+// TruncateFullyAndStartAt empties the log and restarts it at offset, which
+// may lie past the log end: a follower whose log ends below its leader's
+// log start can only catch up from there, as Kafka's
+// truncateFullyAndStartAt. The result is fsynced before it returns.
+func (l *Log) TruncateFullyAndStartAt(offset Offset) error {
+	if offset < 0 {
+		return fmt.Errorf("storage: restarting the log at negative offset %d", offset)
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	l.mu.Lock()
+	err := l.usableLocked()
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return l.truncateFully(offset)
+}
+
 // truncateFully empties the log and restarts it at offset (appendMu held).
 func (l *Log) truncateFully(offset Offset) error {
 	if err := l.writeCheckpoint(func(c *checkpoint) { c.logStartOffset, c.recoveryPoint = offset, offset }); err != nil {
