@@ -208,7 +208,7 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 				}
 			}
 			killed, heal := kill(nodes...)
-			probeNotAcked(t, ctx, adm, servers[spared-1].Addr, spared)
+			probeNotAcked(t, ctx, servers[spared-1].Addr, spared)
 			return killed, heal
 		}},
 	}
@@ -227,21 +227,26 @@ const probeDeliveryTimeout = 3 * time.Second
 // acknowledged (RELIABILITY.md §4 row 3: NOT_ENOUGH_REPLICAS or a timeout).
 // The producer is not idempotent so that the delivery timeout may end an
 // in-flight send.
-func probeNotAcked(t *testing.T, ctx context.Context, adm *kadm.Client, addr string, node int32) {
+func probeNotAcked(t *testing.T, ctx context.Context, addr string, node int32) {
 	t.Helper()
+	cl := newKgo(t, addr, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(probeTopic),
+		kgo.RecordDeliveryTimeout(probeDeliveryTimeout), kgo.ProduceRequestTimeout(probeDeliveryTimeout),
+		kgo.RequestTimeoutOverhead(probeDeliveryTimeout))
+	defer cl.Close()
+	// The survivor's own metadata: the admin client may be seeded with a
+	// node that is down.
 	partition, leader := int32(0), int32(-1)
-	if md, err := adm.Metadata(ctx, probeTopic); err == nil {
+	md, err := kadm.NewClient(cl).Metadata(ctx, probeTopic)
+	if err != nil {
+		t.Logf("probe: metadata from node %d: %v", node, err)
+	} else {
 		for _, p := range md.Topics[probeTopic].Partitions {
 			if p.Leader == node || leader < 0 {
 				partition, leader = p.Partition, p.Leader
 			}
 		}
 	}
-	cl := newKgo(t, addr, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(probeTopic),
-		kgo.RecordDeliveryTimeout(probeDeliveryTimeout), kgo.ProduceRequestTimeout(probeDeliveryTimeout),
-		kgo.RequestTimeoutOverhead(probeDeliveryTimeout))
-	defer cl.Close()
 	r, err := cl.ProduceSync(ctx, &kgo.Record{Partition: partition, Value: []byte("must-not-be-acked")}).First()
 	if err == nil {
 		t.Errorf("acks=all produce to %s/%d acknowledged at offset %d with only node %d running", probeTopic, partition, r.Offset, node)
