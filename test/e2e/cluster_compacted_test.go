@@ -3,12 +3,10 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
@@ -19,13 +17,9 @@ import (
 // the original leader is killed the new leader serves the latest value of
 // every key at the leader's offsets.
 func TestClusterReplicatesCompactedLog(t *testing.T) {
-	servers := startCluster(t, 3, map[string]string{
-		"replica.lag.time.max.ms":         "1500",
-		"broker.session.timeout.ms":       "2000",
-		"broker.heartbeat.interval.ms":    "300",
-		"log.cleaner.backoff.ms":          "100",
-		"log.retention.check.interval.ms": "100",
-	})
+	cfg := fastFailover()
+	cfg["log.cleaner.backoff.ms"], cfg["log.retention.check.interval.ms"] = "100", "100"
+	servers := startCluster(t, 3, cfg)
 	ctx := testContext(t, 3*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic = "compacted-replicated"
@@ -85,19 +79,7 @@ func TestClusterReplicatesCompactedLog(t *testing.T) {
 	if out, errOut, err := fjordtest.Run(t, nil, "partition", "reassign", "--brokers", servers[0].Addr, spec); err != nil {
 		t.Fatalf("fjord partition reassign %s: %v\n%s%s", spec, err, out, errOut)
 	}
-	eventually(t, ctx, "the new replicas join the ISR", func() (bool, string) {
-		list, err := kmsg.NewPtrListPartitionReassignmentsRequest().RequestWith(ctx, cl)
-		if err != nil {
-			return false, err.Error()
-		}
-		md, err := adm.Metadata(ctx, topic)
-		if err != nil {
-			return false, err.Error()
-		}
-		p := md.Topics[topic].Partitions[0]
-		return len(list.Topics) == 0 && slices.Equal(p.Replicas, target) && len(p.ISR) == 3,
-			fmt.Sprintf("ongoing %d, replicas %v isr %v", len(list.Topics), p.Replicas, p.ISR)
-	})
+	waitReassigned(t, ctx, cl, adm, topic, target)
 
 	servers[leader-1].Kill()
 	other := servers[target[1]-1].Addr

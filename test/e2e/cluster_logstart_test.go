@@ -16,11 +16,7 @@ import (
 // leader's log start, rejoins the ISR, and once it leads again serves the
 // same log start and records as the others.
 func TestClusterFollowerBehindLeaderLogStart(t *testing.T) {
-	servers := startCluster(t, 3, map[string]string{
-		"replica.lag.time.max.ms":      "1500",
-		"broker.session.timeout.ms":    "2000",
-		"broker.heartbeat.interval.ms": "300",
-	})
+	servers := startCluster(t, 3, fastFailover())
 	ctx := testContext(t, 3*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic = "log-start"

@@ -13,11 +13,7 @@ import (
 // min.insync.replicas=2 must not be acknowledged, and once the nodes return
 // the cluster heals by itself, with the records acknowledged before intact.
 func TestClusterTwoOfThreeDown(t *testing.T) {
-	servers := startCluster(t, 3, map[string]string{
-		"replica.lag.time.max.ms":      "1500",
-		"broker.session.timeout.ms":    "2000",
-		"broker.heartbeat.interval.ms": "300",
-	})
+	servers := startCluster(t, 3, fastFailover())
 	ctx := testContext(t, 3*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic = "two-down"

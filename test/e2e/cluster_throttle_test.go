@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
@@ -37,11 +36,7 @@ const (
 // an out-of-sync follower is shown without timing in internal/broker and
 // internal/replication, with a stopped clock.
 func TestClusterThrottledReassign(t *testing.T) {
-	servers, controllers := startClusterControllers(t, 3, map[string]string{
-		"replica.lag.time.max.ms":      "1500",
-		"broker.session.timeout.ms":    "2000",
-		"broker.heartbeat.interval.ms": "300",
-	})
+	servers, controllers := startClusterControllers(t, 3, fastFailover())
 	ctx := testContext(t, 3*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic = "throttled"
@@ -55,21 +50,7 @@ func TestClusterThrottledReassign(t *testing.T) {
 	cl := newKgo(t, servers[0].Addr, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	produceKgo(t, ctx, cl, topic, produced, nil)
 
-	var voters []string
-	for i, c := range controllers {
-		voters = append(voters, fmt.Sprintf("%d@%s", i+1, c))
-	}
-	port := freeLoopbackPorts(t, 1)[0]
-	fourth := fjordtest.Start(t, fjordtest.Options{Args: []string{"--node-id", "4", "--process-roles", "broker",
-		"--controllers", strings.Join(voters, ","), "--controller-listen", fmt.Sprintf("127.0.0.1:%d", port)},
-		Config: map[string]string{"broker.heartbeat.interval.ms": "300"}})
-	eventually(t, ctx, "four brokers", func() (bool, string) {
-		md, err := nodeMetadata(ctx, nodeClient(t, servers[0].Addr))
-		if err != nil {
-			return false, err.Error()
-		}
-		return len(md.Brokers) == 4, fmt.Sprintf("%d brokers", len(md.Brokers))
-	})
+	fourth := startFourthBroker(t, ctx, servers[0].Addr, controllers)
 
 	md, err := adm.Metadata(ctx, topic)
 	if err != nil {
@@ -102,19 +83,7 @@ func TestClusterThrottledReassign(t *testing.T) {
 		t.Errorf("topic throttled replicas %v, want %v", got, wantTopic)
 	}
 
-	eventually(t, ctx, "throttled reassignment completes", func() (bool, string) {
-		list, err := kmsg.NewPtrListPartitionReassignmentsRequest().RequestWith(ctx, cl)
-		if err != nil {
-			return false, err.Error()
-		}
-		md, err := adm.Metadata(ctx, topic)
-		if err != nil {
-			return false, err.Error()
-		}
-		p := md.Topics[topic].Partitions[0]
-		done := len(list.Topics) == 0 && slices.Equal(p.Replicas, target) && len(p.ISR) == 3
-		return done, fmt.Sprintf("ongoing %d, replicas %v isr %v", len(list.Topics), p.Replicas, p.ISR)
-	})
+	waitReassigned(t, ctx, cl, adm, topic, target)
 	checkConsumed(t, produced, consumeKgo(t, ctx, servers[1].Addr, topic, len(produced)), ignoreTimestamps)
 	dirOf := func(s *fjordtest.Server) string { return filepath.Join(s.DataDir, topic+"-0") }
 	eventually(t, ctx, "new replica holds the leader's bytes", func() (bool, string) {
