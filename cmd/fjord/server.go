@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -154,7 +155,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := meta.WaitReady(ctx); err != nil {
 		return fmt.Errorf("waiting for the metadata quorum: %w", err)
 	}
-	if err := registerBroker(ctx, meta, cfg, advHost, advPort); err != nil {
+	if err := registerBroker(ctx, meta, cfg, advHost, advPort, len(quorum.voters) > 0); err != nil {
 		return err
 	}
 
@@ -245,15 +246,36 @@ func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
 	return host, int32(port), nil
 }
 
-// registerBroker registers this broker unless the image already holds it,
-// unfenced, at this address (a lone node's restart writes nothing).
-func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32) error {
-	if br, ok := meta.Image().Broker(cfg.NodeID); ok && br.Host == host && br.Port == port && br.Rack == cfg.Props["broker.rack"] && !br.Fenced {
+// registerBroker registers this broker and waits until the local image
+// holds the registration, so the partitions it opens carry the leader
+// epochs decided after it. A cluster node registers with a new incarnation
+// at every start, which moves leadership away from its previous process
+// (metadata.registerBrokerLocal); a lone node whose registration is
+// unchanged writes nothing.
+func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32, clustered bool) error {
+	rack := cfg.Props["broker.rack"]
+	if br, ok := meta.Image().Broker(cfg.NodeID); ok && !clustered && br.Host == host && br.Port == port && br.Rack == rack && !br.Fenced {
 		return nil
 	}
-	err := meta.RegisterBroker(ctx, metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port, Rack: cfg.Props["broker.rack"]})
-	if err != nil {
+	reg := metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port, Rack: rack}
+	if _, err := rand.Read(reg.Incarnation[:]); err != nil {
+		return fmt.Errorf("choosing an incarnation id: %w", err)
+	}
+	if err := meta.RegisterBroker(ctx, reg); err != nil {
 		return fmt.Errorf("registering broker %d: %w", cfg.NodeID, err)
+	}
+	registered := func() bool {
+		br, ok := meta.Image().Broker(cfg.NodeID)
+		return ok && br.Incarnation == reg.Incarnation
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !registered() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for broker %d's registration: %w", cfg.NodeID, ctx.Err())
+		}
 	}
 	return nil
 }

@@ -213,3 +213,56 @@ func TestClusterPartitionLeadershipFollowsLiveness(t *testing.T) {
 	}
 	c.converged()
 }
+
+// A broker registering with a new incarnation while its previous process
+// is still registered (a crash and a quick restart) does not go on leading
+// at the old leader epochs: its partitions get new epochs. The same
+// incarnation registering again changes no epoch.
+func TestReregistrationWithNewIncarnationBumpsLeaderEpochs(t *testing.T) {
+	c := startClusterWith(t, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	register := func(id int32, incarnation byte) {
+		t.Helper()
+		reg := BrokerRegistration{NodeID: id, Host: "127.0.0.1", Port: 9092 + id, Incarnation: [16]byte{incarnation}}
+		if err := c.nodes[c.follower()].RegisterBroker(ctx, reg); err != nil {
+			t.Fatalf("registering %d: %v", id, err)
+		}
+	}
+	for id := int32(1); id <= 3; id++ {
+		register(id, byte(id))
+	}
+	if _, err := c.nodes[c.follower()].CreateTopic(ctx, CreateTopicSpec{Name: "rf3", NumPartitions: 6, ReplicationFactor: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.converged()
+	before := partitionsOf(c.nodes[0].Image(), "rf3")
+
+	register(2, 2)
+	c.converged()
+	if after := partitionsOf(c.nodes[0].Image(), "rf3"); !slices.EqualFunc(before, after, func(a, b PartitionImage) bool {
+		return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch
+	}) {
+		t.Fatalf("the same incarnation moved leadership: %+v -> %+v", before, after)
+	}
+
+	register(2, 20)
+	c.converged()
+	img := c.nodes[0].Image()
+	if br, _ := img.Broker(2); br.Fenced || br.Incarnation != [16]byte{20} {
+		t.Fatalf("broker 2 after restarting: %+v", br)
+	}
+	led := 0
+	for i, p := range partitionsOf(img, "rf3") {
+		if before[i].Leader != 2 {
+			continue
+		}
+		led++
+		if p.LeaderEpoch <= before[i].LeaderEpoch || p.Leader == 2 && p.LeaderEpoch == before[i].LeaderEpoch {
+			t.Fatalf("partition %d led by the restarted broker kept its epoch: %+v (before %+v)", i, p, before[i])
+		}
+	}
+	if led == 0 {
+		t.Fatal("broker 2 led no partition: the test shows nothing")
+	}
+}

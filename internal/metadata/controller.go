@@ -70,9 +70,26 @@ func (n *Node) registerBrokerLocal(ctx context.Context, reg BrokerRegistration) 
 	}
 	n.controllerMu.Lock()
 	defer n.controllerMu.Unlock()
+	if cur, ok := n.Image().Broker(reg.NodeID); ok && !cur.Fenced && restarted(cur.Incarnation, reg.Incarnation) {
+		// A new process of a broker that never shut down cleanly (or was
+		// not fenced yet): what it led moves away first, so it cannot go
+		// on leading at the old leader epoch with a log that lost its
+		// unsynced tail while followers hold it. Kafka reaches the same by
+		// refusing the registration until the old session expires.
+		if err := n.writeWithLeadership(ctx, []Record{BrokerFenceRecord{NodeID: reg.NodeID, Fenced: true}}); err != nil {
+			return err
+		}
+	}
 	// A registration unfences: offline partitions whose ISR holds the
 	// broker get it back as leader in the same entry.
 	return n.writeWithLeadership(ctx, []Record{rec})
+}
+
+// restarted reports whether a registration comes from a new process of a
+// registered broker: both incarnations known and different.
+func restarted(current, registering [16]byte) bool {
+	var none [16]byte
+	return current != none && registering != none && current != registering
 }
 
 // MaxProducerIDBlock bounds one allocation; Kafka hands out blocks of 1000.
