@@ -277,15 +277,35 @@ func (s *source) fetch(ctx context.Context, client LeaderClient, parts []*follow
 	if err != nil {
 		return fmt.Errorf("fetch from broker %d: %w", s.leader, err)
 	}
+	// The partitions of a response are written in parallel, as a leader
+	// fsyncs a produce request's partitions: one round costs about one
+	// fsync rather than one per partition. Each partition has its own
+	// replica, so the writes are independent; writeMu covers them all.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var wg sync.WaitGroup
 	for i := range resp.Partitions {
 		fp := &resp.Partitions[i]
 		p, ok := byTP[fp.TopicPartition]
-		if !ok {
+		if !ok || !s.stillFollowed(p) {
 			continue
 		}
-		s.current(p, func() { s.applyFetched(p, fp) })
+		if len(fp.Records) == 0 || len(resp.Partitions) == 1 {
+			s.applyFetched(p, fp)
+			continue
+		}
+		wg.Go(func() { s.applyFetched(p, fp) })
 	}
+	wg.Wait()
 	return nil
+}
+
+// stillFollowed reports whether p is still the followed state of its
+// partition (writeMu held, so a removal waits for the write).
+func (s *source) stillFollowed(p *followed) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.parts[p.tp] == p
 }
 
 // applyFetched handles one partition of a fetch response (writeMu held).
