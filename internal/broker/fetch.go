@@ -189,10 +189,13 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 		}
 		hw = p.HighWatermark()
 		pr.HighWatermark, pr.LastStableOffset = int64(hw), int64(hw)
-		// Followers get what the leader itself holds durably (its fsynced
-		// end when acks wait for fsync): the leader state counts only
-		// that, and a follower position past it would be refused.
-		upTo = leaderDurableEnd(p)
+		// Followers get the whole log, fsynced here or not, so that the
+		// leader's fsync and their copy overlap; the high watermark counts
+		// only the leader's durable end (onLeaderAppend). A leader that
+		// crashes with an unsynced tail never leads again at this epoch
+		// (its restart re-registers and moves leadership), so followers
+		// holding that tail cannot diverge from it within one epoch.
+		upTo = log.LogEndOffset()
 		if th := role.throttle.Load(); th != nil {
 			if th.hold(f.b.repl.leaderQuota, f.replica) {
 				return 0 // no records for now, as Kafka; other partitions go on

@@ -84,6 +84,11 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
+			if role != nil {
+				// Followers long-polling copy the records while this
+				// leader fsyncs them.
+				p.WakeFetchers()
+			}
 			waits = append(waits, appended{p: p, role: role, last: last, resp: pr})
 		}
 	}

@@ -208,6 +208,7 @@ func (b *Broker) onLeaderAppend(role *leaderRole) {
 // onFollowerFetch records a follower's position from its fetch.
 func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, fetchOffset storage.Offset) error {
 	role.mu.Lock()
+	role.state.OnLeaderWrite(role.p.Log().LogEndOffset())
 	update, err := role.state.OnFollowerFetch(follower, fetchOffset, b.now())
 	role.mu.Unlock()
 	if err != nil {

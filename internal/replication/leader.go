@@ -81,9 +81,12 @@ type LeaderState struct {
 	pending          *ISRChange // in flight, or nil
 	epochStartOffset Offset
 	logEndOffset     Offset
-	highWatermark    Offset
-	lagTime          time.Duration
-	followers        map[BrokerID]*followerState
+	// writtenEnd is the leader's log end, fsynced or not: how far a
+	// follower may have fetched (OnLeaderWrite).
+	writtenEnd    Offset
+	highWatermark Offset
+	lagTime       time.Duration
+	followers     map[BrokerID]*followerState
 }
 
 // NewLeaderState starts the leader role. Followers in the ISR are treated as
@@ -105,6 +108,7 @@ func NewLeaderState(cfg LeaderConfig) (*LeaderState, error) {
 		isr:              slices.Clone(cfg.ISR),
 		epochStartOffset: cfg.LogEndOffset,
 		logEndOffset:     cfg.LogEndOffset,
+		writtenEnd:       cfg.LogEndOffset,
 		highWatermark:    min(cfg.HighWatermark, cfg.LogEndOffset),
 		lagTime:          lag,
 		followers:        make(map[BrokerID]*followerState, len(cfg.Replicas)),
@@ -178,6 +182,14 @@ func (s *LeaderState) FollowerLogEndOffset(id BrokerID) Offset {
 		return f.logEndOffset
 	}
 	return UnknownOffset
+}
+
+// OnLeaderWrite records how far the leader's log extends, fsynced or not:
+// followers may fetch (and hold, fsynced on their side) records the leader
+// has not fsynced yet, so that its fsync and their copy overlap. Only the
+// leader's durable end (OnLeaderAppend) counts toward the HW.
+func (s *LeaderState) OnLeaderWrite(logEndOffset Offset) {
+	s.writtenEnd = max(s.writtenEnd, logEndOffset)
 }
 
 // OnLeaderAppend records the leader's new LEO. In fsync mode the caller

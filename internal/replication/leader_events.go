@@ -26,8 +26,8 @@ func (s *LeaderState) OnFollowerFetch(follower BrokerID, fetchOffset Offset, now
 	if !ok {
 		return Update{HighWatermark: s.highWatermark}, fmt.Errorf("%w: broker %d, replicas %v", ErrUnknownReplica, follower, s.replicas)
 	}
-	if fetchOffset > s.logEndOffset || fetchOffset < 0 {
-		return Update{HighWatermark: s.highWatermark}, fmt.Errorf("%w: broker %d at %d, leader end %d", ErrFetchBeyondEnd, follower, fetchOffset, s.logEndOffset)
+	if end := max(s.logEndOffset, s.writtenEnd); fetchOffset > end || fetchOffset < 0 {
+		return Update{HighWatermark: s.highWatermark}, fmt.Errorf("%w: broker %d at %d, leader end %d", ErrFetchBeyondEnd, follower, fetchOffset, end)
 	}
 	// Kafka's Replica.updateFetchState: reaching the leader's current end
 	// catches up now; reaching what the leader had at the previous fetch
@@ -83,7 +83,7 @@ func (s *LeaderState) caughtUp(f *followerState, now time.Time) bool {
 	if f == nil {
 		return false
 	}
-	return f.logEndOffset == s.logEndOffset || now.Sub(f.lastCaughtUp) <= s.lagTime
+	return f.logEndOffset >= s.logEndOffset || now.Sub(f.lastCaughtUp) <= s.lagTime
 }
 
 func (s *LeaderState) propose(isr []BrokerID) {
