@@ -2,10 +2,12 @@ package broker
 
 // DeleteRecords: versions 0-2. Moves each partition's log start offset
 // forward (offset -1 means up to the high watermark); whole segments below
-// it are deleted.
+// it are deleted. A replicated partition answers once every live replica
+// moved its log start there too (the low watermark), or REQUEST_TIMED_OUT.
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,11 +23,21 @@ func (b *Broker) registerDeleteRecords(r server.Routes) {
 func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteRecordsRequest)
 	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	type pending struct {
+		role   *leaderRole
+		offset storage.Offset
+		resp   *kmsg.DeleteRecordsResponseTopicPartition
+	}
+	var waits []pending
 	for _, rt := range req.Topics {
 		out := kmsg.NewDeleteRecordsResponseTopic()
 		out.Topic = rt.Topic
+		out.Partitions = make([]kmsg.DeleteRecordsResponseTopicPartition, 0, len(rt.Partitions))
 		for _, rp := range rt.Partitions {
-			pr := kmsg.NewDeleteRecordsResponseTopicPartition()
+			// The partitions' array is allocated once, so a pending wait
+			// can hold a pointer into it.
+			out.Partitions = append(out.Partitions, kmsg.NewDeleteRecordsResponseTopicPartition())
+			pr := &out.Partitions[len(out.Partitions)-1]
 			pr.Partition = rp.Partition
 			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
 			switch {
@@ -38,11 +50,27 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 				pr.ErrorCode, pr.LowWatermark = errorCode(err), int64(low)
 				if err != nil {
 					pr.LowWatermark = -1
+				} else if role := b.leaderRoleOf(p); role != nil {
+					// Answered once the followers deleted them too.
+					waits = append(waits, pending{role: role, offset: low, resp: pr})
 				}
 			}
-			out.Partitions = append(out.Partitions, pr)
 		}
 		resp.Topics = append(resp.Topics, out)
 	}
-	return server.Result{Response: resp}
+	if len(waits) == 0 {
+		return server.Result{Response: resp}
+	}
+	timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		deadline := time.Now().Add(timeout)
+		for _, w := range waits {
+			low, err := b.waitLowWatermark(ctx, w.role, w.offset, time.Until(deadline))
+			w.resp.ErrorCode, w.resp.LowWatermark = errorCode(err), int64(low)
+			if err != nil {
+				w.resp.LowWatermark = -1
+			}
+		}
+		return resp
+	}}
 }

@@ -183,6 +183,7 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 			f.failed = true
 			return 0
 		}
+		role.noteFollowerLogStart(f.replica, rp.LogStartOffset)
 		if err := f.b.onFollowerFetch(role, f.replica, offset); err != nil {
 			pr.ErrorCode, f.failed = kerr.ReplicaNotAvailable.Code, true
 			return 0

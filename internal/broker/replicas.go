@@ -44,6 +44,10 @@ type leaderRole struct {
 	// than hold the client (or a group write) until the request timeout.
 	ended chan struct{}
 
+	// logStarts are the followers' log starts, for DeleteRecords'
+	// low watermark (lowwatermark.go); guarded by mu.
+	logStarts followerLogStarts
+
 	mu    sync.Mutex
 	state *replication.LeaderState
 

@@ -53,6 +53,10 @@ func TestClusterFollowerBehindLeaderLogStart(t *testing.T) {
 	if err != nil || deleted[topic][0].Err != nil {
 		t.Fatalf("DeleteRecords: %v %v", err, deleted)
 	}
+	// Answered once the live follower deleted them too.
+	if low := deleted[topic][0].LowWatermark; low != 120 {
+		t.Fatalf("DeleteRecords low watermark %d, want 120", low)
+	}
 
 	servers[stopped-1].Restart(t)
 	eventually(t, ctx, "the restarted replica back in the ISR", func() (bool, string) {
