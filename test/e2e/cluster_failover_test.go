@@ -302,6 +302,10 @@ func saveHistory(t *testing.T, name string, hist checker.History, final checker.
 	if dir == "" {
 		return
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("FJORD_FAULT_HISTORY_DIR: %v", err)
+		return
+	}
 	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "_" + name)
 	for suffix, v := range map[string]any{"history.json": hist, "final.json": final, "report.json": report} {
 		data, err := json.Marshal(v)
