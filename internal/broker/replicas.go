@@ -28,9 +28,6 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-// replicaFetchBackoff is how long a follower waits after a refused fetch.
-const replicaFetchBackoff = 50 * time.Millisecond
-
 // leaderRole is this broker's leadership of one replicated partition.
 type leaderRole struct {
 	p              *partition.Partition
@@ -76,11 +73,12 @@ func (b *Broker) startReplication(ctx context.Context) {
 		ReplicaEpoch: -1,
 		Dial:         replication.KgoDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes),
 		MaxWait:      b.opts.Config.ReplicaFetchWaitMax,
-		// Kafka's replica.fetch.backoff.ms is 1 s; here a follower usually
-		// backs off because the leader has not applied the newest metadata
-		// yet (a new topic, a leader change), which takes milliseconds, and
-		// acks=all producers wait on it meanwhile.
-		Backoff: replicaFetchBackoff,
+		MinBytes:     b.opts.Config.ReplicaFetchMinBytes,
+		// replica.fetch.backoff.ms defaults to 50 ms here, not Kafka's 1 s:
+		// a follower usually backs off because the leader has not applied
+		// the newest metadata yet (a new topic, a leader change), which
+		// takes milliseconds, and acks=all producers wait on it meanwhile.
+		Backoff: b.opts.Config.ReplicaFetchBackoff,
 		Quota:   b.repl.followerQuota,
 		Now:     b.now,
 		Logger:  b.logger.With("component", "replica-fetcher"),

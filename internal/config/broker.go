@@ -60,6 +60,8 @@ type Broker struct {
 	ReplicaFetchMaxBytes         int32         // replica.fetch.max.bytes
 	ReplicaFetchResponseMaxBytes int32         // replica.fetch.response.max.bytes
 	ReplicaFetchWaitMax          time.Duration // replica.fetch.wait.max.ms
+	ReplicaFetchBackoff          time.Duration // replica.fetch.backoff.ms
+	ReplicaFetchMinBytes         int32         // replica.fetch.min.bytes
 	NumReplicaFetchers           int32         // num.replica.fetchers
 
 	// Props are all properties as given, for ResolveTopic and DescribeBroker.
@@ -126,6 +128,8 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	b.ReplicaFetchMaxBytes = p.int32("replica.fetch.max.bytes")
 	b.ReplicaFetchResponseMaxBytes = p.int32("replica.fetch.response.max.bytes")
 	b.ReplicaFetchWaitMax = p.ms("replica.fetch.wait.max.ms")
+	b.ReplicaFetchBackoff = p.ms("replica.fetch.backoff.ms")
+	b.ReplicaFetchMinBytes = p.int32("replica.fetch.min.bytes")
 	b.NumReplicaFetchers = p.int32("num.replica.fetchers")
 	p.checkRest()
 	b.Unknown = p.unknown
