@@ -203,6 +203,7 @@ func (b *Broker) Routes() server.Routes {
 		b.registerElectLeaders,
 		b.registerAlterPartitionAssignments,
 		b.registerListPartitionReassignments,
+		b.registerDescribeTopicPartitions,
 		b.registerFindCoordinator,
 		b.registerJoinGroup,
 		b.registerSyncGroup,
