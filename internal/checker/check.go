@@ -86,6 +86,7 @@ func Check(h History, final FinalRead) Report {
 	c.checkFinal()
 	c.checkLostInRun()
 	c.checkUnseen()
+	c.checkGroups()
 	c.report.Valid = len(c.report.Anomalies) == 0
 	return c.report
 }
@@ -321,7 +322,7 @@ func (c *checker) checkSessions() {
 			for _, a := range op.Assignment {
 				m[a.Partition] = &cursor{next: a.From, last: -1, known: a.From >= 0}
 			}
-		case op.Kind == Revoke:
+		case op.Kind == Revoke || op.Kind == Lost:
 			m := cursors(op.Session)
 			for _, p := range op.Partitions {
 				delete(m, p)

@@ -19,6 +19,12 @@
 //     client). An invoke without a completion counts as info.
 //   - A poll completes ok with the records it returned, in order. Polls of
 //     one session do not overlap.
+//   - A consumer group member is a session whose assign, revoke, lost and
+//     commit events name its group; its polls are the group's. Lost (the
+//     member's session expired) counts as a revoke. A commit is an invoke
+//     carrying the offsets (the next offset to read, per partition), then
+//     ok, fail (the coordinator refused it) or info. A reset is an
+//     explicit change of a group's committed offsets.
 //   - The final read is, per partition, what a fresh consumer read from the
 //     earliest offset to the high watermark after every fault was healed.
 //
@@ -55,15 +61,23 @@
 //  6. nonmonotonic-poll: in one session, since its last assign or revoke of
 //     p, an offset of p at or below one it already returned; poll-skip: the
 //     next offset it returns for p jumps over an offset where log[p] holds a
-//     value. Positions restart on assign and revoke (a client reset after
-//     data loss is recorded as an assign).
+//     value. Positions restart on assign, revoke and lost (a client reset
+//     after data loss is recorded as an assign), so a group member given a
+//     partition back re-reads from its group's committed offset freely.
 //  7. nonmonotonic-send: within one producer session and partition, ok
 //     sends' offsets do not increase in the order the sends were invoked (an
 //     idempotent producer keeps order even with several requests in flight).
 //  8. realtime-order: send A completed ok before send B to the same
 //     partition was invoked, yet offset(B) <= offset(A).
-//  9. group-skip is not checked: the histories here come from assign
-//     consumers; consumer groups and their commits are not modelled yet.
+//  9. group-skip: for an ok commit of offset c on p by group g, a value of
+//     the final read of p at an offset in [start, c) that no poll of a
+//     member of g (any of its sessions) returned before the commit was
+//     invoked; start is 0, where the group begins, or the offset of the
+//     last reset. Not applied without a final read.
+//     committed-offsets-backwards: an ok commit of g on p stores an offset
+//     below one an ok commit of g on p stored before it was invoked, with
+//     no reset in between. Commits that overlap in time are not compared,
+//     since the order the coordinator applied them in is unknown.
 //  10. Transactions are not modelled.
 //  11. Liveness is reported apart from the violations: Unseen counts ok
 //     sends whose value no poll returned.

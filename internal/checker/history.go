@@ -58,9 +58,21 @@ const (
 	// Revoke ends a consumer session's reading of partitions; it is a single
 	// event of type OK.
 	Revoke
+	// Lost ends a group member's reading of partitions without a revoke
+	// (its session expired or it was fenced); a single event of type OK
+	// that the session rules treat as a revoke.
+	Lost
+	// Commit stores a group's offsets: an invoke carrying the offsets, then
+	// ok, fail or info.
+	Commit
+	// Reset is an explicit reset of a group's committed offsets (as
+	// kafka-consumer-groups --reset-offsets would do); a single event of
+	// type OK. Below it, the group rules start afresh.
+	Reset
 )
 
-var kindNames = [...]string{Send: "send", Poll: "poll", Assign: "assign", Revoke: "revoke"}
+var kindNames = [...]string{Send: "send", Poll: "poll", Assign: "assign", Revoke: "revoke",
+	Lost: "lost", Commit: "commit", Reset: "reset"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -97,6 +109,13 @@ type Assigned struct {
 	From      int64 `json:"from"`
 }
 
+// Committed is one partition of a commit or a reset: the offset a group
+// stores, which is the next offset its members will read.
+type Committed struct {
+	Partition int32 `json:"partition"`
+	Offset    int64 `json:"offset"`
+}
+
 // Op is one event of the history. Which fields mean something depends on
 // Kind and Type; the others are zero.
 type Op struct {
@@ -121,6 +140,13 @@ type Op struct {
 	// Assignment of an assign event; Partitions of a revoke.
 	Assignment []Assigned `json:"assignment,omitempty"`
 	Partitions []int32    `json:"partitions,omitempty"`
+
+	// Group names the consumer group of a group member's assign, revoke,
+	// lost and commit, and of a reset. A session with any such event is a
+	// member of that group, and its polls count as the group's.
+	Group string `json:"group,omitempty"`
+	// Offsets of a commit (invoke and completion) or a reset.
+	Offsets []Committed `json:"offsets,omitempty"`
 
 	// Error of a fail or info completion, for people.
 	Error string `json:"error,omitempty"`
@@ -196,6 +222,53 @@ func (r *Recorder) Assign(process, session int, assignment []Assigned) {
 // Revoke records that session stopped reading partitions.
 func (r *Recorder) Revoke(process, session int, partitions []int32) {
 	r.event(Op{Type: OK, Kind: Revoke, Process: process, Session: session, Partitions: partitions})
+}
+
+// GroupAssign records that session, a member of group, was assigned
+// partitions; From is the committed offset it resumes at, or -1 when the
+// harness does not know it.
+func (r *Recorder) GroupAssign(process, session int, group string, assignment []Assigned) {
+	r.event(Op{Type: OK, Kind: Assign, Process: process, Session: session, Group: group, Assignment: assignment})
+}
+
+// GroupRevoke records that session, a member of group, gave up partitions
+// in a rebalance.
+func (r *Recorder) GroupRevoke(process, session int, group string, partitions []int32) {
+	r.event(Op{Type: OK, Kind: Revoke, Process: process, Session: session, Group: group, Partitions: partitions})
+}
+
+// GroupLost records that session, a member of group, lost partitions
+// without revoking them.
+func (r *Recorder) GroupLost(process, session int, group string, partitions []int32) {
+	r.event(Op{Type: OK, Kind: Lost, Process: process, Session: session, Group: group, Partitions: partitions})
+}
+
+// InvokeCommit records the start of session's commit of offsets for group
+// and returns the id its completion must carry; the recorder keeps the
+// slice.
+func (r *Recorder) InvokeCommit(process, session int, group string, offsets []Committed) int64 {
+	return r.invoke(Op{Kind: Commit, Process: process, Session: session, Group: group, Offsets: offsets})
+}
+
+// CommitOK records that the coordinator stored every offset of commit id.
+func (r *Recorder) CommitOK(id int64) {
+	r.complete(id, OK, func(*Op) {})
+}
+
+// CommitFail records that commit id surely stored nothing (the coordinator
+// refused it, e.g. for a stale generation).
+func (r *Recorder) CommitFail(id int64, err error) {
+	r.complete(id, Fail, func(op *Op) { op.Error = errorText(err) })
+}
+
+// CommitInfo records that the outcome of commit id is unknown.
+func (r *Recorder) CommitInfo(id int64, err error) {
+	r.complete(id, Info, func(op *Op) { op.Error = errorText(err) })
+}
+
+// ResetGroup records an explicit reset of group's committed offsets.
+func (r *Recorder) ResetGroup(process int, group string, offsets []Committed) {
+	r.event(Op{Type: OK, Kind: Reset, Process: process, Group: group, Offsets: offsets})
 }
 
 // History returns a copy of the events so far.

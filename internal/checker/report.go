@@ -20,6 +20,8 @@ const (
 	PollSkip            = "poll-skip"
 	NonmonotonicSend    = "nonmonotonic-send"
 	RealtimeOrder       = "realtime-order"
+	GroupSkip           = "group-skip"
+	CommitBackwards     = "committed-offsets-backwards"
 )
 
 // MaxExamples is how many examples a report keeps per anomaly: enough to
@@ -35,6 +37,7 @@ type Example struct {
 	Value     string   `json:"value,omitempty"`
 	Values    []string `json:"values,omitempty"`
 	Session   int      `json:"session,omitempty"`
+	Group     string   `json:"group,omitempty"`
 	Ops       []int    `json:"ops,omitempty"`
 	Detail    string   `json:"detail"`
 }
@@ -50,6 +53,9 @@ func (e Example) String() string {
 	}
 	if e.Session != 0 {
 		fmt.Fprintf(&b, " session %d", e.Session)
+	}
+	if e.Group != "" {
+		fmt.Fprintf(&b, " group %s", e.Group)
 	}
 	if len(e.Ops) > 0 {
 		fmt.Fprintf(&b, " ops %v", e.Ops)
@@ -74,6 +80,8 @@ type Stats struct {
 	Polls         int `json:"polls"`
 	PolledRecords int `json:"polled_records"`
 	FinalRecords  int `json:"final_records"`
+	Commits       int `json:"commits"`
+	CommitsOK     int `json:"commits_ok"`
 	// FinalRead says whether a final read was given; without one the
 	// lost-write, aborted-read-in-final and read-then-lost rules that need
 	// it are not applied.
@@ -132,6 +140,9 @@ func (r *Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d ops: %d sends (%d ok, %d failed, %d info), %d polls returning %d records, %d records in the final read",
 		s.Ops, s.Sends, s.SendsOK, s.SendsFailed, s.SendsInfo, s.Polls, s.PolledRecords, s.FinalRecords)
+	if s.Commits > 0 {
+		fmt.Fprintf(&b, ", %d group commits (%d ok)", s.Commits, s.CommitsOK)
+	}
 	if s.Polls > 0 { // without consumers, unseen says nothing
 		fmt.Fprintf(&b, ", %d unseen", r.Unseen)
 	}
