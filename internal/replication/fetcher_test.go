@@ -213,3 +213,31 @@ func TestFetcherLeavesNoGoroutine(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// A follower that once became leader at an epoch it never wrote to (an
+// empty epoch at its log end, which the new leader does not know) drops
+// that epoch and catches up, instead of asking about it forever.
+func TestFetcherDropsAnEmptyEpochTheLeaderNeverHad(t *testing.T) {
+	l := newFakeLeader()
+	tp := TopicPartition{Topic: "t", Partition: 0}
+	leader, follower := newTestPartition(t, 0), newTestPartition(t, 0)
+	for _, p := range []*partition.Partition{leader, follower} {
+		p.BecomeLeader(0)
+		appendBatches(t, p, "common", 2)
+	}
+	follower.BecomeLeader(3) // led at epoch 3 for a moment, wrote nothing
+	leader.BecomeLeader(4)
+	appendBatches(t, leader, "later", 2)
+	l.lead(t, tp, leader, 4, []BrokerID{1, 2}, []BrokerID{1, 2})
+
+	f := newTestFetcher(t, l)
+	if err := f.Follow(1, tp, follower, 4); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, follower, "the follower to catch up", func() bool {
+		return follower.LogEndOffset() == leader.LogEndOffset()
+	})
+	if !bytes.Equal(rawLog(t, follower), rawLog(t, leader)) {
+		t.Fatal("follower's log differs from the leader's")
+	}
+}

@@ -251,12 +251,15 @@ func (s *source) truncate(ctx context.Context, client LeaderClient, parts []*fol
 
 // truncateTo applies a truncation decision (writeMu held).
 func (s *source) truncateTo(p *followed, tr Truncation) {
-	if tr.Offset < p.replica.LogEndOffset() {
-		if err := p.replica.TruncateTo(tr.Offset); err != nil {
-			s.logger().Warn("follower truncation failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", tr.Offset, "err", err)
-			s.set(p, true, s.f.cfg.Backoff)
-			return
-		}
+	// A truncation at or past the log end still truncates the epoch
+	// history there, as Kafka's truncateTo: an epoch this replica began as
+	// leader without writing to it starts at its log end, the leader does
+	// not know it, and kept as the latest epoch it would make every fetch
+	// diverge and every OffsetForLeaderEpoch round ask about it forever.
+	if err := p.replica.TruncateTo(min(tr.Offset, p.replica.LogEndOffset())); err != nil {
+		s.logger().Warn("follower truncation failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", tr.Offset, "err", err)
+		s.set(p, true, s.f.cfg.Backoff)
+		return
 	}
 	s.set(p, !tr.Done, 0)
 }
