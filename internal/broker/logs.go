@@ -101,6 +101,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 		}
 		p.SetConfig(topicCfg, logCfg)
 		if len(pi.Replicas) > 1 {
+			b.loadEpochs(p)
 			p.OpenReplicated(b.startHighWatermarks[replicaKey{t.Name, int32(i)}])
 		}
 		parts[i] = p

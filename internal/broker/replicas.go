@@ -116,7 +116,7 @@ func (b *Broker) applyRole(t metadata.TopicImage, p *partition.Partition, pi met
 	default:
 		b.dropLeaderRole(p)
 		p.SetLeaderEpoch(pi.LeaderEpoch)
-		if err := b.repl.fetcher.Follow(pi.Leader, tp, p, pi.LeaderEpoch); err != nil {
+		if err := b.repl.fetcher.Follow(pi.Leader, tp, followerReplica{p, b}, pi.LeaderEpoch); err != nil {
 			b.logger.Warn("following partition", "topic", t.Name, "partition", p.Index, "leader", pi.Leader, "err", err)
 		}
 	}
@@ -141,6 +141,7 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		return
 	}
 	p.BecomeLeader(pi.LeaderEpoch)
+	b.saveEpochs(p)
 	state, err := replication.NewLeaderState(replication.LeaderConfig{
 		LeaderID:       b.opts.NodeID,
 		LeaderEpoch:    pi.LeaderEpoch,
