@@ -23,6 +23,10 @@ type followerLogStarts struct {
 	moved chan struct{}
 }
 
+func newFollowerLogStarts() followerLogStarts {
+	return followerLogStarts{starts: map[int32]storage.Offset{}, moved: make(chan struct{})}
+}
+
 // noteFollowerLogStart records follower's log start from its fetch; a
 // negative value (a fetch version without it) is ignored.
 func (role *leaderRole) noteFollowerLogStart(follower int32, start int64) {
@@ -31,10 +35,6 @@ func (role *leaderRole) noteFollowerLogStart(follower int32, start int64) {
 	}
 	role.mu.Lock()
 	defer role.mu.Unlock()
-	if role.logStarts.starts == nil {
-		role.logStarts.starts = map[int32]storage.Offset{}
-		role.logStarts.moved = make(chan struct{})
-	}
 	if old, ok := role.logStarts.starts[follower]; ok && old == storage.Offset(start) {
 		return
 	}
@@ -51,10 +51,6 @@ func (b *Broker) lowWatermark(role *leaderRole) (storage.Offset, <-chan struct{}
 	low := role.p.LogStartOffset()
 	role.mu.Lock()
 	defer role.mu.Unlock()
-	if role.logStarts.moved == nil {
-		role.logStarts.starts = map[int32]storage.Offset{}
-		role.logStarts.moved = make(chan struct{})
-	}
 	for id, start := range role.logStarts.starts {
 		if br, ok := img.Broker(id); ok && !br.Fenced && start < low {
 			low = start

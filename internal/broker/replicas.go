@@ -158,7 +158,7 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		return
 	}
 	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch,
-		ended: make(chan struct{}), state: state}
+		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state}
 	b.repl.mu.Lock()
 	old := b.repl.leaders[p]
 	b.repl.leaders[p] = role

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +11,9 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/testclock"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // throttleFixture is broker 1 of a one-node metadata quorum leading
 // partition 0 of a topic replicated on brokers 1, 2 and 3, with 2 in the
@@ -42,7 +24,7 @@ type throttleFixture struct {
 	ctx   context.Context
 	meta  *metadata.Node
 	b     *Broker
-	clock *testClock
+	clock *testclock.Clock
 	topic string
 }
 
@@ -71,8 +53,8 @@ func newThrottleFixture(t *testing.T) *throttleFixture {
 	if err := fs.MkdirAll("/data", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: time.Unix(1_000_000, 0)}
-	b := New(Options{NodeID: 1, DataDir: "/data", Config: cfg, FS: fs, Meta: meta, Now: clock.now})
+	clock := testclock.At(time.Unix(1_000_000, 0))
+	b := New(Options{NodeID: 1, DataDir: "/data", Config: cfg, FS: fs, Meta: meta, Now: clock.Now})
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +161,7 @@ func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
 		t.Fatal("consumer held by the replication throttle")
 	}
 
-	f.clock.advance(time.Hour) // refills one second's worth
+	f.clock.Advance(time.Hour) // refills one second's worth
 	if n := f.fetch(3, 0); n == 0 {
 		t.Fatal("follower still held after the quota refilled")
 	}

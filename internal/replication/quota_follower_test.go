@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/fjordhq/fjord/internal/testclock"
 )
 
 // TestFetcherFollowerThrottle drives the follower quota with a stopped
@@ -20,8 +22,8 @@ func TestFetcherFollowerThrottle(t *testing.T) {
 	l.produce(t, slow, "a", 20)
 	l.produce(t, fast, "b", 20)
 
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	quota := NewQuota(clock.now)
+	clock := testclock.At(time.Unix(1000, 0))
+	quota := NewQuota(clock.Now)
 	quota.SetRate(10) // below one batch: every response overdraws it
 	f := NewFetcher(context.Background(), FetcherConfig{ReplicaID: 2, Dial: l.dial,
 		MaxWait: 20 * time.Millisecond, Backoff: 5 * time.Millisecond, PartitionMaxBytes: 300, Quota: quota})
@@ -47,7 +49,7 @@ func TestFetcherFollowerThrottle(t *testing.T) {
 		t.Fatalf("throttled replica moved from %d to %d with its quota spent", held, got)
 	}
 
-	clock.advance(time.Hour) // refills one second's worth: one more response
+	clock.Advance(time.Hour) // refills one second's worth: one more response
 	waitFor(t, slowReplica, "one more response after the refill", func() bool { return slowReplica.LogEndOffset() > held })
 
 	f.SetThrottled(slow, false)

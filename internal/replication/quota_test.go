@@ -1,29 +1,11 @@
 package replication
 
 import (
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fjordhq/fjord/internal/testclock"
 )
-
-// fakeClock is a clock tests move by hand; goroutines under test may read
-// it meanwhile.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func TestTokenBucket(t *testing.T) {
 	type step struct {
@@ -83,22 +65,22 @@ func TestTokenBucket(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &fakeClock{t: time.Unix(1000, 0)}
-			b := NewTokenBucket(tc.rate, clock.now())
+			clock := testclock.At(time.Unix(1000, 0))
+			b := NewTokenBucket(tc.rate, clock.Now())
 			for i, s := range tc.steps {
-				clock.advance(s.advance)
+				clock.Advance(s.advance)
 				switch {
 				case s.setRate == -1:
-					b.SetRate(0, clock.now())
+					b.SetRate(0, clock.Now())
 				case s.setRate != 0:
-					b.SetRate(s.setRate, clock.now())
+					b.SetRate(s.setRate, clock.Now())
 				}
-				b.Record(s.record, clock.now())
-				if got := b.Exceeded(clock.now()); got != s.exceeded {
+				b.Record(s.record, clock.Now())
+				if got := b.Exceeded(clock.Now()); got != s.exceeded {
 					t.Fatalf("step %d: exceeded %v, want %v", i, got, s.exceeded)
 				}
 				if s.wait != 0 {
-					if got := b.Wait(clock.now()); got != s.wait {
+					if got := b.Wait(clock.Now()); got != s.wait {
 						t.Fatalf("step %d: wait %v, want %v", i, got, s.wait)
 					}
 				}
@@ -108,8 +90,8 @@ func TestTokenBucket(t *testing.T) {
 }
 
 func TestQuotaHold(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	q := NewQuota(clock.now)
+	clock := testclock.At(time.Unix(1000, 0))
+	q := NewQuota(clock.Now)
 	if q.Hold(false) || q.HoldFollower(4, []BrokerID{1, 2}) {
 		t.Fatal("an unthrottled quota held a send")
 	}
@@ -127,7 +109,7 @@ func TestQuotaHold(t *testing.T) {
 	if w := q.Wait(); w != time.Second {
 		t.Fatalf("wait %v, want 1s", w)
 	}
-	clock.advance(time.Second + time.Millisecond)
+	clock.Advance(time.Second + time.Millisecond)
 	if q.Hold(false) {
 		t.Fatal("held after the debt was repaid")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/testclock"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -20,7 +21,7 @@ type compactCrashModel struct {
 
 // runCompactCrashWorkload appends updates to a few keys, syncs, rolls and
 // compacts until the first error.
-func runCompactCrashWorkload(l *Log, clock *fakeClock, m *compactCrashModel) error {
+func runCompactCrashWorkload(l *Log, clock *testclock.Clock, m *compactCrashModel) error {
 	for step := 0; step < 12; step++ {
 		for i := 0; i < 6; i++ {
 			key, value := keyName((step*6+i)%5), val(fmt.Sprintf("v%d-%d", step, i))
@@ -58,7 +59,7 @@ func runCompactCrashWorkload(l *Log, clock *fakeClock, m *compactCrashModel) err
 func TestCompactCrashAtEveryStep(t *testing.T) {
 	cfg := compactConfig()
 	cfg.SegmentBytes = 400
-	newOpts := func() (Options, *vfs.MemFS, *fakeClock) {
+	newOpts := func() (Options, *vfs.MemFS, *testclock.Clock) {
 		fs := vfs.NewMem()
 		clock := newClock()
 		fs.SetNow(clock.Now)

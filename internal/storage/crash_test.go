@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/testclock"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -26,7 +27,7 @@ type appendedBatch struct {
 
 // runCrashWorkload drives a log through appends, syncs, rolls by size and
 // time, retention and DeleteRecordsBefore until the first error.
-func runCrashWorkload(l *Log, clock *fakeClock, seed int64, m *crashModel) error {
+func runCrashWorkload(l *Log, clock *testclock.Clock, seed int64, m *crashModel) error {
 	rng := rand.New(rand.NewSource(seed))
 	for step := 0; step < 60; step++ {
 		switch op := rng.Intn(10); {
@@ -206,7 +207,7 @@ func (m *crashModel) forget(offset Offset) {
 // runReopenedWorkload is the workload of a reopened log: more of the usual
 // operations, a follower's truncation to the start of an appended batch,
 // and more again.
-func runReopenedWorkload(l *Log, clock *fakeClock, seed int64, m *crashModel) error {
+func runReopenedWorkload(l *Log, clock *testclock.Clock, seed int64, m *crashModel) error {
 	if err := runCrashWorkload(l, clock, seed, m); err != nil {
 		return err
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/testclock"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -33,25 +33,7 @@ func makeBatch(n int, baseTs, maxTs int64, bodyBytes int) []byte {
 	return b
 }
 
-// fakeClock is a settable clock for tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.UnixMilli(1_700_000_000_000)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.At(time.UnixMilli(1_700_000_000_000)) }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -69,7 +51,7 @@ func smallConfig() Config {
 type testLog struct {
 	*Log
 	fs    *vfs.MemFS
-	clock *fakeClock
+	clock *testclock.Clock
 	opts  Options
 }
 
