@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/checker"
 	"github.com/fjordhq/fjord/internal/fjordtest"
@@ -376,4 +377,180 @@ func waitTopicISR(t *testing.T, ctx context.Context, adm *kadm.Client, topic str
 		}
 		return true, ""
 	})
+}
+
+// checkedGroup is the consumer group of the checked workload and
+// checkedGroupMembers how many kgo members it has (RELIABILITY.md §3:
+// "some subscribe with manual commits").
+const (
+	checkedGroup        = "checked-group"
+	checkedGroupMembers = 2
+	groupSessionBase    = 200
+)
+
+// groupPollTimeout bounds one poll of a group member, so that a member
+// with nothing new to read still retries a commit that did not go through.
+const groupPollTimeout = 500 * time.Millisecond
+
+// checkedGroupState is what the harness knows of the group's commits: per
+// partition the highest offset an ok commit stored, for the catch-up wait.
+type checkedGroupState struct {
+	mu        sync.Mutex
+	committed map[int32]int64
+	errs      []string // first commit and fetch errors, for the log
+}
+
+func (g *checkedGroupState) noteCommitted(offsets []checker.Committed) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, o := range offsets {
+		g.committed[o.Partition] = max(g.committed[o.Partition], o.Offset)
+	}
+}
+
+func (g *checkedGroupState) position(p int32) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.committed[p]
+}
+
+func (g *checkedGroupState) noteError(err string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.errs) < 10 {
+		g.errs = append(g.errs, err)
+	}
+}
+
+// startCheckedGroup starts checkedGroupMembers members of checkedGroup
+// (classic protocol, kgo's default cooperative-sticky balancer) reading
+// topic from the earliest offset. Each member commits what it polled after
+// every poll, with rebalances blocked from the poll to the commit so that
+// it never commits a partition it no longer owns; its assignment changes
+// and commits go into the history. stop ends them.
+func startCheckedGroup(t *testing.T, ctx context.Context, h *history, seeds []string, topic string) (*checkedGroupState, func()) {
+	t.Helper()
+	state := &checkedGroupState{committed: map[int32]int64{}}
+	groupCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := 1; i <= checkedGroupMembers; i++ {
+		session := groupSessionBase + i
+		changed := func(record func(int, int, string, []int32)) func(context.Context, *kgo.Client, map[string][]int32) {
+			return func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+				if len(m[topic]) > 0 {
+					record(session, session, checkedGroup, m[topic])
+				}
+			}
+		}
+		assigned := func(process, session int, group string, partitions []int32) {
+			var as []checker.Assigned
+			for _, p := range partitions {
+				as = append(as, checker.Assigned{Partition: p, From: -1}) // resumes at the committed offset
+			}
+			h.rec.GroupAssign(process, session, group, as)
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(checkedGroup), kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
+			kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
+			kgo.RebalanceTimeout(10*time.Second), kgo.MetadataMinAge(100*time.Millisecond),
+			kgo.RequestTimeoutOverhead(clientRequestTimeout),
+			kgo.OnPartitionsAssigned(changed(assigned)),
+			kgo.OnPartitionsRevoked(changed(h.rec.GroupRevoke)),
+			kgo.OnPartitionsLost(changed(h.rec.GroupLost)))
+		if err != nil {
+			t.Fatalf("group member %d: %v", i, err)
+		}
+		wg.Go(func() {
+			defer cl.Close()
+			runGroupMember(groupCtx, cl, h.rec, state, session, topic)
+		})
+	}
+	var once sync.Once
+	return state, func() { once.Do(func() { cancel(); wg.Wait() }) }
+}
+
+// runGroupMember polls, records the poll, commits every offset kgo holds
+// as polled but not committed (this poll's records, or an earlier commit's
+// that did not go through), then lets a rebalance in. A detected data loss
+// is recorded as an assign, as for the assign consumers.
+func runGroupMember(ctx context.Context, cl *kgo.Client, rec *checker.Recorder, state *checkedGroupState, session int, topic string) {
+	for ctx.Err() == nil {
+		id := rec.InvokePoll(session, session)
+		pollCtx, cancel := context.WithTimeout(ctx, groupPollTimeout)
+		fetches := cl.PollFetches(pollCtx)
+		cancel()
+		var records []checker.Record
+		fetches.EachRecord(func(r *kgo.Record) {
+			records = append(records, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+		})
+		rec.PollOK(id, records)
+		fetches.EachError(func(_ string, p int32, err error) {
+			var loss *kgo.ErrDataLoss
+			switch {
+			case errors.As(err, &loss):
+				rec.GroupAssign(session, session, checkedGroup, []checker.Assigned{{Partition: p, From: loss.ResetTo}})
+				state.noteError(err.Error())
+			case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded):
+			default:
+				state.noteError(fmt.Sprintf("member %d partition %d: %v", session, p, err))
+			}
+		})
+		if ctx.Err() == nil {
+			commitUncommitted(ctx, cl, rec, state, session, topic)
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// commitUncommitted commits the member's uncommitted offsets and records
+// the commit: ok when every partition was stored, fail when the
+// coordinator refused it for a stale membership, info otherwise.
+func commitUncommitted(ctx context.Context, cl *kgo.Client, rec *checker.Recorder, state *checkedGroupState, session int, topic string) {
+	uncommitted := cl.UncommittedOffsets()
+	var offsets []checker.Committed
+	for p, eo := range uncommitted[topic] {
+		offsets = append(offsets, checker.Committed{Partition: p, Offset: eo.Offset})
+	}
+	if len(offsets) == 0 {
+		return
+	}
+	id := rec.InvokeCommit(session, session, checkedGroup, offsets)
+	cl.CommitOffsetsSync(ctx, uncommitted, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err == nil {
+			err = commitResponseError(resp)
+		}
+		switch {
+		case err == nil:
+			rec.CommitOK(id)
+			state.noteCommitted(offsets)
+		case refusedCommit(err):
+			rec.CommitFail(id, err)
+			state.noteError(fmt.Sprintf("member %d commit: %v", session, err))
+		default:
+			rec.CommitInfo(id, err)
+			state.noteError(fmt.Sprintf("member %d commit: %v", session, err))
+		}
+	})
+}
+
+// commitResponseError is the first partition error of a commit response:
+// one partition not stored makes the whole commit not ok.
+func commitResponseError(resp *kmsg.OffsetCommitResponse) error {
+	for _, topic := range resp.Topics {
+		for _, partition := range topic.Partitions {
+			if err := kerr.ErrorForCode(partition.ErrorCode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refusedCommit reports whether a commit error proves the coordinator
+// stored nothing: it checks the member's generation before writing any
+// offset.
+func refusedCommit(err error) bool {
+	return errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) ||
+		errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.FencedInstanceID)
 }

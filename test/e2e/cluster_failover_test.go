@@ -52,21 +52,25 @@ func faultSteps(t *testing.T) int {
 }
 
 // checkedConsumers is C in RELIABILITY.md §3: assign consumers polling
-// concurrently with the producers.
+// concurrently with the producers (the group of startCheckedGroup comes on
+// top).
 const checkedConsumers = 2
 
 // consumerCatchUpTimeout bounds how long the consumers may take to poll up
-// to the high watermark after the final heal: T_rec of §3 rule 11.
+// to the high watermark, and the group to commit up to it, after the final
+// heal: T_rec of §3 rule 11.
 const consumerCatchUpTimeout = 30 * time.Second
 
 // TestClusterFailover runs two idempotent acks=all producers and two
-// assign consumers against a three-node cluster (RF=3,
+// assign consumers and a two-member consumer group committing what it polls
+// against a three-node cluster (RF=3,
 // min.insync.replicas=2) while a seeded schedule injects faults drawn from
 // SIGKILL of a partition leader, a follower, the controller leader or two
 // nodes at once, and SIGSTOP of a follower, healing each in turn. Producing
 // must make progress around every fault. At the end every fault is healed,
 // a final read takes each partition up to its high watermark, and the
-// checker (internal/checker) checks the whole history of sends and polls.
+// checker (internal/checker) checks the whole history of sends, polls and
+// group commits.
 func TestClusterFailover(t *testing.T) {
 	for _, seed := range faultSeeds(t) {
 		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed, faultSteps(t)) })
@@ -103,6 +107,8 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	defer stopProducers()
 	consumers, stopConsumers := startCheckedConsumers(t, ctx, h, serverAddrs(servers), topic, partitions, checkedConsumers)
 	defer stopConsumers()
+	group, stopGroup := startCheckedGroup(t, ctx, h, serverAddrs(servers), topic)
+	defer stopGroup()
 
 	h.waitFor(t, ctx, 300, "before faults")
 	faults := faultKinds(t, ctx, rng, servers, controllers, adm, topic, partitions)
@@ -127,15 +133,20 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	stopProducers()
 
 	// Heal: every replica back in the ISR, the consumers caught up with
-	// the high watermark, then a final read of everything.
+	// the high watermark and the group committed up to it, then a final
+	// read of everything.
 	waitTopicISR(t, ctx, adm, topic, 3)
 	ends := offsetsOf(t, ctx, adm, topic, true)
-	waitConsumersCaughtUp(t, ctx, consumers, ends)
+	waitConsumersCaughtUp(t, ctx, consumers, group, ends)
 	stopConsumers()
+	stopGroup()
 	for _, c := range consumers {
 		if c.resets > 0 || len(c.errs) > 0 {
 			t.Logf("consumer session %d: %d resets after data loss; fetch errors: %q", c.session, c.resets, c.errs)
 		}
+	}
+	if len(group.errs) > 0 {
+		t.Logf("group %s: first commit and fetch errors: %q", checkedGroup, group.errs)
 	}
 	t.Logf("seed %d: healed and consumers caught up at %v", seed, time.Since(began).Round(time.Millisecond))
 	fin := finalRead(t, ctx, serverAddrs(servers), topic, ends)
@@ -265,9 +276,10 @@ func probeNotAcked(t *testing.T, ctx context.Context, addr string, node int32) {
 }
 
 // waitConsumersCaughtUp waits until every consumer has polled each
-// partition up to ends: liveness after the final heal. Falling short is an
-// error but not fatal, so the safety check still runs on what was polled.
-func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*checkedConsumer, ends map[int32]int64) {
+// partition up to ends and the group has committed each up to ends:
+// liveness after the final heal. Falling short is an error but not fatal,
+// so the safety check still runs on what was polled.
+func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*checkedConsumer, group *checkedGroupState, ends map[int32]int64) {
 	t.Helper()
 	waitCtx, cancel := context.WithTimeout(ctx, consumerCatchUpTimeout)
 	defer cancel()
@@ -282,12 +294,17 @@ func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*check
 				}
 			}
 		}
+		for p, end := range ends {
+			if got := group.position(p); got < end && behind == "" {
+				behind = fmt.Sprintf("group %s committed %d of %d in partition %d", checkedGroup, got, end, p)
+			}
+		}
 		if behind == "" {
 			return
 		}
 		select {
 		case <-waitCtx.Done():
-			t.Errorf("liveness: consumers did not poll up to the high watermark within %v: %s", consumerCatchUpTimeout, behind)
+			t.Errorf("liveness: consumers did not poll (or the group commit) up to the high watermark within %v: %s", consumerCatchUpTimeout, behind)
 			return
 		case <-ticker.C:
 		}
