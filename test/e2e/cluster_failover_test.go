@@ -111,6 +111,17 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	defer stopGroup()
 
 	h.waitFor(t, ctx, 300, "before faults")
+	// The group joins and commits on every partition before the first
+	// fault, so that it consumes through the faults rather than first
+	// joining after them.
+	eventually(t, ctx, "group committed on every partition", func() (bool, string) {
+		for p := range int32(partitions) {
+			if group.position(p) == 0 {
+				return false, fmt.Sprintf("nothing committed on partition %d", p)
+			}
+		}
+		return true, ""
+	})
 	faults := faultKinds(t, ctx, rng, servers, controllers, adm, topic, partitions)
 	// Every kind once in a shuffled order, then kinds drawn with
 	// repetition: a short run still covers each fault.
