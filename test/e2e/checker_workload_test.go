@@ -336,30 +336,30 @@ func checkHistory(t *testing.T, name string, hist checker.History, final checker
 	report := checker.Check(hist, final)
 	t.Logf("%s: %s", name, report.Summary())
 	saveHistory(t, name, hist, final, report)
+	logUnsureSends(t, hist)
 	if !report.Valid {
 		t.Errorf("%s: checker found anomalies:\n%s", name, report.Details())
 	}
 	return report
 }
 
-// checkAckedWrites reads every partition from the beginning to its high
-// watermark and checks acked against it with the checker: each
-// acknowledged value at its offset in the final read, no value at two
-// offsets or in a partition it was not sent to, no offset with two values,
-// and no gap in any partition. It knows only the acknowledgements, not when
-// each send began, so the order rules are not applied.
-func checkAckedWrites(t *testing.T, ctx context.Context, addr string, adm *kadm.Client, topic string, acked []ackedWrite) {
+// logUnsureSends logs the sends that did not end ok, with their errors,
+// which tell a reader why a value's outcome was unknown.
+func logUnsureSends(t *testing.T, hist checker.History) {
 	t.Helper()
-	rec := checker.NewRecorder(nil)
-	ids := make([]int64, len(acked))
-	for i, w := range acked { // all concurrent: no realtime order is claimed
-		ids[i] = rec.InvokeSend(0, i+1, w.partition, w.value)
+	const most = 20
+	n := 0
+	for _, op := range hist {
+		if op.Kind != checker.Send || op.Type == checker.Invoke || op.Type == checker.OK {
+			continue
+		}
+		if n++; n <= most {
+			t.Logf("send %s of %q to partition %d at %v: %s", op.Type, op.Value, op.Partition, op.Time, op.Error)
+		}
 	}
-	for i, w := range acked {
-		rec.SendOK(ids[i], w.offset)
+	if n > most {
+		t.Logf("... and %d more sends that did not end ok", n-most)
 	}
-	ends := offsetsOf(t, ctx, adm, topic, true)
-	checkHistory(t, "acknowledged writes", rec.History(), finalRead(t, ctx, []string{addr}, topic, ends))
 }
 
 // waitTopicISR waits until every partition of topic has replicas in its ISR.
