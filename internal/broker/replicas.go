@@ -71,7 +71,7 @@ func (b *Broker) startReplication(ctx context.Context) {
 	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    b.opts.NodeID,
 		ReplicaEpoch: -1,
-		Dial:         replication.KgoDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes),
+		Dial:         replication.WireDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes, b.opts.NodeID),
 		MaxWait:      b.opts.Config.ReplicaFetchWaitMax,
 		MinBytes:     b.opts.Config.ReplicaFetchMinBytes,
 		// replica.fetch.backoff.ms defaults to 50 ms here, not Kafka's 1 s:

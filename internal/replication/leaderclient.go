@@ -2,77 +2,22 @@ package replication
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// kgoLeaderClient is a LeaderClient over the Kafka protocol, with franz-go
-// doing the connection, ApiVersions negotiation and framing. It talks to
-// one broker: the seed it was built with.
-type kgoLeaderClient struct {
-	cl *kgo.Client
-}
+// This file maps the fetcher's requests to the Kafka messages a follower
+// sends its leader and the answers back; wireclient.go carries them.
 
-// fetchResponseSlackBytes is added to replica.fetch.response.max.bytes for
-// the connection's read limit: KIP-74 lets a response exceed the limit by
-// one batch (up to max.message.bytes), plus protocol overhead.
-const fetchResponseSlackBytes = 16 << 20
-
-// KgoDialer returns a FetcherConfig.Dial that connects to the address
-// addressOf gives for a broker (its inter-broker listener). opts are added
-// to the client's (TLS, SASL, dialer); responseMaxBytes is
-// replica.fetch.response.max.bytes (zero for the default), which bounds
-// what one response may make the client read.
-func KgoDialer(addressOf func(BrokerID) (string, error), responseMaxBytes int32, opts ...kgo.Opt) func(context.Context, BrokerID) (LeaderClient, error) {
-	if responseMaxBytes <= 0 {
-		responseMaxBytes = DefaultFetchResponseMaxBytes
-	}
-	return func(_ context.Context, leader BrokerID) (LeaderClient, error) {
-		addr, err := addressOf(leader)
-		if err != nil {
-			return nil, fmt.Errorf("address of broker %d: %w", leader, err)
-		}
-		// kgo refuses a read limit below its fetch limit, so both are set.
-		all := append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.FetchMaxBytes(responseMaxBytes),
-			kgo.BrokerMaxReadBytes(responseMaxBytes + fetchResponseSlackBytes)}, opts...)
-		cl, err := kgo.NewClient(all...)
-		if err != nil {
-			return nil, fmt.Errorf("client for broker %d at %s: %w", leader, addr, err)
-		}
-		return &kgoLeaderClient{cl: cl}, nil
-	}
-}
-
-func (c *kgoLeaderClient) Close() error {
-	c.cl.Close()
-	return nil
-}
-
-func (c *kgoLeaderClient) broker() (*kgo.Broker, error) {
-	seeds := c.cl.SeedBrokers()
-	if len(seeds) == 0 {
-		return nil, errors.New("replication: leader client has no seed broker")
-	}
-	return seeds[0], nil
-}
-
-func (c *kgoLeaderClient) Fetch(ctx context.Context, req *FetchRequest) (*FetchResponse, error) {
-	b, err := c.broker()
-	if err != nil {
+// Fetch sends one replica fetch and maps the answer to the request's
+// partitions. The records alias the connection's response buffer, valid
+// until the next call.
+func (c *wireLeaderClient) Fetch(ctx context.Context, req *FetchRequest) (*FetchResponse, error) {
+	resp := kmsg.NewPtrFetchResponse()
+	if err := c.roundTrip(ctx, buildFetchRequest(req), resp, req.MaxWait+replicaSocketTimeout); err != nil {
 		return nil, err
-	}
-	kreq := buildFetchRequest(req)
-	kresp, err := b.Request(ctx, kreq)
-	if err != nil {
-		return nil, err
-	}
-	resp, ok := kresp.(*kmsg.FetchResponse)
-	if !ok {
-		return nil, fmt.Errorf("replication: fetch answered with %T", kresp)
 	}
 	return convertFetchResponse(req, resp)
 }
@@ -146,19 +91,11 @@ func convertFetchResponse(req *FetchRequest, resp *kmsg.FetchResponse) (*FetchRe
 	return out, nil
 }
 
-func (c *kgoLeaderClient) OffsetForLeaderEpoch(ctx context.Context, replicaID BrokerID, reqs []EpochRequest) ([]EpochResult, error) {
-	b, err := c.broker()
-	if err != nil {
+// OffsetForLeaderEpoch asks the leader where each partition's epoch ends.
+func (c *wireLeaderClient) OffsetForLeaderEpoch(ctx context.Context, replicaID BrokerID, reqs []EpochRequest) ([]EpochResult, error) {
+	resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
+	if err := c.roundTrip(ctx, buildEpochRequest(replicaID, reqs), resp, replicaSocketTimeout); err != nil {
 		return nil, err
-	}
-	k := buildEpochRequest(replicaID, reqs)
-	kresp, err := b.Request(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	resp, ok := kresp.(*kmsg.OffsetForLeaderEpochResponse)
-	if !ok {
-		return nil, fmt.Errorf("replication: OffsetForLeaderEpoch answered with %T", kresp)
 	}
 	return convertEpochResponse(reqs, resp), nil
 }

@@ -24,7 +24,7 @@ import (
 func faultSeeds(t *testing.T) []int64 {
 	env := os.Getenv("FJORD_FAULT_SEEDS")
 	if env == "" {
-		return []int64{1, 2}
+		return []int64{1, 2, 3}
 	}
 	var seeds []int64
 	for _, f := range strings.Split(env, ",") {
