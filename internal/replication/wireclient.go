@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/kwire"
 )
 
 // replicaSocketTimeout is replica.socket.timeout.ms (Kafka's 30 s): how long
@@ -208,21 +210,9 @@ func parseResponseHeader(frame []byte, correlation int32, flexible bool) ([]byte
 	if !flexible {
 		return rest, nil
 	}
-	fields, n := binary.Uvarint(rest)
-	if n <= 0 {
-		return nil, errors.New("response header: bad tagged field count")
-	}
-	rest = rest[n:]
-	for range fields {
-		if _, n = binary.Uvarint(rest); n <= 0 {
-			return nil, errors.New("response header: bad tag")
-		}
-		rest = rest[n:]
-		size, n := binary.Uvarint(rest)
-		if n <= 0 || size > uint64(len(rest)-n) {
-			return nil, errors.New("response header: bad tagged field size")
-		}
-		rest = rest[n+int(size):]
+	rest, err := kwire.SkipTaggedFields(rest)
+	if err != nil {
+		return nil, fmt.Errorf("response header: %w", err)
 	}
 	return rest, nil
 }

@@ -41,17 +41,3 @@ func FuzzRequest(f *testing.F) {
 		_ = req.ReadFrom(body)
 	})
 }
-
-// FuzzTaggedFields checks the header's tagged-field reader never reads past
-// its input.
-func FuzzTaggedFields(f *testing.F) {
-	f.Add([]byte{0})
-	f.Add([]byte{1, 0, 2, 'a', 'b'})
-	f.Add([]byte{2, 1, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rest, err := skipTaggedFields(b)
-		if err == nil && len(rest) > len(b) {
-			t.Fatalf("rest longer than input")
-		}
-	})
-}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/kwire"
 )
 
 // requestHeader is Kafka's request header (v1, or v2 with tagged fields for
@@ -18,10 +20,6 @@ type requestHeader struct {
 }
 
 var errShortHeader = errors.New("request header truncated")
-
-// maxTaggedFields bounds tagged fields in a header; Kafka defines none for
-// requests today, so any sane client sends zero.
-const maxTaggedFields = 64
 
 // parseRequestHeader splits a frame into its header and body. Whether the
 // header has tagged fields depends on the API version, which kmsg knows.
@@ -54,34 +52,6 @@ func parseRequestHeader(frame []byte) (requestHeader, []byte, error) {
 	if !req.IsFlexible() || h.apiVersion > req.MaxVersion() {
 		return h, rest, nil
 	}
-	rest, err := skipTaggedFields(rest)
+	rest, err := kwire.SkipTaggedFields(rest)
 	return h, rest, err
-}
-
-// skipTaggedFields reads a tagged-field section and returns what follows.
-// Tags must be unique and ascending, as the protocol requires.
-func skipTaggedFields(b []byte) ([]byte, error) {
-	n, used := binary.Uvarint(b)
-	if used <= 0 {
-		return nil, errors.New("bad tagged field count")
-	}
-	if n > maxTaggedFields {
-		return nil, fmt.Errorf("%d tagged fields in header", n)
-	}
-	b = b[used:]
-	lastTag := int64(-1)
-	for range n {
-		tag, used := binary.Uvarint(b)
-		if used <= 0 || int64(tag) <= lastTag || tag > 1<<31 {
-			return nil, errors.New("bad or unordered tag")
-		}
-		lastTag = int64(tag)
-		b = b[used:]
-		size, used := binary.Uvarint(b)
-		if used <= 0 || size > uint64(len(b)-used) {
-			return nil, errors.New("tagged field size past the end")
-		}
-		b = b[used+int(size):]
-	}
-	return b, nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/kwire"
 )
 
 // wireTimeout bounds one raw read or write; a broker that neither answers
@@ -106,7 +108,7 @@ func (c *wireConn) readResponse(key, version int16, flexible bool) kmsg.Response
 	}
 	body := frame[4:]
 	if flexible && key != 18 {
-		body, err = skipTaggedFields(body)
+		body, err = kwire.SkipTaggedFields(body)
 		if err != nil {
 			c.t.Fatalf("response header to key %d v%d: %v", key, version, err)
 		}
@@ -145,28 +147,6 @@ func (c *wireConn) expectClosed(what string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// skipTaggedFields drops a tagged field section from the front of b.
-func skipTaggedFields(b []byte) ([]byte, error) {
-	count, n := binary.Uvarint(b)
-	if n <= 0 {
-		return nil, errors.New("bad tagged field count")
-	}
-	b = b[n:]
-	for range count {
-		_, n := binary.Uvarint(b)
-		if n <= 0 {
-			return nil, errors.New("bad tag")
-		}
-		b = b[n:]
-		size, n := binary.Uvarint(b)
-		if n <= 0 || size > uint64(len(b)-n) {
-			return nil, errors.New("bad tagged field size")
-		}
-		b = b[n+int(size):]
-	}
-	return b, nil
 }
 
 // batchCodecs fetches partition of topic from offset 0 (Fetch v11, by topic
