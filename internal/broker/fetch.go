@@ -41,9 +41,11 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 			return server.Result{Response: resp}
 		}
 	}
-	replica := req.ReplicaID
+	// The follower's broker epoch (KIP-903) comes with ReplicaState from
+	// v15; before, it is unknown.
+	replica, replicaEpoch := req.ReplicaID, int64(-1)
 	if req.Version >= 15 {
-		replica = req.ReplicaState.ID
+		replica, replicaEpoch = req.ReplicaState.ID, req.ReplicaState.Epoch
 	}
 	if _, ok := b.meta.Image().Broker(replica); replica >= 0 && !ok {
 		// Only registered brokers follow; a client posing as one must not
@@ -53,7 +55,7 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 		return server.Result{Response: resp}
 	}
 	f := b.newFetch(req)
-	f.replica = replica
+	f.replica, f.replicaEpoch = replica, replicaEpoch
 	bytes := f.read()
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
@@ -71,8 +73,10 @@ type fetch struct {
 	resp   *kmsg.FetchResponse
 	parts  []*partition.Partition // parallel to the flattened request partitions
 	failed bool                   // some partition got an error: answer at once
-	// replica is the fetching follower's broker id, or -1 for a consumer.
-	replica int32
+	// replica is the fetching follower's broker id, or -1 for a consumer;
+	// replicaEpoch its broker epoch as it sent it, or -1.
+	replica      int32
+	replicaEpoch int64
 	// throttledBytes are the bytes read for partitions under the leader's
 	// replication throttle, counted against it when the response goes.
 	throttledBytes int64
@@ -184,7 +188,7 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 			return 0
 		}
 		role.noteFollowerLogStart(f.replica, rp.LogStartOffset)
-		if err := f.b.onFollowerFetch(role, f.replica, offset); err != nil {
+		if err := f.b.onFollowerFetch(role, f.replica, f.replicaEpoch, offset); err != nil {
 			pr.ErrorCode, f.failed = kerr.ReplicaNotAvailable.Code, true
 			return 0
 		}

@@ -47,6 +47,10 @@ type leaderRole struct {
 
 	mu    sync.Mutex
 	state *replication.LeaderState
+	// brokerEpochs are the broker epochs of the followers' latest fetches
+	// (guarded by mu), sent with ISR changes for the controller to check
+	// against the registrations (KIP-903).
+	brokerEpochs map[int32]int64
 
 	// throttle is set while the partition's leader replication throttle
 	// applies here (throttle.go); nil keeps follower fetches unthrottled.
@@ -70,7 +74,7 @@ func (b *Broker) startReplication(ctx context.Context) {
 	b.startThrottles()
 	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    b.opts.NodeID,
-		ReplicaEpoch: -1,
+		ReplicaEpoch: b.ownBrokerEpoch,
 		Dial:         replication.WireDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes, b.opts.NodeID),
 		MaxWait:      b.opts.Config.ReplicaFetchWaitMax,
 		MinBytes:     b.opts.Config.ReplicaFetchMinBytes,
@@ -158,7 +162,7 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		return
 	}
 	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch,
-		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state}
+		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state, brokerEpochs: map[int32]int64{}}
 	b.repl.mu.Lock()
 	old := b.repl.leaders[p]
 	b.repl.leaders[p] = role
@@ -209,8 +213,9 @@ func (b *Broker) onLeaderAppend(role *leaderRole) {
 }
 
 // onFollowerFetch records a follower's position from its fetch.
-func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, fetchOffset storage.Offset) error {
+func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, brokerEpoch int64, fetchOffset storage.Offset) error {
 	role.mu.Lock()
+	role.brokerEpochs[follower] = brokerEpoch
 	role.state.OnLeaderWrite(role.p.Log().LogEndOffset())
 	update, err := role.state.OnFollowerFetch(follower, fetchOffset, b.now())
 	role.mu.Unlock()
@@ -273,7 +278,7 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 		role, change := prop.role, prop.change
 		callCtx, cancel := context.WithTimeout(ctx, isrProposalTimeout)
 		_, err := b.meta.AlterPartition(callCtx, role.topicID, role.p.Index, b.opts.NodeID,
-			change.LeaderEpoch, change.PartitionEpoch, change.NewISR)
+			change.LeaderEpoch, change.PartitionEpoch, change.NewISR, b.isrBrokerEpochs(role, change.NewISR))
 		cancel()
 		if err != nil {
 			b.logger.Info("ISR change refused", "topic", role.p.Topic, "partition", role.p.Index, "isr", prop.change.NewISR, "err", err)
@@ -282,6 +287,38 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 			role.mu.Unlock()
 		}
 	}
+}
+
+// isrBrokerEpochs are the broker epochs to send with an ISR change: this
+// broker's own registration's, and for each follower the epoch of its
+// latest fetch (-1 when none was seen or it sent none).
+func (b *Broker) isrBrokerEpochs(role *leaderRole, isr []int32) []int64 {
+	// The image is read before role.mu is taken: the metadata listener
+	// holds the image's lock while it takes role.mu.
+	own := b.ownBrokerEpoch()
+	epochs := make([]int64, len(isr))
+	role.mu.Lock()
+	defer role.mu.Unlock()
+	for i, id := range isr {
+		epoch, seen := role.brokerEpochs[id]
+		switch {
+		case id == b.opts.NodeID:
+			epoch = own
+		case !seen:
+			epoch = -1
+		}
+		epochs[i] = epoch
+	}
+	return epochs
+}
+
+// ownBrokerEpoch is this broker's registration epoch in the metadata
+// image, or -1 before it registered.
+func (b *Broker) ownBrokerEpoch() int64 {
+	if br, ok := b.meta.Image().Broker(b.opts.NodeID); ok {
+		return br.Epoch
+	}
+	return -1
 }
 
 // waitReplicated waits until an acks=all produce ending at last is

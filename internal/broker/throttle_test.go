@@ -66,7 +66,7 @@ func newThrottleFixture(t *testing.T) *throttleFixture {
 		t.Fatal(err)
 	}
 	pi := topic.Partitions[0]
-	if _, err := meta.AlterPartition(ctx, topic.ID, 0, 1, pi.LeaderEpoch, pi.PartitionEpoch, []int32{1, 2}); err != nil {
+	if _, err := meta.AlterPartition(ctx, topic.ID, 0, 1, pi.LeaderEpoch, pi.PartitionEpoch, []int32{1, 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.produce(10)

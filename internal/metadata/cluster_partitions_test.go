@@ -134,15 +134,15 @@ func TestClusterPartitionLeadershipFollowsLiveness(t *testing.T) {
 	p0 := partitionsOf(img, "rf3")[0]
 	topic, _ := img.Topic("rf3")
 	f = c.follower()
-	_, err := c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch, []int32{p0.Leader, 3})
+	_, err := c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch, []int32{p0.Leader, 3}, nil)
 	if !errors.Is(err, kerr.IneligibleReplica) {
 		t.Fatalf("fenced broker into the ISR: %v", err)
 	}
-	_, err = c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch-1, []int32{p0.Leader})
+	_, err = c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch-1, []int32{p0.Leader}, nil)
 	if !errors.Is(err, kerr.InvalidUpdateVersion) {
 		t.Fatalf("stale partition epoch: %v", err)
 	}
-	shrunk, err := c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch, []int32{p0.Leader})
+	shrunk, err := c.nodes[f].AlterPartition(ctx, topic.ID, 0, p0.Leader, p0.LeaderEpoch, p0.PartitionEpoch, []int32{p0.Leader}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestClusterPartitionLeadershipFollowsLiveness(t *testing.T) {
 	for i := range partitionsOf(c.nodes[f].Image(), "rf3") {
 		p := partitionsOf(c.nodes[f].Image(), "rf3")[i]
 		isr := []int32{1, 2, 3}
-		if _, err := c.nodes[f].AlterPartition(ctx, topic.ID, int32(i), p.Leader, p.LeaderEpoch, p.PartitionEpoch, isr); err != nil {
+		if _, err := c.nodes[f].AlterPartition(ctx, topic.ID, int32(i), p.Leader, p.LeaderEpoch, p.PartitionEpoch, isr, nil); err != nil {
 			// A preferred election may have raced; FENCED_LEADER_EPOCH is
 			// the leader's cue to reload, as in Kafka.
 			if !errors.Is(err, kerr.FencedLeaderEpoch) && !errors.Is(err, kerr.InvalidUpdateVersion) {

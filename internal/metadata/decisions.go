@@ -37,6 +37,10 @@ type AlterPartitionRequest struct {
 	LeaderEpoch    int32
 	PartitionEpoch int32
 	NewISR         []int32
+	// NewISRBrokerEpochs are the members' broker epochs as the leader saw
+	// them in their fetches, parallel to NewISR (AlterPartition v3's
+	// NewIsrWithEpochs, KIP-903); nil or -1 entries are not checked.
+	NewISRBrokerEpochs []int64 `json:",omitempty"`
 }
 
 // DecideAlterPartition validates an AlterPartition request against img, in
@@ -51,7 +55,9 @@ type AlterPartitionRequest struct {
 //   - an older partition epoch: INVALID_UPDATE_VERSION;
 //   - an ISR with a non-replica, a repeated broker, or without the leader:
 //     INVALID_REQUEST;
-//   - an ISR member not registered or fenced: INELIGIBLE_REPLICA.
+//   - an ISR member not registered or fenced, or a joining member whose
+//     broker epoch as the leader saw it is not its registration's (a fetch
+//     of a previous incarnation, KIP-903): INELIGIBLE_REPLICA.
 //
 // It returns the record to write (nil when the ISR is already the proposed
 // one, which Kafka answers with the current state) and the partition as it
@@ -78,7 +84,7 @@ func DecideAlterPartition(img *Image, req AlterPartitionRequest) (*PartitionReco
 	case req.PartitionEpoch < p.PartitionEpoch:
 		return nil, p, newError(kerr.InvalidUpdateVersion, fmt.Sprintf("%s: partition epoch %d is older than %d", where, req.PartitionEpoch, p.PartitionEpoch))
 	}
-	if err := checkProposedISR(img, p, req.NewISR, where); err != nil {
+	if err := checkProposedISR(img, p, req.NewISR, req.NewISRBrokerEpochs, where); err != nil {
 		return nil, p, err
 	}
 	if sameMembers(p.ISR, req.NewISR) {
@@ -91,9 +97,12 @@ func DecideAlterPartition(img *Image, req AlterPartitionRequest) (*PartitionReco
 	return &rec, next, nil
 }
 
-func checkProposedISR(img *Image, p PartitionImage, isr []int32, where string) error {
+func checkProposedISR(img *Image, p PartitionImage, isr []int32, brokerEpochs []int64, where string) error {
 	if len(isr) == 0 || len(isr) > len(p.Replicas) || !distinct(isr) {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%s: invalid ISR %v", where, isr))
+	}
+	if brokerEpochs != nil && len(brokerEpochs) != len(isr) {
+		return newError(kerr.InvalidRequest, fmt.Sprintf("%s: %d broker epochs for ISR %v", where, len(brokerEpochs), isr))
 	}
 	for _, id := range isr {
 		if !containsID(p.Replicas, id) {
@@ -103,13 +112,19 @@ func checkProposedISR(img *Image, p PartitionImage, isr []int32, where string) e
 	if !containsID(isr, p.Leader) {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%s: ISR %v does not contain the leader %d", where, isr, p.Leader))
 	}
-	for _, id := range isr {
+	for i, id := range isr {
 		br, ok := img.brokers[id]
 		switch {
 		case !ok:
 			return newError(kerr.IneligibleReplica, fmt.Sprintf("%s: ISR member %d is not registered", where, id))
 		case br.Fenced:
 			return newError(kerr.IneligibleReplica, fmt.Sprintf("%s: ISR member %d is fenced", where, id))
+		case brokerEpochs != nil && brokerEpochs[i] >= 0 && brokerEpochs[i] != br.Epoch && !containsID(p.ISR, id):
+			// Only joining members are checked, as KIP-903 asks: a member
+			// already in the ISR whose newest fetch the leader has not seen
+			// yet must not block a shrink.
+			return newError(kerr.IneligibleReplica, fmt.Sprintf("%s: joining member %d fetched with broker epoch %d, but its registration has %d",
+				where, id, brokerEpochs[i], br.Epoch))
 		}
 	}
 	return nil

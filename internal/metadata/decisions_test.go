@@ -98,6 +98,13 @@ func TestDecideLeadership(t *testing.T) {
 
 func TestDecideAlterPartition(t *testing.T) {
 	img := decisionImage(t, ids(4), prec(0, ids(1, 2, 3, 4), ids(1, 2), 1, 4, 7))
+	epoch := func(id int32) int64 {
+		br, found := img.Broker(id)
+		if !found {
+			t.Fatalf("broker %d not registered", id)
+		}
+		return br.Epoch
+	}
 	ok := AlterPartitionRequest{TopicID: idA, Partition: 0, LeaderID: 1, LeaderEpoch: 4, PartitionEpoch: 7, NewISR: ids(1, 2, 3)}
 	with := func(f func(*AlterPartitionRequest)) AlterPartitionRequest {
 		r := ok
@@ -126,6 +133,16 @@ func TestDecideAlterPartition(t *testing.T) {
 		{name: "repeated", req: with(func(r *AlterPartitionRequest) { r.NewISR = ids(1, 1) }), want: kerr.InvalidRequest},
 		{name: "empty", req: with(func(r *AlterPartitionRequest) { r.NewISR = nil }), want: kerr.InvalidRequest},
 		{name: "fenced member", req: with(func(r *AlterPartitionRequest) { r.NewISR = ids(1, 4) }), want: kerr.IneligibleReplica},
+		{name: "broker epochs as registered", req: with(func(r *AlterPartitionRequest) { r.NewISRBrokerEpochs = []int64{-1, epoch(2), epoch(3)} }),
+			wantISR: ids(1, 2, 3)},
+		// The leader saw broker 3 fetch under another registration than
+		// the current one: a previous incarnation's fetch (KIP-903).
+		{name: "other broker epoch", req: with(func(r *AlterPartitionRequest) { r.NewISRBrokerEpochs = []int64{-1, epoch(2), epoch(3) + 1} }),
+			want: kerr.IneligibleReplica},
+		{name: "other broker epoch of a member already in", req: with(func(r *AlterPartitionRequest) {
+			r.NewISRBrokerEpochs = []int64{-1, epoch(2) + 1, epoch(3)}
+		}), wantISR: ids(1, 2, 3)},
+		{name: "broker epochs not parallel", req: with(func(r *AlterPartitionRequest) { r.NewISRBrokerEpochs = []int64{-1} }), want: kerr.InvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,12 +89,16 @@ func (n *Node) FenceBroker(ctx context.Context, nodeID int32) error {
 
 // AlterPartition is Kafka's AlterPartition (KIP-497) for one partition: the
 // leader leaderID, at leaderEpoch and partitionEpoch, asks the controller to
-// make newISR the ISR. On success the returned partition has the new ISR and
-// partitionEpoch+1 (unchanged when the ISR already was newISR); the leader
-// epoch never changes. Errors carry Kafka's codes (DecideAlterPartition).
-func (n *Node) AlterPartition(ctx context.Context, topicID [16]byte, partition, leaderID, leaderEpoch, partitionEpoch int32, newISR []int32) (PartitionImage, error) {
+// make newISR the ISR. brokerEpochs, parallel to newISR or nil, are the
+// broker epochs the leader saw in each member's fetches (-1: unknown), which
+// the controller checks against the registrations (KIP-903). On success the
+// returned partition has the new ISR and partitionEpoch+1 (unchanged when
+// the ISR already was newISR); the leader epoch never changes. Errors carry
+// Kafka's codes (DecideAlterPartition).
+func (n *Node) AlterPartition(ctx context.Context, topicID [16]byte, partition, leaderID, leaderEpoch, partitionEpoch int32, newISR []int32, brokerEpochs []int64) (PartitionImage, error) {
 	resp, err := n.run(ctx, forwardRequest{Op: opAlterPartition, AlterPartition: &AlterPartitionRequest{TopicID: topicID,
-		Partition: partition, LeaderID: leaderID, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, NewISR: newISR}})
+		Partition: partition, LeaderID: leaderID, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, NewISR: newISR,
+		NewISRBrokerEpochs: brokerEpochs}})
 	if err != nil {
 		return PartitionImage{}, err
 	}

@@ -145,7 +145,7 @@ func TestFencingElectsUncleanOnlyWhenEnabled(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := top.Partitions[0]
-		if _, err := n.AlterPartition(ctx, top.ID, 0, 1, p.LeaderEpoch, p.PartitionEpoch, []int32{1}); err != nil {
+		if _, err := n.AlterPartition(ctx, top.ID, 0, 1, p.LeaderEpoch, p.PartitionEpoch, []int32{1}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

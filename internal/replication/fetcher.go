@@ -31,10 +31,11 @@ const (
 
 // FetcherConfig configures a Fetcher. Zero values take the defaults.
 type FetcherConfig struct {
-	// ReplicaID is this broker's id, sent in every Fetch; ReplicaEpoch its
-	// broker epoch (-1 if unknown).
+	// ReplicaID is this broker's id, sent in every Fetch; ReplicaEpoch
+	// gives its current broker epoch (-1 if unknown; nil: always -1), which
+	// changes when the broker registers again.
 	ReplicaID    BrokerID
-	ReplicaEpoch int64
+	ReplicaEpoch func() int64
 	// Dial connects to a source broker. The fetcher closes what it dials.
 	Dial func(ctx context.Context, leader BrokerID) (LeaderClient, error)
 

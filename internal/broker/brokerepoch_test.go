@@ -1,0 +1,94 @@
+package broker
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// fetchWithEpoch fetches partition 0 from offset as replica at Fetch v15,
+// which carries the follower's broker epoch in ReplicaState (KIP-903).
+func (f *throttleFixture) fetchWithEpoch(replica int32, epoch, offset int64) {
+	f.t.Helper()
+	topic, ok := f.meta.Image().Topic(f.topic)
+	if !ok {
+		f.t.Fatalf("topic %s missing", f.topic)
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.MaxBytes, req.MinBytes = 15, 1<<20, 1
+	req.ReplicaState.ID, req.ReplicaState.Epoch = replica, epoch
+	rt := kmsg.NewFetchRequestTopic()
+	rt.TopicID = topic.ID
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, ok := f.b.handleFetch(f.ctx, nil, req).Response.(*kmsg.FetchResponse)
+	if !ok {
+		f.t.Fatal("fetch answered with no response")
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		f.t.Fatalf("fetch as replica %d: error code %d", replica, code)
+	}
+}
+
+// proposalSettled waits until the leader has no ISR change in flight: the
+// controller applied or refused the last one.
+func (f *throttleFixture) proposalSettled() {
+	f.t.Helper()
+	role := f.b.leaderRoleOf(f.b.partition(f.topic, 0))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		role.mu.Lock()
+		pending := role.state.Pending()
+		role.mu.Unlock()
+		if pending == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("ISR change %+v still pending; image ISR %v", pending, f.isr())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (f *throttleFixture) isr() []int32 {
+	topic, _ := f.meta.Image().Topic(f.topic)
+	return slices.Sorted(slices.Values(topic.Partitions[0].ISR))
+}
+
+// TestStaleBrokerEpochDoesNotJoinTheISR: a caught-up follower whose fetch
+// carries a broker epoch other than its registration's (a fetch of its
+// previous incarnation) is not added to the ISR; the same follower
+// fetching with its current epoch is.
+func TestStaleBrokerEpochDoesNotJoinTheISR(t *testing.T) {
+	f := newThrottleFixture(t)
+	// Run sends the leader's ISR proposals to the controller.
+	ctx, cancel := context.WithCancel(f.ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); f.b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	br, ok := f.meta.Image().Broker(3)
+	if !ok {
+		t.Fatal("broker 3 not registered")
+	}
+
+	f.fetchWithEpoch(3, br.Epoch-1, 100)
+	f.proposalSettled()
+	if got := f.isr(); !slices.Equal(got, []int32{1, 2}) {
+		t.Fatalf("ISR after a stale-epoch fetch: %v, want [1 2]", got)
+	}
+
+	f.fetchWithEpoch(3, br.Epoch, 100)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(f.isr(), []int32{1, 2, 3}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ISR after a current-epoch fetch: %v, want [1 2 3]", f.isr())
+		}
+		f.proposalSettled()
+		f.fetchWithEpoch(3, br.Epoch, 100)
+	}
+}
