@@ -277,7 +277,7 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 		}
 		role, change := prop.role, prop.change
 		callCtx, cancel := context.WithTimeout(ctx, isrProposalTimeout)
-		_, err := b.meta.AlterPartition(callCtx, role.topicID, role.p.Index, b.opts.NodeID,
+		answer, err := b.meta.AlterPartition(callCtx, role.topicID, role.p.Index, b.opts.NodeID,
 			change.LeaderEpoch, change.PartitionEpoch, change.NewISR, b.isrBrokerEpochs(role, change.NewISR))
 		cancel()
 		if err != nil {
@@ -285,16 +285,37 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 			role.mu.Lock()
 			role.state.OnISRChangeFailed()
 			role.mu.Unlock()
+			continue
 		}
+		b.applyAlterPartitionAnswer(role, answer)
 	}
+}
+
+// applyAlterPartitionAnswer applies the partition as the controller
+// answered it, as Kafka's leader applies the AlterPartition response: the
+// ISR is committed. The same state arrives with the metadata image later,
+// except when the controller wrote nothing (the ISR already was the one
+// proposed); then this answer is what clears the pending proposal.
+func (b *Broker) applyAlterPartitionAnswer(role *leaderRole, pi metadata.PartitionImage) {
+	role.mu.Lock()
+	if pi.LeaderEpoch != role.leaderEpoch || pi.PartitionEpoch < role.partitionEpoch {
+		role.mu.Unlock()
+		return
+	}
+	update, err := role.state.OnPartitionChange(pi.Replicas, pi.ISR, pi.PartitionEpoch, b.now())
+	role.partitionEpoch = pi.PartitionEpoch
+	role.mu.Unlock()
+	if err != nil {
+		b.logger.Warn("AlterPartition answer", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
+		return
+	}
+	b.applyLeaderUpdate(role, update)
 }
 
 // isrBrokerEpochs are the broker epochs to send with an ISR change: this
 // broker's own registration's, and for each follower the epoch of its
 // latest fetch (-1 when none was seen or it sent none).
 func (b *Broker) isrBrokerEpochs(role *leaderRole, isr []int32) []int64 {
-	// The image is read before role.mu is taken: the metadata listener
-	// holds the image's lock while it takes role.mu.
 	own := b.ownBrokerEpoch()
 	epochs := make([]int64, len(isr))
 	role.mu.Lock()
