@@ -5,34 +5,15 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // fetchWithEpoch fetches partition 0 from offset as replica at Fetch v15,
 // which carries the follower's broker epoch in ReplicaState (KIP-903).
 func (f *throttleFixture) fetchWithEpoch(replica int32, epoch, offset int64) {
 	f.t.Helper()
-	topic, ok := f.meta.Image().Topic(f.topic)
-	if !ok {
-		f.t.Fatalf("topic %s missing", f.topic)
-	}
-	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.MaxBytes, req.MinBytes = 15, 1<<20, 1
+	req := f.fetchRequest(15, offset)
 	req.ReplicaState.ID, req.ReplicaState.Epoch = replica, epoch
-	rt := kmsg.NewFetchRequestTopic()
-	rt.TopicID = topic.ID
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp, ok := f.b.handleFetch(f.ctx, nil, req).Response.(*kmsg.FetchResponse)
-	if !ok {
-		f.t.Fatal("fetch answered with no response")
-	}
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-		f.t.Fatalf("fetch as replica %d: error code %d", replica, code)
-	}
+	f.sendFetch(req, replica)
 }
 
 // proposalSettled waits until the leader has no ISR change in flight: the

@@ -108,14 +108,35 @@ func (f *throttleFixture) alter(rt metadata.ResourceType, name string, ops ...me
 // waiting, and returns the record bytes.
 func (f *throttleFixture) fetch(replica int32, offset int64) int {
 	f.t.Helper()
+	req := f.fetchRequest(12, offset)
+	req.ReplicaID = replica
+	return f.sendFetch(req, replica)
+}
+
+// fetchRequest asks for partition 0 from offset at version, by topic name
+// before v13 and by topic id from it.
+func (f *throttleFixture) fetchRequest(version int16, offset int64) *kmsg.FetchRequest {
 	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.ReplicaID, req.MaxBytes, req.MinBytes = 12, replica, 1<<20, 1
+	req.Version, req.MaxBytes, req.MinBytes = version, 1<<20, 1
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = f.topic
+	if version >= 13 {
+		topic, ok := f.meta.Image().Topic(f.topic)
+		if !ok {
+			f.t.Fatalf("topic %s missing", f.topic)
+		}
+		rt.TopicID = topic.ID
+	}
 	rp := kmsg.NewFetchRequestTopicPartition()
 	rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// sendFetch answers req and returns the record bytes, failing on an error.
+func (f *throttleFixture) sendFetch(req *kmsg.FetchRequest, replica int32) int {
+	f.t.Helper()
 	res := f.b.handleFetch(f.ctx, nil, req)
 	resp, ok := res.Response.(*kmsg.FetchResponse)
 	if !ok {
