@@ -21,6 +21,11 @@ import (
 // fetch.
 const replicaSocketTimeout = 30 * time.Second
 
+// replicaDialTimeout bounds connecting to a leader, as a client's dial
+// timeout does: a leader host that drops packets must not hold the fetcher
+// for the kernel's minutes of SYN retries.
+const replicaDialTimeout = 10 * time.Second
+
 // fetchResponseSlackBytes is added to replica.fetch.response.max.bytes for
 // the largest response accepted: KIP-74 lets a response exceed the limit by
 // one batch (up to max.message.bytes), plus protocol overhead.
@@ -74,7 +79,7 @@ type wireLeaderClient struct {
 
 // dialLeader connects to addr and learns which versions the leader serves.
 func dialLeader(ctx context.Context, addr, clientID string, maxRead int64) (*wireLeaderClient, error) {
-	var d net.Dialer
+	d := net.Dialer{Timeout: replicaDialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dialing leader at %s: %w", addr, err)
