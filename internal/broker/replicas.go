@@ -30,10 +30,9 @@ import (
 
 // leaderRole is this broker's leadership of one replicated partition.
 type leaderRole struct {
-	p              *partition.Partition
-	topicID        [16]byte
-	leaderEpoch    int32
-	partitionEpoch int32
+	p           *partition.Partition
+	topicID     [16]byte
+	leaderEpoch int32
 
 	// ended is closed when this leadership ends (a new epoch, a follower
 	// role, deletion): acks=all waits answer NOT_LEADER_OR_FOLLOWER at
@@ -133,15 +132,7 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 	role := b.repl.leaders[p]
 	b.repl.mu.Unlock()
 	if role != nil && role.leaderEpoch == pi.LeaderEpoch {
-		role.mu.Lock()
-		update, err := role.state.OnPartitionChange(pi.Replicas, pi.ISR, pi.PartitionEpoch, now)
-		role.partitionEpoch = pi.PartitionEpoch
-		role.mu.Unlock()
-		if err != nil {
-			b.logger.Warn("partition change", "topic", t.Name, "partition", p.Index, "err", err)
-			return
-		}
-		b.applyLeaderUpdate(role, update)
+		b.applyPartitionChange(role, pi)
 		return
 	}
 	p.BecomeLeader(pi.LeaderEpoch)
@@ -161,7 +152,7 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		b.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
 		return
 	}
-	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch, partitionEpoch: pi.PartitionEpoch,
+	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch,
 		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state, brokerEpochs: map[int32]int64{}}
 	b.repl.mu.Lock()
 	old := b.repl.leaders[p]
@@ -287,26 +278,24 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 			role.mu.Unlock()
 			continue
 		}
-		b.applyAlterPartitionAnswer(role, answer)
+		if answer.LeaderEpoch == role.leaderEpoch {
+			b.applyPartitionChange(role, answer)
+		}
 	}
 }
 
-// applyAlterPartitionAnswer applies the partition as the controller
-// answered it, as Kafka's leader applies the AlterPartition response: the
-// ISR is committed. The same state arrives with the metadata image later,
-// except when the controller wrote nothing (the ISR already was the one
-// proposed); then this answer is what clears the pending proposal.
-func (b *Broker) applyAlterPartitionAnswer(role *leaderRole, pi metadata.PartitionImage) {
+// applyPartitionChange brings the role of leader epoch pi.LeaderEpoch to
+// pi's replicas and ISR: from the metadata image, or from the controller's
+// AlterPartition answer, as Kafka's leader applies that response. The
+// answer matters when the controller wrote nothing (the ISR already was
+// the one proposed): no image change then comes to clear the pending
+// proposal. The leader state ignores a partition epoch older than its own.
+func (b *Broker) applyPartitionChange(role *leaderRole, pi metadata.PartitionImage) {
 	role.mu.Lock()
-	if pi.LeaderEpoch != role.leaderEpoch || pi.PartitionEpoch < role.partitionEpoch {
-		role.mu.Unlock()
-		return
-	}
 	update, err := role.state.OnPartitionChange(pi.Replicas, pi.ISR, pi.PartitionEpoch, b.now())
-	role.partitionEpoch = pi.PartitionEpoch
 	role.mu.Unlock()
 	if err != nil {
-		b.logger.Warn("AlterPartition answer", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
+		b.logger.Warn("partition change", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
 		return
 	}
 	b.applyLeaderUpdate(role, update)

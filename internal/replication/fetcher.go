@@ -69,6 +69,9 @@ func (c *FetcherConfig) setDefaults() {
 	if c.Backoff <= 0 {
 		c.Backoff = DefaultFetchBackoff
 	}
+	if c.ReplicaEpoch == nil {
+		c.ReplicaEpoch = func() int64 { return -1 }
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -266,11 +266,7 @@ func (s *source) truncateTo(p *followed, tr Truncation) {
 
 func (s *source) fetch(ctx context.Context, client LeaderClient, parts []*followed) error {
 	cfg := &s.f.cfg
-	epoch := int64(-1)
-	if cfg.ReplicaEpoch != nil {
-		epoch = cfg.ReplicaEpoch()
-	}
-	req := &FetchRequest{ReplicaID: cfg.ReplicaID, ReplicaEpoch: epoch, MaxWait: cfg.MaxWait,
+	req := &FetchRequest{ReplicaID: cfg.ReplicaID, ReplicaEpoch: cfg.ReplicaEpoch(), MaxWait: cfg.MaxWait,
 		MinBytes: cfg.MinBytes, MaxBytes: cfg.ResponseMaxBytes, Partitions: make([]FetchPartition, 0, len(parts))}
 	byTP := make(map[TopicPartition]*followed, len(parts))
 	for _, p := range parts {
