@@ -39,8 +39,11 @@ func (n *Node) alterConfigsLocal(ctx context.Context, rt ResourceType, name stri
 	if len(ops) > maxConfigsPerOperation {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%d operations exceed the limit of %d", len(ops), maxConfigsPerOperation))
 	}
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return n.alterConfigsLocked(ctx, rt, name, ops, validateOnly)
 }
 
@@ -72,8 +75,11 @@ func (n *Node) alterConfigsLocked(ctx context.Context, rt ResourceType, name str
 // replaceConfigsLocal is the legacy AlterConfigs: the resource's dynamic configs
 // become exactly configs.
 func (n *Node) replaceConfigsLocal(ctx context.Context, rt ResourceType, name string, configs map[string]string, validateOnly bool) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	current, err := resourceConfigs(n.Image(), rt, name)
 	if err != nil {
 		return err

@@ -11,8 +11,80 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
+// lockController takes controllerMu for one controller operation, once
+// this node may decide as the controller: it leads the quorum and its image
+// holds every entry committed before its term (activateLocked). The caller
+// runs unlock when done.
+func (n *Node) lockController(ctx context.Context) (unlock func(), err error) {
+	n.controllerMu.Lock()
+	if err := n.activateLocked(ctx); err != nil {
+		n.controllerMu.Unlock()
+		return nil, err
+	}
+	return n.controllerMu.Unlock, nil
+}
+
+// activateLocked makes sure this node, as the Raft leader, has applied every
+// entry committed before its term before it decides anything: a leader
+// knows its predecessor's last entries only as entries of its log until it
+// commits one of its own, and its image may lag them. Deciding on that image
+// undid what the previous controller had just written (seen in back-to-back
+// controlled shutdowns: a stale ISR handed leadership to a replica that
+// lacked acknowledged records, issue 12). The first operation of each term
+// waits for a Barrier, an entry of this term; once it is applied, so is
+// everything before it. Kafka's QuorumController likewise becomes active
+// only after replaying the log up to its own epoch's start.
+func (n *Node) activateLocked(ctx context.Context) error {
+	if n.raft.State() != raft.Leader {
+		return n.notController()
+	}
+	term := n.raft.CurrentTerm()
+	if n.activeTerm == term {
+		return nil
+	}
+	timeout, err := applyTimeout(ctx)
+	if err != nil {
+		return err
+	}
+	if err := n.raft.Barrier(timeout).Error(); err != nil {
+		return n.raftError("metadata barrier", err)
+	}
+	if n.raft.State() != raft.Leader || n.raft.CurrentTerm() != term {
+		return n.notController()
+	}
+	n.activeTerm = term
+	return nil
+}
+
+// applyTimeout is how long a Raft operation may take within ctx.
+func applyTimeout(ctx context.Context) (time.Duration, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return defaultApplyTimeout, nil
+	}
+	timeout := time.Until(deadline)
+	if timeout <= 0 {
+		return 0, newError(kerr.RequestTimedOut, "deadline passed before the metadata write")
+	}
+	return timeout, nil
+}
+
+// raftError maps an error of a Raft future to the controller's codes: lost
+// leadership is NOT_CONTROLLER (the caller finds the new leader), a full
+// queue a timeout.
+func (n *Node) raftError(what string, err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return n.notController()
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return newError(kerr.RequestTimedOut, what+" timed out")
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // write appends records as one log entry and returns once this node has
-// applied it. Callers hold controllerMu.
+// applied it. Callers hold controllerMu through lockController.
 func (n *Node) write(ctx context.Context, records []Record) error {
 	if n.raft.State() != raft.Leader {
 		return n.notController()
@@ -21,23 +93,13 @@ func (n *Node) write(ctx context.Context, records []Record) error {
 	if err != nil {
 		return newError(kerr.InvalidRequest, err.Error())
 	}
-	timeout := defaultApplyTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		timeout = time.Until(deadline)
-		if timeout <= 0 {
-			return newError(kerr.RequestTimedOut, "deadline passed before the metadata write")
-		}
+	timeout, err := applyTimeout(ctx)
+	if err != nil {
+		return err
 	}
 	f := n.raft.Apply(data, timeout)
 	if err := f.Error(); err != nil {
-		switch {
-		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
-			errors.Is(err, raft.ErrLeadershipTransferInProgress):
-			return n.notController()
-		case errors.Is(err, raft.ErrEnqueueTimeout):
-			return newError(kerr.RequestTimedOut, "metadata write timed out")
-		}
-		return fmt.Errorf("metadata write: %w", err)
+		return n.raftError("metadata write", err)
 	}
 	if res, ok := f.Response().(applyResult); ok && res.err != nil {
 		// The controller validated against the image it applies to, so this
@@ -68,8 +130,11 @@ func (n *Node) registerBrokerLocal(ctx context.Context, reg BrokerRegistration) 
 	if err := check(rec); err != nil || reg.Host == "" {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("invalid broker registration for node %d", reg.NodeID))
 	}
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if cur, ok := n.Image().Broker(reg.NodeID); ok && !cur.Fenced && restarted(cur.Incarnation, reg.Incarnation) {
 		// A new process of a broker that never shut down cleanly (or was
 		// not fenced yet): what it led moves away first, so it cannot go
@@ -101,8 +166,11 @@ func (n *Node) allocateProducerIDsLocal(ctx context.Context, count int64) (int64
 	if count <= 0 || count > MaxProducerIDBlock {
 		return 0, newError(kerr.InvalidRequest, fmt.Sprintf("producer id block of %d outside 1..%d", count, MaxProducerIDBlock))
 	}
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	first := n.Image().NextProducerID()
 	if first > (1<<63-1)-count {
 		return 0, newError(kerr.UnknownServerError, "producer ids exhausted")

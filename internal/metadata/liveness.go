@@ -96,8 +96,11 @@ func (n *Node) heartbeatLocal(ctx context.Context, nodeID int32) error {
 }
 
 func (n *Node) fenceBrokerLocal(ctx context.Context, nodeID int32) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	br, ok := n.Image().Broker(nodeID)
 	if !ok {
 		return newError(kerr.BrokerIDNotRegistered, fmt.Sprintf("broker %d is not registered", nodeID))
@@ -114,8 +117,11 @@ func (n *Node) fenceBrokerLocal(ctx context.Context, nodeID int32) error {
 
 // applyFencing writes the fencing decisions for the current image.
 func (n *Node) applyFencing(ctx context.Context) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	now := time.Now()
 	n.liveness.mu.Lock()
 	since := n.liveness.leaderSince

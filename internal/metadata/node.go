@@ -120,9 +120,12 @@ type Node struct {
 	liveness liveness
 
 	controllerMu sync.Mutex // serialises controller operations; see doc.go
-	joining      bool       // a new observer that must ask to be added
-	closeOnce    sync.Once
-	closeErr     error
+	// activeTerm is the Raft term in which this node, as leader, applied
+	// every earlier entry (activateLocked); guarded by controllerMu.
+	activeTerm uint64
+	joining    bool // a new observer that must ask to be added
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Start opens (or creates) the metadata quorum state under opts.Dir/meta and

@@ -88,8 +88,11 @@ func (n *Node) uncleanAllowed(img *Image) func(TopicImage) bool {
 
 // alterPartitionLocal applies an AlterPartition request (decisions.go).
 func (n *Node) alterPartitionLocal(ctx context.Context, req AlterPartitionRequest) (PartitionImage, error) {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return PartitionImage{}, err
+	}
+	defer unlock()
 	rec, next, err := DecideAlterPartition(n.Image(), req)
 	if err != nil || rec == nil {
 		return next, err
@@ -102,8 +105,11 @@ func (n *Node) alterPartitionLocal(ctx context.Context, req AlterPartitionReques
 
 // electLeadersLocal runs an ElectLeaders request (elect.go).
 func (n *Node) electLeadersLocal(ctx context.Context, typ ElectionType, partitions []TopicPartitions) ([]ElectionResult, error) {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	records, results, err := DecideElectLeaders(n.Image(), typ, partitions)
 	if err != nil || len(records) == 0 {
 		return results, err
@@ -121,8 +127,11 @@ func (n *Node) electLeadersLocal(ctx context.Context, typ ElectionType, partitio
 // balanceLeaders is auto.leader.rebalance.enable's periodic preferred
 // leader election.
 func (n *Node) balanceLeaders(ctx context.Context) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	records := DecidePreferredElections(n.Image())
 	if len(records) == 0 {
 		return nil

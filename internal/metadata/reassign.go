@@ -164,8 +164,11 @@ func (n *Node) AlterPartitionReassignments(ctx context.Context, reqs []Reassignm
 }
 
 func (n *Node) reassignLocal(ctx context.Context, reqs []Reassignment) ([]forwardResponse, error) {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	results := make([]forwardResponse, len(reqs))
 	var records []Record
 	img := n.Image()

@@ -29,8 +29,11 @@ type CreateTopicSpec struct {
 // PartitionRecord per partition and a ConfigRecord per config, in one
 // atomic log entry. With ValidateOnly it returns the topic it would create.
 func (n *Node) createTopicLocal(ctx context.Context, spec CreateTopicSpec) (TopicImage, error) {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return TopicImage{}, err
+	}
+	defer unlock()
 	img := n.Image()
 	records, err := n.planTopic(img, spec)
 	if err != nil {
@@ -210,8 +213,11 @@ func sortedKeys(m map[string]string) []string {
 
 // deleteTopicLocal deletes a topic by name, or by id when name is empty.
 func (n *Node) deleteTopicLocal(ctx context.Context, name string, id [16]byte) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	img := n.Image()
 	var t TopicImage
 	var ok bool
@@ -231,8 +237,11 @@ func (n *Node) deleteTopicLocal(ctx context.Context, name string, id [16]byte) e
 // createPartitionsLocal grows a topic to newTotal partitions. assignments, when
 // given, place the new partitions' replicas (one list per new partition).
 func (n *Node) createPartitionsLocal(ctx context.Context, name string, newTotal int32, assignments [][]int32, validateOnly bool) error {
-	n.controllerMu.Lock()
-	defer n.controllerMu.Unlock()
+	unlock, err := n.lockController(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	img := n.Image()
 	t, ok := img.Topic(name)
 	if !ok {
