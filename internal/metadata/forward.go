@@ -52,7 +52,7 @@ const (
 	opAddObserver      = "addObserver"
 	opBarrier          = "barrier"
 	opDescribeQuorum   = "describeQuorum"
-	opAlterPartition   = "alterPartition"
+	opAlterPartitions  = "alterPartitions"
 	opElectLeaders     = "electLeaders"
 	opReassign         = "reassign"
 	// opNodeStatus is answered by any node about itself; it is not forwarded.
@@ -79,10 +79,10 @@ type forwardRequest struct {
 	NodeID       int32               `json:"nodeId,omitempty"`
 	Addr         string              `json:"addr,omitempty"`
 
-	AlterPartition *AlterPartitionRequest `json:"alterPartition,omitempty"`
-	ElectionType   ElectionType           `json:"electionType,omitempty"`
-	Elections      []TopicPartitions      `json:"elections,omitempty"`
-	Reassignments  []Reassignment         `json:"reassignments,omitempty"`
+	AlterPartitions []AlterPartitionRequest `json:"alterPartitions,omitempty"`
+	ElectionType    ElectionType            `json:"electionType,omitempty"`
+	Elections       []TopicPartitions       `json:"elections,omitempty"`
+	Reassignments   []Reassignment          `json:"reassignments,omitempty"`
 }
 
 type forwardResponse struct {
@@ -98,7 +98,8 @@ type forwardResponse struct {
 	Replica         *ReplicaState    `json:"replica,omitempty"`
 	Partition       *PartitionImage  `json:"partition,omitempty"`
 	Elections       []ElectionResult `json:"elections,omitempty"`
-	// Results are per-item outcomes of a batched operation (reassignments).
+	// Results are per-item outcomes of a batched operation (reassignments,
+	// AlterPartitions).
 	Results []forwardResponse `json:"results,omitempty"`
 }
 

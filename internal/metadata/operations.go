@@ -96,16 +96,51 @@ func (n *Node) FenceBroker(ctx context.Context, nodeID int32) error {
 // the ISR already was newISR); the leader epoch never changes. Errors carry
 // Kafka's codes (DecideAlterPartition).
 func (n *Node) AlterPartition(ctx context.Context, topicID [16]byte, partition, leaderID, leaderEpoch, partitionEpoch int32, newISR []int32, brokerEpochs []int64) (PartitionImage, error) {
-	resp, err := n.run(ctx, forwardRequest{Op: opAlterPartition, AlterPartition: &AlterPartitionRequest{TopicID: topicID,
-		Partition: partition, LeaderID: leaderID, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, NewISR: newISR,
-		NewISRBrokerEpochs: brokerEpochs}})
+	results, err := n.AlterPartitions(ctx, []AlterPartitionRequest{{TopicID: topicID, Partition: partition, LeaderID: leaderID,
+		LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, NewISR: newISR, NewISRBrokerEpochs: brokerEpochs}})
 	if err != nil {
 		return PartitionImage{}, err
 	}
-	if resp.Partition == nil {
-		return PartitionImage{}, newError(kerr.UnknownServerError, "controller returned no partition")
+	return results[0].Partition, results[0].Err
+}
+
+// MaxAlterPartitionBatch bounds the partitions of one AlterPartitions call,
+// and so the records of the log entry it writes.
+const MaxAlterPartitionBatch = 1000
+
+// AlterPartitionResult is one partition's outcome of AlterPartitions: the
+// partition as it is after the request, or why it was refused.
+type AlterPartitionResult struct {
+	Partition PartitionImage
+	Err       error
+}
+
+// AlterPartitions is AlterPartition for many partitions in one round trip
+// and one log entry, as Kafka's brokers batch their pending ISR changes:
+// after a restart a broker rejoins the ISR of every partition it hosts at
+// about the same time. Each partition is decided on its own; its result
+// says how. The error is for the request as a whole (a timeout, no
+// controller): then the outcome of every partition is unknown.
+func (n *Node) AlterPartitions(ctx context.Context, reqs []AlterPartitionRequest) ([]AlterPartitionResult, error) {
+	resp, err := n.run(ctx, forwardRequest{Op: opAlterPartitions, AlterPartitions: reqs})
+	if err != nil {
+		return nil, err
 	}
-	return *resp.Partition, nil
+	if len(resp.Results) != len(reqs) {
+		return nil, newError(kerr.UnknownServerError, fmt.Sprintf("controller answered %d of %d partitions", len(resp.Results), len(reqs)))
+	}
+	out := make([]AlterPartitionResult, len(reqs))
+	for i, r := range resp.Results {
+		switch {
+		case r.err() != nil:
+			out[i].Err = r.err()
+		case r.Partition == nil:
+			out[i].Err = newError(kerr.UnknownServerError, "controller returned no partition")
+		default:
+			out[i].Partition = *r.Partition
+		}
+	}
+	return out, nil
 }
 
 // ElectLeaders is Kafka's ElectLeaders: a preferred or unclean leader
@@ -178,13 +213,8 @@ func (n *Node) execute(ctx context.Context, req forwardRequest) (forwardResponse
 		err = n.heartbeatLocal(ctx, req.NodeID)
 	case opFenceBroker:
 		err = n.fenceBrokerLocal(ctx, req.NodeID)
-	case opAlterPartition:
-		if req.AlterPartition == nil {
-			return resp, newError(kerr.InvalidRequest, "no partition")
-		}
-		var p PartitionImage
-		p, err = n.alterPartitionLocal(ctx, *req.AlterPartition)
-		resp.Partition = &p
+	case opAlterPartitions:
+		resp.Results, err = n.alterPartitionsLocal(ctx, req.AlterPartitions)
 	case opElectLeaders:
 		resp.Elections, err = n.electLeadersLocal(ctx, req.ElectionType, req.Elections)
 	case opReassign:

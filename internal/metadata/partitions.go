@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -86,21 +87,43 @@ func (n *Node) uncleanAllowed(img *Image) func(TopicImage) bool {
 	}
 }
 
-// alterPartitionLocal applies an AlterPartition request (decisions.go).
-func (n *Node) alterPartitionLocal(ctx context.Context, req AlterPartitionRequest) (PartitionImage, error) {
+// alterPartitionsLocal decides each AlterPartition request
+// (DecideAlterPartition) against the image as the requests before it left
+// it, and writes every change in one log entry. A request's refusal is its
+// result; the error is for the whole batch, when nothing is known of any.
+func (n *Node) alterPartitionsLocal(ctx context.Context, reqs []AlterPartitionRequest) ([]forwardResponse, error) {
+	if len(reqs) > MaxAlterPartitionBatch {
+		return nil, newError(kerr.InvalidRequest, fmt.Sprintf("%d partitions exceed the limit of %d per AlterPartition", len(reqs), MaxAlterPartitionBatch))
+	}
 	unlock, err := n.lockController(ctx)
 	if err != nil {
-		return PartitionImage{}, err
+		return nil, err
 	}
 	defer unlock()
-	rec, next, err := DecideAlterPartition(n.Image(), req)
-	if err != nil || rec == nil {
-		return next, err
+	img := n.Image()
+	results := make([]forwardResponse, len(reqs))
+	var records []Record
+	for i, req := range reqs {
+		rec, next, err := DecideAlterPartition(img, req)
+		if err != nil {
+			results[i] = errorResponse(err)
+			continue
+		}
+		results[i].Partition = &next
+		if rec == nil {
+			continue
+		}
+		if img, err = applyBatch(img, []Record{*rec}, img.offset); err != nil {
+			return nil, newError(kerr.UnknownServerError, err.Error())
+		}
+		records = append(records, *rec)
 	}
-	if err := n.write(ctx, []Record{*rec}); err != nil {
-		return PartitionImage{}, err
+	if len(records) > 0 {
+		if err := n.write(ctx, records); err != nil {
+			return nil, err
+		}
 	}
-	return next, nil
+	return results, nil
 }
 
 // electLeadersLocal runs an ElectLeaders request (elect.go).
