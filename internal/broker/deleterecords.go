@@ -46,11 +46,16 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 			case isInternalTopic(rt.Topic):
 				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			default:
+				role, err := b.writeRole(p)
+				if err != nil {
+					pr.ErrorCode, pr.LowWatermark = errorCode(err), -1
+					break
+				}
 				low, err := p.DeleteRecordsBefore(storage.Offset(rp.Offset))
 				pr.ErrorCode, pr.LowWatermark = errorCode(err), int64(low)
 				if err != nil {
 					pr.LowWatermark = -1
-				} else if role := b.leaderRoleOf(p); role != nil {
+				} else if role != nil {
 					// Answered once the followers deleted them too.
 					waits = append(waits, pending{role: role, offset: low, resp: pr})
 				}

@@ -286,6 +286,10 @@ type offsetsLog struct {
 }
 
 func (l offsetsLog) Append(records []group.Record) (int64, error) {
+	// Only the partition's leader writes; see writeRole.
+	if _, err := l.b.writeRole(l.p); err != nil {
+		return 0, fmt.Errorf("appending to %s-%d: %w", l.p.Topic, l.p.Index, err)
+	}
 	nowMs := l.b.now().UnixMilli()
 	recs := make([]recordbatch.Record, len(records))
 	for i, r := range records {
@@ -319,7 +323,10 @@ func (l offsetsLog) WaitDurable(end int64) error {
 	if err := l.p.WaitDurable(last); err != nil {
 		return err
 	}
-	role := l.b.leaderRoleOf(l.p)
+	role, err := l.b.writeRole(l.p)
+	if err != nil {
+		return fmt.Errorf("waiting for %s-%d's ISR: %w", l.p.Topic, l.p.Index, err)
+	}
 	if role == nil {
 		return nil
 	}

@@ -67,7 +67,11 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode = perr.Code
 				continue
 			}
-			role := b.leaderRoleOf(p)
+			role, err := b.writeRole(p)
+			if err != nil {
+				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
+				continue
+			}
 			if role != nil {
 				// Below min.insync.replicas nothing is written, so the
 				// producer may retry safely.

@@ -56,10 +56,20 @@ type leaderRole struct {
 	throttle atomic.Pointer[leaderThrottle]
 }
 
+// hasEnded reports whether the leadership is over.
+func (r *leaderRole) hasEnded() bool {
+	select {
+	case <-r.ended:
+		return true
+	default:
+		return false
+	}
+}
+
 // replicas holds the roles of replicated partitions.
 type replicas struct {
-	fetcher   *replication.Fetcher
-	proposals chan isrProposal
+	fetcher    *replication.Fetcher
+	isrChanges isrChangeQueue
 	// leaderQuota and followerQuota are the replication throttles.
 	leaderQuota, followerQuota *replication.Quota
 
@@ -69,7 +79,7 @@ type replicas struct {
 
 func (b *Broker) startReplication(ctx context.Context) {
 	b.repl.leaders = map[*partition.Partition]*leaderRole{}
-	b.repl.proposals = make(chan isrProposal, maxQueuedISRProposals)
+	b.repl.isrChanges.init()
 	b.startThrottles()
 	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    b.opts.NodeID,
@@ -152,6 +162,8 @@ func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi 
 		b.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
 		return
 	}
+	b.logger.Info("leading", "topic", t.Name, "partition", p.Index, "leaderEpoch", pi.LeaderEpoch, "partitionEpoch", pi.PartitionEpoch,
+		"isr", pi.ISR, "logEndOffset", p.LogEndOffset(), "highWatermark", state.HighWatermark())
 	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch,
 		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state, brokerEpochs: map[int32]int64{}}
 	b.repl.mu.Lock()
@@ -179,6 +191,35 @@ func (b *Broker) leaderRoleOf(p *partition.Partition) *leaderRole {
 	b.repl.mu.Lock()
 	defer b.repl.mu.Unlock()
 	return b.repl.leaders[p]
+}
+
+// writeRole returns the leadership through which a write to p, led here,
+// must be acknowledged. A partition the current image gives one replica has
+// none (nil): its own fsync is all an acknowledgement waits for. A
+// replicated partition must have its leader role at the image's leader
+// epoch. The image is published before its subscribers set roles up, so a
+// write can arrive after the image names this broker leader and before
+// becomeLeader ran, or after the image moved leadership and dropLeaderRole
+// removed the role; such writes are refused with NOT_LEADER_OR_FOLLOWER,
+// which clients retry. Taking them as single-replica writes acknowledged
+// records that no other replica held (issue 12).
+func (b *Broker) writeRole(p *partition.Partition) (*leaderRole, error) {
+	t, ok := b.meta.Image().Topic(p.Topic)
+	if !ok || int(p.Index) >= len(t.Partitions) {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	pi := t.Partitions[p.Index]
+	if pi.Leader != b.opts.NodeID {
+		return nil, kerr.NotLeaderForPartition
+	}
+	if len(pi.Replicas) <= 1 {
+		return nil, nil
+	}
+	role := b.leaderRoleOf(p)
+	if role == nil || role.leaderEpoch != pi.LeaderEpoch || role.hasEnded() {
+		return nil, kerr.NotLeaderForPartition
+	}
+	return role, nil
 }
 
 // leaderDurableEnd is what the leader itself holds for the high watermark:
@@ -217,88 +258,47 @@ func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, brokerEpoch i
 	return nil
 }
 
-// applyLeaderUpdate exposes a new high watermark and sends an ISR change
-// to the controller.
+// applyLeaderUpdate exposes a new high watermark and queues an ISR change
+// for the controller.
 func (b *Broker) applyLeaderUpdate(role *leaderRole, update replication.Update) {
 	if update.HighWatermarkAdvanced {
 		role.p.AdvanceHighWatermark(update.HighWatermark)
 	}
 	if update.Proposal != nil {
-		b.proposeISR(role, *update.Proposal)
-	}
-}
-
-// isrProposal is an ISR change on its way to the controller.
-type isrProposal struct {
-	role   *leaderRole
-	change replication.ISRChange
-}
-
-// maxQueuedISRProposals bounds proposals waiting for the controller; a
-// proposal that does not fit is dropped and made again on the next check.
-const maxQueuedISRProposals = 1024
-
-// proposeISR queues a request to the controller to change a partition's
-// ISR (Kafka's AlterPartition). Until the controller applies it, the leader
-// counts the larger of the old and new sets for the high watermark.
-func (b *Broker) proposeISR(role *leaderRole, change replication.ISRChange) {
-	select {
-	case b.repl.proposals <- isrProposal{role: role, change: change}:
-	default:
-		role.mu.Lock()
-		role.state.OnISRChangeFailed()
-		role.mu.Unlock()
-	}
-}
-
-// isrProposalTimeout bounds one AlterPartition round trip.
-const isrProposalTimeout = 10 * time.Second
-
-// alterPartitionLoop sends ISR proposals to the controller one at a time.
-// The committed change comes back through the metadata image
-// (OnPartitionChange); a refused one clears the pending proposal so the
-// leader state proposes again from the image's ISR.
-func (b *Broker) alterPartitionLoop(ctx context.Context) {
-	for {
-		var prop isrProposal
-		select {
-		case <-ctx.Done():
-			return
-		case prop = <-b.repl.proposals:
-		}
-		role, change := prop.role, prop.change
-		callCtx, cancel := context.WithTimeout(ctx, isrProposalTimeout)
-		answer, err := b.meta.AlterPartition(callCtx, role.topicID, role.p.Index, b.opts.NodeID,
-			change.LeaderEpoch, change.PartitionEpoch, change.NewISR, b.isrBrokerEpochs(role, change.NewISR))
-		cancel()
-		if err != nil {
-			b.logger.Info("ISR change refused", "topic", role.p.Topic, "partition", role.p.Index, "isr", prop.change.NewISR, "err", err)
-			role.mu.Lock()
-			role.state.OnISRChangeFailed()
-			role.mu.Unlock()
-			continue
-		}
-		if answer.LeaderEpoch == role.leaderEpoch {
-			b.applyPartitionChange(role, answer)
-		}
+		b.repl.isrChanges.queue(role, *update.Proposal)
 	}
 }
 
 // applyPartitionChange brings the role of leader epoch pi.LeaderEpoch to
-// pi's replicas and ISR: from the metadata image, or from the controller's
-// AlterPartition answer, as Kafka's leader applies that response. The
-// answer matters when the controller wrote nothing (the ISR already was
-// the one proposed): no image change then comes to clear the pending
-// proposal. The leader state ignores a partition epoch older than its own.
+// pi's replicas and ISR from the metadata image. The leader state ignores a
+// partition epoch it already holds or an older one: every image re-applies
+// every partition's role, and only a change of the partition comes with a
+// newer epoch.
 func (b *Broker) applyPartitionChange(role *leaderRole, pi metadata.PartitionImage) {
 	role.mu.Lock()
-	update, err := role.state.OnPartitionChange(pi.Replicas, pi.ISR, pi.PartitionEpoch, b.now())
+	held := role.state.PartitionEpoch()
+	update, err := role.state.OnPartitionChange(partitionState(pi), b.now())
 	role.mu.Unlock()
 	if err != nil {
 		b.logger.Warn("partition change", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
 		return
 	}
+	if pi.PartitionEpoch > held {
+		b.logISRChange(role, pi, "metadata")
+	}
 	b.applyLeaderUpdate(role, update)
+}
+
+func partitionState(pi metadata.PartitionImage) replication.PartitionState {
+	return replication.PartitionState{LeaderEpoch: pi.LeaderEpoch, PartitionEpoch: pi.PartitionEpoch, Replicas: pi.Replicas, ISR: pi.ISR}
+}
+
+// logISRChange logs a committed change of a partition this broker leads, as
+// Kafka's "ISR updated" line: the ISR's history is what explains a fault
+// run's timeline.
+func (b *Broker) logISRChange(role *leaderRole, pi metadata.PartitionImage, from string) {
+	b.logger.Info("ISR updated", "topic", role.p.Topic, "partition", role.p.Index, "leaderEpoch", pi.LeaderEpoch,
+		"partitionEpoch", pi.PartitionEpoch, "isr", pi.ISR, "replicas", pi.Replicas, "from", from)
 }
 
 // isrBrokerEpochs are the broker epochs to send with an ISR change: this

@@ -181,7 +181,8 @@ func (l *fakeLeader) answerFetch(req *FetchRequest) (*FetchResponse, <-chan stru
 		}
 		if u.Proposal != nil {
 			lp.pe++
-			u, _ = lp.state.OnPartitionChange(lp.state.replicas, u.Proposal.NewISR, lp.pe, time.Now())
+			u, _ = lp.state.OnPartitionChange(PartitionState{LeaderEpoch: lp.state.leaderEpoch, PartitionEpoch: lp.pe,
+				Replicas: lp.state.replicas, ISR: u.Proposal.NewISR}, time.Now())
 		}
 		lp.p.AdvanceHighWatermark(u.HighWatermark)
 		out.HighWatermark, out.LogStartOffset = lp.p.HighWatermark(), lp.p.LogStartOffset()

@@ -119,7 +119,7 @@ func NewFetcher(ctx context.Context, cfg FetcherConfig) *Fetcher {
 // replica, moving it from another source if needed. The partition first
 // truncates by OffsetForLeaderEpoch, then fetches from its log end. Calling
 // Follow again with a new epoch (a leader change seen in the metadata)
-// restarts the truncation.
+// restarts the truncation; with the epoch already followed it does nothing.
 func (f *Fetcher) Follow(leader BrokerID, tp TopicPartition, replica FollowerReplica, leaderEpoch LeaderEpoch) error {
 	if leader < 0 || leader == f.cfg.ReplicaID {
 		return fmt.Errorf("replication: cannot follow %s-%d from broker %d", tp.Topic, tp.Partition, leader)
@@ -141,12 +141,16 @@ func (f *Fetcher) Follow(leader BrokerID, tp TopicPartition, replica FollowerRep
 	}
 	// The throttle is set before the source sees the partition, so not
 	// one response escapes it.
-	err := src.add(tp, replica, leaderEpoch, f.mu.throttled[tp])
+	added, err := src.add(tp, replica, leaderEpoch, f.mu.throttled[tp])
 	if err == nil {
 		f.mu.leaderOf[tp] = leader
 	}
 	f.mu.Unlock()
 	finishRemove(moved, stop)
+	if added {
+		f.cfg.Logger.Info("following", "topic", tp.Topic, "partition", tp.Partition, "leader", leader, "leaderEpoch", leaderEpoch,
+			"logEndOffset", replica.LogEndOffset(), "highWatermark", replica.HighWatermark())
+	}
 	return err
 }
 

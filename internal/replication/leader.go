@@ -55,6 +55,19 @@ type ISRChange struct {
 	LeaderEpoch    LeaderEpoch
 	PartitionEpoch int32
 	NewISR         []BrokerID
+	// seq tells proposals apart, so that an outcome is applied only to
+	// the proposal it answers.
+	seq uint64
+}
+
+// PartitionState is the controller's state of a partition as the leader
+// learns it, from the metadata image or from an AlterPartition answer.
+// Every change of it comes with a higher PartitionEpoch.
+type PartitionState struct {
+	LeaderEpoch    LeaderEpoch
+	PartitionEpoch int32
+	Replicas       []BrokerID
+	ISR            []BrokerID
 }
 
 // Update is what an event changed.
@@ -63,10 +76,21 @@ type Update struct {
 	// moved, so that waiting fetches and acks=all produces are woken.
 	HighWatermark         Offset
 	HighWatermarkAdvanced bool
-	// Proposal is non-nil when the ISR should change; the caller sends it to
-	// the controller and reports the outcome with OnISRCommitted or
-	// OnISRChangeFailed. Only one proposal is in flight at a time.
+	// Proposal is non-nil when an ISR change is to be sent to the
+	// controller: a new one, or the pending one again after an outcome
+	// that proved nothing (ISRChangeUnknown). The caller sends it and
+	// reports the answer with OnISRChangeAnswered or OnISRChangeRefused.
+	// One proposal is pending at a time.
 	Proposal *ISRChange
+}
+
+// pendingChange is the proposal in flight (Kafka's PendingPartitionChange).
+type pendingChange struct {
+	ISRChange
+	// awaitingMetadata is set once the controller answered that it holds a
+	// newer state of the partition: the proposal is not sent again, and it
+	// still counts for the HW until that state arrives through the image.
+	awaitingMetadata bool
 }
 
 // LeaderState is the leader's replication state for one partition: the ISR
@@ -77,8 +101,9 @@ type LeaderState struct {
 	leaderEpoch      LeaderEpoch
 	partitionEpoch   int32
 	replicas         []BrokerID
-	isr              []BrokerID // committed
-	pending          *ISRChange // in flight, or nil
+	isr              []BrokerID     // committed
+	pending          *pendingChange // in flight, or nil
+	proposals        uint64         // proposals made, for ISRChange.seq
 	epochStartOffset Offset
 	logEndOffset     Offset
 	// writtenEnd is the leader's log end, fsynced or not: how far a
@@ -152,6 +177,9 @@ func (s *LeaderState) LeaderEpoch() LeaderEpoch { return s.leaderEpoch }
 // ISR is the committed in-sync replica set (a copy).
 func (s *LeaderState) ISR() []BrokerID { return slices.Clone(s.isr) }
 
+// PartitionEpoch is the partition epoch of the committed state held.
+func (s *LeaderState) PartitionEpoch() int32 { return s.partitionEpoch }
+
 // MaximalISR is the committed ISR united with a pending proposal's (a copy).
 func (s *LeaderState) MaximalISR() []BrokerID {
 	out := slices.Clone(s.isr)
@@ -170,9 +198,19 @@ func (s *LeaderState) Pending() *ISRChange {
 	if s.pending == nil {
 		return nil
 	}
-	c := *s.pending
-	c.NewISR = slices.Clone(c.NewISR)
-	return &c
+	return s.pending.copy()
+}
+
+// AwaitingMetadata reports whether the pending change was refused as stale
+// and waits for a newer partition state from the metadata image.
+func (s *LeaderState) AwaitingMetadata() bool {
+	return s.pending != nil && s.pending.awaitingMetadata
+}
+
+func (c *ISRChange) copy() *ISRChange {
+	out := *c
+	out.NewISR = slices.Clone(c.NewISR)
+	return &out
 }
 
 // FollowerLogEndOffset is the follower's LEO as last fetched, or

@@ -87,40 +87,136 @@ func (s *LeaderState) caughtUp(f *followerState, now time.Time) bool {
 }
 
 func (s *LeaderState) propose(isr []BrokerID) {
-	s.pending = &ISRChange{LeaderEpoch: s.leaderEpoch, PartitionEpoch: s.partitionEpoch, NewISR: isr}
+	s.proposals++
+	s.pending = &pendingChange{ISRChange: ISRChange{LeaderEpoch: s.leaderEpoch, PartitionEpoch: s.partitionEpoch,
+		NewISR: isr, seq: s.proposals}}
 }
 
-// OnPartitionChange applies a metadata change for this leader epoch: an
-// AlterPartition committed by the controller, a failed one reverted, or a
-// reassignment changing the replicas. It clears the pending proposal. A
-// change with an older partition epoch than the one held is stale and
-// ignored. New replicas start as out-of-sync followers with an unknown LEO.
-func (s *LeaderState) OnPartitionChange(replicas, isr []BrokerID, partitionEpoch int32, now time.Time) (Update, error) {
-	if partitionEpoch < s.partitionEpoch {
+// OnPartitionChange applies the partition's state from the metadata image:
+// an AlterPartition the controller committed, the controller's own change
+// (a dead follower leaving the ISR) or a reassignment changing the
+// replicas. Only a state with a newer partition epoch than the one held
+// changes anything: every change of the partition bumps its epoch, so an
+// equal epoch is the state already held (possibly learnt first from the
+// controller's answer), and an older one is stale. A newer state settles
+// the pending proposal, whatever became of it: if the controller applied
+// it, the state includes it; if not, it never can, since the controller
+// refuses a proposal made at an older partition epoch. New replicas start
+// as out-of-sync followers with an unknown LEO.
+//
+// Clearing the pending proposal on an equal epoch, as this did before,
+// lost acknowledged records (issue 12): any metadata change (of another
+// partition, a broker registering) re-applied the held state, the HW went
+// on over the committed ISR alone while the controller went on to add the
+// proposed follower, and that follower, behind the HW, later led.
+func (s *LeaderState) OnPartitionChange(ps PartitionState, now time.Time) (Update, error) {
+	if ps.LeaderEpoch != s.leaderEpoch || ps.PartitionEpoch <= s.partitionEpoch {
 		return Update{HighWatermark: s.highWatermark}, nil
 	}
-	cfg := LeaderConfig{LeaderID: s.leaderID, Replicas: replicas, ISR: isr, LogEndOffset: s.logEndOffset}
+	return s.adopt(ps)
+}
+
+// adopt makes ps the committed state and settles the pending proposal.
+func (s *LeaderState) adopt(ps PartitionState) (Update, error) {
+	cfg := LeaderConfig{LeaderID: s.leaderID, Replicas: ps.Replicas, ISR: ps.ISR, LogEndOffset: s.logEndOffset}
 	if err := checkLeaderConfig(cfg); err != nil {
 		return Update{HighWatermark: s.highWatermark}, err
 	}
-	for _, id := range replicas {
+	for _, id := range ps.Replicas {
 		if _, ok := s.followers[id]; !ok && id != s.leaderID {
 			s.followers[id] = &followerState{logEndOffset: UnknownOffset, leaderEndAtLastFetch: UnknownOffset}
 		}
 	}
 	for id := range s.followers {
-		if !contains(replicas, id) {
+		if !contains(ps.Replicas, id) {
 			delete(s.followers, id)
 		}
 	}
-	s.replicas, s.isr, s.partitionEpoch, s.pending = slices.Clone(replicas), slices.Clone(isr), partitionEpoch, nil
+	s.replicas, s.isr, s.partitionEpoch, s.pending = slices.Clone(ps.Replicas), slices.Clone(ps.ISR), ps.PartitionEpoch, nil
 	advanced := s.maybeAdvanceHighWatermark()
 	return Update{HighWatermark: s.highWatermark, HighWatermarkAdvanced: advanced}, nil
 }
 
-// OnISRChangeFailed drops the pending proposal after the controller refused
-// it or the request failed; the next fetch or tick proposes again.
-func (s *LeaderState) OnISRChangeFailed() { s.pending = nil }
+// OnISRChangeAnswered applies the controller's answer to change: the
+// partition's state after it. A newer state than the one held is adopted
+// (the image brings the same state later, which then changes nothing). An
+// answer at the held epoch means the controller wrote nothing because the
+// ISR already was the proposed one: the proposal is settled. An older one
+// comes from a controller that was behind and is ignored.
+func (s *LeaderState) OnISRChangeAnswered(change ISRChange, ps PartitionState) (Update, error) {
+	switch {
+	case ps.LeaderEpoch != s.leaderEpoch || ps.PartitionEpoch < s.partitionEpoch:
+	case ps.PartitionEpoch > s.partitionEpoch:
+		return s.adopt(ps)
+	case s.isCurrent(change) && sameMembers(ps.ISR, s.isr):
+		s.pending = nil
+		advanced := s.maybeAdvanceHighWatermark()
+		return Update{HighWatermark: s.highWatermark, HighWatermarkAdvanced: advanced}, nil
+	}
+	return Update{HighWatermark: s.highWatermark}, nil
+}
+
+// ISRChangeOutcome classifies an AlterPartition that did not succeed by
+// what its answer proves about the change (Kafka's
+// Partition.handleAlterPartitionError).
+type ISRChangeOutcome int
+
+const (
+	// ISRChangeUnknown: no answer, or one that proves nothing (a timeout,
+	// a lost connection, a controller that lost its leadership while
+	// writing). The change may have been applied, or may still be: it
+	// stays pending, counting for the HW, and is sent again.
+	ISRChangeUnknown ISRChangeOutcome = iota
+	// ISRChangeRejected: the controller refused the change at the
+	// partition epoch it was made at (INELIGIBLE_REPLICA: a fenced or
+	// restarted member). No attempt of it was or can be applied, so the
+	// leader goes back to the committed ISR.
+	ISRChangeRejected
+	// ISRChangeStale: the controller holds a newer state of the partition
+	// (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH) or does not know it.
+	// An earlier attempt may have been applied: the change stays pending,
+	// counting for the HW, until the newer state arrives through the
+	// metadata image (OnPartitionChange); it is not sent again.
+	ISRChangeStale
+)
+
+// OnISRChangeRefused applies an outcome other than success to change. It
+// returns the proposal to send again for ISRChangeUnknown. An outcome for a
+// change that is no longer the pending one changes nothing.
+func (s *LeaderState) OnISRChangeRefused(change ISRChange, outcome ISRChangeOutcome) Update {
+	u := Update{HighWatermark: s.highWatermark}
+	if !s.isCurrent(change) {
+		return u
+	}
+	switch outcome {
+	case ISRChangeRejected:
+		s.pending = nil
+		u.HighWatermarkAdvanced = s.maybeAdvanceHighWatermark()
+		u.HighWatermark = s.highWatermark
+	case ISRChangeStale:
+		s.pending.awaitingMetadata = true
+	default:
+		u.Proposal = s.pending.copy()
+	}
+	return u
+}
+
+// isCurrent reports whether change is the pending proposal.
+func (s *LeaderState) isCurrent(change ISRChange) bool {
+	return s.pending != nil && s.pending.seq == change.seq
+}
+
+func sameMembers(a, b []BrokerID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, id := range a {
+		if !contains(b, id) {
+			return false
+		}
+	}
+	return true
+}
 
 // maybeAdvanceHighWatermark sets the HW to the smallest LEO in the maximal
 // ISR when that is higher (Kafka's maybeIncrementLeaderHW). The leader is

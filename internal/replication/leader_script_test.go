@@ -12,13 +12,30 @@ import (
 //	append leo=               the leader's LEO moved
 //	fetch replica= offset= t= a follower fetched at time t (since start)
 //	tick t=
-//	commit replicas= isr= pe= [t=]  the controller applied a change
-//	fail                      the pending AlterPartition failed
+//	image replicas= isr= pe= [t=]   a metadata image brings the partition's state
+//	answer isr= pe= [p=] [replicas=] the controller answered proposal p
+//	refuse outcome= [p=]      proposal p was refused: unknown, rejected or stale
 //	produce acks= minisr=     CheckProduce before appending
 //	ack offset= acks= minisr= AckReady for a produce ending before offset
 func TestLeaderScripts(t *testing.T) {
 	runScripts(t, "leader_*.txt", func() func(string, map[string]string) []string {
 		var s *LeaderState
+		// proposals are the proposals made so far; p=N names the Nth,
+		// and the latest is the default.
+		var proposals []ISRChange
+		proposal := func(args map[string]string) ISRChange {
+			if args["p"] != "" {
+				return proposals[argInt(args, "p")-1]
+			}
+			return proposals[len(proposals)-1]
+		}
+		state := func(args map[string]string) PartitionState {
+			ps := PartitionState{LeaderEpoch: s.leaderEpoch, PartitionEpoch: int32(argInt(args, "pe")), Replicas: s.replicas, ISR: argIDs(args, "isr")}
+			if args["replicas"] != "" {
+				ps.Replicas = argIDs(args, "replicas")
+			}
+			return ps
+		}
 		start := time.Unix(1000, 0)
 		at := func(args map[string]string) time.Time {
 			if args["t"] == "" {
@@ -51,10 +68,17 @@ func TestLeaderScripts(t *testing.T) {
 				u, err = s.OnFollowerFetch(BrokerID(argInt(args, "replica")), Offset(argInt(args, "offset")), at(args))
 			case "tick":
 				u = s.Tick(at(args))
-			case "commit":
-				u, err = s.OnPartitionChange(argIDs(args, "replicas"), argIDs(args, "isr"), int32(argInt(args, "pe")), at(args))
-			case "fail":
-				s.OnISRChangeFailed()
+			case "image":
+				u, err = s.OnPartitionChange(state(args), at(args))
+			case "answer":
+				u, err = s.OnISRChangeAnswered(proposal(args), state(args))
+			case "refuse":
+				outcomes := map[string]ISRChangeOutcome{"unknown": ISRChangeUnknown, "rejected": ISRChangeRejected, "stale": ISRChangeStale}
+				outcome, ok := outcomes[args["outcome"]]
+				if !ok {
+					panic("unknown outcome " + args["outcome"])
+				}
+				u = s.OnISRChangeRefused(proposal(args), outcome)
 			case "produce":
 				if err := s.CheckProduce(int16(argInt(args, "acks")), int(argInt(args, "minisr"))); err != nil {
 					return []string{"refused: " + errName(err)}
@@ -80,13 +104,21 @@ func TestLeaderScripts(t *testing.T) {
 				out = append(out, fmt.Sprintf("hw advanced to %d", u.HighWatermark))
 			}
 			if u.Proposal != nil {
-				out = append(out, fmt.Sprintf("propose isr=%v pe=%d", u.Proposal.NewISR, u.Proposal.PartitionEpoch))
+				if len(proposals) == 0 || proposals[len(proposals)-1].seq != u.Proposal.seq {
+					proposals = append(proposals, *u.Proposal)
+					out = append(out, fmt.Sprintf("propose p=%d isr=%v pe=%d", len(proposals), u.Proposal.NewISR, u.Proposal.PartitionEpoch))
+				} else {
+					out = append(out, fmt.Sprintf("send again p=%d", len(proposals)))
+				}
 			}
 			pending := "none"
 			if p := s.Pending(); p != nil {
 				pending = fmt.Sprint(p.NewISR)
+				if s.AwaitingMetadata() {
+					pending += " (awaiting metadata)"
+				}
 			}
-			out = append(out, fmt.Sprintf("hw=%d isr=%v pending=%s maximal=%v", s.HighWatermark(), s.ISR(), pending, s.MaximalISR()))
+			out = append(out, fmt.Sprintf("hw=%d isr=%v pe=%d pending=%s maximal=%v", s.HighWatermark(), s.ISR(), s.PartitionEpoch(), pending, s.MaximalISR()))
 			return out
 		}
 	})

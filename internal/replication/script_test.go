@@ -17,10 +17,12 @@ import (
 
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata scripts")
 
-// scriptCase is one command of a script and the output it should produce.
+// scriptCase is one command of a script and the output it should produce,
+// with the comment lines before it, which -rewrite keeps.
 type scriptCase struct {
-	command string
-	want    []string
+	comments []string
+	command  string
+	want     []string
 }
 
 // parseScript reads blocks of "command\n----\noutput...\n" separated by blank
@@ -34,15 +36,18 @@ func parseScript(t *testing.T, path string) []scriptCase {
 	defer f.Close()
 	var cases []scriptCase
 	var cur *scriptCase
+	var comments []string
 	inOutput := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case cur == nil && (strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#")):
+		case cur == nil && strings.HasPrefix(line, "#"):
+			comments = append(comments, line)
+		case cur == nil && strings.TrimSpace(line) == "":
 		case cur == nil:
-			cases = append(cases, scriptCase{command: line})
-			cur = &cases[len(cases)-1]
+			cases = append(cases, scriptCase{comments: comments, command: line})
+			cur, comments = &cases[len(cases)-1], nil
 		case !inOutput && line == "----":
 			inOutput = true
 		case !inOutput:
@@ -65,6 +70,9 @@ func writeScript(t *testing.T, path string, cases []scriptCase) {
 	for i, c := range cases {
 		if i > 0 {
 			b.WriteString("\n")
+		}
+		for _, l := range c.comments {
+			fmt.Fprintf(&b, "%s\n", l)
 		}
 		fmt.Fprintf(&b, "%s\n----\n", c.command)
 		for _, l := range c.want {

@@ -74,11 +74,21 @@ func (s *source) barrier() {
 	defer s.writeMu.Unlock()
 }
 
-func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpoch, throttled bool) error {
+// add follows tp at epoch from this source. It reports false when tp was
+// already followed at that epoch into the same replica: its fetch state
+// goes on as it was, since every metadata image follows every partition
+// again and truncating anew each time would stall replication whenever
+// the metadata moves.
+func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpoch, throttled bool) (bool, error) {
 	s.mu.Lock()
-	if _, ok := s.mu.parts[tp]; !ok && len(s.mu.parts) >= MaxPartitionsPerSource {
+	cur, ok := s.mu.parts[tp]
+	switch {
+	case ok && cur.leaderEpoch == epoch && cur.replica == replica:
 		s.mu.Unlock()
-		return fmt.Errorf("replication: broker %d already serves %d followed partitions", s.leader, MaxPartitionsPerSource)
+		return false, nil
+	case !ok && len(s.mu.parts) >= MaxPartitionsPerSource:
+		s.mu.Unlock()
+		return false, fmt.Errorf("replication: broker %d already serves %d followed partitions", s.leader, MaxPartitionsPerSource)
 	}
 	p := &followed{tp: tp, replica: replica, leaderEpoch: epoch, truncating: true}
 	p.throttled.Store(throttled)
@@ -88,7 +98,7 @@ func (s *source) add(tp TopicPartition, replica FollowerReplica, epoch LeaderEpo
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return true, nil
 }
 
 // remove forgets tp and returns how many partitions remain.
@@ -256,6 +266,10 @@ func (s *source) truncateTo(p *followed, tr Truncation) {
 	// leader without writing to it starts at its log end, the leader does
 	// not know it, and kept as the latest epoch it would make every fetch
 	// diverge and every OffsetForLeaderEpoch round ask about it forever.
+	if end := p.replica.LogEndOffset(); tr.Offset < end {
+		s.logger().Info("truncating follower log", "topic", p.tp.Topic, "partition", p.tp.Partition,
+			"leaderEpoch", p.leaderEpoch, "offset", tr.Offset, "logEndOffset", end, "highWatermark", p.replica.HighWatermark())
+	}
 	if err := p.replica.TruncateTo(min(tr.Offset, p.replica.LogEndOffset())); err != nil {
 		s.logger().Warn("follower truncation failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "offset", tr.Offset, "err", err)
 		s.set(p, true, s.f.cfg.Backoff)
