@@ -16,8 +16,63 @@
 //     (AlterPartition, KIP-497) and only then committed here. While it is in
 //     flight the HW is computed over the union of the committed and proposed
 //     sets ("maximal ISR"), so that neither a shrink nor an expand can let the
-//     HW pass a replica that may still be in the ISR;
+//     HW pass a replica that may still be in the ISR. A proposal stays in
+//     flight until its fate is known: the controller's answer, a newer
+//     partition epoch through the metadata image, or a refusal proving it
+//     was never applied (INELIGIBLE_REPLICA); an answer that proves nothing
+//     (a timeout) sends it again, and a stale one (INVALID_UPDATE_VERSION)
+//     waits for the image (ISRChangeOutcome);
 //   - whether an acks=all produce may be answered (AckReady).
+//
+// Who may lead. The controller elects leaders only from the ISR it holds,
+// so no acknowledged record is lost as long as every member of that ISR
+// holds every record below the leader's HW (acks=all answers only once the
+// HW passed the records). These are all the ways the controller adds a
+// member to the ISR or hands leadership to one, and why none reaches a
+// replica that lacks an acknowledged record:
+//
+//   - AlterPartition from the partition's leader is the only way a replica
+//     joins the ISR of a partition holding records. The leader proposes a
+//     follower once its LEO reached the HW and the start of the leader's
+//     epoch (followerInSync) and, from that moment until the outcome is
+//     known, counts it in the HW, so when the controller commits it the
+//     follower holds everything below the HW. The controller checks the
+//     proposal against its own state at the leader and partition epochs it
+//     was made from, refuses fenced or unregistered members and a member
+//     whose fetch came from an earlier process of the broker (KIP-903 broker
+//     epochs), and decides only once it has applied every entry committed
+//     before its term (metadata's controller activation), so it never
+//     accepts a proposal against a state it has not seen.
+//   - A topic or partition created starts with all its replicas in the ISR,
+//     an empty log: there is nothing to lack.
+//   - A reassignment adds replicas to the replica set, never to the ISR
+//     (they join by AlterPartition); completing or cancelling one only
+//     removes members.
+//   - Fencing a broker (controlled shutdown, missed heartbeats, a new
+//     process registering) removes it from every ISR and moves leadership
+//     to the first live ISR member in assignment order (ElectLeader). With
+//     no live member the partition goes offline keeping its last leader in
+//     the ISR, and that replica leads again when it returns.
+//   - A preferred election (auto.leader.rebalance.enable, ElectLeaders
+//     PREFERRED) moves leadership to the first replica only when it is live
+//     and in the ISR (ShouldElectPreferred); completing a reassignment
+//     moves it to the first member of the remaining ISR.
+//   - An unclean election (unclean.leader.election.enable, ElectLeaders
+//     UNCLEAN) is the one exception, by the operator's choice: a live
+//     replica outside the ISR leads when no ISR member is live, and records
+//     it lacks are lost.
+//
+// The leader, in turn, never lets the HW pass an ISR member the controller
+// may hold: it counts the maximal ISR as above; it drops a proposal only
+// when its fate is known, and applies the image's state only when its
+// partition epoch is newer than the one held (every image re-applies every
+// partition); and records are acknowledged only through the leader state of
+// the image's leader epoch, never as a write to a single-replica partition
+// while a leadership is being taken up or given up (the broker's
+// writeRole). In fsync mode a follower's fetch offset counts records only
+// once they are fsynced on it; with flush.messages relaxed, as Kafka's
+// default, the guarantee holds while fewer than min.insync.replicas
+// replicas lose power at once.
 //
 // A follower that starts fetching, or learns that its log diverged from the
 // leader's, truncates by the KIP-101/KIP-279 rule (TruncationOffset) using
