@@ -273,9 +273,36 @@ func (s *Server) signalAndWait(sig syscall.Signal, timeout time.Duration) {
 	select {
 	case <-exited:
 	case <-time.After(timeout):
+		s.dumpAndKill(cmd, exited)
+		s.t.Errorf("fjord server did not exit on %v within %v:\n%s", sig, timeout, s.Log())
+	}
+}
+
+// dumpAndKill ends a process that hangs: SIGQUIT first, on which the Go
+// runtime writes every goroutine's stack to the log and exits, then
+// SIGKILL if even that does not end it.
+func (s *Server) dumpAndKill(cmd *exec.Cmd, exited <-chan struct{}) {
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		<-exited
-		s.t.Errorf("fjord server did not exit on %v within %v:\n%s", sig, timeout, s.Log())
+	}
+}
+
+// WaitExited waits up to timeout for the process to exit after a signal
+// sent without waiting (Terminate). A process still running then is made to
+// dump its goroutines and killed, and the test fails.
+func (s *Server) WaitExited(timeout time.Duration) {
+	s.mu.Lock()
+	cmd, exited := s.mu.cmd, s.mu.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+	case <-time.After(timeout):
+		s.dumpAndKill(cmd, exited)
+		s.t.Errorf("fjord server did not exit within %v:\n%s", timeout, s.Log())
 	}
 }
 
@@ -293,6 +320,23 @@ func (s *Server) signal(sig syscall.Signal) {
 	if cmd != nil && cmd.Process != nil {
 		_ = cmd.Process.Signal(sig)
 	}
+}
+
+// Terminate sends SIGTERM, which begins a controlled shutdown, without
+// waiting for the process to exit: a schedule can stop the next node while
+// this one is still on its way down. Exited says when it is gone.
+func (s *Server) Terminate() { s.signal(syscall.SIGTERM) }
+
+// Relaunch starts a server whose process has exited again, on the same data
+// directory and port, and returns a function that waits until it is ready.
+// The process starts before Relaunch returns; only the wait blocks, so that
+// a schedule can go on meanwhile. Call the wait from the test goroutine.
+func (s *Server) Relaunch(t testing.TB) (wait func()) {
+	t.Helper()
+	if !s.Exited() {
+		t.Fatalf("fjord server %s relaunched while still running", s.Addr)
+	}
+	return s.launch(t, s.Addr)
 }
 
 // Restart starts the server again on the same data directory and the same

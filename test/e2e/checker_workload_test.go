@@ -62,14 +62,19 @@ type ackedWrite struct {
 // acknowledged writes in acknowledgement order, which progress waits count.
 // acked may be read without the lock once the producers are stopped.
 type history struct {
-	rec   *checker.Recorder
+	rec *checker.Recorder
+	// began is the wall-clock time the history's times count from, to
+	// line them up with the servers' logs.
+	began time.Time
 	mu    sync.Mutex
 	acked []ackedWrite
 	grew  chan struct{}
 }
 
 func newHistory() *history {
-	return &history{rec: checker.NewRecorder(nil), grew: make(chan struct{}, 1)}
+	began := time.Now()
+	return &history{rec: checker.NewRecorder(func() time.Duration { return time.Since(began) }), began: began,
+		grew: make(chan struct{}, 1)}
 }
 
 func (h *history) add(w ackedWrite) {
@@ -553,4 +558,78 @@ func commitResponseError(resp *kmsg.OffsetCommitResponse) error {
 func refusedCommit(err error) bool {
 	return errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) ||
 		errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.FencedInstanceID)
+}
+
+// checkedRun is the whole checked workload of RELIABILITY.md §3 against
+// one cluster: the producers, the assign consumers and the consumer group,
+// all recording into one history.
+type checkedRun struct {
+	servers    []*fjordtest.Server
+	adm        *kadm.Client
+	topic      string
+	partitions int
+	h          *history
+	consumers  []*checkedConsumer
+	group      *checkedGroupState
+
+	stopProducers, stopConsumers, stopGroup func()
+}
+
+// startCheckedRun starts the workload on topic (which must exist) and
+// returns once it is acknowledged and the group committed on every
+// partition, so that it consumes through what comes next rather than first
+// joining after it. The caller must call stop (deferred) and finish.
+func startCheckedRun(t *testing.T, ctx context.Context, servers []*fjordtest.Server, adm *kadm.Client, topic string, partitions int) *checkedRun {
+	t.Helper()
+	r := &checkedRun{servers: servers, adm: adm, topic: topic, partitions: partitions}
+	r.h, r.stopProducers = startCheckedProducer(t, ctx, servers, topic, partitions)
+	t.Logf("history times count from %s", r.h.began.UTC().Format("15:04:05.000000"))
+	r.consumers, r.stopConsumers = startCheckedConsumers(t, ctx, r.h, serverAddrs(servers), topic, partitions, checkedConsumers)
+	r.group, r.stopGroup = startCheckedGroup(t, ctx, r.h, serverAddrs(servers), topic)
+	r.h.waitFor(t, ctx, 300, "before faults")
+	eventually(t, ctx, "group committed on every partition", func() (bool, string) {
+		for p := range int32(partitions) {
+			if r.group.position(p) == 0 {
+				return false, fmt.Sprintf("nothing committed on partition %d", p)
+			}
+		}
+		return true, ""
+	})
+	return r
+}
+
+// stop ends every client of the run; it is safe to call more than once.
+func (r *checkedRun) stop() {
+	r.stopProducers()
+	r.stopConsumers()
+	r.stopGroup()
+}
+
+// finish heals the run's view of the cluster and checks it: the producers
+// stop, every replica returns to the ISR, the consumers poll up to the high
+// watermark and the group commits up to it (liveness, within
+// consumerCatchUpTimeout), a final read takes every partition, and the
+// checker checks the whole history. It returns the checker's report.
+func (r *checkedRun) finish(t *testing.T, ctx context.Context, name string) checker.Report {
+	t.Helper()
+	r.stopProducers()
+	waitTopicISR(t, ctx, r.adm, r.topic, len(r.servers))
+	ends := offsetsOf(t, ctx, r.adm, r.topic, true)
+	waitConsumersCaughtUp(t, ctx, r.consumers, r.group, ends)
+	r.stopConsumers()
+	r.stopGroup()
+	for _, c := range r.consumers {
+		if c.resets > 0 || len(c.errs) > 0 {
+			t.Logf("consumer session %d: %d resets after data loss; fetch errors: %q", c.session, c.resets, c.errs)
+		}
+	}
+	if len(r.group.errs) > 0 {
+		t.Logf("group %s: first commit and fetch errors: %q", checkedGroup, r.group.errs)
+	}
+	fin := finalRead(t, ctx, serverAddrs(r.servers), r.topic, ends)
+	report := checkHistory(t, name, r.h.rec.History(), fin)
+	if report.Unseen > 0 {
+		t.Errorf("liveness: %d acknowledged values never polled; first: %v", report.Unseen, report.UnseenExamples[0])
+	}
+	return report
 }

@@ -19,7 +19,8 @@ import (
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
-// faultSeeds are the schedules TestClusterFailover runs; FJORD_FAULT_SEEDS
+// faultSeeds are the schedules TestClusterFailover and the back-to-back
+// rolling restarts of TestClusterRollingRestart run; FJORD_FAULT_SEEDS
 // (comma-separated) runs others, or more, on demand.
 func faultSeeds(t *testing.T) []int64 {
 	env := os.Getenv("FJORD_FAULT_SEEDS")
@@ -63,10 +64,11 @@ const consumerCatchUpTimeout = 30 * time.Second
 
 // TestClusterFailover runs two idempotent acks=all producers and two
 // assign consumers and a two-member consumer group committing what it polls
-// against a three-node cluster (RF=3,
-// min.insync.replicas=2) while a seeded schedule injects faults drawn from
-// SIGKILL of a partition leader, a follower, the controller leader or two
-// nodes at once, and SIGSTOP of a follower, healing each in turn. Producing
+// against a three-node cluster (RF=3, min.insync.replicas=2) while a seeded
+// schedule injects faults drawn from SIGKILL of a partition leader, a
+// follower, the controller leader or two nodes at once, SIGSTOP of a
+// follower, and a back-to-back rolling restart (each next node stopped as
+// soon as Metadata shows the ISR full), healing each in turn. Producing
 // must make progress around every fault. At the end every fault is healed,
 // a final read takes each partition up to its high watermark, and the
 // checker (internal/checker) checks the whole history of sends, polls and
@@ -103,25 +105,8 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
 	createTopicRF(t, ctx, adm, probeTopic, 3, 3, map[string]string{"min.insync.replicas": "2"})
 
-	h, stopProducers := startCheckedProducer(t, ctx, servers, topic, partitions)
-	defer stopProducers()
-	consumers, stopConsumers := startCheckedConsumers(t, ctx, h, serverAddrs(servers), topic, partitions, checkedConsumers)
-	defer stopConsumers()
-	group, stopGroup := startCheckedGroup(t, ctx, h, serverAddrs(servers), topic)
-	defer stopGroup()
-
-	h.waitFor(t, ctx, 300, "before faults")
-	// The group joins and commits on every partition before the first
-	// fault, so that it consumes through the faults rather than first
-	// joining after them.
-	eventually(t, ctx, "group committed on every partition", func() (bool, string) {
-		for p := range int32(partitions) {
-			if group.position(p) == 0 {
-				return false, fmt.Sprintf("nothing committed on partition %d", p)
-			}
-		}
-		return true, ""
-	})
+	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
+	defer run.stop()
 	faults := faultKinds(t, ctx, rng, servers, controllers, adm, topic, partitions)
 	// Every kind once in a shuffled order, then kinds drawn with
 	// repetition: a short run still covers each fault.
@@ -134,37 +119,15 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 		nodes, heal := f.run()
 		t.Logf("seed %d step %d at %v: %s: nodes %v", seed, step+1, time.Since(began).Round(time.Millisecond), f.name, nodes)
 		if f.progress {
-			h.waitFor(t, ctx, 200, f.name)
+			run.h.waitFor(t, ctx, 200, f.name)
 		}
 		heal()
 		t.Logf("seed %d step %d healed at %v", seed, step+1, time.Since(began).Round(time.Millisecond))
-		h.waitFor(t, ctx, 150, "after healing: "+f.name)
+		run.h.waitFor(t, ctx, 150, "after healing: "+f.name)
 	}
 	t.Logf("seed %d: faults done at %v", seed, time.Since(began).Round(time.Millisecond))
-	stopProducers()
-
-	// Heal: every replica back in the ISR, the consumers caught up with
-	// the high watermark and the group committed up to it, then a final
-	// read of everything.
-	waitTopicISR(t, ctx, adm, topic, 3)
-	ends := offsetsOf(t, ctx, adm, topic, true)
-	waitConsumersCaughtUp(t, ctx, consumers, group, ends)
-	stopConsumers()
-	stopGroup()
-	for _, c := range consumers {
-		if c.resets > 0 || len(c.errs) > 0 {
-			t.Logf("consumer session %d: %d resets after data loss; fetch errors: %q", c.session, c.resets, c.errs)
-		}
-	}
-	if len(group.errs) > 0 {
-		t.Logf("group %s: first commit and fetch errors: %q", checkedGroup, group.errs)
-	}
-	t.Logf("seed %d: healed and consumers caught up at %v", seed, time.Since(began).Round(time.Millisecond))
-	fin := finalRead(t, ctx, serverAddrs(servers), topic, ends)
-	report := checkHistory(t, fmt.Sprintf("seed %d", seed), h.rec.History(), fin)
-	if report.Unseen > 0 {
-		t.Errorf("liveness: %d acknowledged values never polled; first: %v", report.Unseen, report.UnseenExamples[0])
-	}
+	run.finish(t, ctx, fmt.Sprintf("seed %d", seed))
+	t.Logf("seed %d: checked at %v", seed, time.Since(began).Round(time.Millisecond))
 
 	// ElectLeaders moves leadership back to each partition's preferred
 	// (first) replica now that all are in sync.
@@ -206,7 +169,25 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 			}
 		}
 	}
+	controllerLeader := func() int32 {
+		var n int
+		eventually(t, ctx, "controller leader", func() (bool, string) {
+			out, leader, err := clusterStatus(t, controllers)
+			n = leader
+			return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
+		})
+		return int32(n)
+	}
 	return []fault{
+		// RELIABILITY.md §4 row 19: every node in turn, the next stopped as
+		// soon as Metadata shows the ISR full (rolling_schedule_test.go).
+		// It ends with every node restarted, so there is nothing to heal.
+		{"rolling restart, back to back", true, func() ([]int32, func()) {
+			plan := newRollingPlan(rng, len(servers), controllerLeader())
+			t.Logf("rolling restart: %v", plan)
+			rollingRestartBackToBack(t, ctx, servers, plan, topic)
+			return plan.order, func() {}
+		}},
 		{"SIGKILL a partition leader", true, func() ([]int32, func()) {
 			return kill(leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions))))
 		}},
@@ -219,13 +200,7 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 			return []int32{n}, servers[n-1].Resume
 		}},
 		{"SIGKILL the controller leader", true, func() ([]int32, func()) {
-			var n int
-			eventually(t, ctx, "controller leader", func() (bool, string) {
-				out, leader, err := clusterStatus(t, controllers)
-				n = leader
-				return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
-			})
-			return kill(int32(n))
+			return kill(controllerLeader())
 		}},
 		// Two of three down: below min.insync.replicas and the metadata
 		// quorum, so nothing is acknowledged until the heal restarts both;
