@@ -87,7 +87,7 @@ func DecideAlterPartition(img *Image, req AlterPartitionRequest) (*PartitionReco
 	if err := checkProposedISR(img, p, req.NewISR, req.NewISRBrokerEpochs, where); err != nil {
 		return nil, p, err
 	}
-	if sameMembers(p.ISR, req.NewISR) {
+	if replication.SameMembers(p.ISR, req.NewISR) {
 		return nil, p, nil
 	}
 	next := p
@@ -276,17 +276,4 @@ func filterLive(ids []int32, live func(int32) bool) []int32 {
 		}
 	}
 	return out
-}
-
-// sameMembers reports whether a and b hold the same brokers in any order.
-func sameMembers(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, id := range a {
-		if !containsID(b, id) {
-			return false
-		}
-	}
-	return true
 }

@@ -148,7 +148,7 @@ func (s *LeaderState) OnISRChangeAnswered(change ISRChange, ps PartitionState) (
 	case ps.LeaderEpoch != s.leaderEpoch || ps.PartitionEpoch < s.partitionEpoch:
 	case ps.PartitionEpoch > s.partitionEpoch:
 		return s.adopt(ps)
-	case s.isCurrent(change) && sameMembers(ps.ISR, s.isr):
+	case s.isCurrent(change) && SameMembers(ps.ISR, s.isr):
 		s.pending = nil
 		advanced := s.maybeAdvanceHighWatermark()
 		return Update{HighWatermark: s.highWatermark, HighWatermarkAdvanced: advanced}, nil
@@ -206,7 +206,8 @@ func (s *LeaderState) isCurrent(change ISRChange) bool {
 	return s.pending != nil && s.pending.seq == change.seq
 }
 
-func sameMembers(a, b []BrokerID) bool {
+// SameMembers reports whether a and b hold the same brokers in any order.
+func SameMembers(a, b []BrokerID) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -229,7 +229,7 @@ func (m *leaderModel) decide(c ISRChange) (PartitionState, ISRChangeOutcome, boo
 			return PartitionState{}, ISRChangeRejected, false
 		}
 	}
-	if !sameMembers(c.NewISR, m.ctrl.ISR) {
+	if !SameMembers(c.NewISR, m.ctrl.ISR) {
 		m.commit(c.NewISR)
 	}
 	return m.ctrl, 0, true

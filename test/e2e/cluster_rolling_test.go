@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -37,14 +38,25 @@ func TestClusterRollingRestart(t *testing.T) {
 	}
 }
 
-func testRollingRestartOneAtATime(t *testing.T) {
-	servers := startCluster(t, 3, rollingRestartConfig())
+// rollingTopic is the topic the rolling restart tests write and read.
+const rollingTopic = "rolling"
+
+// startRollingRun starts a three-node cluster, creates rollingTopic (3
+// partitions, RF=3, min.insync.replicas=2) and the checked workload on it.
+func startRollingRun(t *testing.T) (context.Context, []string, *checkedRun) {
+	t.Helper()
+	servers, controllers := startClusterControllers(t, 3, rollingRestartConfig())
 	ctx := testContext(t, 4*time.Minute)
 	adm := newAdmin(t, servers[0].Addr)
-	const topic, partitions = "rolling", 3
-	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
-	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
+	const partitions = 3
+	createTopicRF(t, ctx, adm, rollingTopic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+	return ctx, controllers, startCheckedRun(t, ctx, servers, adm, rollingTopic, partitions)
+}
+
+func testRollingRestartOneAtATime(t *testing.T) {
+	ctx, _, run := startRollingRun(t)
 	defer run.stop()
+	servers, topic := run.servers, run.topic
 
 	// A plain kgo group member besides the checked group: it must keep
 	// consuming through every restart, not only catch up at the end.
@@ -72,21 +84,16 @@ func testRollingRestartOneAtATime(t *testing.T) {
 // quorum for a moment: only safety is required meanwhile), then waits for
 // producing to go on and checks the history.
 func testRollingRestartBackToBack(t *testing.T, seed int64) {
-	servers, controllers := startClusterControllers(t, 3, rollingRestartConfig())
-	ctx := testContext(t, 4*time.Minute)
-	adm := newAdmin(t, servers[0].Addr)
-	const topic, partitions = "rolling", 3
-	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
-	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
+	ctx, controllers, run := startRollingRun(t)
 	defer run.stop()
-
+	servers := run.servers
 	_, controller, err := clusterStatus(t, controllers)
 	if err != nil {
 		t.Fatalf("controller leader: %v", err)
 	}
 	plan := newRollingPlan(rand.New(rand.NewPCG(uint64(seed), 2)), len(servers), int32(controller))
 	began := time.Now()
-	rollingRestartBackToBack(t, ctx, servers, plan, topic)
+	rollingRestartBackToBack(t, ctx, servers, plan, rollingTopic)
 	t.Logf("seed %d: %v done in %v", seed, plan, time.Since(began).Round(time.Millisecond))
 	run.h.waitFor(t, ctx, 200, "producing after the rolling restart")
 	run.finish(t, ctx, fmt.Sprintf("back-to-back seed %d", seed))
