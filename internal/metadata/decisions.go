@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-
-	"github.com/fjordhq/fjord/internal/replication"
 )
 
 // The controller's partition decisions, as pure functions of an image (and,
@@ -87,7 +85,7 @@ func DecideAlterPartition(img *Image, req AlterPartitionRequest) (*PartitionReco
 	if err := checkProposedISR(img, p, req.NewISR, req.NewISRBrokerEpochs, where); err != nil {
 		return nil, p, err
 	}
-	if replication.SameMembers(p.ISR, req.NewISR) {
+	if sameMembers(p.ISR, req.NewISR) {
 		return nil, p, nil
 	}
 	next := p
@@ -135,7 +133,7 @@ func checkProposedISR(img *Image, p PartitionImage, isr []int32, brokerEpochs []
 // when it fences or unfences a broker:
 //
 //   - a partition whose leader is not live gets a new leader by
-//     replication.ElectLeader: the first live ISR member in assignment order,
+//     ElectLeader: the first live ISR member in assignment order,
 //     with the dead members dropped from the ISR; leader and partition epochs
 //     bump;
 //   - when no ISR member is live, the leader becomes -1 (offline) and the ISR
@@ -180,7 +178,7 @@ func DecideLeadership(img *Image, uncleanAllowed func(TopicImage) bool) []Partit
 }
 
 func leadershipFor(p PartitionImage, live func(int32) bool, uncleanAllowed func() bool) (PartitionImage, bool) {
-	if p.Leader != replication.NoBroker && live(p.Leader) {
+	if p.Leader != NoLeader && live(p.Leader) {
 		if allLive(p.ISR, live) {
 			return p, false
 		}
@@ -189,16 +187,16 @@ func leadershipFor(p PartitionImage, live func(int32) bool, uncleanAllowed func(
 		next.PartitionEpoch++
 		return next, true
 	}
-	e := replication.ElectLeader(p.Replicas, p.ISR, live, false)
-	if e.Leader == replication.NoBroker && anyLive(p.Replicas, live) && uncleanAllowed() {
-		e = replication.ElectLeader(p.Replicas, p.ISR, live, true)
+	e := ElectLeader(p.Replicas, p.ISR, live, false)
+	if e.Leader == NoLeader && anyLive(p.Replicas, live) && uncleanAllowed() {
+		e = ElectLeader(p.Replicas, p.ISR, live, true)
 	}
 	next := p
-	if e.Leader == replication.NoBroker {
-		if p.Leader == replication.NoBroker {
+	if e.Leader == NoLeader {
+		if p.Leader == NoLeader {
 			return p, false
 		}
-		next.Leader = replication.NoBroker
+		next.Leader = NoLeader
 		next.ISR = []int32{p.Leader}
 		if !containsID(p.ISR, p.Leader) {
 			next.ISR = slices.Clone(p.ISR)
@@ -214,7 +212,7 @@ func leadershipFor(p PartitionImage, live func(int32) bool, uncleanAllowed func(
 
 // DecidePreferredElections moves leadership back to each partition's
 // preferred replica (the first of its assignment) where
-// replication.ShouldElectPreferred allows it: the preferred replica is live,
+// ShouldElectPreferred allows it: the preferred replica is live,
 // in the ISR and not already leading. This is auto.leader.rebalance.enable's
 // periodic work; Kafka's KRaft controller likewise elects every imbalanced
 // partition it can, bounded per round.
@@ -223,7 +221,7 @@ func DecidePreferredElections(img *Image) []PartitionRecord {
 	var out []PartitionRecord
 	for _, t := range img.Topics() {
 		for _, p := range t.Partitions {
-			if !replication.ShouldElectPreferred(p.Replicas, p.ISR, p.Leader, live) {
+			if !ShouldElectPreferred(p.Replicas, p.ISR, p.Leader, live) {
 				continue
 			}
 			out = append(out, partitionRecord(t.ID, preferred(p)))
@@ -237,7 +235,7 @@ func DecidePreferredElections(img *Image) []PartitionRecord {
 
 func preferred(p PartitionImage) PartitionImage {
 	next := p
-	next.Leader = replication.PreferredLeader(p.Replicas)
+	next.Leader = PreferredLeader(p.Replicas)
 	next.Unclean = false
 	next.LeaderEpoch++
 	next.PartitionEpoch++
@@ -276,4 +274,9 @@ func filterLive(ids []int32, live func(int32) bool) []int32 {
 		}
 	}
 	return out
+}
+
+// sameMembers reports whether a and b hold the same brokers in any order.
+func sameMembers(a, b []int32) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }

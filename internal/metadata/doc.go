@@ -40,10 +40,13 @@
 //     reached the leader's offset after the operation, so a broker answering
 //     CreateTopics already shows the topic in its Metadata.
 //   - placement.go: replica placement for CreateTopic and CreatePartitions
-//     through replication.PlaceReplicas over the unfenced brokers, rack-aware
+//     through PlaceReplicas over the unfenced brokers, rack-aware
 //     when brokers register a broker.rack.
-//   - decisions.go, elect.go: the controller's partition decisions as pure
-//     functions of an image: DecideLeadership (new leaders from the ISR when
+//   - decisions.go, elect.go, election.go, replicaplacement.go: the
+//     controller's partition decisions as pure functions of an image:
+//     ElectLeader (never outside the ISR unless
+//     unclean.leader.election.enable), PlaceReplicas (Kafka's rack-aware
+//     round robin), DecideLeadership (new leaders from the ISR when
 //     a broker is fenced, dead followers out of ISRs, offline partitions
 //     back when an ISR member returns, unclean.leader.election.enable),
 //     DecideAlterPartition (KIP-497's checks and codes),

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-
-	"github.com/fjordhq/fjord/internal/replication"
 )
 
 // ElectionType is the election_type of Kafka's ElectLeaders request, with
@@ -117,18 +115,18 @@ func DecideElectLeaders(img *Image, typ ElectionType, partitions []TopicPartitio
 func electOne(p PartitionImage, typ ElectionType, live func(int32) bool) (PartitionImage, error) {
 	if typ == ElectPreferred {
 		switch {
-		case p.Leader == replication.PreferredLeader(p.Replicas):
+		case p.Leader == PreferredLeader(p.Replicas):
 			return p, newError(kerr.ElectionNotNeeded, "the preferred replica leads")
-		case !replication.ShouldElectPreferred(p.Replicas, p.ISR, p.Leader, live):
+		case !ShouldElectPreferred(p.Replicas, p.ISR, p.Leader, live):
 			return p, newError(kerr.PreferredLeaderNotAvailable, "the preferred replica is not live or not in sync")
 		}
 		return preferred(p), nil
 	}
-	if p.Leader != replication.NoBroker {
+	if p.Leader != NoLeader {
 		return p, newError(kerr.ElectionNotNeeded, "the partition has a leader")
 	}
 	next, changed := leadershipFor(p, live, func() bool { return true })
-	if !changed || next.Leader == replication.NoBroker {
+	if !changed || next.Leader == NoLeader {
 		return p, newError(kerr.EligibleLeadersNotAvailable, "no replica is live")
 	}
 	return next, nil

@@ -7,12 +7,10 @@ import (
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-
-	"github.com/fjordhq/fjord/internal/replication"
 )
 
 // noRackPlaceholder stands for "no broker.rack" when some brokers have a
-// rack and others do not. replication.PlaceReplicas refuses such a mix, as
+// rack and others do not. PlaceReplicas refuses such a mix, as
 // Kafka's ZooKeeper-era placement did; Kafka's KRaft placer instead treats
 // the rackless brokers as one more rack, which keeps topic creation working
 // while an operator rolls rack labels out broker by broker. fjord does the
@@ -21,14 +19,14 @@ const noRackPlaceholder = "\x00no-rack"
 
 // placementBrokers lists the brokers new replicas may go to: registered and
 // unfenced, sorted by id, with their racks.
-func placementBrokers(img *Image) []replication.Broker {
-	out := make([]replication.Broker, 0, len(img.brokers))
+func placementBrokers(img *Image) []PlacementBroker {
+	out := make([]PlacementBroker, 0, len(img.brokers))
 	withRack := 0
 	for id, br := range img.brokers {
 		if br.Fenced {
 			continue
 		}
-		out = append(out, replication.Broker{ID: id, Rack: br.Rack})
+		out = append(out, PlacementBroker{ID: id, Rack: br.Rack})
 		if br.Rack != "" {
 			withRack++
 		}
@@ -45,7 +43,7 @@ func placementBrokers(img *Image) []replication.Broker {
 }
 
 // placeNewPartitions places the replicas of partitions first..first+count-1
-// of topic name with replication.PlaceReplicas (Kafka's rack-aware round
+// of topic name with PlaceReplicas (Kafka's rack-aware round
 // robin) over the unfenced brokers. New partitions of an existing topic
 // continue the topic's round robin: the placement is computed from partition
 // 0 and the new tail is kept, as Kafka starts at the first new partition id.
@@ -58,7 +56,7 @@ func placeNewPartitions(img *Image, name string, first, count int32, rf int) ([]
 	if first < 0 || count <= 0 || first+count > MaxPartitionsPerTopic {
 		return nil, newError(kerr.InvalidPartitions, fmt.Sprintf("partitions %d..%d outside 0..%d", first, first+count-1, MaxPartitionsPerTopic-1))
 	}
-	placed, err := replication.PlaceReplicas(brokers, int(first+count), rf, placementStart(name, len(brokers)))
+	placed, err := PlaceReplicas(brokers, int(first+count), rf, placementStart(name, len(brokers)))
 	if err != nil {
 		return nil, placementError(err)
 	}

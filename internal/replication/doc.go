@@ -50,12 +50,13 @@
 //     removes members.
 //   - Fencing a broker (controlled shutdown, missed heartbeats, a new
 //     process registering) removes it from every ISR and moves leadership
-//     to the first live ISR member in assignment order (ElectLeader). With
+//     to the first live ISR member in assignment order (metadata's
+//     ElectLeader). With
 //     no live member the partition goes offline keeping its last leader in
 //     the ISR, and that replica leads again when it returns.
 //   - A preferred election (auto.leader.rebalance.enable, ElectLeaders
 //     PREFERRED) moves leadership to the first replica only when it is live
-//     and in the ISR (ShouldElectPreferred); completing a reassignment
+//     and in the ISR (metadata's ShouldElectPreferred); completing a reassignment
 //     moves it to the first member of the remaining ISR.
 //   - An unclean election (unclean.leader.election.enable, ElectLeaders
 //     UNCLEAN) is the one exception, by the operator's choice: a live
@@ -79,12 +80,10 @@
 // OffsetForLeaderEpoch, so that a log whose tail was written under a stale
 // epoch never keeps it.
 //
-// The controller side is two pure functions: ElectLeader (never outside the
-// ISR unless unclean.leader.election.enable) and PlaceReplicas (Kafka's
-// rack-aware round robin).
+// The controller's side (electing leaders, placing replicas) lives with the
+// controller, in package metadata.
 //
-// Pure cores, thin driver. LeaderState, ElectLeader, PlaceReplicas and
-// TruncationOffset have no goroutines, clock or I/O: time comes in as an
+// Pure cores, thin driver. LeaderState and TruncationOffset have no goroutines, clock or I/O: time comes in as an
 // argument, so tests replay them without sleeping. The Fetcher is the thin
 // driver around them: it owns one goroutine per source broker.
 //

@@ -1,4 +1,4 @@
-package replication
+package metadata
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-func brokersNoRack(ids ...BrokerID) []Broker {
-	out := make([]Broker, len(ids))
+func brokersNoRack(ids ...int32) []PlacementBroker {
+	out := make([]PlacementBroker, len(ids))
 	for i, id := range ids {
-		out[i] = Broker{ID: id}
+		out[i] = PlacementBroker{ID: id}
 	}
 	return out
 }
@@ -24,7 +24,7 @@ func TestPlaceReplicasWithoutRacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]BrokerID{{0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 0}, {4, 0, 1}, {0, 2, 3}, {1, 3, 4}, {2, 4, 0}, {3, 0, 1}, {4, 1, 2}}
+	want := [][]int32{{0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 0}, {4, 0, 1}, {0, 2, 3}, {1, 3, 4}, {2, 4, 0}, {3, 0, 1}, {4, 1, 2}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
@@ -33,7 +33,7 @@ func TestPlaceReplicasWithoutRacks(t *testing.T) {
 func TestPlaceReplicasErrors(t *testing.T) {
 	tests := []struct {
 		name       string
-		brokers    []Broker
+		brokers    []PlacementBroker
 		partitions int
 		rf         int
 		want       error
@@ -43,7 +43,7 @@ func TestPlaceReplicasErrors(t *testing.T) {
 		{"no brokers", nil, 1, 1, kerr.InvalidReplicationFactor},
 		{"no partitions", brokersNoRack(1), 0, 1, kerr.InvalidPartitions},
 		{"too many partitions", brokersNoRack(1), MaxPartitionsPerPlacement + 1, 1, kerr.InvalidPartitions},
-		{"mixed racks", []Broker{{1, "a"}, {2, ""}}, 1, 1, ErrMixedRacks},
+		{"mixed racks", []PlacementBroker{{1, "a"}, {2, ""}}, 1, 1, ErrMixedRacks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,13 +58,13 @@ func TestPlaceReplicasErrors(t *testing.T) {
 }
 
 func TestRackAlternated(t *testing.T) {
-	brokers := []Broker{{0, "rack1"}, {1, "rack3"}, {2, "rack3"}, {3, "rack2"}, {4, "rack2"}, {5, "rack1"}}
+	brokers := []PlacementBroker{{0, "rack1"}, {1, "rack3"}, {2, "rack3"}, {3, "rack2"}, {4, "rack2"}, {5, "rack1"}}
 	got, racks := rackAlternated(brokers)
-	var ids []BrokerID
+	var ids []int32
 	for _, b := range got {
 		ids = append(ids, b.ID)
 	}
-	if !slices.Equal(ids, []BrokerID{0, 3, 1, 5, 4, 2}) || racks != 3 {
+	if !slices.Equal(ids, []int32{0, 3, 1, 5, 4, 2}) || racks != 3 {
 		t.Fatalf("got %v (%d racks)", ids, racks)
 	}
 }
@@ -83,10 +83,10 @@ func TestPlaceReplicasProperties(t *testing.T) {
 	}
 	for name, rackNames := range rackSets {
 		for n := 1; n <= 7; n++ {
-			brokers := make([]Broker, n)
+			brokers := make([]PlacementBroker, n)
 			racks := map[string]bool{}
 			for i := range brokers {
-				brokers[i] = Broker{ID: BrokerID(10 + i)}
+				brokers[i] = PlacementBroker{ID: int32(10 + i)}
 				if rackNames != nil {
 					brokers[i].Rack = rackNames[i%len(rackNames)]
 					racks[brokers[i].Rack] = true
@@ -101,23 +101,23 @@ func TestPlaceReplicasProperties(t *testing.T) {
 	}
 }
 
-func checkPlacement(t *testing.T, name string, brokers []Broker, racks, rf, start int) {
+func checkPlacement(t *testing.T, name string, brokers []PlacementBroker, racks, rf, start int) {
 	t.Helper()
 	partitions := 3 * len(brokers)
 	got, err := PlaceReplicas(brokers, partitions, rf, start)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	rackOf := map[BrokerID]string{}
+	rackOf := map[int32]string{}
 	for _, b := range brokers {
 		rackOf[b.ID] = b.Rack
 	}
-	leaders := map[BrokerID]int{}
+	leaders := map[int32]int{}
 	for p, replicas := range got {
 		if len(replicas) != rf {
 			t.Fatalf("%s: partition %d has %v", name, p, replicas)
 		}
-		seen := map[BrokerID]bool{}
+		seen := map[int32]bool{}
 		usedRacks := map[string]bool{}
 		for _, id := range replicas {
 			if seen[id] {

@@ -1,4 +1,4 @@
-package replication
+package metadata
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// Broker is a broker as replica placement sees it.
-type Broker struct {
-	ID BrokerID
+// PlacementBroker is a broker as replica placement sees it.
+type PlacementBroker struct {
+	ID int32
 	// Rack is broker.rack, or "" when not set.
 	Rack string
 }
@@ -22,7 +22,7 @@ const MaxPartitionsPerPlacement = 1 << 20
 
 // ErrMixedRacks is returned when some brokers have a rack and others not:
 // placement cannot honour racks it only partly knows (Kafka refuses too).
-var ErrMixedRacks = errors.New("replication: not all brokers have rack information")
+var ErrMixedRacks = errors.New("metadata: not all brokers have rack information")
 
 // PlaceReplicas assigns rf replicas to each of partitions partitions, the
 // first being the preferred leader, as Kafka's AdminUtils.assignReplicasToBrokers:
@@ -43,7 +43,7 @@ var ErrMixedRacks = errors.New("replication: not all brokers have rack informati
 //
 // rf above the broker count is INVALID_REPLICATION_FACTOR, partitions < 1 is
 // INVALID_PARTITIONS, as CreateTopics answers.
-func PlaceReplicas(brokers []Broker, partitions, rf, startIndex int) ([][]BrokerID, error) {
+func PlaceReplicas(brokers []PlacementBroker, partitions, rf, startIndex int) ([][]int32, error) {
 	switch {
 	case partitions < 1 || partitions > MaxPartitionsPerPlacement:
 		return nil, fmt.Errorf("%d partitions: %w", partitions, kerr.InvalidPartitions)
@@ -83,16 +83,16 @@ func followerIndex(first, shift, j, n int) int {
 	return (first + 1 + (shift+j)%(n-1)) % n
 }
 
-func placeWithoutRacks(brokers []Broker, partitions, rf, startIndex int) [][]BrokerID {
+func placeWithoutRacks(brokers []PlacementBroker, partitions, rf, startIndex int) [][]int32 {
 	n := len(brokers)
-	out := make([][]BrokerID, partitions)
+	out := make([][]int32, partitions)
 	shift := startIndex
 	for p := 0; p < partitions; p++ {
 		if p > 0 && p%n == 0 {
 			shift++
 		}
 		first := (p + startIndex) % n
-		replicas := make([]BrokerID, 0, rf)
+		replicas := make([]int32, 0, rf)
 		replicas = append(replicas, brokers[first].ID)
 		for j := 0; j < rf-1; j++ {
 			replicas = append(replicas, brokers[followerIndex(first, shift, j, n)].ID)
@@ -102,10 +102,10 @@ func placeWithoutRacks(brokers []Broker, partitions, rf, startIndex int) [][]Bro
 	return out
 }
 
-func placeWithRacks(brokers []Broker, partitions, rf, startIndex int) [][]BrokerID {
+func placeWithRacks(brokers []PlacementBroker, partitions, rf, startIndex int) [][]int32 {
 	arranged, racks := rackAlternated(brokers)
 	n := len(arranged)
-	out := make([][]BrokerID, partitions)
+	out := make([][]int32, partitions)
 	shift := startIndex
 	for p := 0; p < partitions; p++ {
 		if p > 0 && p%n == 0 {
@@ -113,10 +113,10 @@ func placeWithRacks(brokers []Broker, partitions, rf, startIndex int) [][]Broker
 		}
 		first := (p + startIndex) % n
 		leader := arranged[first]
-		replicas := make([]BrokerID, 0, rf)
+		replicas := make([]int32, 0, rf)
 		replicas = append(replicas, leader.ID)
 		usedRacks := map[string]bool{leader.Rack: true}
-		usedBrokers := map[BrokerID]bool{leader.ID: true}
+		usedBrokers := map[int32]bool{leader.ID: true}
 		k := 0
 		for len(replicas) < rf {
 			b := arranged[followerIndex(first, shift*racks, k, n)]
@@ -135,8 +135,8 @@ func placeWithRacks(brokers []Broker, partitions, rf, startIndex int) [][]Broker
 
 // rackAlternated orders brokers (sorted by id) by taking one from each rack
 // in rack-name order, round after round, and returns the number of racks.
-func rackAlternated(brokers []Broker) ([]Broker, int) {
-	byRack := map[string][]Broker{}
+func rackAlternated(brokers []PlacementBroker) ([]PlacementBroker, int) {
+	byRack := map[string][]PlacementBroker{}
 	var racks []string
 	for _, b := range brokers {
 		if _, ok := byRack[b.Rack]; !ok {
@@ -145,7 +145,7 @@ func rackAlternated(brokers []Broker) ([]Broker, int) {
 		byRack[b.Rack] = append(byRack[b.Rack], b)
 	}
 	sort.Strings(racks)
-	out := make([]Broker, 0, len(brokers))
+	out := make([]PlacementBroker, 0, len(brokers))
 	for round := 0; len(out) < len(brokers); round++ {
 		for _, r := range racks {
 			if round < len(byRack[r]) {

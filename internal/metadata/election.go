@@ -1,14 +1,17 @@
-package replication
+package metadata
 
 import "slices"
 
+// NoLeader stands for "no leader" in a partition's state, -1 on the wire.
+const NoLeader int32 = -1
+
 // Election is the outcome of ElectLeader.
 type Election struct {
-	// Leader is the new leader, or NoBroker when no replica may lead.
-	Leader BrokerID
+	// Leader is the new leader, or NoLeader when no replica may lead.
+	Leader int32
 	// ISR is the ISR to record with the new leader: unchanged for a clean
 	// election, the new leader alone for an unclean one.
-	ISR []BrokerID
+	ISR []int32
 	// Unclean says the leader came from outside the ISR: committed records
 	// it lacks are lost, and the caller should log and count it.
 	Unclean bool
@@ -23,26 +26,26 @@ type Election struct {
 // partition stays offline rather than lose committed records.
 //
 // liveBrokers are the brokers registered, unfenced and not shutting down.
-func ElectLeader(replicas, isr []BrokerID, liveBrokers func(BrokerID) bool, uncleanAllowed bool) Election {
+func ElectLeader(replicas, isr []int32, liveBrokers func(int32) bool, uncleanAllowed bool) Election {
 	for _, id := range replicas {
-		if contains(isr, id) && liveBrokers(id) {
+		if slices.Contains(isr, id) && liveBrokers(id) {
 			return Election{Leader: id, ISR: liveISR(isr, liveBrokers)}
 		}
 	}
 	if uncleanAllowed {
 		for _, id := range replicas {
 			if liveBrokers(id) {
-				return Election{Leader: id, ISR: []BrokerID{id}, Unclean: true}
+				return Election{Leader: id, ISR: []int32{id}, Unclean: true}
 			}
 		}
 	}
-	return Election{Leader: NoBroker, ISR: slices.Clone(isr)}
+	return Election{Leader: NoLeader, ISR: slices.Clone(isr)}
 }
 
 // liveISR drops dead brokers from the ISR as the controller does when it
 // fences a broker, so the new leader does not wait on them.
-func liveISR(isr []BrokerID, live func(BrokerID) bool) []BrokerID {
-	out := make([]BrokerID, 0, len(isr))
+func liveISR(isr []int32, live func(int32) bool) []int32 {
+	out := make([]int32, 0, len(isr))
 	for _, id := range isr {
 		if live(id) {
 			out = append(out, id)
@@ -53,9 +56,9 @@ func liveISR(isr []BrokerID, live func(BrokerID) bool) []BrokerID {
 
 // PreferredLeader is the replica that should lead: the first of the
 // assignment.
-func PreferredLeader(replicas []BrokerID) BrokerID {
+func PreferredLeader(replicas []int32) int32 {
 	if len(replicas) == 0 {
-		return NoBroker
+		return NoLeader
 	}
 	return replicas[0]
 }
@@ -64,14 +67,14 @@ func PreferredLeader(replicas []BrokerID) BrokerID {
 // (auto.leader.rebalance.enable, ElectLeaders PREFERRED) would move
 // leadership: the preferred replica is not the leader, is alive and is in
 // the ISR. A preferred replica outside the ISR is never made leader by it.
-func ShouldElectPreferred(replicas, isr []BrokerID, leader BrokerID, liveBrokers func(BrokerID) bool) bool {
+func ShouldElectPreferred(replicas, isr []int32, leader int32, liveBrokers func(int32) bool) bool {
 	p := PreferredLeader(replicas)
-	return p != NoBroker && p != leader && contains(isr, p) && liveBrokers(p)
+	return p != NoLeader && p != leader && slices.Contains(isr, p) && liveBrokers(p)
 }
 
 // Imbalanced reports whether the partition counts toward a broker's leader
 // imbalance (leader.imbalance.per.broker.percentage): its leader is not its
 // preferred replica.
-func Imbalanced(replicas []BrokerID, leader BrokerID) bool {
+func Imbalanced(replicas []int32, leader int32) bool {
 	return PreferredLeader(replicas) != leader
 }
