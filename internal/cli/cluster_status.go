@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // ControllersEnv names the environment variable that supplies the default
@@ -51,7 +51,7 @@ func clusterStatus(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer cancel()
 	var errs []error
 	for _, addr := range addrs {
-		q, err := metadata.DescribeQuorumAt(ctx, addr)
+		q, err := controllerwire.DescribeQuorum(ctx, addr)
 		if err == nil {
 			return writeQuorumStatus(stdout, q)
 		}
@@ -61,7 +61,7 @@ func clusterStatus(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 // writeQuorumStatus prints the quorum and the brokers.
-func writeQuorumStatus(w io.Writer, q metadata.QuorumStatus) error {
+func writeQuorumStatus(w io.Writer, q controllerwire.QuorumStatus) error {
 	fmt.Fprintf(w, "Cluster ID:      %s\n", orNone(q.ClusterID))
 	fmt.Fprintf(w, "Leader:          %d\n", q.LeaderID)
 	fmt.Fprintf(w, "Term:            %d\n", q.Term)
@@ -91,7 +91,7 @@ func writeQuorumStatus(w io.Writer, q metadata.QuorumStatus) error {
 	return tw.Flush()
 }
 
-func writeReplicas(w io.Writer, leader int32, replicas []metadata.ReplicaStatus) {
+func writeReplicas(w io.Writer, leader int32, replicas []controllerwire.ReplicaStatus) {
 	fmt.Fprintln(w, "  ID\tADDRESS\tROLE\tLAST-LOG-INDEX\tLAG")
 	for _, r := range replicas {
 		role := "follower"

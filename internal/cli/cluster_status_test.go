@@ -4,24 +4,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 func TestWriteQuorumStatus(t *testing.T) {
 	tests := []struct {
 		name string
-		q    metadata.QuorumStatus
+		q    controllerwire.QuorumStatus
 		want []string
 	}{
 		{
 			name: "three voters, one down, one fenced",
-			q: metadata.QuorumStatus{ClusterID: "abc", LeaderID: 2, Term: 4, HighWatermark: 17,
-				Voters: []metadata.ReplicaStatus{
+			q: controllerwire.QuorumStatus{ClusterID: "abc", LeaderID: 2, Term: 4, HighWatermark: 17,
+				Voters: []controllerwire.ReplicaStatus{
 					{NodeID: 1, Addr: "h:1", Reachable: true, LastLogIndex: 15, Lag: 2},
 					{NodeID: 2, Addr: "h:2", Reachable: true, LastLogIndex: 17},
 					{NodeID: 3, Addr: "h:3", Lag: -1},
 				},
-				Brokers: []metadata.BrokerStatus{
+				Brokers: []controllerwire.BrokerStatus{
 					{NodeID: 1, Host: "h", Port: 9092, PartitionsLed: 3},
 					{NodeID: 3, Host: "h", Port: 9094, Fenced: true},
 				}},
@@ -31,8 +31,8 @@ func TestWriteQuorumStatus(t *testing.T) {
 		},
 		{
 			name: "observer listed",
-			q: metadata.QuorumStatus{LeaderID: 1, Voters: []metadata.ReplicaStatus{{NodeID: 1, Addr: "h:1", Reachable: true}},
-				Observers: []metadata.ReplicaStatus{{NodeID: 4, Addr: "h:4", Reachable: true, LastLogIndex: 3, Lag: 0}}},
+			q: controllerwire.QuorumStatus{LeaderID: 1, Voters: []controllerwire.ReplicaStatus{{NodeID: 1, Addr: "h:1", Reachable: true}},
+				Observers: []controllerwire.ReplicaStatus{{NodeID: 4, Addr: "h:4", Reachable: true, LastLogIndex: 3, Lag: 0}}},
 			want: []string{"Cluster ID:      (none)", "Observers: 1", "4   h:4"},
 		},
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // testCluster is n metadata nodes in one process on loopback TCP.
@@ -343,7 +345,7 @@ func TestClusterFencing(t *testing.T) {
 	if br, _ := c.nodes[2].Image().Broker(3); !br.Fenced {
 		t.Fatal("controlled shutdown did not fence")
 	}
-	q, err := DescribeQuorumAt(ctx, c.voters[2].Addr)
+	q, err := controllerwire.DescribeQuorum(ctx, c.voters[2].Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

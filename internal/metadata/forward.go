@@ -2,15 +2,14 @@ package metadata
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // Forwarding. Controller operations run on the Raft leader. Any other node
@@ -33,7 +32,7 @@ import (
 // maxForwardFrameBytes bounds one frame. A CreateTopics with explicit
 // assignments for MaxPartitionsPerTopic partitions fits; the reader grows its
 // buffer with the bytes that arrive, never from the length field alone.
-const maxForwardFrameBytes = MaxBatchBytes
+const maxForwardFrameBytes = controllerwire.MaxFrameBytes
 
 // forwardIOTimeout bounds reading a request and writing a response.
 const forwardIOTimeout = 10 * time.Second
@@ -51,7 +50,7 @@ const (
 	opFenceBroker      = "fenceBroker"
 	opAddObserver      = "addObserver"
 	opBarrier          = "barrier"
-	opDescribeQuorum   = "describeQuorum"
+	opDescribeQuorum   = controllerwire.OpDescribeQuorum
 	opAlterPartitions  = "alterPartitions"
 	opElectLeaders     = "electLeaders"
 	opReassign         = "reassign"
@@ -127,40 +126,6 @@ func errorResponse(err error) forwardResponse {
 	return forwardResponse{ErrorCode: kerr.UnknownServerError.Code, ErrorMessage: err.Error()}
 }
 
-func writeFrame(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if len(b) > maxForwardFrameBytes {
-		return fmt.Errorf("forward frame of %d bytes exceeds %d", len(b), maxForwardFrameBytes)
-	}
-	buf := make([]byte, 4+len(b))
-	binary.BigEndian.PutUint32(buf, uint32(len(b)))
-	copy(buf[4:], b)
-	_, err = w.Write(buf)
-	return err
-}
-
-func readFrame(r io.Reader, v any) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
-	}
-	size := binary.BigEndian.Uint32(hdr[:])
-	if size > maxForwardFrameBytes {
-		return fmt.Errorf("%w: forward frame of %d bytes exceeds %d", ErrCorruptRecord, size, maxForwardFrameBytes)
-	}
-	b, err := io.ReadAll(io.LimitReader(r, int64(size)))
-	if err != nil {
-		return err
-	}
-	if len(b) != int(size) {
-		return io.ErrUnexpectedEOF
-	}
-	return strictUnmarshal(b, v)
-}
-
 // roundTrip sends one request to addr and reads the response.
 func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardResponse, error) {
 	deadline, ok := ctx.Deadline()
@@ -168,7 +133,7 @@ func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardRes
 		deadline = time.Now().Add(defaultApplyTimeout)
 	}
 	req.TimeoutMs = max(time.Until(deadline).Milliseconds(), 1)
-	c, err := dialStream(addr, streamForward, time.Until(deadline))
+	c, err := controllerwire.Dial(addr, controllerwire.StreamForward, time.Until(deadline))
 	if err != nil {
 		return forwardResponse{}, err
 	}
@@ -176,11 +141,11 @@ func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardRes
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
 	defer stop()
 	_ = c.SetDeadline(deadline)
-	if err := writeFrame(c, req); err != nil {
+	if err := controllerwire.WriteFrame(c, req); err != nil {
 		return forwardResponse{}, err
 	}
 	var resp forwardResponse
-	if err := readFrame(c, &resp); err != nil {
+	if err := controllerwire.ReadFrame(c, &resp); err != nil {
 		return forwardResponse{}, err
 	}
 	return resp, nil
@@ -191,7 +156,7 @@ func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardRes
 func (n *Node) serveForwardConn(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(forwardIOTimeout))
 	var req forwardRequest
-	if err := readFrame(c, &req); err != nil {
+	if err := controllerwire.ReadFrame(c, &req); err != nil {
 		n.logger.Debug("bad forwarded request", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
@@ -201,7 +166,7 @@ func (n *Node) serveForwardConn(c net.Conn) {
 	defer cancel()
 	resp := n.answer(ctx, req)
 	_ = c.SetWriteDeadline(time.Now().Add(forwardIOTimeout))
-	if err := writeFrame(c, resp); err != nil {
+	if err := controllerwire.WriteFrame(c, resp); err != nil {
 		n.logger.Debug("writing forwarded response", "remote", c.RemoteAddr().String(), "err", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // FuzzForwardFrame feeds arbitrary bytes to the controller port's
@@ -11,12 +13,12 @@ import (
 // value or an error, never panic, and never read more than the frame says.
 func FuzzForwardFrame(f *testing.F) {
 	var seed bytes.Buffer
-	if err := writeFrame(&seed, forwardRequest{Op: opCreateTopic, CreateTopic: &CreateTopicSpec{Name: "t", NumPartitions: 3, ReplicationFactor: 1}}); err != nil {
+	if err := controllerwire.WriteFrame(&seed, forwardRequest{Op: opCreateTopic, CreateTopic: &CreateTopicSpec{Name: "t", NumPartitions: 3, ReplicationFactor: 1}}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(seed.Bytes())
 	seed.Reset()
-	if err := writeFrame(&seed, forwardResponse{ErrorCode: 41, LeaderAddr: "127.0.0.1:1", Offset: 7}); err != nil {
+	if err := controllerwire.WriteFrame(&seed, forwardResponse{ErrorCode: 41, LeaderAddr: "127.0.0.1:1", Offset: 7}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(seed.Bytes())
@@ -25,11 +27,11 @@ func FuzzForwardFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req forwardRequest
 		r := bytes.NewReader(b)
-		if err := readFrame(r, &req); err == nil && len(b)-r.Len() > 4+maxForwardFrameBytes {
+		if err := controllerwire.ReadFrame(r, &req); err == nil && len(b)-r.Len() > 4+maxForwardFrameBytes {
 			t.Fatalf("read %d bytes for one frame", len(b)-r.Len())
 		}
 		var resp forwardResponse
-		_ = readFrame(bytes.NewReader(b), &resp)
+		_ = controllerwire.ReadFrame(bytes.NewReader(b), &resp)
 		_ = resp.err()
 	})
 }

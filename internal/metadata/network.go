@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // The controller listener carries two protocols on one TCP port, told apart
@@ -21,8 +23,8 @@ import (
 // One port per node keeps --controllers the only address list an operator
 // writes, as Kafka's controller.quorum.voters.
 const (
-	streamRaft    byte = 'R'
-	streamForward byte = 'F'
+	streamRaft    = controllerwire.StreamRaft
+	streamForward = controllerwire.StreamForward
 )
 
 // Limits of the controller listener.
@@ -239,20 +241,6 @@ func (nw *Network) serveForward(c net.Conn) {
 }
 
 // dial connects to a peer's controller listener and names the protocol.
-func dialStream(addr string, kind byte, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte{kind}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	_ = c.SetWriteDeadline(time.Time{})
-	return c, nil
-}
-
 // raftStream is the raft.StreamLayer over the multiplexed listener.
 type raftStream struct{ nw *Network }
 
@@ -269,7 +257,7 @@ func (s raftStream) Close() error   { return nil } // Network.Close owns the lis
 func (s raftStream) Addr() net.Addr { return advertisedAddr(s.nw.advertise) }
 
 func (s raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialStream(string(addr), streamRaft, timeout)
+	return controllerwire.Dial(string(addr), controllerwire.StreamRaft, timeout)
 }
 
 // advertisedAddr is a net.Addr naming the advertised address, which raft

@@ -9,42 +9,17 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
-// QuorumStatus describes the metadata quorum as its leader sees it, the
-// content of Kafka's DescribeQuorum plus the brokers, for `fjord cluster
-// status`.
-type QuorumStatus struct {
-	ClusterID string `json:"clusterId"`
-	LeaderID  int32  `json:"leaderId"`
-	Term      uint64 `json:"term"` // Kafka's leader epoch
-	// HighWatermark is the leader's commit index.
-	HighWatermark uint64          `json:"highWatermark"`
-	Voters        []ReplicaStatus `json:"voters"`
-	Observers     []ReplicaStatus `json:"observers"`
-	Brokers       []BrokerStatus  `json:"brokers"`
-}
-
-// ReplicaStatus is one member of the Raft configuration.
-type ReplicaStatus struct {
-	NodeID int32  `json:"nodeId"`
-	Addr   string `json:"addr"`
-	// Reachable: the node answered the leader's status request.
-	Reachable    bool   `json:"reachable"`
-	LastLogIndex uint64 `json:"lastLogIndex"`
-	// Lag is the leader's last log index minus this node's; -1 if unknown.
-	Lag int64 `json:"lag"`
-}
-
-// BrokerStatus is one registered broker.
-type BrokerStatus struct {
-	NodeID        int32  `json:"nodeId"`
-	Host          string `json:"host"`
-	Port          int32  `json:"port"`
-	Rack          string `json:"rack,omitempty"`
-	Fenced        bool   `json:"fenced"`
-	PartitionsLed int    `json:"partitionsLed"`
-}
+// The quorum's status types are the wire's (controllerwire), so a client
+// reads them without linking the quorum.
+type (
+	QuorumStatus  = controllerwire.QuorumStatus
+	ReplicaStatus = controllerwire.ReplicaStatus
+	BrokerStatus  = controllerwire.BrokerStatus
+)
 
 // ReplicaState is a node's own view of its Raft log.
 type ReplicaState struct {
@@ -106,29 +81,6 @@ func (n *Node) describeQuorumLocal(ctx context.Context) (QuorumStatus, error) {
 			Fenced: b.Fenced, PartitionsLed: led[b.NodeID]})
 	}
 	return q, nil
-}
-
-// DescribeQuorumAt asks the controller listener at addr (any node of the
-// quorum: a follower points to the leader) for the quorum status.
-func DescribeQuorumAt(ctx context.Context, addr string) (QuorumStatus, error) {
-	for hops := 0; hops < MaxVoters; hops++ {
-		resp, err := roundTrip(ctx, addr, forwardRequest{Op: opDescribeQuorum})
-		if err != nil {
-			return QuorumStatus{}, fmt.Errorf("asking %s for the quorum: %w", addr, err)
-		}
-		if resp.ErrorCode == kerr.NotController.Code && resp.LeaderAddr != "" {
-			addr = resp.LeaderAddr
-			continue
-		}
-		if err := resp.err(); err != nil {
-			return QuorumStatus{}, err
-		}
-		if resp.Quorum == nil {
-			return QuorumStatus{}, fmt.Errorf("%s returned no quorum", addr)
-		}
-		return *resp.Quorum, nil
-	}
-	return QuorumStatus{}, fmt.Errorf("no controller leader found from %s", addr)
 }
 
 // addObserverLocal adds a broker-only node to the Raft configuration as a

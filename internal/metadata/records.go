@@ -1,10 +1,11 @@
 package metadata
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/fjordhq/fjord/internal/controllerwire"
 )
 
 // Record is one metadata change. The concrete types are the *Record structs
@@ -242,17 +243,7 @@ func decodeAs[T Record](data json.RawMessage) (Record, error) {
 
 // strictUnmarshal refuses unknown fields and trailing data, so that a record
 // from a newer fjord is not silently half-applied.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
-}
+func strictUnmarshal(b []byte, v any) error { return controllerwire.StrictUnmarshal(b, v) }
 
 // check validates a decoded record's fields against the limits.
 func check(r Record) error {
