@@ -128,7 +128,7 @@ func fetchTopicName(img *metadata.Image, version int16, rt kmsg.FetchRequestTopi
 // read fills every partition's records and returns the bytes gathered.
 func (f *fetch) read() int64 {
 	budget := int64(f.req.MaxBytes)
-	if budget <= 0 || f.req.Version < 3 {
+	if budget <= 0 {
 		budget = 1 << 62
 	}
 	if maxBytes := int64(f.b.opts.Config.FetchMaxBytes); maxBytes > 0 && budget > maxBytes {

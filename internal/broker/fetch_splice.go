@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/server"
@@ -19,8 +20,9 @@ import (
 // index), and after encoding each placeholder and its length prefix are
 // swapped for the real length and a splice of the file range. The random
 // prefix makes a false match in the rest of the response practically
-// impossible; a placeholder not found (never expected) falls back to
-// reading the bytes.
+// impossible. A placeholder not found (never expected: it is what kmsg
+// wrote for the partition) makes the whole response fall back to reading
+// the bytes, so that no client ever gets a placeholder as records.
 
 const placeholderSize = 16
 
@@ -90,7 +92,7 @@ func (s *splicedFetch) AppendSpliced(dst []byte) ([]byte, []server.Splice) {
 		ph := s.f.placeholder(i)
 		at := bytes.Index(body[pos:], ph)
 		if at < 0 {
-			continue // see the package comment: not expected
+			return s.unspliced(encoded[:start]), nil
 		}
 		at += pos
 		prefixLen := 4
@@ -107,4 +109,26 @@ func (s *splicedFetch) AppendSpliced(dst []byte) ([]byte, []server.Splice) {
 		pos = at + placeholderSize
 	}
 	return append(out, body[pos:]...), splices
+}
+
+// unspliced appends the plain encoding of the response to dst, every file
+// range read into its partition's records (a range that cannot be read
+// answers KAFKA_STORAGE_ERROR for its partition).
+func (s *splicedFetch) unspliced(dst []byte) []byte {
+	i := 0
+	for ti := range s.Topics {
+		for pi := range s.Topics[ti].Partitions {
+			if i < len(s.f.slices) && s.f.slices[i].Size > 0 {
+				pr := &s.Topics[ti].Partitions[pi]
+				data, err := s.f.slices[i].ReadAll(make([]byte, 0, s.f.slices[i].Size))
+				if err != nil {
+					pr.RecordBatches, pr.ErrorCode = []byte{}, kerr.KafkaStorageError.Code
+				} else {
+					pr.RecordBatches = data
+				}
+			}
+			i++
+		}
+	}
+	return s.FetchResponse.AppendTo(dst)
 }
