@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	opened := false
 	var gone []*partition.Partition
 	for i, pi := range t.Partitions {
-		if parts[i] != nil && !hosts(pi.Replicas, b.opts.NodeID) {
+		if parts[i] != nil && !slices.Contains(pi.Replicas, b.opts.NodeID) {
 			// Reassigned away from this broker: its replica is removed.
 			gone = append(gone, parts[i])
 			parts[i] = nil
@@ -91,7 +92,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 			parts[i].SetLeaderEpoch(pi.LeaderEpoch)
 			continue
 		}
-		if !hosts(pi.Replicas, b.opts.NodeID) {
+		if !slices.Contains(pi.Replicas, b.opts.NodeID) {
 			continue
 		}
 		p, err := b.openPartition(t, int32(i), pi.LeaderEpoch, logCfg)
@@ -130,15 +131,6 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func hosts(replicas []int32, node int32) bool {
-	for _, r := range replicas {
-		if r == node {
-			return true
-		}
-	}
-	return false
 }
 
 func (b *Broker) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*partition.Partition, error) {

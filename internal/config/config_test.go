@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,21 +82,12 @@ func TestParseBrokerErrors(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 			for _, want := range []string{tt.key, tt.value} {
-				if !contains(err.Error(), want) {
+				if !strings.Contains(err.Error(), want) {
 					t.Fatalf("error %q does not name %q", err, want)
 				}
 			}
 		})
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestResolveTopicPrecedence(t *testing.T) {

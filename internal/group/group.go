@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"slices"
 	"time"
 )
 
@@ -260,7 +261,7 @@ func (g *group) selectProtocol() string {
 	votes := map[string]int{}
 	for _, m := range g.members {
 		for _, p := range m.protocols {
-			if contains(candidates, p.Name) {
+			if slices.Contains(candidates, p.Name) {
 				votes[p.Name]++
 				break
 			}
@@ -273,15 +274,6 @@ func (g *group) selectProtocol() string {
 		}
 	}
 	return best
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (g *group) maxRebalanceTimeout() time.Duration {

@@ -103,11 +103,11 @@ func checkProposedISR(img *Image, p PartitionImage, isr []int32, brokerEpochs []
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%s: %d broker epochs for ISR %v", where, len(brokerEpochs), isr))
 	}
 	for _, id := range isr {
-		if !containsID(p.Replicas, id) {
+		if !slices.Contains(p.Replicas, id) {
 			return newError(kerr.InvalidRequest, fmt.Sprintf("%s: ISR member %d is not a replica of %v", where, id, p.Replicas))
 		}
 	}
-	if !containsID(isr, p.Leader) {
+	if !slices.Contains(isr, p.Leader) {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("%s: ISR %v does not contain the leader %d", where, isr, p.Leader))
 	}
 	for i, id := range isr {
@@ -117,7 +117,7 @@ func checkProposedISR(img *Image, p PartitionImage, isr []int32, brokerEpochs []
 			return newError(kerr.IneligibleReplica, fmt.Sprintf("%s: ISR member %d is not registered", where, id))
 		case br.Fenced:
 			return newError(kerr.IneligibleReplica, fmt.Sprintf("%s: ISR member %d is fenced", where, id))
-		case brokerEpochs != nil && brokerEpochs[i] >= 0 && brokerEpochs[i] != br.Epoch && !containsID(p.ISR, id):
+		case brokerEpochs != nil && brokerEpochs[i] >= 0 && brokerEpochs[i] != br.Epoch && !slices.Contains(p.ISR, id):
 			// Only joining members are checked, as KIP-903 asks: a member
 			// already in the ISR whose newest fetch the leader has not seen
 			// yet must not block a shrink.
@@ -198,7 +198,7 @@ func leadershipFor(p PartitionImage, live func(int32) bool, uncleanAllowed func(
 		}
 		next.Leader = NoLeader
 		next.ISR = []int32{p.Leader}
-		if !containsID(p.ISR, p.Leader) {
+		if !slices.Contains(p.ISR, p.Leader) {
 			next.ISR = slices.Clone(p.ISR)
 		}
 	} else {

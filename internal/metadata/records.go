@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/fjordhq/fjord/internal/controllerwire"
 )
@@ -292,11 +293,11 @@ func checkPartition(r PartitionRecord) error {
 		return errors.New("repeated replica")
 	}
 	for _, id := range r.ISR {
-		if !containsID(r.Replicas, id) {
+		if !slices.Contains(r.Replicas, id) {
 			return fmt.Errorf("in-sync replica %d is not a replica", id)
 		}
 	}
-	if r.Leader != -1 && !containsID(r.ISR, r.Leader) {
+	if r.Leader != -1 && !slices.Contains(r.ISR, r.Leader) {
 		return fmt.Errorf("leader %d is not in sync", r.Leader)
 	}
 	if r.LeaderEpoch < 0 || r.PartitionEpoch < 0 {
@@ -314,13 +315,4 @@ func distinct(ids []int32) bool {
 		seen[id] = true
 	}
 	return true
-}
-
-func containsID(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

@@ -143,7 +143,7 @@ func NewLeaderState(cfg LeaderConfig) (*LeaderState, error) {
 			continue
 		}
 		f := &followerState{logEndOffset: UnknownOffset, leaderEndAtLastFetch: UnknownOffset}
-		if contains(cfg.ISR, id) {
+		if slices.Contains(cfg.ISR, id) {
 			f.lastCaughtUp = cfg.Now
 		}
 		s.followers[id] = f
@@ -155,13 +155,13 @@ func checkLeaderConfig(cfg LeaderConfig) error {
 	switch {
 	case len(cfg.Replicas) == 0 || len(cfg.Replicas) > MaxReplicas:
 		return fmt.Errorf("%w: %d replicas", ErrInvalidLeaderConfig, len(cfg.Replicas))
-	case !contains(cfg.ISR, cfg.LeaderID):
+	case !slices.Contains(cfg.ISR, cfg.LeaderID):
 		return fmt.Errorf("%w: leader %d not in ISR %v", ErrInvalidLeaderConfig, cfg.LeaderID, cfg.ISR)
 	case cfg.LogEndOffset < 0:
 		return fmt.Errorf("%w: log end offset %d", ErrInvalidLeaderConfig, cfg.LogEndOffset)
 	}
 	for _, id := range cfg.ISR {
-		if !contains(cfg.Replicas, id) {
+		if !slices.Contains(cfg.Replicas, id) {
 			return fmt.Errorf("%w: ISR member %d not a replica of %v", ErrInvalidLeaderConfig, id, cfg.Replicas)
 		}
 	}
@@ -185,7 +185,7 @@ func (s *LeaderState) MaximalISR() []BrokerID {
 	out := slices.Clone(s.isr)
 	if s.pending != nil {
 		for _, id := range s.pending.NewISR {
-			if !contains(out, id) {
+			if !slices.Contains(out, id) {
 				out = append(out, id)
 			}
 		}

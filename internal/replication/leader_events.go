@@ -40,7 +40,7 @@ func (s *LeaderState) OnFollowerFetch(follower BrokerID, fetchOffset Offset, now
 	f.leaderEndAtLastFetch, f.lastFetch, f.logEndOffset = s.logEndOffset, now, fetchOffset
 
 	var u Update
-	if s.pending == nil && !contains(s.isr, follower) && s.followerInSync(f) {
+	if s.pending == nil && !slices.Contains(s.isr, follower) && s.followerInSync(f) {
 		s.propose(append(slices.Clone(s.isr), follower))
 		u.Proposal = s.Pending()
 	}
@@ -128,7 +128,7 @@ func (s *LeaderState) adopt(ps PartitionState) (Update, error) {
 		}
 	}
 	for id := range s.followers {
-		if !contains(ps.Replicas, id) {
+		if !slices.Contains(ps.Replicas, id) {
 			delete(s.followers, id)
 		}
 	}
@@ -212,7 +212,7 @@ func SameMembers(a, b []BrokerID) bool {
 		return false
 	}
 	for _, id := range a {
-		if !contains(b, id) {
+		if !slices.Contains(b, id) {
 			return false
 		}
 	}
@@ -302,7 +302,7 @@ func (s *LeaderState) maximalISRSize() int {
 	n := len(s.isr)
 	if s.pending != nil {
 		for _, id := range s.pending.NewISR {
-			if !contains(s.isr, id) {
+			if !slices.Contains(s.isr, id) {
 				n++
 			}
 		}

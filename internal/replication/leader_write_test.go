@@ -2,6 +2,7 @@ package replication
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -37,7 +38,7 @@ func TestFollowerAheadOfLeaderDurableEnd(t *testing.T) {
 	if _, err := s.OnFollowerFetch(2, 30, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if update := s.Tick(now.Add(time.Minute)); update.Proposal != nil && !contains(update.Proposal.NewISR, 2) {
+	if update := s.Tick(now.Add(time.Minute)); update.Proposal != nil && !slices.Contains(update.Proposal.NewISR, 2) {
 		t.Fatalf("follower 2, ahead of the leader's durable end, proposed out of the ISR: %+v", update.Proposal)
 	}
 }

@@ -21,12 +21,3 @@ const UnknownOffset Offset = -1
 // replication factor above this is a mistake, and every per-replica loop
 // here is bounded by it.
 const MaxReplicas = 64
-
-func contains(ids []BrokerID, id BrokerID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
