@@ -13,9 +13,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerAlterConfigs(r server.Routes) {
-	r[33] = server.Route{MinVersion: 0, MaxVersion: 2, Handle: b.handleAlterConfigs}
-}
+func init() { registerAPI(33, 0, 2, (*Broker).handleAlterConfigs) }
 
 func (b *Broker) handleAlterConfigs(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.AlterConfigsRequest)

@@ -13,9 +13,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerAlterPartitionAssignments(r server.Routes) {
-	r[45] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleAlterPartitionAssignments}
-}
+func init() { registerAPI(45, 0, 0, (*Broker).handleAlterPartitionAssignments) }
 
 func (b *Broker) handleAlterPartitionAssignments(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.AlterPartitionAssignmentsRequest)

@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerApiVersions(r server.Routes) {
-	r[18] = server.Route{MinVersion: 0, MaxVersion: 4, Handle: b.handleApiVersions}
-}
+func init() { registerAPI(18, 0, 4, (*Broker).handleApiVersions) }
 
 func (b *Broker) handleApiVersions(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)

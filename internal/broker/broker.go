@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
@@ -179,46 +180,15 @@ func (b *Broker) Close() error {
 	return errors.Join(errs...)
 }
 
-// Routes lists every API this broker serves, with its versions.
+// Routes lists every API this broker serves, with its versions: those the
+// handler files registered (api.go).
 func (b *Broker) Routes() server.Routes {
 	routes := server.Routes{}
-	for _, register := range []func(server.Routes){
-		b.registerApiVersions,
-		b.registerMetadata,
-		b.registerProduce,
-		b.registerFetch,
-		b.registerListOffsets,
-		b.registerCreateTopics,
-		b.registerDeleteTopics,
-		b.registerCreatePartitions,
-		b.registerDescribeConfigs,
-		b.registerAlterConfigs,
-		b.registerIncrementalAlterConfigs,
-		b.registerDeleteRecords,
-		b.registerDescribeCluster,
-		b.registerDescribeLogDirs,
-		b.registerOffsetForLeaderEpoch,
-		b.registerInitProducerID,
-		b.registerDescribeProducers,
-		b.registerElectLeaders,
-		b.registerAlterPartitionAssignments,
-		b.registerListPartitionReassignments,
-		b.registerDescribeTopicPartitions,
-		b.registerFindCoordinator,
-		b.registerJoinGroup,
-		b.registerSyncGroup,
-		b.registerHeartbeat,
-		b.registerLeaveGroup,
-		b.registerOffsetCommit,
-		b.registerOffsetFetch,
-		b.registerOffsetDelete,
-		b.registerListGroups,
-		b.registerDescribeGroups,
-		b.registerDeleteGroups,
-		b.registerConsumerGroupHeartbeat,
-		b.registerConsumerGroupDescribe,
-	} {
-		register(routes)
+	for _, a := range apis {
+		routes[a.key] = server.Route{MinVersion: a.minVersion, MaxVersion: a.maxVersion, LargeRequests: a.largeRequests,
+			FrameReusable: a.frameReusable, Handle: func(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+				return a.handle(b, ctx, rc, req)
+			}}
 	}
 	b.routes = routes
 	return routes

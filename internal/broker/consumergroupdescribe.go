@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerConsumerGroupDescribe(r server.Routes) {
-	r[69] = server.Route{MinVersion: 0, MaxVersion: 1, Handle: b.handleConsumerGroupDescribe}
-}
+func init() { registerAPI(69, 0, 1, (*Broker).handleConsumerGroupDescribe) }
 
 func (b *Broker) handleConsumerGroupDescribe(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -14,9 +14,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerConsumerGroupHeartbeat(r server.Routes) {
-	r[68] = server.Route{MinVersion: 0, MaxVersion: 1, Handle: b.handleConsumerGroupHeartbeat}
-}
+func init() { registerAPI(68, 0, 1, (*Broker).handleConsumerGroupHeartbeat) }
 
 func (b *Broker) handleConsumerGroupHeartbeat(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

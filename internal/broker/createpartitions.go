@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerCreatePartitions(r server.Routes) {
-	r[37] = server.Route{MinVersion: 0, MaxVersion: 3, Handle: b.handleCreatePartitions}
-}
+func init() { registerAPI(37, 0, 3, (*Broker).handleCreatePartitions) }
 
 func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.CreatePartitionsRequest)

@@ -15,9 +15,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerCreateTopics(r server.Routes) {
-	r[19] = server.Route{MinVersion: 2, MaxVersion: 7, Handle: b.handleCreateTopics}
-}
+func init() { registerAPI(19, 2, 7, (*Broker).handleCreateTopics) }
 
 func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.CreateTopicsRequest)

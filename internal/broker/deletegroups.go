@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDeleteGroups(r server.Routes) {
-	r[42] = server.Route{MinVersion: 0, MaxVersion: 2, Handle: b.handleDeleteGroups}
-}
+func init() { registerAPI(42, 0, 2, (*Broker).handleDeleteGroups) }
 
 func (b *Broker) handleDeleteGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

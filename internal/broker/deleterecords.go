@@ -16,9 +16,7 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func (b *Broker) registerDeleteRecords(r server.Routes) {
-	r[21] = server.Route{MinVersion: 0, MaxVersion: 2, Handle: b.handleDeleteRecords}
-}
+func init() { registerAPI(21, 0, 2, (*Broker).handleDeleteRecords) }
 
 func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteRecordsRequest)

@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDeleteTopics(r server.Routes) {
-	r[20] = server.Route{MinVersion: 1, MaxVersion: 6, Handle: b.handleDeleteTopics}
-}
+func init() { registerAPI(20, 1, 6, (*Broker).handleDeleteTopics) }
 
 func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteTopicsRequest)

@@ -11,9 +11,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDescribeCluster(r server.Routes) {
-	r[60] = server.Route{MinVersion: 0, MaxVersion: 1, Handle: b.handleDescribeCluster}
-}
+func init() { registerAPI(60, 0, 1, (*Broker).handleDescribeCluster) }
 
 func (b *Broker) handleDescribeCluster(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeClusterRequest)

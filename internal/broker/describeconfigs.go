@@ -15,9 +15,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDescribeConfigs(r server.Routes) {
-	r[32] = server.Route{MinVersion: 1, MaxVersion: 4, Handle: b.handleDescribeConfigs}
-}
+func init() { registerAPI(32, 1, 4, (*Broker).handleDescribeConfigs) }
 
 func (b *Broker) handleDescribeConfigs(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeConfigsRequest)

@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDescribeGroups(r server.Routes) {
-	r[15] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleDescribeGroups}
-}
+func init() { registerAPI(15, 0, 5, (*Broker).handleDescribeGroups) }
 
 func (b *Broker) handleDescribeGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -15,9 +15,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDescribeLogDirs(r server.Routes) {
-	r[35] = server.Route{MinVersion: 1, MaxVersion: 4, Handle: b.handleDescribeLogDirs}
-}
+func init() { registerAPI(35, 1, 4, (*Broker).handleDescribeLogDirs) }
 
 func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeLogDirsRequest)

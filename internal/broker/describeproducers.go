@@ -11,9 +11,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerDescribeProducers(r server.Routes) {
-	r[61] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleDescribeProducers}
-}
+func init() { registerAPI(61, 0, 0, (*Broker).handleDescribeProducers) }
 
 func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeProducersRequest)

@@ -22,9 +22,7 @@ import (
 // maxDescribePartitions is Kafka's max.request.partition.size.limit.
 const maxDescribePartitions = 2000
 
-func (b *Broker) registerDescribeTopicPartitions(r server.Routes) {
-	r[75] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleDescribeTopicPartitions}
-}
+func init() { registerAPI(75, 0, 0, (*Broker).handleDescribeTopicPartitions) }
 
 func (b *Broker) handleDescribeTopicPartitions(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeTopicPartitionsRequest)

@@ -15,9 +15,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerElectLeaders(r server.Routes) {
-	r[43] = server.Route{MinVersion: 0, MaxVersion: 2, Handle: b.handleElectLeaders}
-}
+func init() { registerAPI(43, 0, 2, (*Broker).handleElectLeaders) }
 
 func (b *Broker) handleElectLeaders(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.ElectLeadersRequest)

@@ -20,9 +20,7 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func (b *Broker) registerFetch(r server.Routes) {
-	r[1] = server.Route{MinVersion: 4, MaxVersion: 17, Handle: b.handleFetch}
-}
+func init() { registerAPI(1, 4, 17, (*Broker).handleFetch) }
 
 // maxFetchWait bounds max.wait.ms from clients so a fetch never parks a
 // goroutine for long (Kafka clients send 500 ms by default).

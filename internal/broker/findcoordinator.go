@@ -15,9 +15,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerFindCoordinator(r server.Routes) {
-	r[10] = server.Route{MinVersion: 0, MaxVersion: 6, Handle: b.handleFindCoordinator}
-}
+func init() { registerAPI(10, 0, 6, (*Broker).handleFindCoordinator) }
 
 const (
 	coordinatorTypeGroup       = 0

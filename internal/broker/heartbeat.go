@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerHeartbeat(r server.Routes) {
-	r[12] = server.Route{MinVersion: 0, MaxVersion: 4, Handle: b.handleHeartbeat}
-}
+func init() { registerAPI(12, 0, 4, (*Broker).handleHeartbeat) }
 
 func (b *Broker) handleHeartbeat(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerIncrementalAlterConfigs(r server.Routes) {
-	r[44] = server.Route{MinVersion: 0, MaxVersion: 1, Handle: b.handleIncrementalAlterConfigs}
-}
+func init() { registerAPI(44, 0, 1, (*Broker).handleIncrementalAlterConfigs) }
 
 func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.IncrementalAlterConfigsRequest)

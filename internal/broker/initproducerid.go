@@ -16,9 +16,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerInitProducerID(r server.Routes) {
-	r[22] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleInitProducerID}
-}
+func init() { registerAPI(22, 0, 5, (*Broker).handleInitProducerID) }
 
 func (b *Broker) handleInitProducerID(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.InitProducerIDRequest)

@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerJoinGroup(r server.Routes) {
-	r[11] = server.Route{MinVersion: 0, MaxVersion: 9, Handle: b.handleJoinGroup}
-}
+func init() { registerAPI(11, 0, 9, (*Broker).handleJoinGroup) }
 
 func (b *Broker) handleJoinGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerLeaveGroup(r server.Routes) {
-	r[13] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleLeaveGroup}
-}
+func init() { registerAPI(13, 0, 5, (*Broker).handleLeaveGroup) }
 
 func (b *Broker) handleLeaveGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerListGroups(r server.Routes) {
-	r[16] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleListGroups}
-}
+func init() { registerAPI(16, 0, 5, (*Broker).handleListGroups) }
 
 func (b *Broker) handleListGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -18,9 +18,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerListOffsets(r server.Routes) {
-	r[2] = server.Route{MinVersion: 1, MaxVersion: 10, Handle: b.handleListOffsets}
-}
+func init() { registerAPI(2, 1, 10, (*Broker).handleListOffsets) }
 
 const (
 	timestampLatest         = -1

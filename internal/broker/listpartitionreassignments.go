@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerListPartitionReassignments(r server.Routes) {
-	r[46] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleListPartitionReassignments}
-}
+func init() { registerAPI(46, 0, 0, (*Broker).handleListPartitionReassignments) }
 
 func (b *Broker) handleListPartitionReassignments(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.ListPartitionReassignmentsRequest)

@@ -16,9 +16,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerMetadata(r server.Routes) {
-	r[3] = server.Route{MinVersion: 0, MaxVersion: 12, Handle: b.handleMetadata}
-}
+func init() { registerAPI(3, 0, 12, (*Broker).handleMetadata) }
 
 func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.MetadataRequest)

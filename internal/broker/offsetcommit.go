@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerOffsetCommit(r server.Routes) {
-	r[8] = server.Route{MinVersion: 0, MaxVersion: 9, Handle: b.handleOffsetCommit}
-}
+func init() { registerAPI(8, 0, 9, (*Broker).handleOffsetCommit) }
 
 func (b *Broker) handleOffsetCommit(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

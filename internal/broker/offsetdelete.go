@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerOffsetDelete(r server.Routes) {
-	r[47] = server.Route{MinVersion: 0, MaxVersion: 0, Handle: b.handleOffsetDelete}
-}
+func init() { registerAPI(47, 0, 0, (*Broker).handleOffsetDelete) }
 
 func (b *Broker) handleOffsetDelete(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerOffsetFetch(r server.Routes) {
-	r[9] = server.Route{MinVersion: 0, MaxVersion: 9, Handle: b.handleOffsetFetch}
-}
+func init() { registerAPI(9, 0, 9, (*Broker).handleOffsetFetch) }
 
 func (b *Broker) handleOffsetFetch(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

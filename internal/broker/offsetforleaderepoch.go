@@ -12,9 +12,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerOffsetForLeaderEpoch(r server.Routes) {
-	r[23] = server.Route{MinVersion: 2, MaxVersion: 4, Handle: b.handleOffsetForLeaderEpoch}
-}
+func init() { registerAPI(23, 2, 4, (*Broker).handleOffsetForLeaderEpoch) }
 
 func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.OffsetForLeaderEpochRequest)

@@ -20,9 +20,7 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func (b *Broker) registerProduce(r server.Routes) {
-	r[0] = server.Route{MinVersion: 3, MaxVersion: 13, Handle: b.handleProduce}
-}
+func init() { registerAPI(0, 3, 13, (*Broker).handleProduce, largeRequests, frameReusable) }
 
 // appended is a partition write that waits for durability before its ack.
 type appended struct {

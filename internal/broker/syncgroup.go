@@ -10,9 +10,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func (b *Broker) registerSyncGroup(r server.Routes) {
-	r[14] = server.Route{MinVersion: 0, MaxVersion: 5, Handle: b.handleSyncGroup}
-}
+func init() { registerAPI(14, 0, 5, (*Broker).handleSyncGroup) }
 
 func (b *Broker) handleSyncGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 	return b.groupRequest(rc, req)

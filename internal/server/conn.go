@@ -15,10 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-const (
-	produceKey     = 0
-	apiVersionsKey = 18
-)
+const apiVersionsKey = 18
 
 // errClose marks a protocol violation after which the connection is closed,
 // as Kafka does for malformed or unsupported requests.
@@ -38,11 +35,10 @@ type conn struct {
 	srv *Server
 	nc  net.Conn
 
-	// frameBuf is reused for the next request when the last one was a
-	// Produce: its handler copies the records into the log before it
-	// returns and keeps no reference to the frame. Other handlers may keep
-	// slices of their request (group metadata, for one), so their frames
-	// are never reused.
+	// frameBuf is reused for the next request when the last one's route
+	// is FrameReusable (Produce: its handler copies the records into the
+	// log before it returns). Other handlers may keep slices of their
+	// request (group metadata, for one), so their frames are never reused.
 	frameBuf []byte
 
 	// slots carries responses to the writer in request order; its capacity
@@ -99,7 +95,7 @@ func (c *conn) frameBuffer(size int) []byte {
 }
 
 func (c *conn) keepFrameBuffer(frame []byte) {
-	if len(frame) >= 2 && binary.BigEndian.Uint16(frame) == produceKey && cap(frame) <= maxReusedFrameBytes {
+	if len(frame) >= 2 && c.srv.routes[int16(binary.BigEndian.Uint16(frame))].FrameReusable && cap(frame) <= maxReusedFrameBytes {
 		c.frameBuf = frame
 	}
 }
@@ -152,10 +148,10 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errClose, err)
 	}
-	if hdr.apiKey != produceKey && int32(len(frame)) > c.srv.limits.MaxAdminRequestBytes {
+	route, known := c.srv.routes[hdr.apiKey]
+	if !route.LargeRequests && int32(len(frame)) > c.srv.limits.MaxAdminRequestBytes {
 		return nil, fmt.Errorf("%w: %d byte %s request over %d bytes", errClose, len(frame), kmsg.NameForKey(hdr.apiKey), c.srv.limits.MaxAdminRequestBytes)
 	}
-	route, known := c.srv.routes[hdr.apiKey]
 	if hdr.apiKey == apiVersionsKey && known && hdr.apiVersion > route.MaxVersion {
 		// KIP-511: answer an ApiVersions request of an unknown version with
 		// v0 and UNSUPPORTED_VERSION so the client can downgrade.

@@ -60,10 +60,18 @@ type Result struct {
 // goroutine.
 type Handler func(ctx context.Context, rc *RequestContext, req kmsg.Request) Result
 
-// Route is one API served: its handler and the versions supported.
+// Route is one API served: its handler, the versions supported, and how
+// its request frames are read.
 type Route struct {
 	MinVersion, MaxVersion int16
 	Handle                 Handler
+	// LargeRequests lets the API's frames reach Limits.MaxRequestBytes;
+	// others are capped at Limits.MaxAdminRequestBytes.
+	LargeRequests bool
+	// FrameReusable says the handler keeps no reference into the request
+	// frame once it returns (Produce copies its records into the log), so
+	// the connection reads the next request into the same buffer.
+	FrameReusable bool
 }
 
 // Routes maps API keys to handlers. It is built once at start-up and only
@@ -75,7 +83,8 @@ type Limits struct {
 	// MaxRequestBytes is socket.request.max.bytes: a larger frame closes
 	// the connection before anything is allocated.
 	MaxRequestBytes int32
-	// MaxAdminRequestBytes caps frames of every API but Produce. kmsg
+	// MaxAdminRequestBytes caps frames of every API whose route does not
+	// ask for LargeRequests (only Produce does). kmsg
 	// checks an array's length against the bytes left, but each element
 	// may decode into a struct tens of times larger than its one byte on
 	// the wire; a small cap keeps that amplification bounded for the

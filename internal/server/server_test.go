@@ -254,3 +254,35 @@ func TestParseRequestHeaderRejectsBadClientID(t *testing.T) {
 		t.Fatal("short header accepted")
 	}
 }
+
+// TestLargeRequestsOnlyWhereTheRouteAllows: a frame above
+// MaxAdminRequestBytes closes the connection unless its route asks for
+// LargeRequests, and then it is served up to MaxRequestBytes.
+func TestLargeRequestsOnlyWhereTheRouteAllows(t *testing.T) {
+	answered := func(context.Context, *RequestContext, kmsg.Request) Result {
+		return Result{Response: kmsg.NewPtrProduceResponse()}
+	}
+	limits := DefaultLimits()
+	limits.MaxAdminRequestBytes = 1024
+	for _, large := range []bool{false, true} {
+		routes := apiVersionsRoutes()
+		routes[0] = Route{MinVersion: 3, MaxVersion: 13, Handle: answered, LargeRequests: large}
+		c := dial(t, testServer(t, routes, limits))
+		produce := kmsg.NewPtrProduceRequest()
+		produce.Version, produce.Acks = 9, 1
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "t"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = make([]byte, 4096)
+		rt.Partitions = append(rt.Partitions, rp)
+		produce.Topics = append(produce.Topics, rt)
+		c.send(produce, 1)
+		if !large {
+			c.expectClosed()
+			continue
+		}
+		if corr, _, err := c.receive(); err != nil || corr != 1 {
+			t.Fatalf("large request on a LargeRequests route: correlation %d, %v", corr, err)
+		}
+	}
+}
