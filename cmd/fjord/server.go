@@ -18,12 +18,13 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/serverproc"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
-// readyPrefix starts the line printed once clients can connect; tests and
-// scripts wait for it (internal/fjordtest).
-const readyPrefix = "fjord: broker ready on "
+// readyPrefix starts the line printed once clients can connect; the
+// harnesses and scripts wait for it (internal/serverproc).
+const readyPrefix = serverproc.ReadyPrefix
 
 // serverFlags are `fjord server`'s flags; each overrides the matching
 // property of --config.

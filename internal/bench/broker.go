@@ -1,22 +1,17 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-)
 
-// readyPrefix starts the line `fjord server` prints once clients can
-// connect; it is the server's contract with every harness.
-const readyPrefix = "fjord: broker ready on "
+	"github.com/fjordhq/fjord/internal/serverproc"
+)
 
 const (
 	// brokerStartTimeout bounds the wait for the ready line.
@@ -31,9 +26,8 @@ const (
 // directory, started for one run and removed after it.
 type childBroker struct {
 	Addr    string
-	cmd     *exec.Cmd
+	proc    *serverproc.Process
 	dataDir string
-	exited  chan struct{} // closed when the process has been waited for
 	log     *tailBuffer
 }
 
@@ -46,78 +40,23 @@ func startChildBroker(ctx context.Context, binary string) (*childBroker, error) 
 	if err != nil {
 		return nil, fmt.Errorf("creating broker data directory: %w", err)
 	}
-	b := &childBroker{dataDir: dataDir, exited: make(chan struct{}), log: &tailBuffer{limit: brokerLogTailBytes}}
-	b.cmd = exec.Command(binary, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	b.cmd.Stderr = b.log
-	stdout, err := b.cmd.StdoutPipe()
+	b := &childBroker{dataDir: dataDir, log: &tailBuffer{limit: brokerLogTailBytes}}
+	b.proc, err = serverproc.Launch(binary, []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, b.log)
 	if err != nil {
 		_ = os.RemoveAll(dataDir)
-		return nil, fmt.Errorf("broker stdout: %w", err)
+		return nil, err
 	}
-	if err := b.cmd.Start(); err != nil {
-		_ = os.RemoveAll(dataDir)
-		return nil, fmt.Errorf("starting %s server: %w", binary, err)
+	if b.Addr, err = b.proc.WaitReady(ctx, brokerStartTimeout); err != nil {
+		_ = b.stop()
+		return nil, fmt.Errorf("broker: %w: %s", err, b.log.String())
 	}
-	ready := make(chan string, 1)
-	go b.readStdout(stdout, ready)
-
-	timer := time.NewTimer(brokerStartTimeout)
-	defer timer.Stop()
-	select {
-	case b.Addr = <-ready:
-		return b, nil
-	case <-b.exited:
-		b.stop()
-		return nil, fmt.Errorf("broker exited before becoming ready: %s", b.log.String())
-	case <-timer.C:
-		b.stop()
-		return nil, fmt.Errorf("broker not ready after %v: %s", brokerStartTimeout, b.log.String())
-	case <-ctx.Done():
-		b.stop()
-		return nil, fmt.Errorf("waiting for the broker: %w", ctx.Err())
-	}
+	return b, nil
 }
 
-// readStdout forwards the ready address and keeps the rest as log; it ends
-// when the process closes stdout, then reaps the process. It is the only
-// goroutine a childBroker starts and stop waits for it.
-func (b *childBroker) readStdout(stdout io.Reader, ready chan<- string) {
-	defer close(b.exited)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
-		if addr, ok := strings.CutPrefix(line, readyPrefix); ok {
-			select {
-			case ready <- strings.TrimSpace(addr):
-			default:
-			}
-		}
-		_, _ = b.log.Write([]byte(line + "\n"))
-	}
-	// A line longer than the scanner's buffer stops the scan; drain so the
-	// broker never blocks writing to a full pipe.
-	_, _ = io.Copy(b.log, stdout)
-	_ = b.cmd.Wait()
-}
-
-// stop sends SIGTERM, waits for the process (SIGKILL after
+// stop sends SIGTERM, waits for the process (SIGQUIT, then SIGKILL, after
 // brokerStopTimeout) and removes the data directory.
 func (b *childBroker) stop() error {
-	var err error
-	select {
-	case <-b.exited:
-	default:
-		_ = b.cmd.Process.Signal(syscall.SIGTERM)
-		timer := time.NewTimer(brokerStopTimeout)
-		select {
-		case <-b.exited:
-		case <-timer.C:
-			_ = b.cmd.Process.Kill()
-			<-b.exited
-			err = fmt.Errorf("broker did not exit within %v of SIGTERM and was killed", brokerStopTimeout)
-		}
-		timer.Stop()
-	}
+	err := b.proc.Stop(syscall.SIGTERM, brokerStopTimeout)
 	if rmErr := os.RemoveAll(b.dataDir); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("removing broker data directory: %w", rmErr))
 	}

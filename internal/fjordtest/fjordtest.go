@@ -3,15 +3,11 @@
 // process on a free loopback port with its own data directory, and stops it
 // (SIGTERM, or SIGKILL for crash tests) when the test ends.
 //
-// The server announces readiness with one stdout line,
-//
-//	fjord: broker ready on HOST:PORT
-//
-// which is how the harness learns the port chosen for --listen 127.0.0.1:0.
+// The process is run by internal/serverproc, whose ready line tells the
+// harness the port chosen for --listen 127.0.0.1:0.
 package fjordtest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -25,10 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// ReadyPrefix starts the line the server prints once it accepts clients.
-const ReadyPrefix = "fjord: broker ready on "
+	"github.com/fjordhq/fjord/internal/serverproc"
+)
 
 // startTimeout bounds how long a server may take to become ready; it is
 // generous because CI machines run tests in parallel on two cores.
@@ -91,9 +86,8 @@ type Server struct {
 
 	mu struct {
 		sync.Mutex
-		cmd    *exec.Cmd
-		exited chan struct{}
-		log    *lockedWriter
+		proc *serverproc.Process
+		log  *lockedWriter
 	}
 }
 
@@ -173,11 +167,6 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	t.Helper()
 	args := append([]string(nil), s.args...)
 	args[2] = listen
-	cmd := exec.Command(Binary(t), args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// One log across restarts: a failure is often explained by what the
 	// previous process did on its way down.
 	s.mu.Lock()
@@ -188,43 +177,20 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	} else {
 		logW.Write([]byte("--- restarted ---\n"))
 	}
-	cmd.Stderr = logW
-	if err := cmd.Start(); err != nil {
+	proc, err := serverproc.Launch(Binary(t), args, logW)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if addr, ok := strings.CutPrefix(line, ReadyPrefix); ok {
-				select {
-				case ready <- strings.TrimSpace(addr):
-				default:
-				}
-			}
-			logW.Write([]byte(line + "\n"))
-		}
-		_ = cmd.Wait()
-		close(exited)
-	}()
 	s.mu.Lock()
-	s.mu.cmd, s.mu.exited, s.mu.log = cmd, exited, logW
+	s.mu.proc, s.mu.log = proc, logW
 	s.mu.Unlock()
-	began := time.Now()
 	return func() {
 		t.Helper()
-		select {
-		case addr := <-ready:
-			s.Addr = addr
-		case <-exited:
-			t.Fatalf("fjord server exited before becoming ready:\n%s", logW.String())
-		case <-time.After(startTimeout - time.Since(began)):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Fatalf("fjord server not ready after %v:\n%s", startTimeout, logW.String())
+		addr, err := proc.WaitReady(context.Background(), startTimeout)
+		if err != nil {
+			t.Fatalf("fjord server: %v:\n%s", err, logW.String())
 		}
+		s.Addr = addr
 	}
 }
 
@@ -239,55 +205,32 @@ func (s *Server) Log() string {
 }
 
 // PID is the process id of the running server.
-func (s *Server) PID() int {
+func (s *Server) PID() int { return s.proc().PID() }
+
+func (s *Server) proc() *serverproc.Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.mu.cmd.Process.Pid
+	return s.mu.proc
 }
+
+// stopTimeout bounds how long a server may take to exit on a signal.
+const stopTimeout = 30 * time.Second
 
 // Stop ends the server with SIGTERM and waits for it; a server that does not
-// exit within the timeout is killed and the test fails.
-func (s *Server) Stop() {
-	s.signalAndWait(syscall.SIGTERM, 30*time.Second)
-}
+// exit within the timeout is made to dump its goroutines, killed, and the
+// test fails.
+func (s *Server) Stop() { s.signalAndWait(syscall.SIGTERM) }
 
 // Kill ends the server with SIGKILL, as a crash, and waits for it.
-func (s *Server) Kill() {
-	s.signalAndWait(syscall.SIGKILL, 30*time.Second)
-}
+func (s *Server) Kill() { s.signalAndWait(syscall.SIGKILL) }
 
-func (s *Server) signalAndWait(sig syscall.Signal, timeout time.Duration) {
-	s.mu.Lock()
-	cmd, exited := s.mu.cmd, s.mu.exited
-	s.mu.Unlock()
-	if cmd == nil {
+func (s *Server) signalAndWait(sig syscall.Signal) {
+	proc := s.proc()
+	if proc == nil {
 		return
 	}
-	select {
-	case <-exited:
-		return
-	default:
-	}
-	_ = cmd.Process.Signal(sig)
-	_ = cmd.Process.Signal(syscall.SIGCONT) // a paused process must run to exit
-	select {
-	case <-exited:
-	case <-time.After(timeout):
-		s.dumpAndKill(cmd, exited)
-		s.t.Errorf("fjord server did not exit on %v within %v:\n%s", sig, timeout, s.Log())
-	}
-}
-
-// dumpAndKill ends a process that hangs: SIGQUIT first, on which the Go
-// runtime writes every goroutine's stack to the log and exits, then
-// SIGKILL if even that does not end it.
-func (s *Server) dumpAndKill(cmd *exec.Cmd, exited <-chan struct{}) {
-	_ = cmd.Process.Signal(syscall.SIGQUIT)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
+	if err := proc.Stop(sig, stopTimeout); err != nil {
+		s.t.Errorf("fjord server on %v: %v:\n%s", sig, err, s.Log())
 	}
 }
 
@@ -295,14 +238,8 @@ func (s *Server) dumpAndKill(cmd *exec.Cmd, exited <-chan struct{}) {
 // sent without waiting (Terminate). A process still running then is made to
 // dump its goroutines and killed, and the test fails.
 func (s *Server) WaitExited(timeout time.Duration) {
-	s.mu.Lock()
-	cmd, exited := s.mu.cmd, s.mu.exited
-	s.mu.Unlock()
-	select {
-	case <-exited:
-	case <-time.After(timeout):
-		s.dumpAndKill(cmd, exited)
-		s.t.Errorf("fjord server did not exit within %v:\n%s", timeout, s.Log())
+	if err := s.proc().WaitExited(timeout); err != nil {
+		s.t.Errorf("fjord server: %v:\n%s", err, s.Log())
 	}
 }
 
@@ -314,11 +251,8 @@ func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
 func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
 
 func (s *Server) signal(sig syscall.Signal) {
-	s.mu.Lock()
-	cmd := s.mu.cmd
-	s.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		_ = cmd.Process.Signal(sig)
+	if proc := s.proc(); proc != nil {
+		proc.Signal(sig)
 	}
 }
 
@@ -350,11 +284,8 @@ func (s *Server) Restart(t testing.TB) {
 // Exited reports whether the process has ended (for tests that check the
 // broker stays up).
 func (s *Server) Exited() bool {
-	s.mu.Lock()
-	exited := s.mu.exited
-	s.mu.Unlock()
 	select {
-	case <-exited:
+	case <-s.proc().Exited():
 		return true
 	default:
 		return false
