@@ -300,7 +300,7 @@ func (l offsetsLog) Append(records []group.Record) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("building offsets batch: %w", err)
 	}
-	res, err := l.p.Append([][]byte{batch}, []recordbatch.Header{h}, nowMs)
+	res, err := l.p.Append(batch, h, nowMs)
 	if err != nil {
 		return 0, err
 	}

@@ -160,7 +160,7 @@ func requestTopicName(img *metadata.Image, byID bool, name string, id [16]byte) 
 	return name, nil
 }
 
-// appendRecords validates the batches of one partition and appends them,
+// appendRecords validates the batch of one partition and appends it,
 // filling the offsets into pr. It returns the last offset written.
 func (b *Broker) appendRecords(p *partition.Partition, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
 	cfg := p.Config()
@@ -170,33 +170,28 @@ func (b *Broker) appendRecords(p *partition.Partition, records []byte, nowMs int
 	if err != nil {
 		return 0, err
 	}
-	batches := [][]byte{batch}
-	headers := make([]recordbatch.Header, len(batches))
-	for i, batch := range batches {
-		h, err := recordbatch.Validate(batch, recordbatch.Limits{MaxBatchBytes: cfg.MaxMessageBytes})
-		if err != nil {
-			return 0, err
-		}
-		if h.Codec() == recordbatch.CodecZstd && req.Version < 7 {
-			// KIP-110: zstd needs produce v7, so old clients cannot write
-			// batches that old consumers could not read.
-			return 0, kerr.UnsupportedCompressionType
-		}
-		if req.TransactionID != nil || h.Transactional() {
-			// Transactions are not served yet; ApiVersions does not offer
-			// their APIs, so only a misbehaving client gets here.
-			return 0, kerr.InvalidTxnState
-		}
-		if cfg.LogAppendTime() {
-			recordbatch.SetMaxTimestampLogAppendTime(batch, nowMs)
-			h.MaxTimestamp = nowMs
-			pr.LogAppendTime = nowMs
-		} else if err := checkTimestamps(h, nowMs, cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs); err != nil {
-			return 0, err
-		}
-		headers[i] = h
+	h, err := recordbatch.Validate(batch, recordbatch.Limits{MaxBatchBytes: cfg.MaxMessageBytes})
+	if err != nil {
+		return 0, err
 	}
-	res, err := p.Append(batches, headers, nowMs)
+	if h.Codec() == recordbatch.CodecZstd && req.Version < 7 {
+		// KIP-110: zstd needs produce v7, so old clients cannot write
+		// batches that old consumers could not read.
+		return 0, kerr.UnsupportedCompressionType
+	}
+	if req.TransactionID != nil || h.Transactional() {
+		// Transactions are not served yet; ApiVersions does not offer
+		// their APIs, so only a misbehaving client gets here.
+		return 0, kerr.InvalidTxnState
+	}
+	if cfg.LogAppendTime() {
+		recordbatch.SetMaxTimestampLogAppendTime(batch, nowMs)
+		h.MaxTimestamp = nowMs
+		pr.LogAppendTime = nowMs
+	} else if err := checkTimestamps(h, nowMs, cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs); err != nil {
+		return 0, err
+	}
+	res, err := p.Append(batch, h, nowMs)
 	if err != nil {
 		return 0, err
 	}

@@ -87,7 +87,7 @@ func (f *throttleFixture) produce(batches int) {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		res, err := p.Append([][]byte{batch}, []recordbatch.Header{h}, 1000)
+		res, err := p.Append(batch, h, 1000)
 		if err != nil {
 			f.t.Fatal(err)
 		}

@@ -15,7 +15,6 @@
 package partition
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -64,6 +63,12 @@ type Partition struct {
 func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEpoch int32) (*Partition, error) {
 	p := &Partition{Topic: topic, TopicID: topicID, Index: index, log: log}
 	p.producers = producerstate.NewManager(maxBatchesPerProducer)
+	// No one else holds p yet, but the locks are taken as everywhere
+	// else, so the fields' rules hold without exception.
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	err := log.ScanBatches(log.LogStartOffset(), func(h recordbatch.Header) error {
 		p.noteEpochLocked(h.PartitionLeaderEpoch, storage.Offset(h.BaseOffset))
 		if h.Idempotent() {
@@ -122,62 +127,44 @@ func (p *Partition) HighWatermark() storage.Offset {
 
 // AppendResult says where a produce landed.
 type AppendResult struct {
-	BaseOffset storage.Offset // offset of the first record of the first batch
-	LastOffset storage.Offset // offset of the last record of the last batch
-	// Duplicate is set when every batch was a retry of an already appended
+	BaseOffset storage.Offset // offset of the batch's first record
+	LastOffset storage.Offset // offset of the batch's last record
+	// Duplicate is set when the batch was a retry of an already appended
 	// one: nothing was written and the original offsets are returned.
 	Duplicate bool
 }
 
-// ErrNoBatches is returned for a produce with no record batches.
-var ErrNoBatches = errors.New("no record batches")
-
-// Append appends validated batches as one unit of the produce request. Each
-// idempotent batch is checked against the producer state first; a retried
-// batch is answered with its original offsets and not written again. The
-// returned error is a kerr error when the producer state refuses a batch.
-func (p *Partition) Append(batches [][]byte, headers []recordbatch.Header, nowMs int64) (AppendResult, error) {
-	if len(batches) == 0 {
-		return AppendResult{}, ErrNoBatches
-	}
+// Append appends one validated batch (a Produce request carries one per
+// partition). An idempotent batch is checked against the producer state
+// first; a retried batch is answered with its original offsets and not
+// written again. The returned error is a kerr error when the producer state
+// refuses the batch.
+func (p *Partition) Append(batch []byte, h recordbatch.Header, nowMs int64) (AppendResult, error) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
+	d := p.producers.Check(h)
+	if d.Err != nil {
+		return AppendResult{}, d.Err
+	}
+	if d.Duplicate {
+		return AppendResult{BaseOffset: storage.Offset(d.BaseOffset), LastOffset: storage.Offset(d.LastOffset), Duplicate: true}, nil
+	}
 	epoch := p.LeaderEpoch()
-	res := AppendResult{BaseOffset: -1, Duplicate: true}
-	for i, batch := range batches {
-		h := headers[i]
-		d := p.producers.Check(h)
-		if d.Err != nil {
-			return res, d.Err
-		}
-		if d.Duplicate {
-			if res.BaseOffset < 0 {
-				res.BaseOffset = storage.Offset(d.BaseOffset)
-			}
-			res.LastOffset = storage.Offset(d.LastOffset)
-			continue
-		}
-		info, err := p.log.Append(batch, epoch)
-		if err != nil {
-			return res, fmt.Errorf("appending to %s-%d: %w", p.Topic, p.Index, err)
-		}
-		res.Duplicate = false
-		p.mu.Lock()
-		p.noteEpochLocked(epoch, info.BaseOffset)
-		p.mu.Unlock()
-		if res.BaseOffset < 0 {
-			res.BaseOffset = info.BaseOffset
-		}
-		res.LastOffset = info.LastOffset
-		if h.Idempotent() {
-			h.BaseOffset = int64(info.BaseOffset)
-			p.producers.Update(h, int64(info.BaseOffset), nowMs)
-		}
+	info, err := p.log.Append(batch, epoch)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("appending to %s-%d: %w", p.Topic, p.Index, err)
+	}
+	p.mu.Lock()
+	p.noteEpochLocked(epoch, info.BaseOffset)
+	p.mu.Unlock()
+	if h.Idempotent() {
+		h.BaseOffset = int64(info.BaseOffset)
+		p.producers.Update(h, int64(info.BaseOffset), nowMs)
 	}
 	if !p.log.NeedsSyncPerAppend() && !p.replicated() {
 		p.advanceHighWatermark(p.log.LogEndOffset())
 	}
-	return res, nil
+	return AppendResult{BaseOffset: info.BaseOffset, LastOffset: info.LastOffset}, nil
 }
 
 // WaitDurable blocks until the log is fsynced through lastOffset and then

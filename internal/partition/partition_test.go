@@ -47,7 +47,7 @@ func appendOne(t *testing.T, p *Partition, b []byte, h recordbatch.Header) (Appe
 	t.Helper()
 	// The log writes offsets into the batch; give it its own copy as the
 	// request buffer would be.
-	return p.Append([][]byte{append([]byte(nil), b...)}, []recordbatch.Header{h}, 1000)
+	return p.Append(append([]byte(nil), b...), h, 1000)
 }
 
 func TestIdempotentRetryReturnsOriginalOffsets(t *testing.T) {

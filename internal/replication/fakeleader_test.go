@@ -71,7 +71,7 @@ func appendBatches(t *testing.T, p *partition.Partition, value string, count int
 	t.Helper()
 	for i := 0; i < count; i++ {
 		b, h := testBatch(value, 2)
-		res, err := p.Append([][]byte{b}, []recordbatch.Header{h}, 1000)
+		res, err := p.Append(b, h, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
