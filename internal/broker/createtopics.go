@@ -12,6 +12,7 @@ import (
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
@@ -75,7 +76,7 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContex
 // createdTopicConfigs lists a new topic's effective configuration.
 func (b *Broker) createdTopicConfigs(overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
 	var out []kmsg.CreateTopicsResponseTopicConfig
-	for _, e := range config.DescribeTopic(b.brokerProps(b.meta.Image()), nil, overrides) {
+	for _, e := range config.DescribeTopic(replicas.BrokerProps(b.opts.StaticProps, b.meta.Image(), b.opts.NodeID), nil, overrides) {
 		c := kmsg.NewCreateTopicsResponseTopicConfig()
 		c.Name, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.ReadOnly, int8(e.Source), e.Sensitive
 		if !e.Null {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -22,7 +23,7 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 	req := kreq.(*kmsg.DeleteRecordsRequest)
 	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
 	type pending struct {
-		role   *leaderRole
+		write  *replicas.Write
 		offset storage.Offset
 		resp   *kmsg.DeleteRecordsResponseTopicPartition
 	}
@@ -37,14 +38,14 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 			out.Partitions = append(out.Partitions, kmsg.NewDeleteRecordsResponseTopicPartition())
 			pr := &out.Partitions[len(out.Partitions)-1]
 			pr.Partition = rp.Partition
-			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
+			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			switch {
 			case perr != nil:
 				pr.ErrorCode = perr.Code
 			case isInternalTopic(rt.Topic):
 				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			default:
-				role, err := b.writeRole(p)
+				write, err := b.replicas.NewWrite(p)
 				if err != nil {
 					pr.ErrorCode, pr.LowWatermark = errorCode(err), -1
 					break
@@ -53,9 +54,9 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 				pr.ErrorCode, pr.LowWatermark = errorCode(err), int64(low)
 				if err != nil {
 					pr.LowWatermark = -1
-				} else if role != nil {
+				} else {
 					// Answered once the followers deleted them too.
-					waits = append(waits, pending{role: role, offset: low, resp: pr})
+					waits = append(waits, pending{write: write, offset: low, resp: pr})
 				}
 			}
 		}
@@ -68,7 +69,7 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		deadline := time.Now().Add(timeout)
 		for _, w := range waits {
-			low, err := b.waitLowWatermark(ctx, w.role, w.offset, time.Until(deadline))
+			low, err := w.write.WaitLowWatermark(ctx, w.offset, time.Until(deadline))
 			w.resp.ErrorCode, w.resp.LowWatermark = errorCode(err), int64(low)
 			if err != nil {
 				w.resp.LowWatermark = -1

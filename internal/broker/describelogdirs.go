@@ -29,13 +29,13 @@ func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *server.RequestConte
 	}
 	byTopic := map[string][]*partition.Partition{}
 	if req.Topics == nil {
-		for _, p := range b.allPartitions() {
+		for _, p := range b.replicas.All() {
 			byTopic[p.Topic] = append(byTopic[p.Topic], p)
 		}
 	} else {
 		for _, rt := range req.Topics {
 			for _, idx := range rt.Partitions {
-				if p := b.partition(rt.Topic, idx); p != nil {
+				if p := b.replicas.Partition(rt.Topic, idx); p != nil {
 					byTopic[rt.Topic] = append(byTopic[rt.Topic], p)
 				}
 			}

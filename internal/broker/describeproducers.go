@@ -22,7 +22,7 @@ func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestCon
 		for _, idx := range rt.Partitions {
 			pr := kmsg.NewDescribeProducersResponseTopicPartition()
 			pr.Partition = idx
-			p, perr := b.leaderPartition(rt.Topic, idx)
+			p, perr := b.replicas.Leader(rt.Topic, idx)
 			if perr != nil {
 				pr.ErrorCode = perr.Code
 				out.Partitions = append(out.Partitions, pr)

@@ -9,6 +9,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -106,7 +108,7 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 				pr.ErrorCode = topicErr.Code
 			default:
 				var perr *kerr.Error
-				if p, perr = b.leaderPartition(name, rp.Partition); perr != nil {
+				if p, perr = b.replicas.Leader(name, rp.Partition); perr != nil {
 					pr.ErrorCode = perr.Code
 				}
 			}
@@ -179,32 +181,19 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 	upTo := hw
 	throttled := false
 	if f.replica >= 0 {
-		role := f.b.leaderRoleOf(p)
-		if role == nil {
-			pr.ErrorCode = kerr.NotLeaderForPartition.Code
-			f.failed = true
-			return 0
-		}
-		role.noteFollowerLogStart(f.replica, rp.LogStartOffset)
-		if err := f.b.onFollowerFetch(role, f.replica, f.replicaEpoch, offset); err != nil {
-			pr.ErrorCode, f.failed = kerr.ReplicaNotAvailable.Code, true
-			return 0
-		}
-		hw = p.HighWatermark()
-		pr.HighWatermark, pr.LastStableOffset = int64(hw), int64(hw)
-		// Followers get the whole log, fsynced here or not, so that the
-		// leader's fsync and their copy overlap; the high watermark counts
-		// only the leader's durable end (onLeaderAppend). A leader that
-		// crashes with an unsynced tail never leads again at this epoch
-		// (its restart re-registers and moves leadership), so followers
-		// holding that tail cannot diverge from it within one epoch.
-		upTo = log.LogEndOffset()
-		if th := role.throttle.Load(); th != nil {
-			if th.hold(f.b.repl.leaderQuota, f.replica) {
-				return 0 // no records for now, as Kafka; other partitions go on
+		read, err := f.b.replicas.FollowerFetch(p, f.replica, f.replicaEpoch, offset, rp.LogStartOffset)
+		if err != nil {
+			pr.ErrorCode, f.failed = kerr.NotLeaderForPartition.Code, true
+			if errors.Is(err, replicas.ErrNotAReplica) {
+				pr.ErrorCode = kerr.ReplicaNotAvailable.Code
 			}
-			throttled = true
+			return 0
 		}
+		pr.HighWatermark, pr.LastStableOffset = int64(read.HighWatermark), int64(read.HighWatermark)
+		if read.Hold {
+			return 0 // no records for now, as Kafka; other partitions go on
+		}
+		upTo, throttled = read.UpTo, read.Throttled
 	}
 	if offset >= upTo || maxBytes <= 0 && !first {
 		return 0
@@ -249,9 +238,7 @@ func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRe
 // partitions in it against the leader quota (Kafka records them as the
 // response goes, whatever the follower's ISR membership).
 func (f *fetch) finish() kmsg.Response {
-	if f.throttledBytes > 0 {
-		f.b.repl.leaderQuota.Record(f.throttledBytes)
-	}
+	f.b.replicas.RecordThrottled(f.throttledBytes)
 	return f.response()
 }
 

@@ -112,7 +112,7 @@ func (b *Broker) electGroupPartitions(img *metadata.Image) {
 		return
 	}
 	for i, pi := range t.Partitions {
-		p := b.partition(offsetsTopic, int32(i))
+		p := b.replicas.Partition(offsetsTopic, int32(i))
 		if p != nil && pi.Leader == b.opts.NodeID {
 			// The same partition yields an equal offsetsLog, so the
 			// coordinator keeps what it loaded across metadata changes.
@@ -286,8 +286,8 @@ type offsetsLog struct {
 }
 
 func (l offsetsLog) Append(records []group.Record) (int64, error) {
-	// Only the partition's leader writes; see writeRole.
-	if _, err := l.b.writeRole(l.p); err != nil {
+	// Only the partition's leader writes (replicas.NewWrite).
+	if _, err := l.b.replicas.NewWrite(l.p); err != nil {
 		return 0, fmt.Errorf("appending to %s-%d: %w", l.p.Topic, l.p.Index, err)
 	}
 	nowMs := l.b.now().UnixMilli()
@@ -319,19 +319,11 @@ func (l offsetsLog) WaitDurable(end int64) error {
 	if end <= 0 {
 		return nil
 	}
-	last := storage.Offset(end - 1)
-	if err := l.p.WaitDurable(last); err != nil {
-		return err
-	}
-	role, err := l.b.writeRole(l.p)
+	write, err := l.b.replicas.NewWrite(l.p)
 	if err != nil {
 		return fmt.Errorf("waiting for %s-%d's ISR: %w", l.p.Topic, l.p.Index, err)
 	}
-	if role == nil {
-		return nil
-	}
-	l.b.onLeaderAppend(role)
-	return l.b.waitReplicated(context.Background(), role, last, int(l.p.Config().MinInsyncReplicas), offsetsCommitTimeout)
+	return write.Wait(context.Background(), storage.Offset(end-1), -1, offsetsCommitTimeout)
 }
 
 func (l offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {

@@ -41,7 +41,7 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, 
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
-			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
+			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			if perr != nil {
 				pr.ErrorCode = perr.Code
 				continue

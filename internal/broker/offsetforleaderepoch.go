@@ -26,7 +26,7 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.Request
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			pr.Partition = rp.Partition
-			p, perr := b.leaderPartition(rt.Topic, rp.Partition)
+			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			if perr != nil {
 				pr.ErrorCode = perr.Code
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -24,10 +25,9 @@ func init() { registerAPI(0, 3, 13, (*Broker).handleProduce, largeRequests, fram
 
 // appended is a partition write that waits for durability before its ack.
 type appended struct {
-	p    *partition.Partition
-	role *leaderRole // nil unless the partition is replicated
-	last storage.Offset
-	resp *kmsg.ProduceResponseTopicPartition
+	write *replicas.Write
+	last  storage.Offset
+	resp  *kmsg.ProduceResponseTopicPartition
 }
 
 func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
@@ -60,38 +60,29 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode = kerr.InvalidTopicException.Code
 				continue
 			}
-			p, perr := b.leaderPartition(name, rp.Partition)
+			p, perr := b.replicas.Leader(name, rp.Partition)
 			if perr != nil {
 				pr.ErrorCode = perr.Code
 				continue
 			}
-			role, err := b.writeRole(p)
+			write, err := b.replicas.NewWrite(p)
 			if err != nil {
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
-			if role != nil {
-				// Below min.insync.replicas nothing is written, so the
-				// producer may retry safely.
-				role.mu.Lock()
-				err := role.state.CheckProduce(req.Acks, int(p.Config().MinInsyncReplicas))
-				role.mu.Unlock()
-				if err != nil {
-					pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
-					continue
-				}
+			// Below min.insync.replicas nothing is written, so the
+			// producer may retry safely.
+			if err := write.CheckISR(req.Acks); err != nil {
+				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
+				continue
 			}
 			last, err := b.appendRecords(p, rp.Records, nowMs, req, pr)
 			if err != nil {
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
-			if role != nil {
-				// Followers long-polling copy the records while this
-				// leader fsyncs them.
-				p.WakeFetchers()
-			}
-			waits = append(waits, appended{p: p, role: role, last: last, resp: pr})
+			write.Appended()
+			waits = append(waits, appended{write: write, last: last, resp: pr})
 		}
 	}
 	if len(waits) == 0 {
@@ -122,21 +113,15 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 // bytes fsynced here and, for acks=all on a replicated partition,
 // committed by the ISR.
 func (b *Broker) waitAcked(ctx context.Context, w appended, acks int16, timeout time.Duration) {
-	if err := w.p.WaitDurable(w.last); err != nil {
-		b.logger.Error("produce fsync failed", "topic", w.p.Topic, "partition", w.p.Index, "err", err)
-		w.resp.ErrorCode, w.resp.ErrorMessage = kerr.KafkaStorageError.Code, errorMessage(err)
+	err := w.write.Wait(ctx, w.last, acks, timeout)
+	if err == nil {
+		return
+	}
+	w.resp.ErrorCode, w.resp.ErrorMessage = errorCode(err), errorMessage(err)
+	if w.resp.ErrorCode == kerr.KafkaStorageError.Code {
+		// The fsync failed: the log is stopped and nothing is certain.
+		b.logger.Error("produce fsync failed", "err", err)
 		w.resp.BaseOffset = -1
-		return
-	}
-	if w.role == nil {
-		return
-	}
-	b.onLeaderAppend(w.role)
-	if acks != -1 {
-		return
-	}
-	if err := b.waitReplicated(ctx, w.role, w.last, int(w.p.Config().MinInsyncReplicas), timeout); err != nil {
-		w.resp.ErrorCode, w.resp.ErrorMessage = errorCode(err), errorMessage(err)
 	}
 }
 

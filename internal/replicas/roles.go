@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // Replication wiring. A partition with more than one replica is either led
 // here, with a replication.LeaderState that follower fetches and the
@@ -66,41 +66,30 @@ func (r *leaderRole) hasEnded() bool {
 	}
 }
 
-// replicas holds the roles of replicated partitions.
-type replicas struct {
-	fetcher    *replication.Fetcher
-	isrChanges isrChangeQueue
-	// leaderQuota and followerQuota are the replication throttles.
-	leaderQuota, followerQuota *replication.Quota
-
-	mu      sync.Mutex
-	leaders map[*partition.Partition]*leaderRole
-}
-
-func (b *Broker) startReplication(ctx context.Context) {
-	b.repl.leaders = map[*partition.Partition]*leaderRole{}
-	b.repl.isrChanges.init()
-	b.startThrottles()
-	b.repl.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
-		ReplicaID:    b.opts.NodeID,
-		ReplicaEpoch: b.ownBrokerEpoch,
-		Dial:         replication.WireDialer(b.brokerAddress, b.opts.Config.ReplicaFetchResponseMaxBytes, b.opts.NodeID),
-		MaxWait:      b.opts.Config.ReplicaFetchWaitMax,
-		MinBytes:     b.opts.Config.ReplicaFetchMinBytes,
+func (m *Manager) startReplication(ctx context.Context) {
+	m.roles.leaders = map[*partition.Partition]*leaderRole{}
+	m.isrChanges.init()
+	m.startThrottles()
+	m.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
+		ReplicaID:    m.opts.NodeID,
+		ReplicaEpoch: m.ownBrokerEpoch,
+		Dial:         replication.WireDialer(m.brokerAddress, m.opts.Config.ReplicaFetchResponseMaxBytes, m.opts.NodeID),
+		MaxWait:      m.opts.Config.ReplicaFetchWaitMax,
+		MinBytes:     m.opts.Config.ReplicaFetchMinBytes,
 		// replica.fetch.backoff.ms defaults to 50 ms here, not Kafka's 1 s:
 		// a follower usually backs off because the leader has not applied
 		// the newest metadata yet (a new topic, a leader change), which
 		// takes milliseconds, and acks=all producers wait on it meanwhile.
-		Backoff: b.opts.Config.ReplicaFetchBackoff,
-		Quota:   b.repl.followerQuota,
-		Now:     b.now,
-		Logger:  b.logger.With("component", "replica-fetcher"),
+		Backoff: m.opts.Config.ReplicaFetchBackoff,
+		Quota:   m.followerQuota,
+		Now:     m.now,
+		Logger:  m.logger.With("component", "replica-fetcher"),
 	})
 }
 
 // brokerAddress is where a broker serves clients and followers.
-func (b *Broker) brokerAddress(id int32) (string, error) {
-	br, ok := b.meta.Image().Broker(id)
+func (m *Manager) brokerAddress(id int32) (string, error) {
+	br, ok := m.meta.Image().Broker(id)
 	if !ok {
 		return "", fmt.Errorf("broker %d is not registered", id)
 	}
@@ -108,78 +97,78 @@ func (b *Broker) brokerAddress(id int32) (string, error) {
 }
 
 // applyRole puts a local partition in the role the image gives it.
-func (b *Broker) applyRole(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+func (m *Manager) applyRole(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
 	tp := replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index}
 	if len(pi.Replicas) <= 1 {
 		// Single-replica partitions keep the single-node path.
-		b.dropLeaderRole(p)
-		b.repl.fetcher.Unfollow(tp)
+		m.dropLeaderRole(p)
+		m.fetcher.Unfollow(tp)
 		p.SetReplicated(false)
 		return
 	}
 	p.SetReplicated(true)
 	switch pi.Leader {
-	case b.opts.NodeID:
-		b.repl.fetcher.Unfollow(tp)
-		b.becomeLeader(t, p, pi)
+	case m.opts.NodeID:
+		m.fetcher.Unfollow(tp)
+		m.becomeLeader(t, p, pi)
 	case -1:
 		// Offline: no leader to follow, nothing to serve.
-		b.dropLeaderRole(p)
-		b.repl.fetcher.Unfollow(tp)
+		m.dropLeaderRole(p)
+		m.fetcher.Unfollow(tp)
 	default:
-		b.dropLeaderRole(p)
+		m.dropLeaderRole(p)
 		p.SetLeaderEpoch(pi.LeaderEpoch)
-		if err := b.repl.fetcher.Follow(pi.Leader, tp, followerReplica{p, b}, pi.LeaderEpoch); err != nil {
-			b.logger.Warn("following partition", "topic", t.Name, "partition", p.Index, "leader", pi.Leader, "err", err)
+		if err := m.fetcher.Follow(pi.Leader, tp, followerReplica{p, m}, pi.LeaderEpoch); err != nil {
+			m.logger.Warn("following partition", "topic", t.Name, "partition", p.Index, "leader", pi.Leader, "err", err)
 		}
 	}
-	b.applyThrottle(t, p, pi, tp)
+	m.applyThrottle(t, p, pi, tp)
 }
 
-func (b *Broker) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
-	now := b.now()
-	b.repl.mu.Lock()
-	role := b.repl.leaders[p]
-	b.repl.mu.Unlock()
+func (m *Manager) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+	now := m.now()
+	m.roles.Lock()
+	role := m.roles.leaders[p]
+	m.roles.Unlock()
 	if role != nil && role.leaderEpoch == pi.LeaderEpoch {
-		b.applyPartitionChange(role, pi)
+		m.applyPartitionChange(role, pi)
 		return
 	}
 	p.BecomeLeader(pi.LeaderEpoch)
-	b.saveEpochs(p)
+	m.saveEpochs(p)
 	state, err := replication.NewLeaderState(replication.LeaderConfig{
-		LeaderID:       b.opts.NodeID,
+		LeaderID:       m.opts.NodeID,
 		LeaderEpoch:    pi.LeaderEpoch,
 		PartitionEpoch: pi.PartitionEpoch,
 		Replicas:       pi.Replicas,
 		ISR:            pi.ISR,
 		LogEndOffset:   leaderDurableEnd(p),
 		HighWatermark:  p.HighWatermark(),
-		ReplicaLagTime: b.opts.Config.ReplicaLagTimeMax,
+		ReplicaLagTime: m.opts.Config.ReplicaLagTimeMax,
 		Now:            now,
 	})
 	if err != nil {
-		b.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
+		m.logger.Error("becoming leader", "topic", t.Name, "partition", p.Index, "err", err)
 		return
 	}
-	b.logger.Info("leading", "topic", t.Name, "partition", p.Index, "leaderEpoch", pi.LeaderEpoch, "partitionEpoch", pi.PartitionEpoch,
+	m.logger.Info("leading", "topic", t.Name, "partition", p.Index, "leaderEpoch", pi.LeaderEpoch, "partitionEpoch", pi.PartitionEpoch,
 		"isr", pi.ISR, "logEndOffset", p.LogEndOffset(), "highWatermark", state.HighWatermark())
 	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch,
 		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state, brokerEpochs: map[int32]int64{}}
-	b.repl.mu.Lock()
-	old := b.repl.leaders[p]
-	b.repl.leaders[p] = role
-	b.repl.mu.Unlock()
+	m.roles.Lock()
+	old := m.roles.leaders[p]
+	m.roles.leaders[p] = role
+	m.roles.Unlock()
 	if old != nil {
 		close(old.ended)
 	}
 }
 
-func (b *Broker) dropLeaderRole(p *partition.Partition) {
-	b.repl.mu.Lock()
-	old := b.repl.leaders[p]
-	delete(b.repl.leaders, p)
-	b.repl.mu.Unlock()
+func (m *Manager) dropLeaderRole(p *partition.Partition) {
+	m.roles.Lock()
+	old := m.roles.leaders[p]
+	delete(m.roles.leaders, p)
+	m.roles.Unlock()
 	if old != nil {
 		close(old.ended)
 	}
@@ -187,10 +176,10 @@ func (b *Broker) dropLeaderRole(p *partition.Partition) {
 
 // leaderRoleOf returns the leadership of a replicated partition, or nil
 // for a single-replica partition (or one not led here).
-func (b *Broker) leaderRoleOf(p *partition.Partition) *leaderRole {
-	b.repl.mu.Lock()
-	defer b.repl.mu.Unlock()
-	return b.repl.leaders[p]
+func (m *Manager) leaderRoleOf(p *partition.Partition) *leaderRole {
+	m.roles.Lock()
+	defer m.roles.Unlock()
+	return m.roles.leaders[p]
 }
 
 // writeRole returns the leadership through which a write to p, led here,
@@ -203,19 +192,19 @@ func (b *Broker) leaderRoleOf(p *partition.Partition) *leaderRole {
 // removed the role; such writes are refused with NOT_LEADER_OR_FOLLOWER,
 // which clients retry. Taking them as single-replica writes acknowledged
 // records that no other replica held (issue 12).
-func (b *Broker) writeRole(p *partition.Partition) (*leaderRole, error) {
-	t, ok := b.meta.Image().Topic(p.Topic)
+func (m *Manager) writeRole(p *partition.Partition) (*leaderRole, error) {
+	t, ok := m.meta.Image().Topic(p.Topic)
 	if !ok || int(p.Index) >= len(t.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition
 	}
 	pi := t.Partitions[p.Index]
-	if pi.Leader != b.opts.NodeID {
+	if pi.Leader != m.opts.NodeID {
 		return nil, kerr.NotLeaderForPartition
 	}
 	if len(pi.Replicas) <= 1 {
 		return nil, nil
 	}
-	role := b.leaderRoleOf(p)
+	role := m.leaderRoleOf(p)
 	if role == nil || role.leaderEpoch != pi.LeaderEpoch || role.hasEnded() {
 		return nil, kerr.NotLeaderForPartition
 	}
@@ -235,37 +224,37 @@ func leaderDurableEnd(p *partition.Partition) storage.Offset {
 // onLeaderAppend tells the leader state that the leader's own log grew
 // (after the fsync that acks wait for), which may move the high watermark
 // of a leader whose ISR is small.
-func (b *Broker) onLeaderAppend(role *leaderRole) {
+func (m *Manager) onLeaderAppend(role *leaderRole) {
 	role.mu.Lock()
 	update := role.state.OnLeaderAppend(leaderDurableEnd(role.p))
 	role.mu.Unlock()
-	b.applyLeaderUpdate(role, update)
+	m.applyLeaderUpdate(role, update)
 	// Followers long-polling for new records wake up.
 	role.p.WakeFetchers()
 }
 
 // onFollowerFetch records a follower's position from its fetch.
-func (b *Broker) onFollowerFetch(role *leaderRole, follower int32, brokerEpoch int64, fetchOffset storage.Offset) error {
+func (m *Manager) onFollowerFetch(role *leaderRole, follower int32, brokerEpoch int64, fetchOffset storage.Offset) error {
 	role.mu.Lock()
 	role.brokerEpochs[follower] = brokerEpoch
 	role.state.OnLeaderWrite(role.p.Log().LogEndOffset())
-	update, err := role.state.OnFollowerFetch(follower, fetchOffset, b.now())
+	update, err := role.state.OnFollowerFetch(follower, fetchOffset, m.now())
 	role.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	b.applyLeaderUpdate(role, update)
+	m.applyLeaderUpdate(role, update)
 	return nil
 }
 
 // applyLeaderUpdate exposes a new high watermark and queues an ISR change
 // for the controller.
-func (b *Broker) applyLeaderUpdate(role *leaderRole, update replication.Update) {
+func (m *Manager) applyLeaderUpdate(role *leaderRole, update replication.Update) {
 	if update.HighWatermarkAdvanced {
 		role.p.AdvanceHighWatermark(update.HighWatermark)
 	}
 	if update.Proposal != nil {
-		b.repl.isrChanges.queue(role, *update.Proposal)
+		m.isrChanges.queue(role, *update.Proposal)
 	}
 }
 
@@ -274,19 +263,19 @@ func (b *Broker) applyLeaderUpdate(role *leaderRole, update replication.Update) 
 // partition epoch it already holds or an older one: every image re-applies
 // every partition's role, and only a change of the partition comes with a
 // newer epoch.
-func (b *Broker) applyPartitionChange(role *leaderRole, pi metadata.PartitionImage) {
+func (m *Manager) applyPartitionChange(role *leaderRole, pi metadata.PartitionImage) {
 	role.mu.Lock()
 	held := role.state.PartitionEpoch()
-	update, err := role.state.OnPartitionChange(partitionState(pi), b.now())
+	update, err := role.state.OnPartitionChange(partitionState(pi), m.now())
 	role.mu.Unlock()
 	if err != nil {
-		b.logger.Warn("partition change", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
+		m.logger.Warn("partition change", "topic", role.p.Topic, "partition", role.p.Index, "err", err)
 		return
 	}
 	if pi.PartitionEpoch > held {
-		b.logISRChange(role, pi, "metadata")
+		m.logISRChange(role, pi, "metadata")
 	}
-	b.applyLeaderUpdate(role, update)
+	m.applyLeaderUpdate(role, update)
 }
 
 func partitionState(pi metadata.PartitionImage) replication.PartitionState {
@@ -296,23 +285,23 @@ func partitionState(pi metadata.PartitionImage) replication.PartitionState {
 // logISRChange logs a committed change of a partition this broker leads, as
 // Kafka's "ISR updated" line: the ISR's history is what explains a fault
 // run's timeline.
-func (b *Broker) logISRChange(role *leaderRole, pi metadata.PartitionImage, from string) {
-	b.logger.Info("ISR updated", "topic", role.p.Topic, "partition", role.p.Index, "leaderEpoch", pi.LeaderEpoch,
+func (m *Manager) logISRChange(role *leaderRole, pi metadata.PartitionImage, from string) {
+	m.logger.Info("ISR updated", "topic", role.p.Topic, "partition", role.p.Index, "leaderEpoch", pi.LeaderEpoch,
 		"partitionEpoch", pi.PartitionEpoch, "isr", pi.ISR, "replicas", pi.Replicas, "from", from)
 }
 
 // isrBrokerEpochs are the broker epochs to send with an ISR change: this
 // broker's own registration's, and for each follower the epoch of its
 // latest fetch (-1 when none was seen or it sent none).
-func (b *Broker) isrBrokerEpochs(role *leaderRole, isr []int32) []int64 {
-	own := b.ownBrokerEpoch()
+func (m *Manager) isrBrokerEpochs(role *leaderRole, isr []int32) []int64 {
+	own := m.ownBrokerEpoch()
 	epochs := make([]int64, len(isr))
 	role.mu.Lock()
 	defer role.mu.Unlock()
 	for i, id := range isr {
 		epoch, seen := role.brokerEpochs[id]
 		switch {
-		case id == b.opts.NodeID:
+		case id == m.opts.NodeID:
 			epoch = own
 		case !seen:
 			epoch = -1
@@ -324,8 +313,8 @@ func (b *Broker) isrBrokerEpochs(role *leaderRole, isr []int32) []int64 {
 
 // ownBrokerEpoch is this broker's registration epoch in the metadata
 // image, or -1 before it registered.
-func (b *Broker) ownBrokerEpoch() int64 {
-	if br, ok := b.meta.Image().Broker(b.opts.NodeID); ok {
+func (m *Manager) ownBrokerEpoch() int64 {
+	if br, ok := m.meta.Image().Broker(m.opts.NodeID); ok {
 		return br.Epoch
 	}
 	return -1
@@ -333,7 +322,7 @@ func (b *Broker) ownBrokerEpoch() int64 {
 
 // waitReplicated waits until an acks=all produce ending at last is
 // committed by the ISR, the request times out, or ctx ends.
-func (b *Broker) waitReplicated(ctx context.Context, role *leaderRole, last storage.Offset, minISR int, timeout time.Duration) error {
+func (m *Manager) waitReplicated(ctx context.Context, role *leaderRole, last storage.Offset, minISR int, timeout time.Duration) error {
 	notify := make(chan struct{}, 1)
 	defer role.p.StopNotify(notify)
 	timer := time.NewTimer(timeout)
@@ -361,8 +350,8 @@ func (b *Broker) waitReplicated(ctx context.Context, role *leaderRole, last stor
 
 // replicaLagCheckInterval is how often leaders look for followers that
 // fell out of sync; a fraction of replica.lag.time.max.ms as in Kafka.
-func (b *Broker) replicaLagCheckInterval() time.Duration {
-	lag := b.opts.Config.ReplicaLagTimeMax
+func (m *Manager) replicaLagCheckInterval() time.Duration {
+	lag := m.opts.Config.ReplicaLagTimeMax
 	if lag <= 0 {
 		lag = 30 * time.Second
 	}
@@ -370,20 +359,20 @@ func (b *Broker) replicaLagCheckInterval() time.Duration {
 }
 
 // isrLoop proposes ISR shrinks for followers that stopped keeping up.
-func (b *Broker) isrLoop(ctx context.Context) {
-	every(ctx, b.replicaLagCheckInterval(), func() {
-		b.repl.mu.Lock()
-		roles := make([]*leaderRole, 0, len(b.repl.leaders))
-		for _, r := range b.repl.leaders {
+func (m *Manager) isrLoop(ctx context.Context) {
+	every(ctx, m.replicaLagCheckInterval(), func() {
+		m.roles.Lock()
+		roles := make([]*leaderRole, 0, len(m.roles.leaders))
+		for _, r := range m.roles.leaders {
 			roles = append(roles, r)
 		}
-		b.repl.mu.Unlock()
-		now := b.now()
+		m.roles.Unlock()
+		now := m.now()
 		for _, role := range roles {
 			role.mu.Lock()
 			update := role.state.Tick(now)
 			role.mu.Unlock()
-			b.applyLeaderUpdate(role, update)
+			m.applyLeaderUpdate(role, update)
 		}
 	})
 }

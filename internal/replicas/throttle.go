@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // Replication throttles (KIP-73). The broker's two quotas take their rates
 // from leader.replication.throttled.rate and
@@ -32,24 +32,24 @@ func (th *leaderThrottle) hold(q *replication.Quota, follower int32) bool {
 
 // startThrottles creates the quotas and keeps their rates in line with the
 // metadata image; Subscribe applies the current image at once.
-func (b *Broker) startThrottles() {
-	b.repl.leaderQuota = replication.NewQuota(b.now)
-	b.repl.followerQuota = replication.NewQuota(b.now)
-	b.meta.Subscribe(func(_, img *metadata.Image) { b.updateThrottleRates(img) })
+func (m *Manager) startThrottles() {
+	m.leaderQuota = replication.NewQuota(m.now)
+	m.followerQuota = replication.NewQuota(m.now)
+	m.meta.Subscribe(func(_, img *metadata.Image) { m.updateThrottleRates(img) })
 }
 
-func (b *Broker) updateThrottleRates(img *metadata.Image) {
-	b.repl.leaderQuota.SetRate(b.throttleRate(img, config.LeaderReplicationThrottledRate))
-	b.repl.followerQuota.SetRate(b.throttleRate(img, config.FollowerReplicationThrottledRate))
+func (m *Manager) updateThrottleRates(img *metadata.Image) {
+	m.leaderQuota.SetRate(m.throttleRate(img, config.LeaderReplicationThrottledRate))
+	m.followerQuota.SetRate(m.throttleRate(img, config.FollowerReplicationThrottledRate))
 }
 
 // throttleRate resolves a rate as Kafka: this broker's dynamic value, else
 // the cluster default, else the static properties, else unthrottled.
-func (b *Broker) throttleRate(img *metadata.Image, name string) int64 {
+func (m *Manager) throttleRate(img *metadata.Image, name string) int64 {
 	for _, layer := range []map[string]string{
-		img.BrokerConfigs(strconv.Itoa(int(b.opts.NodeID))),
+		img.BrokerConfigs(strconv.Itoa(int(m.opts.NodeID))),
 		img.BrokerConfigs(""),
-		b.opts.StaticProps,
+		m.opts.StaticProps,
 	} {
 		if v, ok := layer[name]; ok {
 			return config.ParseThrottleRate(v)
@@ -61,9 +61,9 @@ func (b *Broker) throttleRate(img *metadata.Image, name string) int64 {
 // applyThrottle sets a replicated partition's throttles from its topic's
 // configs after its role was applied: the leader throttle on the leader
 // role, the follower throttle in the fetcher.
-func (b *Broker) applyThrottle(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage, tp replication.TopicPartition) {
-	self := b.opts.NodeID
-	if role := b.leaderRoleOf(p); role != nil {
+func (m *Manager) applyThrottle(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage, tp replication.TopicPartition) {
+	self := m.opts.NodeID
+	if role := m.leaderRoleOf(p); role != nil {
 		var th *leaderThrottle
 		if config.ThrottledReplicaListed(t.Configs[config.LeaderReplicationThrottledReplicas], p.Index, self) {
 			th = &leaderThrottle{isr: pi.ISR}
@@ -71,6 +71,6 @@ func (b *Broker) applyThrottle(t metadata.TopicImage, p *partition.Partition, pi
 		role.throttle.Store(th)
 	}
 	if pi.Leader != self {
-		b.repl.fetcher.SetThrottled(tp, config.ThrottledReplicaListed(t.Configs[config.FollowerReplicationThrottledReplicas], p.Index, self))
+		m.fetcher.SetThrottled(tp, config.ThrottledReplicaListed(t.Configs[config.FollowerReplicationThrottledReplicas], p.Index, self))
 	}
 }

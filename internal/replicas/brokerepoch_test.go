@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 import (
 	"context"
@@ -7,20 +7,18 @@ import (
 	"time"
 )
 
-// fetchWithEpoch fetches partition 0 from offset as replica at Fetch v15,
-// which carries the follower's broker epoch in ReplicaState (KIP-903).
-func (f *throttleFixture) fetchWithEpoch(replica int32, epoch, offset int64) {
+// fetchWithEpoch fetches partition 0 from offset as replica, with the
+// broker epoch a Fetch v15 carries in ReplicaState (KIP-903).
+func (f *fixture) fetchWithEpoch(replica int32, epoch, offset int64) {
 	f.t.Helper()
-	req := f.fetchRequest(15, offset)
-	req.ReplicaState.ID, req.ReplicaState.Epoch = replica, epoch
-	f.sendFetch(req, replica)
+	f.fetchAs(replica, epoch, offset, 0)
 }
 
 // proposalSettled waits until the leader has no ISR change in flight: the
 // controller applied or refused the last one.
-func (f *throttleFixture) proposalSettled() {
+func (f *fixture) proposalSettled() {
 	f.t.Helper()
-	role := f.b.leaderRoleOf(f.b.partition(f.topic, 0))
+	role := f.m.leaderRoleOf(f.partition())
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		role.mu.Lock()
@@ -36,7 +34,7 @@ func (f *throttleFixture) proposalSettled() {
 	}
 }
 
-func (f *throttleFixture) isr() []int32 {
+func (f *fixture) isr() []int32 {
 	topic, _ := f.meta.Image().Topic(f.topic)
 	return slices.Sorted(slices.Values(topic.Partitions[0].ISR))
 }
@@ -46,11 +44,11 @@ func (f *throttleFixture) isr() []int32 {
 // previous incarnation) is not added to the ISR; the same follower
 // fetching with its current epoch is.
 func TestStaleBrokerEpochDoesNotJoinTheISR(t *testing.T) {
-	f := newThrottleFixture(t)
+	f := newFixture(t)
 	// Run sends the leader's ISR proposals to the controller.
 	ctx, cancel := context.WithCancel(f.ctx)
 	ran := make(chan struct{})
-	go func() { defer close(ran); f.b.Run(ctx) }()
+	go func() { defer close(ran); f.m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-ran })
 	br, ok := f.meta.Image().Broker(3)
 	if !ok {

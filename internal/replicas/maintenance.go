@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 import (
 	"context"
@@ -19,21 +19,21 @@ const minCleanerBackoff = 10 * time.Millisecond
 // horizon. It runs on its own goroutine, off the produce and fetch paths
 // (storage only takes the append lock to swap a cleaned segment in), and
 // stops when ctx ends, also in the middle of a compaction.
-func (b *Broker) cleanerLoop(ctx context.Context) {
-	if !b.opts.Config.LogCleanerEnable {
+func (m *Manager) cleanerLoop(ctx context.Context) {
+	if !m.opts.Config.LogCleanerEnable {
 		return
 	}
-	backoff := max(b.opts.Config.LogCleanerBackoff, minCleanerBackoff)
-	every(ctx, backoff, func() { b.cleanOnce(ctx) })
+	backoff := max(m.opts.Config.LogCleanerBackoff, minCleanerBackoff)
+	every(ctx, backoff, func() { m.cleanOnce(ctx) })
 }
 
 // cleanOnce runs one round of the cleaner over every local partition.
-func (b *Broker) cleanOnce(ctx context.Context) {
-	for _, p := range b.allPartitions() {
+func (m *Manager) cleanOnce(ctx context.Context) {
+	for _, p := range m.All() {
 		if ctx.Err() != nil {
 			return
 		}
-		now := b.now()
+		now := m.now()
 		if !needsCleaning(p, now) {
 			continue
 		}
@@ -42,15 +42,15 @@ func (b *Broker) cleanOnce(ctx context.Context) {
 			Now:               now,
 			DeleteRetention:   millis(cfg.DeleteRetentionMs),
 			MinCompactionLag:  millis(cfg.MinCompactionLagMs),
-			DedupeBufferBytes: b.opts.Config.LogCleanerDedupeBufferBytes,
+			DedupeBufferBytes: m.opts.Config.LogCleanerDedupeBufferBytes,
 		})
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, storage.ErrClosed):
 			// Shutting down, or the topic was deleted meanwhile.
 		case err != nil:
-			b.logger.Warn("log cleaner", "topic", p.Topic, "partition", p.Index, "err", err)
+			m.logger.Warn("log cleaner", "topic", p.Topic, "partition", p.Index, "err", err)
 		default:
-			b.logger.Debug("log cleaner", "topic", p.Topic, "partition", p.Index, "passes", stats.Passes,
+			m.logger.Debug("log cleaner", "topic", p.Topic, "partition", p.Index, "passes", stats.Passes,
 				"segments", stats.SegmentsCleaned, "bytes_read", stats.BytesRead, "bytes_written", stats.BytesWritten,
 				"records_removed", stats.RecordsRemoved)
 		}

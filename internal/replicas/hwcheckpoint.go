@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // The high watermark checkpoint: Kafka's replication-offset-checkpoint in
 // the data directory, one "topic partition offset" line per replica under a
@@ -89,13 +89,13 @@ func decodeHWCheckpoint(b []byte) (map[replicaKey]storage.Offset, error) {
 // loadHWCheckpoint reads the checkpoint once at start. A missing file is
 // an empty checkpoint; a malformed one is logged and ignored, which only
 // costs the restarted replicas their head start.
-func (b *Broker) loadHWCheckpoint() map[replicaKey]storage.Offset {
-	f, err := b.opts.FS.OpenFile(filepath.Join(b.opts.DataDir, hwCheckpointName), os.O_RDONLY, 0)
+func (m *Manager) loadHWCheckpoint() map[replicaKey]storage.Offset {
+	f, err := m.opts.FS.OpenFile(filepath.Join(m.opts.DataDir, hwCheckpointName), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		b.logger.Warn("reading the high watermark checkpoint", "err", err)
+		m.logger.Warn("reading the high watermark checkpoint", "err", err)
 		return nil
 	}
 	defer f.Close()
@@ -110,13 +110,13 @@ func (b *Broker) loadHWCheckpoint() map[replicaKey]storage.Offset {
 			break
 		}
 		if err != nil {
-			b.logger.Warn("reading the high watermark checkpoint", "err", err)
+			m.logger.Warn("reading the high watermark checkpoint", "err", err)
 			return nil
 		}
 	}
 	hws, err := decodeHWCheckpoint(buf)
 	if err != nil {
-		b.logger.Warn("ignoring the high watermark checkpoint", "err", err)
+		m.logger.Warn("ignoring the high watermark checkpoint", "err", err)
 		return nil
 	}
 	return hws
@@ -124,9 +124,9 @@ func (b *Broker) loadHWCheckpoint() map[replicaKey]storage.Offset {
 
 // writeHWCheckpoint saves every replicated partition's high watermark,
 // atomically (temporary file, fsync, rename, directory fsync).
-func (b *Broker) writeHWCheckpoint() error {
+func (m *Manager) writeHWCheckpoint() error {
 	hws := map[replicaKey]storage.Offset{}
-	for _, p := range b.allPartitions() {
+	for _, p := range m.All() {
 		if p.Replicated() {
 			hws[replicaKey{p.Topic, p.Index}] = p.HighWatermark()
 		}
@@ -135,9 +135,9 @@ func (b *Broker) writeHWCheckpoint() error {
 		// A single node's high watermarks follow its log; nothing to save.
 		return nil
 	}
-	dir := b.opts.DataDir
+	dir := m.opts.DataDir
 	tmp := filepath.Join(dir, hwCheckpointTmpName)
-	f, err := b.opts.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := m.opts.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", hwCheckpointTmpName, err)
 	}
@@ -152,22 +152,22 @@ func (b *Broker) writeHWCheckpoint() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", hwCheckpointTmpName, err)
 	}
-	if err := b.opts.FS.Rename(tmp, filepath.Join(dir, hwCheckpointName)); err != nil {
+	if err := m.opts.FS.Rename(tmp, filepath.Join(dir, hwCheckpointName)); err != nil {
 		return fmt.Errorf("rename %s: %w", hwCheckpointName, err)
 	}
-	return b.opts.FS.SyncDir(dir)
+	return m.opts.FS.SyncDir(dir)
 }
 
 // hwCheckpointLoop saves the checkpoint every
 // replica.high.watermark.checkpoint.interval.ms; Close saves it once more.
-func (b *Broker) hwCheckpointLoop(ctx context.Context) {
-	interval := b.opts.Config.HighWatermarkCheckpointEvery
+func (m *Manager) hwCheckpointLoop(ctx context.Context) {
+	interval := m.opts.Config.HighWatermarkCheckpointEvery
 	if interval <= 0 {
 		interval = defaultHWCheckpointInterval
 	}
 	every(ctx, interval, func() {
-		if err := b.writeHWCheckpoint(); err != nil {
-			b.logger.Warn("saving the high watermark checkpoint", "err", err)
+		if err := m.writeHWCheckpoint(); err != nil {
+			m.logger.Warn("saving the high watermark checkpoint", "err", err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // ISR changes on their way to the controller (Kafka's
 // AlterPartitionManager). A leader's state proposes at most one change per
@@ -86,8 +86,8 @@ func (q *isrChangeQueue) take(limit int) []queuedISRChange {
 }
 
 // alterPartitionLoop sends queued ISR changes until ctx ends.
-func (b *Broker) alterPartitionLoop(ctx context.Context) {
-	q := &b.repl.isrChanges
+func (m *Manager) alterPartitionLoop(ctx context.Context) {
+	q := &m.isrChanges
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,7 +95,7 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 		case <-q.wake:
 		}
 		for batch := q.take(metadata.MaxAlterPartitionBatch); len(batch) > 0; batch = q.take(metadata.MaxAlterPartitionBatch) {
-			retry := b.sendISRChanges(ctx, batch)
+			retry := m.sendISRChanges(ctx, batch)
 			if len(retry) == 0 {
 				continue
 			}
@@ -113,55 +113,55 @@ func (b *Broker) alterPartitionLoop(ctx context.Context) {
 
 // sendISRChanges sends one AlterPartitions request and applies its answers.
 // It returns the changes to send again.
-func (b *Broker) sendISRChanges(ctx context.Context, batch []queuedISRChange) (retry []queuedISRChange) {
+func (m *Manager) sendISRChanges(ctx context.Context, batch []queuedISRChange) (retry []queuedISRChange) {
 	reqs := make([]metadata.AlterPartitionRequest, len(batch))
 	for i, c := range batch {
-		reqs[i] = metadata.AlterPartitionRequest{TopicID: c.role.topicID, Partition: c.role.p.Index, LeaderID: b.opts.NodeID,
+		reqs[i] = metadata.AlterPartitionRequest{TopicID: c.role.topicID, Partition: c.role.p.Index, LeaderID: m.opts.NodeID,
 			LeaderEpoch: c.change.LeaderEpoch, PartitionEpoch: c.change.PartitionEpoch, NewISR: c.change.NewISR,
-			NewISRBrokerEpochs: b.isrBrokerEpochs(c.role, c.change.NewISR)}
+			NewISRBrokerEpochs: m.isrBrokerEpochs(c.role, c.change.NewISR)}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, isrChangeTimeout)
-	results, err := b.meta.AlterPartitions(callCtx, reqs)
+	results, err := m.meta.AlterPartitions(callCtx, reqs)
 	cancel()
 	if err != nil && ctx.Err() == nil {
-		b.logger.Info("ISR changes not answered; sending them again", "partitions", len(batch), "err", err)
+		m.logger.Info("ISR changes not answered; sending them again", "partitions", len(batch), "err", err)
 	}
 	for i, c := range batch {
 		var update replication.Update
 		switch {
 		case err != nil:
-			update = b.refuseISRChange(c, replication.ISRChangeUnknown, err)
+			update = m.refuseISRChange(c, replication.ISRChangeUnknown, err)
 		case results[i].Err != nil:
-			update = b.refuseISRChange(c, isrChangeOutcome(results[i].Err), results[i].Err)
+			update = m.refuseISRChange(c, isrChangeOutcome(results[i].Err), results[i].Err)
 		default:
-			update = b.answerISRChange(c, results[i].Partition)
+			update = m.answerISRChange(c, results[i].Partition)
 		}
 		if update.Proposal != nil {
 			retry = append(retry, queuedISRChange{c.role, *update.Proposal})
 			update.Proposal = nil
 		}
-		b.applyLeaderUpdate(c.role, update)
+		m.applyLeaderUpdate(c.role, update)
 	}
 	return retry
 }
 
-func (b *Broker) answerISRChange(c queuedISRChange, pi metadata.PartitionImage) replication.Update {
+func (m *Manager) answerISRChange(c queuedISRChange, pi metadata.PartitionImage) replication.Update {
 	c.role.mu.Lock()
 	held := c.role.state.PartitionEpoch()
 	update, err := c.role.state.OnISRChangeAnswered(c.change, partitionState(pi))
 	c.role.mu.Unlock()
 	if err != nil {
-		b.logger.Warn("applying the controller's ISR answer", "topic", c.role.p.Topic, "partition", c.role.p.Index, "err", err)
+		m.logger.Warn("applying the controller's ISR answer", "topic", c.role.p.Topic, "partition", c.role.p.Index, "err", err)
 	}
 	if pi.LeaderEpoch == c.role.leaderEpoch && pi.PartitionEpoch > held {
-		b.logISRChange(c.role, pi, "controller")
+		m.logISRChange(c.role, pi, "controller")
 	}
 	return update
 }
 
-func (b *Broker) refuseISRChange(c queuedISRChange, outcome replication.ISRChangeOutcome, err error) replication.Update {
+func (m *Manager) refuseISRChange(c queuedISRChange, outcome replication.ISRChangeOutcome, err error) replication.Update {
 	if outcome != replication.ISRChangeUnknown {
-		b.logger.Info("ISR change refused", "topic", c.role.p.Topic, "partition", c.role.p.Index, "isr", c.change.NewISR,
+		m.logger.Info("ISR change refused", "topic", c.role.p.Topic, "partition", c.role.p.Index, "isr", c.change.NewISR,
 			"partitionEpoch", c.change.PartitionEpoch, "err", err)
 	}
 	c.role.mu.Lock()

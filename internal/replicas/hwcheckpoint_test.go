@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 import (
 	"bytes"
@@ -58,19 +58,12 @@ func FuzzHWCheckpoint(f *testing.F) {
 // at close instead of restarting from the log start with nothing visible
 // to consumers until the ISR fetches again.
 func TestRestartedReplicaResumesCheckpointedHighWatermark(t *testing.T) {
-	f := newThrottleFixture(t) // high watermark 100, follower 2 in the ISR
-	if hw := f.b.partition(f.topic, 0).HighWatermark(); hw != 100 {
+	f := newFixture(t) // high watermark 100, follower 2 in the ISR
+	if hw := f.partition().HighWatermark(); hw != 100 {
 		t.Fatalf("high watermark %d before the restart, want 100", hw)
 	}
-	if err := f.b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := New(f.b.opts)
-	if err := b.Start(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if hw := b.partition(f.topic, 0).HighWatermark(); hw != 100 {
+	f.restart()
+	if hw := f.partition().HighWatermark(); hw != 100 {
 		t.Fatalf("high watermark %d after the restart, want the checkpointed 100", hw)
 	}
 }

@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 import (
 	"context"
@@ -6,29 +6,31 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/storage"
 	"github.com/fjordhq/fjord/internal/testclock"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
-// throttleFixture is broker 1 of a one-node metadata quorum leading
-// partition 0 of a topic replicated on brokers 1, 2 and 3, with 2 in the
-// ISR and 3 out of it (a replica being added by a reassignment). Brokers 2
-// and 3 are registered but not running: the test fetches as them.
-type throttleFixture struct {
+// fixture is broker 1's replica manager under a one-node metadata quorum,
+// leading partition 0 of a topic replicated on brokers 1, 2 and 3, with 2
+// in the ISR and 3 out of it (a replica being added by a reassignment).
+// Brokers 2 and 3 are registered but not running: the test fetches as
+// them.
+type fixture struct {
 	t     *testing.T
 	ctx   context.Context
 	meta  *metadata.Node
-	b     *Broker
+	m     *Manager
 	clock *testclock.Clock
 	topic string
 }
 
-func newThrottleFixture(t *testing.T) *throttleFixture {
+func newFixture(t *testing.T) *fixture {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	addr, trans := raft.NewInmemTransport("node-1")
@@ -54,12 +56,8 @@ func newThrottleFixture(t *testing.T) *throttleFixture {
 		t.Fatal(err)
 	}
 	clock := testclock.At(time.Unix(1_000_000, 0))
-	b := New(Options{NodeID: 1, DataDir: "/data", Config: cfg, FS: fs, Meta: meta, Now: clock.Now})
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	f := &throttleFixture{t: t, ctx: ctx, meta: meta, b: b, clock: clock, topic: "moving"}
+	f := &fixture{t: t, ctx: ctx, meta: meta, clock: clock, topic: "moving"}
+	f.m = f.start(Options{NodeID: 1, DataDir: "/data", Config: cfg, FS: fs, Meta: meta, Now: clock.Now})
 	topic, err := meta.CreateTopic(ctx, metadata.CreateTopicSpec{Name: f.topic, NumPartitions: -1, ReplicationFactor: -1,
 		Assignments: map[int32][]int32{0: {1, 2, 3}}})
 	if err != nil {
@@ -74,9 +72,32 @@ func newThrottleFixture(t *testing.T) *throttleFixture {
 	return f
 }
 
+// start starts a manager on opts, closed when the test ends.
+func (f *fixture) start(opts Options) *Manager {
+	f.t.Helper()
+	m := New(opts)
+	if err := m.Start(f.ctx); err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// restart closes the manager and starts another on the same data.
+func (f *fixture) restart() {
+	f.t.Helper()
+	if err := f.m.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.m = f.start(f.m.opts)
+}
+
+// partition is the fixture's partition replica.
+func (f *fixture) partition() *partition.Partition { return f.m.Partition(f.topic, 0) }
+
 // produce appends batches of 10 records of 100 bytes on the leader.
-func (f *throttleFixture) produce(batches int) {
-	p := f.b.partition(f.topic, 0)
+func (f *fixture) produce(batches int) {
+	p := f.partition()
 	for range batches {
 		spec := recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1000}
 		for range 10 {
@@ -95,58 +116,50 @@ func (f *throttleFixture) produce(batches int) {
 			f.t.Fatal(err)
 		}
 	}
-	f.b.onLeaderAppend(f.b.leaderRoleOf(p))
+	f.m.onLeaderAppend(f.m.leaderRoleOf(p))
 }
 
-func (f *throttleFixture) alter(rt metadata.ResourceType, name string, ops ...metadata.ConfigOp) {
+func (f *fixture) alter(rt metadata.ResourceType, name string, ops ...metadata.ConfigOp) {
 	if err := f.meta.AlterConfigs(f.ctx, rt, name, ops, false); err != nil {
 		f.t.Fatal(err)
 	}
 }
 
-// fetch reads partition 0 from offset as replica (-1: a consumer) without
-// waiting, and returns the record bytes.
-func (f *throttleFixture) fetch(replica int32, offset int64) int {
+// fetch reads partition 0 from offset as replica (-1: a consumer), as the
+// Fetch handler does, and returns the record bytes.
+func (f *fixture) fetch(replica int32, offset int64) int64 {
 	f.t.Helper()
-	req := f.fetchRequest(12, offset)
-	req.ReplicaID = replica
-	return f.sendFetch(req, replica)
+	return f.fetchAs(replica, -1, offset, 0)
 }
 
-// fetchRequest asks for partition 0 from offset at version, by topic name
-// before v13 and by topic id from it.
-func (f *throttleFixture) fetchRequest(version int16, offset int64) *kmsg.FetchRequest {
-	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.MaxBytes, req.MinBytes = version, 1<<20, 1
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = f.topic
-	if version >= 13 {
-		topic, ok := f.meta.Image().Topic(f.topic)
-		if !ok {
-			f.t.Fatalf("topic %s missing", f.topic)
+// fetchAs is fetch with the follower's broker epoch (KIP-903) and log
+// start.
+func (f *fixture) fetchAs(replica int32, brokerEpoch, offset, logStart int64) int64 {
+	f.t.Helper()
+	p := f.partition()
+	upTo, throttled := p.HighWatermark(), false
+	if replica >= 0 {
+		read, err := f.m.FollowerFetch(p, replica, brokerEpoch, storage.Offset(offset), logStart)
+		if err != nil {
+			f.t.Fatalf("fetch as replica %d: %v", replica, err)
 		}
-		rt.TopicID = topic.ID
+		if read.Hold {
+			return 0
+		}
+		upTo, throttled = read.UpTo, read.Throttled
 	}
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = offset, 1<<20, -1
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	return req
-}
-
-// sendFetch answers req and returns the record bytes, failing on an error.
-func (f *throttleFixture) sendFetch(req *kmsg.FetchRequest, replica int32) int {
-	f.t.Helper()
-	res := f.b.handleFetch(f.ctx, nil, req)
-	resp, ok := res.Response.(*kmsg.FetchResponse)
-	if !ok {
-		f.t.Fatalf("fetch answered with %T", res.Response)
+	if storage.Offset(offset) >= upTo {
+		return 0
 	}
-	pr := resp.Topics[0].Partitions[0]
-	if pr.ErrorCode != 0 {
-		f.t.Fatalf("fetch as replica %d: error code %d", replica, pr.ErrorCode)
+	slice, err := p.Log().Read(storage.Offset(offset), 1<<20, upTo)
+	if err != nil {
+		f.t.Fatal(err)
 	}
-	return len(pr.RecordBatches)
+	slice.Release()
+	if throttled {
+		f.m.RecordThrottled(slice.Size)
+	}
+	return slice.Size
 }
 
 // TestLeaderThrottleHoldsOutOfSyncFollowers checks the leader side with a
@@ -155,7 +168,7 @@ func (f *throttleFixture) sendFetch(req *kmsg.FetchRequest, replica int32) int {
 // consumers are served; time, a higher rate, or removing the throttled
 // replica list lets the follower fetch again.
 func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
-	f := newThrottleFixture(t)
+	f := newFixture(t)
 	set := func(name, value string) metadata.ConfigOp {
 		return metadata.ConfigOp{Name: name, Op: metadata.OpSet, Value: value}
 	}
@@ -172,7 +185,7 @@ func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
 	if n := f.fetch(3, 0); n != 0 {
 		t.Fatalf("out-of-sync follower got %d bytes with the leader quota spent", n)
 	}
-	if got := f.b.repl.leaderQuota.ThrottledSends(); got != 1 {
+	if got := f.m.leaderQuota.ThrottledSends(); got != 1 {
 		t.Fatalf("throttled sends %d, want 1", got)
 	}
 	if n := f.fetch(2, 0); n == 0 {
@@ -209,7 +222,7 @@ func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
 	if n := f.fetch(3, 0); n != 0 {
 		t.Fatal("follower not held at the cluster default rate 0")
 	}
-	if got := f.b.repl.leaderQuota.Rate(); got != 0 {
+	if got := f.m.leaderQuota.Rate(); got != 0 {
 		t.Fatalf("leader quota rate %d, want the cluster default 0", got)
 	}
 }
@@ -217,22 +230,22 @@ func TestLeaderThrottleHoldsOutOfSyncFollowers(t *testing.T) {
 // TestFollowerThrottleFollowsConfigs checks that the follower quota's rate
 // and the fetcher's throttled partitions follow the configs.
 func TestFollowerThrottleFollowsConfigs(t *testing.T) {
-	f := newThrottleFixture(t)
+	f := newFixture(t)
 	set := func(name, value string) metadata.ConfigOp {
 		return metadata.ConfigOp{Name: name, Op: metadata.OpSet, Value: value}
 	}
-	if got := f.b.repl.followerQuota.Rate(); got != config.UnthrottledRate {
+	if got := f.m.followerQuota.Rate(); got != config.UnthrottledRate {
 		t.Fatalf("follower quota rate %d before any config", got)
 	}
 	f.alter(metadata.ResourceBroker, "", set(config.FollowerReplicationThrottledRate, "5000"))
-	if got := f.b.repl.followerQuota.Rate(); got != 5000 {
+	if got := f.m.followerQuota.Rate(); got != 5000 {
 		t.Fatalf("follower quota rate %d, want the cluster default 5000", got)
 	}
 	f.alter(metadata.ResourceBroker, "1", set(config.FollowerReplicationThrottledRate, "7000"))
-	if got := f.b.repl.followerQuota.Rate(); got != 7000 {
+	if got := f.m.followerQuota.Rate(); got != 7000 {
 		t.Fatalf("follower quota rate %d, want this broker's 7000", got)
 	}
-	if got := f.b.repl.leaderQuota.Rate(); got != config.UnthrottledRate {
+	if got := f.m.leaderQuota.Rate(); got != config.UnthrottledRate {
 		t.Fatalf("leader quota rate %d changed with the follower rate", got)
 	}
 }

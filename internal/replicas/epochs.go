@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // The leader-epoch-checkpoint of each replicated partition (Kafka's file of
 // the same name): the epochs and the offsets where they began, saved after
@@ -16,28 +16,28 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func (b *Broker) partitionDir(p *partition.Partition) string {
-	return filepath.Join(b.opts.DataDir, partitionDirName(p.Topic, p.Index))
+func (m *Manager) partitionDir(p *partition.Partition) string {
+	return filepath.Join(m.opts.DataDir, PartitionDirName(p.Topic, p.Index))
 }
 
 // loadEpochs merges a just-opened partition's checkpoint; a bad one is
 // logged and the history rebuilt from the log stands.
-func (b *Broker) loadEpochs(p *partition.Partition) {
-	err := p.LoadLeaderEpochCheckpoint(b.opts.FS, b.partitionDir(p))
+func (m *Manager) loadEpochs(p *partition.Partition) {
+	err := p.LoadLeaderEpochCheckpoint(m.opts.FS, m.partitionDir(p))
 	if err != nil {
 		level := "reading"
 		if errors.Is(err, partition.ErrBadEpochCheckpoint) {
 			level = "ignoring"
 		}
-		b.logger.Warn(level+" the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
+		m.logger.Warn(level+" the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
 	}
 }
 
 // saveEpochs writes the partition's checkpoint; a failure is logged, since
 // the batches still carry every epoch that has records.
-func (b *Broker) saveEpochs(p *partition.Partition) {
-	if err := p.WriteLeaderEpochCheckpoint(b.opts.FS, b.partitionDir(p)); err != nil {
-		b.logger.Warn("saving the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
+func (m *Manager) saveEpochs(p *partition.Partition) {
+	if err := p.WriteLeaderEpochCheckpoint(m.opts.FS, m.partitionDir(p)); err != nil {
+		m.logger.Warn("saving the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
 	}
 }
 
@@ -45,7 +45,7 @@ func (b *Broker) saveEpochs(p *partition.Partition) {
 // its epoch checkpoint after each truncation.
 type followerReplica struct {
 	*partition.Partition
-	b *Broker
+	m *Manager
 }
 
 var _ replication.FollowerReplica = followerReplica{}
@@ -53,7 +53,7 @@ var _ replication.FollowerReplica = followerReplica{}
 func (r followerReplica) TruncateTo(offset storage.Offset) error {
 	err := r.Partition.TruncateTo(offset)
 	if err == nil {
-		r.b.saveEpochs(r.Partition)
+		r.m.saveEpochs(r.Partition)
 	}
 	return err
 }
@@ -61,7 +61,7 @@ func (r followerReplica) TruncateTo(offset storage.Offset) error {
 func (r followerReplica) TruncateFullyAndStartAt(offset storage.Offset) error {
 	err := r.Partition.TruncateFullyAndStartAt(offset)
 	if err == nil {
-		r.b.saveEpochs(r.Partition)
+		r.m.saveEpochs(r.Partition)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 import (
 	"encoding/hex"
@@ -31,26 +31,26 @@ const deletedSuffix = "-delete"
 
 // applyImage opens partitions that appeared, closes and removes those of
 // deleted topics, and pushes config changes to logs.
-func (b *Broker) applyImage(old, img *metadata.Image) error {
-	props := b.brokerProps(img)
+func (m *Manager) applyImage(old, img *metadata.Image) error {
+	props := m.brokerProps(img)
 	var errs []error
 	present := map[string]bool{}
 	for _, t := range img.Topics() {
 		present[t.Name] = true
-		if err := b.syncTopic(t, props); err != nil {
+		if err := m.syncTopic(t, props); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	b.mu.Lock()
+	m.mu.Lock()
 	var removed []string
-	for name := range b.mu.partitions {
+	for name := range m.mu.partitions {
 		if !present[name] {
 			removed = append(removed, name)
 		}
 	}
-	b.mu.Unlock()
+	m.mu.Unlock()
 	for _, name := range removed {
-		if err := b.removeTopic(name); err != nil {
+		if err := m.removeTopic(name); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -58,14 +58,14 @@ func (b *Broker) applyImage(old, img *metadata.Image) error {
 }
 
 // syncTopic brings the local replicas of one topic in line with the image.
-func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error {
-	b.mu.RLock()
-	current := b.mu.partitions[t.Name]
-	currentID, known := b.mu.topicIDs[t.Name]
-	b.mu.RUnlock()
+func (m *Manager) syncTopic(t metadata.TopicImage, props map[string]string) error {
+	m.mu.RLock()
+	current := m.mu.partitions[t.Name]
+	currentID, known := m.mu.topicIDs[t.Name]
+	m.mu.RUnlock()
 	if known && currentID != t.ID {
 		// Deleted and re-created under the same name between two images.
-		if err := b.removeTopic(t.Name); err != nil {
+		if err := m.removeTopic(t.Name); err != nil {
 			return err
 		}
 		current = nil
@@ -81,7 +81,7 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 	opened := false
 	var gone []*partition.Partition
 	for i, pi := range t.Partitions {
-		if parts[i] != nil && !slices.Contains(pi.Replicas, b.opts.NodeID) {
+		if parts[i] != nil && !slices.Contains(pi.Replicas, m.opts.NodeID) {
 			// Reassigned away from this broker: its replica is removed.
 			gone = append(gone, parts[i])
 			parts[i] = nil
@@ -92,18 +92,18 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 			parts[i].SetLeaderEpoch(pi.LeaderEpoch)
 			continue
 		}
-		if !slices.Contains(pi.Replicas, b.opts.NodeID) {
+		if !slices.Contains(pi.Replicas, m.opts.NodeID) {
 			continue
 		}
-		p, err := b.openPartition(t, int32(i), pi.LeaderEpoch, logCfg)
+		p, err := m.openPartition(t, int32(i), pi.LeaderEpoch, logCfg)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		p.SetConfig(topicCfg, logCfg)
 		if len(pi.Replicas) > 1 {
-			b.loadEpochs(p)
-			p.OpenReplicated(b.startHighWatermarks[replicaKey{t.Name, int32(i)}])
+			m.loadEpochs(p)
+			p.OpenReplicated(m.startHighWatermarks[replicaKey{t.Name, int32(i)}])
 		}
 		parts[i] = p
 		opened = true
@@ -112,36 +112,36 @@ func (b *Broker) syncTopic(t metadata.TopicImage, props map[string]string) error
 		// New partition directories are entries of the data directory;
 		// without this fsync a power loss could lose a whole partition
 		// whose records were acknowledged. One fsync covers the topic.
-		if err := b.opts.FS.SyncDir(b.opts.DataDir); err != nil {
-			errs = append(errs, fmt.Errorf("syncing %s: %w", b.opts.DataDir, err))
+		if err := m.opts.FS.SyncDir(m.opts.DataDir); err != nil {
+			errs = append(errs, fmt.Errorf("syncing %s: %w", m.opts.DataDir, err))
 		}
 	}
-	b.mu.Lock()
-	b.mu.partitions[t.Name] = parts
-	b.mu.topicIDs[t.Name] = t.ID
-	b.mu.Unlock()
+	m.mu.Lock()
+	m.mu.partitions[t.Name] = parts
+	m.mu.topicIDs[t.Name] = t.ID
+	m.mu.Unlock()
 	for i, p := range parts {
 		if p != nil {
-			b.applyRole(t, p, t.Partitions[i])
+			m.applyRole(t, p, t.Partitions[i])
 		}
 	}
 	for _, p := range gone {
-		if err := b.removeReplica(t, p); err != nil {
+		if err := m.removeReplica(t, p); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (b *Broker) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*partition.Partition, error) {
-	dir := filepath.Join(b.opts.DataDir, partitionDirName(t.Name, index))
-	if err := b.opts.FS.MkdirAll(dir, 0o755); err != nil {
+func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*partition.Partition, error) {
+	dir := filepath.Join(m.opts.DataDir, PartitionDirName(t.Name, index))
+	if err := m.opts.FS.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
-	if err := b.writePartitionMetadata(dir, t.ID); err != nil {
+	if err := m.writePartitionMetadata(dir, t.ID); err != nil {
 		return nil, err
 	}
-	log, err := storage.Open(storage.Options{FS: b.opts.FS, Dir: dir, Config: cfg, Now: b.now, Logger: b.logger})
+	log, err := storage.Open(storage.Options{FS: m.opts.FS, Dir: dir, Config: cfg, Now: m.now, Logger: m.logger})
 	if err != nil {
 		return nil, fmt.Errorf("opening log %s: %w", dir, err)
 	}
@@ -153,13 +153,13 @@ func (b *Broker) openPartition(t metadata.TopicImage, index, leaderEpoch int32, 
 	return p, nil
 }
 
-func (b *Broker) writePartitionMetadata(dir string, id [16]byte) error {
+func (m *Manager) writePartitionMetadata(dir string, id [16]byte) error {
 	path := filepath.Join(dir, partitionMetadataFile)
 	want := "version: 0\ntopic_id: " + hex.EncodeToString(id[:]) + "\n"
-	if got, err := b.readSmallFile(path); err == nil && got == want {
+	if got, err := m.readSmallFile(path); err == nil && got == want {
 		return nil
 	}
-	f, err := b.opts.FS.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := m.opts.FS.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -174,14 +174,14 @@ func (b *Broker) writePartitionMetadata(dir string, id [16]byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return b.opts.FS.SyncDir(dir)
+	return m.opts.FS.SyncDir(dir)
 }
 
 // maxPartitionMetadataBytes bounds the read of a partition.metadata file.
 const maxPartitionMetadataBytes = 4096
 
-func (b *Broker) readSmallFile(path string) (string, error) {
-	f, err := b.opts.FS.OpenFile(path, os.O_RDONLY, 0)
+func (m *Manager) readSmallFile(path string) (string, error) {
+	f, err := m.opts.FS.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return "", err
 	}
@@ -201,58 +201,58 @@ func (b *Broker) readSmallFile(path string) (string, error) {
 }
 
 // removeTopic closes the local replicas of a topic and deletes their data.
-func (b *Broker) removeTopic(name string) error {
-	b.mu.Lock()
-	parts := b.mu.partitions[name]
-	id := b.mu.topicIDs[name]
-	delete(b.mu.partitions, name)
-	delete(b.mu.topicIDs, name)
-	b.mu.Unlock()
+func (m *Manager) removeTopic(name string) error {
+	m.mu.Lock()
+	parts := m.mu.partitions[name]
+	id := m.mu.topicIDs[name]
+	delete(m.mu.partitions, name)
+	delete(m.mu.topicIDs, name)
+	m.mu.Unlock()
 	var errs []error
 	for i, p := range parts {
 		if p == nil {
 			continue
 		}
-		b.dropLeaderRole(p)
-		b.repl.fetcher.Unfollow(replication.TopicPartition{Topic: name, TopicID: id, Partition: int32(i)})
+		m.dropLeaderRole(p)
+		m.fetcher.Unfollow(replication.TopicPartition{Topic: name, TopicID: id, Partition: int32(i)})
 		if err := p.Close(); err != nil {
 			errs = append(errs, err)
 		}
-		dir := filepath.Join(b.opts.DataDir, partitionDirName(name, int32(i)))
-		if err := b.deleteDir(dir, id); err != nil {
+		dir := filepath.Join(m.opts.DataDir, PartitionDirName(name, int32(i)))
+		if err := m.deleteDir(dir, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (b *Broker) deleteDir(dir string, id [16]byte) error {
+func (m *Manager) deleteDir(dir string, id [16]byte) error {
 	doomed := dir + "." + hex.EncodeToString(id[:]) + deletedSuffix
-	if err := b.opts.FS.Rename(dir, doomed); err != nil {
+	if err := m.opts.FS.Rename(dir, doomed); err != nil {
 		return fmt.Errorf("renaming %s for deletion: %w", dir, err)
 	}
-	if err := b.opts.FS.SyncDir(b.opts.DataDir); err != nil {
+	if err := m.opts.FS.SyncDir(m.opts.DataDir); err != nil {
 		return err
 	}
-	return b.opts.FS.RemoveAll(doomed)
+	return m.opts.FS.RemoveAll(doomed)
 }
 
 // removeStrayLogs deletes directories of deleted topics: those renamed for
 // deletion, and those whose topic id is not in the image.
-func (b *Broker) removeStrayLogs(img *metadata.Image) error {
-	names, err := b.opts.FS.ReadDir(b.opts.DataDir)
+func (m *Manager) removeStrayLogs(img *metadata.Image) error {
+	names, err := m.opts.FS.ReadDir(m.opts.DataDir)
 	if err != nil {
-		return fmt.Errorf("listing %s: %w", b.opts.DataDir, err)
+		return fmt.Errorf("listing %s: %w", m.opts.DataDir, err)
 	}
 	for _, name := range names {
-		path := filepath.Join(b.opts.DataDir, name)
+		path := filepath.Join(m.opts.DataDir, name)
 		if strings.HasSuffix(name, deletedSuffix) {
-			if err := b.opts.FS.RemoveAll(path); err != nil {
+			if err := m.opts.FS.RemoveAll(path); err != nil {
 				return err
 			}
 			continue
 		}
-		content, err := b.readSmallFile(filepath.Join(path, partitionMetadataFile))
+		content, err := m.readSmallFile(filepath.Join(path, partitionMetadataFile))
 		if err != nil {
 			continue // not a partition directory (meta/, or not ours)
 		}
@@ -265,8 +265,8 @@ func (b *Broker) removeStrayLogs(img *metadata.Image) error {
 		if ok && hex.EncodeToString(t.ID[:]) == idHex {
 			continue
 		}
-		b.logger.Info("removing log of a deleted topic", "dir", name)
-		if err := b.opts.FS.RemoveAll(path); err != nil {
+		m.logger.Info("removing log of a deleted topic", "dir", name)
+		if err := m.opts.FS.RemoveAll(path); err != nil {
 			return err
 		}
 	}
@@ -303,12 +303,12 @@ func millis(ms int64) time.Duration {
 
 // removeReplica stops and deletes a local replica the partition no longer
 // assigns to this broker.
-func (b *Broker) removeReplica(t metadata.TopicImage, p *partition.Partition) error {
-	b.dropLeaderRole(p)
-	b.repl.fetcher.Unfollow(replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index})
+func (m *Manager) removeReplica(t metadata.TopicImage, p *partition.Partition) error {
+	m.dropLeaderRole(p)
+	m.fetcher.Unfollow(replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index})
 	if err := p.Close(); err != nil {
 		return err
 	}
-	b.logger.Info("replica reassigned away", "topic", t.Name, "partition", p.Index)
-	return b.deleteDir(filepath.Join(b.opts.DataDir, partitionDirName(t.Name, p.Index)), t.ID)
+	m.logger.Info("replica reassigned away", "topic", t.Name, "partition", p.Index)
+	return m.deleteDir(filepath.Join(m.opts.DataDir, PartitionDirName(t.Name, p.Index)), t.ID)
 }

@@ -1,4 +1,4 @@
-package broker
+package replicas
 
 // The low watermark of a replicated partition: the lowest log start offset
 // over the leader and its live followers, as each follower reports its own
@@ -46,8 +46,8 @@ func (role *leaderRole) noteFollowerLogStart(follower int32, start int64) {
 // lowWatermark is the lowest log start over the leader and the followers
 // that are live and have reported one, and a channel closed when a
 // follower's log start next moves.
-func (b *Broker) lowWatermark(role *leaderRole) (storage.Offset, <-chan struct{}) {
-	img := b.meta.Image()
+func (m *Manager) lowWatermark(role *leaderRole) (storage.Offset, <-chan struct{}) {
+	img := m.meta.Image()
 	low := role.p.LogStartOffset()
 	role.mu.Lock()
 	defer role.mu.Unlock()
@@ -61,11 +61,11 @@ func (b *Broker) lowWatermark(role *leaderRole) (storage.Offset, <-chan struct{}
 
 // waitLowWatermark waits until every live replica's log start reached
 // offset, for at most timeout; it returns the low watermark then.
-func (b *Broker) waitLowWatermark(ctx context.Context, role *leaderRole, offset storage.Offset, timeout time.Duration) (storage.Offset, error) {
+func (m *Manager) waitLowWatermark(ctx context.Context, role *leaderRole, offset storage.Offset, timeout time.Duration) (storage.Offset, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
-		low, moved := b.lowWatermark(role)
+		low, moved := m.lowWatermark(role)
 		if low >= offset {
 			return low, nil
 		}
