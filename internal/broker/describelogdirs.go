@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
@@ -27,7 +27,7 @@ func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *server.RequestConte
 		dir.TotalBytes = int64(st.Blocks) * int64(st.Bsize)
 		dir.UsableBytes = int64(st.Bavail) * int64(st.Bsize)
 	}
-	byTopic := map[string][]*partition.Partition{}
+	byTopic := map[string][]*replicas.Replica{}
 	if req.Topics == nil {
 		for _, p := range b.replicas.All() {
 			byTopic[p.Topic] = append(byTopic[p.Topic], p)

@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
@@ -71,8 +70,8 @@ type fetch struct {
 	b      *Broker
 	req    *kmsg.FetchRequest
 	resp   *kmsg.FetchResponse
-	parts  []*partition.Partition // parallel to the flattened request partitions
-	failed bool                   // some partition got an error: answer at once
+	parts  []*replicas.Replica // parallel to the flattened request partitions
+	failed bool                // some partition got an error: answer at once
 	// replica is the fetching follower's broker id, or -1 for a consumer;
 	// replicaEpoch its broker epoch as it sent it, or -1.
 	replica      int32
@@ -102,7 +101,7 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 			pr.Partition = rp.Partition
 			// Empty, never null: librdkafka rejects a null record set.
 			pr.RecordBatches = []byte{}
-			var p *partition.Partition
+			var p *replicas.Replica
 			switch {
 			case topicErr != nil:
 				pr.ErrorCode = topicErr.Code
@@ -156,7 +155,7 @@ func (f *fetch) read() int64 {
 
 // readPartition reads one partition within maxBytes (at least one batch when
 // first is set, as Kafka's KIP-74) and returns the bytes read.
-func (f *fetch) readPartition(index int, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, pr *kmsg.FetchResponseTopicPartition, maxBytes int64, first bool) int64 {
+func (f *fetch) readPartition(index int, p *replicas.Replica, rp kmsg.FetchRequestTopicPartition, pr *kmsg.FetchResponseTopicPartition, maxBytes int64, first bool) int64 {
 	if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {
 		pr.ErrorCode = code
 		f.failed = true
@@ -261,8 +260,8 @@ func checkLeaderEpoch(clientEpoch, epoch int32) int16 {
 // is never missed.
 func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64) kmsg.Response {
 	notify := make(chan struct{}, 1)
-	register := func(p *partition.Partition) { p.NotifyOnAppend(notify) }
-	unregister := func(p *partition.Partition) { p.StopNotify(notify) }
+	register := func(p *replicas.Replica) { p.NotifyOnChange(notify) }
+	unregister := func(p *replicas.Replica) { p.StopNotify(notify) }
 	defer f.eachPartition(unregister)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -286,7 +285,7 @@ func (f *fetch) longPoll(ctx context.Context, wait time.Duration, minBytes int64
 	}
 }
 
-func (f *fetch) eachPartition(fn func(*partition.Partition)) {
+func (f *fetch) eachPartition(fn func(*replicas.Replica)) {
 	for _, p := range f.parts {
 		if p != nil {
 			fn(p)

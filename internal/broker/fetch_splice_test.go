@@ -6,8 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
 	"github.com/fjordhq/fjord/internal/vfs"
@@ -39,7 +39,7 @@ func splicedFixture(t *testing.T, version int16) (*splicedFetch, [][]byte) {
 	f := &fetch{req: req, resp: req.ResponseKind().(*kmsg.FetchResponse)}
 	f.resp.Topics = []kmsg.FetchResponseTopic{{Topic: "t", Partitions: []kmsg.FetchResponseTopicPartition{
 		kmsg.NewFetchResponseTopicPartition(), kmsg.NewFetchResponseTopicPartition()}}}
-	f.parts = make([]*partition.Partition, 2)
+	f.parts = make([]*replicas.Replica, 2)
 	for i := range 2 {
 		slice, err := log.Read(storage.Offset(i), 1<<20, storage.Offset(i+1))
 		if err != nil {

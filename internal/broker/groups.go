@@ -21,8 +21,8 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -281,7 +281,7 @@ func topicInfo(ti metadata.TopicImage) group.TopicInfo {
 // comparable value: the coordinator reloads a partition only when handed a
 // different one.
 type offsetsLog struct {
-	p *partition.Partition
+	p *replicas.Replica
 	b *Broker
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
+	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
@@ -63,7 +63,7 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, 
 
 // listOffset answers one partition: offset, timestamp and leader epoch, with
 // -1s when no record matches.
-func listOffset(p *partition.Partition, timestamp int64, version int16) (offset, ts int64, epoch int32, err error) {
+func listOffset(p *replicas.Replica, timestamp int64, version int16) (offset, ts int64, epoch int32, err error) {
 	log := p.Log()
 	switch {
 	case timestamp == timestampLatest:

@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
@@ -147,7 +146,7 @@ func requestTopicName(img *metadata.Image, byID bool, name string, id [16]byte) 
 
 // appendRecords validates the batch of one partition and appends it,
 // filling the offsets into pr. It returns the last offset written.
-func (b *Broker) appendRecords(p *partition.Partition, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
+func (b *Broker) appendRecords(p *replicas.Replica, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
 	cfg := p.Config()
 	// Produce v3+ carries exactly one batch per partition; Kafka answers
 	// anything else with INVALID_RECORD.

@@ -8,10 +8,9 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-// This file holds the replica's follower side and the hooks replication
-// needs on the leader side: appending the leader's batches as they are,
-// truncating a diverged tail, and a high watermark moved by the ISR instead
-// of the local log.
+// This file holds the replica's follower side: appending the leader's
+// batches as they are and truncating a diverged tail, and the epoch
+// history replication reads and extends.
 
 // ErrNotContiguous is returned when fetched batches do not continue the
 // local log: a gap (the leader's log was compacted across the fetch
@@ -125,8 +124,7 @@ func (p *Partition) checkContiguous(h recordbatch.Header, logEnd storage.Offset)
 // TruncateTo removes every record at or past offset (a follower dropping a
 // tail that diverged from its leader), with the epochs that start there and
 // the producer state of those batches. The log may end below offset when a
-// batch straddles it. A high watermark above the new log end comes down to
-// it (only an unclean election can make a follower lose committed records).
+// batch straddles it.
 func (p *Partition) TruncateTo(offset storage.Offset) error {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
@@ -142,14 +140,13 @@ func (p *Partition) TruncateTo(offset storage.Offset) error {
 		n--
 	}
 	p.mu.epochs = p.mu.epochs[:n]
-	p.mu.highWatermark = min(p.mu.highWatermark, end)
 	return nil
 }
 
 // TruncateFullyAndStartAt empties the replica and restarts it at offset,
 // the leader's log start when this replica fell behind it (retention or
 // DeleteRecords removed what it still lacked): the epochs and producer
-// state of the old log go with it, and the high watermark restarts there.
+// state of the old log go with it.
 func (p *Partition) TruncateFullyAndStartAt(offset storage.Offset) error {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
@@ -160,63 +157,7 @@ func (p *Partition) TruncateFullyAndStartAt(offset storage.Offset) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mu.epochs = nil
-	p.mu.highWatermark = offset
 	return nil
-}
-
-// UpdateFollowerHighWatermark takes the high watermark from the leader's
-// fetch response, bounded by what this replica holds. It never lowers the
-// high watermark: a new leader may briefly report a lower one than its
-// predecessor, and records once visible here stay visible.
-func (p *Partition) UpdateFollowerHighWatermark(leaderHighWatermark storage.Offset) {
-	end := p.log.LogEndOffset()
-	if p.log.NeedsSyncPerAppend() {
-		end = min(end, p.log.DurableOffset())
-	}
-	p.advanceHighWatermark(min(leaderHighWatermark, end))
-}
-
-// AdvanceHighWatermark raises the high watermark to offset (the leader's,
-// computed by replication from the ISR) and wakes waiting fetches. Lower
-// values are ignored.
-func (p *Partition) AdvanceHighWatermark(offset storage.Offset) {
-	p.advanceHighWatermark(min(offset, p.log.LogEndOffset()))
-}
-
-// SetReplicated switches the high watermark from the local log to the ISR:
-// once set, Append and WaitDurable no longer move it, and only
-// AdvanceHighWatermark (leader) and UpdateFollowerHighWatermark (follower)
-// do. A single-node broker leaves it unset.
-func (p *Partition) SetReplicated(replicated bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.replicated = replicated
-}
-
-// OpenReplicated marks a just-opened replica of a replicated partition and
-// restarts its high watermark at hw, the value saved in the broker's
-// high watermark checkpoint (the log start when there is none), within the
-// log: records above the true high watermark may not be committed, and the
-// leader's ISR (or the leader's fetch responses, on a follower) raises it
-// from there. A checkpoint is never ahead of what the ISR committed, so a
-// restarted replica that becomes leader exposes nothing a later leader may
-// lack.
-func (p *Partition) OpenReplicated(hw storage.Offset) {
-	hw = min(max(hw, p.log.LogStartOffset()), p.log.LogEndOffset())
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.replicated = true
-	p.mu.highWatermark = hw
-}
-
-// Replicated reports whether the ISR, not the local log, moves the high
-// watermark.
-func (p *Partition) Replicated() bool { return p.replicated() }
-
-func (p *Partition) replicated() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.replicated
 }
 
 // BecomeLeader starts leader epoch epoch at the current log end, as Kafka's

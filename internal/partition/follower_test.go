@@ -50,7 +50,6 @@ func readRaw(t *testing.T, p *Partition, from storage.Offset) []byte {
 func TestAppendAsFollowerKeepsOffsetsAndEpochs(t *testing.T) {
 	leader := leaderWith(t, []int32{0, 2, 5}, 3)
 	follower := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
-	follower.SetReplicated(true)
 	raw := readRaw(t, leader, 0)
 	// Cut the last batch short: it is left for the next fetch.
 	res, err := follower.AppendAsFollower(raw[:len(raw)-10], 1000)
@@ -76,18 +75,6 @@ func TestAppendAsFollowerKeepsOffsetsAndEpochs(t *testing.T) {
 	}
 	if got := readRaw(t, follower, 0); !slices.Equal(got, raw) {
 		t.Fatal("follower's log differs from the leader's bytes")
-	}
-	if follower.HighWatermark() != 0 {
-		t.Fatalf("replicated follower exposed %d before the leader's HW", follower.HighWatermark())
-	}
-	follower.UpdateFollowerHighWatermark(12)
-	follower.UpdateFollowerHighWatermark(10)
-	if hw := follower.HighWatermark(); hw != 12 {
-		t.Fatalf("HW %d, want 12 (never lowered)", hw)
-	}
-	follower.UpdateFollowerHighWatermark(100)
-	if hw := follower.HighWatermark(); hw != 18 {
-		t.Fatalf("HW %d, want the log end 18", hw)
 	}
 	// The follower carries the producer state: a retry after failover is
 	// recognised.
@@ -146,7 +133,6 @@ func TestAppendAsFollowerKeepsCompactionGaps(t *testing.T) {
 
 	fs := vfs.NewMem()
 	follower := openPartition(t, fs, storage.DefaultConfig())
-	follower.SetReplicated(true)
 	res, err := follower.AppendAsFollower(append(slices.Clone(first), second...), 0)
 	if err != nil || res.Batches != 2 || res.LogEndOffset != 12 {
 		t.Fatalf("append with a gap: %+v %v", res, err)
@@ -164,14 +150,8 @@ func TestAppendAsFollowerKeepsCompactionGaps(t *testing.T) {
 	}
 }
 
-func TestTruncateToDropsEpochsAndClampsHighWatermark(t *testing.T) {
-	p := leaderWith(t, []int32{0, 3}, 2) // epoch 0: 0..3, epoch 3: 4..7
-	if err := p.WaitDurable(7); err != nil {
-		t.Fatal(err)
-	}
-	if p.HighWatermark() != 8 {
-		t.Fatalf("HW %d", p.HighWatermark())
-	}
+func TestTruncateToDropsEpochs(t *testing.T) {
+	p := leaderWith(t, []int32{0, 3}, 2)    // epoch 0: 0..3, epoch 3: 4..7
 	if err := p.TruncateTo(5); err != nil { // 4..5 is one batch: the log ends at 4
 		t.Fatal(err)
 	}
@@ -181,8 +161,8 @@ func TestTruncateToDropsEpochsAndClampsHighWatermark(t *testing.T) {
 	if got := p.LeaderEpochs(); !slices.Equal(got, []EpochStart{{0, 0}}) {
 		t.Fatalf("epochs %v", got)
 	}
-	if p.HighWatermark() != 4 || p.LatestEpoch() != 0 {
-		t.Fatalf("HW %d latest epoch %d", p.HighWatermark(), p.LatestEpoch())
+	if p.LatestEpoch() != 0 {
+		t.Fatalf("latest epoch %d", p.LatestEpoch())
 	}
 	if e, end := p.EndOffsetForEpoch(3); e != 0 || end != 4 {
 		t.Fatalf("EndOffsetForEpoch(3) = %d, %d", e, end)
@@ -195,52 +175,20 @@ func TestTruncateToDropsEpochsAndClampsHighWatermark(t *testing.T) {
 	}
 }
 
-func TestReplicatedHighWatermarkMovesOnlyByTheISR(t *testing.T) {
-	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
-	p.SetReplicated(true)
-	b, h := batch(-1, 0, 0, 3)
-	if _, err := appendOne(t, p, b, h); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.WaitDurable(2); err != nil {
-		t.Fatal(err)
-	}
-	if hw := p.HighWatermark(); hw != 0 {
-		t.Fatalf("HW %d moved without the ISR", hw)
-	}
-	ch := make(chan struct{}, 1)
-	p.NotifyOnAppend(ch)
-	p.AdvanceHighWatermark(2)
-	p.AdvanceHighWatermark(1)
-	if hw := p.HighWatermark(); hw != 2 {
-		t.Fatalf("HW %d, want 2", hw)
-	}
-	select {
-	case <-ch:
-	default:
-		t.Fatal("waiting fetch not woken")
-	}
-	p.AdvanceHighWatermark(10)
-	if hw := p.HighWatermark(); hw != 3 {
-		t.Fatalf("HW %d, want the log end 3", hw)
-	}
-}
-
 // A follower whose log ends below its leader's log start restarts its log
 // there, forgetting the old epochs, and takes the leader's batches from
 // that offset on; a reopen finds the restarted log.
 func TestTruncateFullyAndStartAtLeaderLogStart(t *testing.T) {
 	fs := vfs.NewMem()
 	follower := openPartition(t, fs, storage.DefaultConfig())
-	follower.SetReplicated(true)
 	if _, err := follower.AppendAsFollower(readRaw(t, leaderWith(t, []int32{1}, 3), 0), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := follower.TruncateFullyAndStartAt(100); err != nil {
 		t.Fatal(err)
 	}
-	if s, e, hw := follower.LogStartOffset(), follower.LogEndOffset(), follower.HighWatermark(); s != 100 || e != 100 || hw != 100 {
-		t.Fatalf("log start %d, end %d, high watermark %d; want 100 each", s, e, hw)
+	if s, e := follower.LogStartOffset(), follower.LogEndOffset(); s != 100 || e != 100 {
+		t.Fatalf("log start %d, end %d; want 100 each", s, e)
 	}
 	if epochs := follower.LeaderEpochs(); len(epochs) != 0 {
 		t.Fatalf("epochs %v kept from the old log", epochs)

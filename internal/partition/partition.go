@@ -1,25 +1,23 @@
-// Package partition is one partition replica on this broker: its log, the
-// idempotent producer state that guards appends, its leader epoch and its
-// high watermark, and the fetchers waiting for new data.
+// Package partition is one partition replica's log and what guards its
+// appends: the idempotent producers' state, the leader epoch stamped on
+// appended batches and the history of leader epochs (Kafka's leader epoch
+// cache and its checkpoint file). Appends as the leader (a validated
+// producer batch) and as a follower (the leader's batches, kept as they
+// are), and a follower's truncation, all go through it.
 //
-// On a single node the leader is the only in-sync replica, so the high
-// watermark is the end of what may be exposed without risk of being lost:
-// the durable (fsynced) offset when every append is synced before its ack,
-// the log end offset when flush.messages relaxes that (Kafka's default
-// semantics). Replication will move the high watermark by the ISR's fetch
-// positions instead; it is kept here, beside the log, for that reason.
+// What may be exposed to consumers (the high watermark), and the roles
+// that move it, belong to the replica manager (internal/replicas).
 //
-// Concurrency: Append is serialized by appendMu, which also guards the
-// producer state. The high watermark and the waiter list sit in mu. The log
-// is safe for concurrent reads, syncs and retention.
+// Concurrency: appends and truncations are serialized by appendMu, which
+// also guards the producer state. The leader epoch, the epoch history and
+// the topic config sit in mu. The log is safe for concurrent reads, syncs
+// and retention.
 package partition
 
 import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/producerstate"
@@ -44,16 +42,11 @@ type Partition struct {
 
 	mu struct {
 		sync.Mutex
-		leaderEpoch   int32
-		config        config.Topic
-		highWatermark storage.Offset
-		waiters       []chan struct{}
+		leaderEpoch int32
+		config      config.Topic
 		// epochs lists where each leader epoch starts in the log, oldest
 		// first (Kafka's leader epoch cache).
 		epochs []epochStart
-		// replicated makes the ISR, not the local log, move the high
-		// watermark (see SetReplicated).
-		replicated bool
 	}
 }
 
@@ -80,9 +73,6 @@ func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEp
 		return nil, fmt.Errorf("rebuilding producer state of %s-%d: %w", topic, index, err)
 	}
 	p.mu.leaderEpoch = leaderEpoch
-	// Everything recovered from disk was synced or survived a clean
-	// shutdown; it is all visible.
-	p.mu.highWatermark = log.LogEndOffset()
 	return p, nil
 }
 
@@ -116,13 +106,6 @@ func (p *Partition) SetConfig(cfg config.Topic, logCfg storage.Config) {
 	p.mu.config = cfg
 	p.mu.Unlock()
 	p.log.SetConfig(logCfg)
-}
-
-// HighWatermark is the offset below which records are visible to consumers.
-func (p *Partition) HighWatermark() storage.Offset {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.mu.highWatermark
 }
 
 // AppendResult says where a produce landed.
@@ -161,14 +144,11 @@ func (p *Partition) Append(batch []byte, h recordbatch.Header, nowMs int64) (App
 		h.BaseOffset = int64(info.BaseOffset)
 		p.producers.Update(h, int64(info.BaseOffset), nowMs)
 	}
-	if !p.log.NeedsSyncPerAppend() && !p.replicated() {
-		p.advanceHighWatermark(p.log.LogEndOffset())
-	}
 	return AppendResult{BaseOffset: info.BaseOffset, LastOffset: info.LastOffset}, nil
 }
 
-// WaitDurable blocks until the log is fsynced through lastOffset and then
-// exposes it to consumers. Concurrent callers share fsyncs (group commit).
+// WaitDurable blocks until the log is fsynced through lastOffset, when the
+// topic syncs every append. Concurrent callers share fsyncs (group commit).
 func (p *Partition) WaitDurable(lastOffset storage.Offset) error {
 	if !p.log.NeedsSyncPerAppend() {
 		return nil
@@ -176,68 +156,23 @@ func (p *Partition) WaitDurable(lastOffset storage.Offset) error {
 	if err := p.log.Sync(lastOffset + 1); err != nil {
 		return fmt.Errorf("syncing %s-%d: %w", p.Topic, p.Index, err)
 	}
-	if !p.replicated() {
-		p.advanceHighWatermark(p.log.DurableOffset())
-	}
 	return nil
+}
+
+// DurableEnd is how far the log is certain to survive a crash: its fsynced
+// end when every append is synced before its acknowledgement, else its log
+// end (flush.messages relaxes durability to the page cache, as Kafka's
+// default).
+func (p *Partition) DurableEnd() storage.Offset {
+	if p.log.NeedsSyncPerAppend() {
+		return p.log.DurableOffset()
+	}
+	return p.log.LogEndOffset()
 }
 
 // FlushIfDue applies flush.messages / flush.ms for relaxed topics.
 func (p *Partition) FlushIfDue(now time.Time) error {
 	return p.log.FlushIfDue(now)
-}
-
-func (p *Partition) advanceHighWatermark(offset storage.Offset) {
-	p.mu.Lock()
-	if offset <= p.mu.highWatermark {
-		p.mu.Unlock()
-		return
-	}
-	p.mu.highWatermark = offset
-	p.wakeAndUnlock()
-}
-
-// WakeFetchers wakes every waiting fetch though the high watermark did not
-// move: on a replicated leader, followers long-poll for records above it.
-func (p *Partition) WakeFetchers() {
-	p.mu.Lock()
-	p.wakeAndUnlock()
-}
-
-// wakeAndUnlock notifies and clears the waiters; it is called with p.mu
-// held and releases it before notifying.
-func (p *Partition) wakeAndUnlock() {
-	waiters := p.mu.waiters
-	p.mu.waiters = nil
-	p.mu.Unlock()
-	for _, w := range waiters {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// NotifyOnAppend registers ch to receive a value (without blocking) the
-// next time the high watermark advances. A long-polling fetch registers one
-// channel with every partition it reads.
-func (p *Partition) NotifyOnAppend(ch chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.waiters = append(p.mu.waiters, ch)
-}
-
-// StopNotify removes ch from the waiters, so a finished fetch leaves no
-// reference behind on idle partitions.
-func (p *Partition) StopNotify(ch chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, w := range p.mu.waiters {
-		if w == ch {
-			p.mu.waiters = append(p.mu.waiters[:i], p.mu.waiters[i+1:]...)
-			return
-		}
-	}
 }
 
 // Producers describes the idempotent producers known to this partition.
@@ -255,16 +190,10 @@ func (p *Partition) ExpireProducers(cutoffMs int64) {
 	p.producers.ExpireBefore(cutoffMs)
 }
 
-// DeleteRecordsBefore advances the log start offset (DeleteRecords). The
-// offset may not pass the high watermark, as in Kafka.
+// DeleteRecordsBefore advances the log start offset to offset
+// (DeleteRecords) and returns the new log start. The caller keeps offset
+// within what consumers may see.
 func (p *Partition) DeleteRecordsBefore(offset storage.Offset) (storage.Offset, error) {
-	hw := p.HighWatermark()
-	if offset < 0 {
-		offset = hw // -1 means "up to the high watermark"
-	}
-	if offset > hw {
-		return 0, kerr.OffsetOutOfRange
-	}
 	if err := p.log.DeleteRecordsBefore(offset); err != nil {
 		return 0, err
 	}

@@ -97,32 +97,22 @@ func TestProducerStateSurvivesReopen(t *testing.T) {
 	}
 }
 
-func TestHighWatermarkFollowsDurability(t *testing.T) {
+func TestDurableEndFollowsFsyncs(t *testing.T) {
 	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
 	b, h := batch(-1, -1, -1, 2)
 	res, err := appendOne(t, p, b, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hw := p.HighWatermark(); hw != 0 {
-		t.Fatalf("high watermark %d before fsync, want 0", hw)
-	}
-	notify := make(chan struct{}, 1)
-	p.NotifyOnAppend(notify)
 	if err := p.WaitDurable(res.LastOffset); err != nil {
 		t.Fatal(err)
 	}
-	if hw := p.HighWatermark(); hw != 2 {
-		t.Fatalf("high watermark %d after fsync, want 2", hw)
-	}
-	select {
-	case <-notify:
-	default:
-		t.Fatal("waiter not notified when the high watermark moved")
+	if end := p.DurableEnd(); end != 2 {
+		t.Fatalf("durable end %d after fsync, want 2", end)
 	}
 }
 
-func TestRelaxedFlushExposesAtOnce(t *testing.T) {
+func TestRelaxedFlushIsDurableAtOnce(t *testing.T) {
 	cfg := storage.DefaultConfig()
 	cfg.FlushMessages = 1 << 40
 	p := openPartition(t, vfs.NewMem(), cfg)
@@ -130,8 +120,8 @@ func TestRelaxedFlushExposesAtOnce(t *testing.T) {
 	if _, err := appendOne(t, p, b, h); err != nil {
 		t.Fatal(err)
 	}
-	if hw := p.HighWatermark(); hw != 3 {
-		t.Fatalf("high watermark %d with relaxed flush, want 3", hw)
+	if end := p.DurableEnd(); end != 3 {
+		t.Fatalf("durable end %d with relaxed flush, want the log end 3", end)
 	}
 }
 
@@ -154,21 +144,5 @@ func TestEndOffsetForEpoch(t *testing.T) {
 		if epoch != tc.epoch || end != tc.end {
 			t.Errorf("EndOffsetForEpoch(%d) = %d, %d; want %d, %d", tc.requested, epoch, end, tc.epoch, tc.end)
 		}
-	}
-}
-
-func TestDeleteRecordsBeforeHighWatermarkOnly(t *testing.T) {
-	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
-	b, h := batch(-1, -1, -1, 4)
-	res, _ := appendOne(t, p, b, h)
-	if _, err := p.DeleteRecordsBefore(2); !errors.Is(err, kerr.OffsetOutOfRange) {
-		t.Fatalf("delete past the high watermark: %v", err)
-	}
-	if err := p.WaitDurable(res.LastOffset); err != nil {
-		t.Fatal(err)
-	}
-	low, err := p.DeleteRecordsBefore(-1)
-	if err != nil || low != 4 {
-		t.Fatalf("delete to high watermark: low %d err %v", low, err)
 	}
 }

@@ -75,11 +75,11 @@ func (m *Manager) syncTopic(t metadata.TopicImage, props map[string]string) erro
 		return fmt.Errorf("topic %s config: %w", t.Name, err)
 	}
 	logCfg := storageConfig(topicCfg)
-	parts := make([]*partition.Partition, len(t.Partitions))
+	parts := make([]*Replica, len(t.Partitions))
 	copy(parts, current)
 	var errs []error
 	opened := false
-	var gone []*partition.Partition
+	var gone []*Replica
 	for i, pi := range t.Partitions {
 		if parts[i] != nil && !slices.Contains(pi.Replicas, m.opts.NodeID) {
 			// Reassigned away from this broker: its replica is removed.
@@ -101,10 +101,7 @@ func (m *Manager) syncTopic(t metadata.TopicImage, props map[string]string) erro
 			continue
 		}
 		p.SetConfig(topicCfg, logCfg)
-		if len(pi.Replicas) > 1 {
-			m.loadEpochs(p)
-			p.OpenReplicated(m.startHighWatermarks[replicaKey{t.Name, int32(i)}])
-		}
+		m.loadEpochs(p)
 		parts[i] = p
 		opened = true
 	}
@@ -133,7 +130,7 @@ func (m *Manager) syncTopic(t metadata.TopicImage, props map[string]string) erro
 	return errors.Join(errs...)
 }
 
-func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*partition.Partition, error) {
+func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*Replica, error) {
 	dir := filepath.Join(m.opts.DataDir, PartitionDirName(t.Name, index))
 	if err := m.opts.FS.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
@@ -150,7 +147,13 @@ func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32,
 		log.Close()
 		return nil, err
 	}
-	return p, nil
+	// A replica resumes the high watermark it checkpointed (replicas
+	// opened at start only), else starts at its log start: records above
+	// the true high watermark may not be committed, and its role raises it
+	// (the leader state, or the leader's fetch responses). A checkpoint is
+	// never ahead of what was committed, so a restarted replica that
+	// becomes leader exposes nothing a later leader may lack.
+	return newReplica(p, m.startHighWatermarks[replicaKey{t.Name, index}]), nil
 }
 
 func (m *Manager) writePartitionMetadata(dir string, id [16]byte) error {
@@ -303,7 +306,7 @@ func millis(ms int64) time.Duration {
 
 // removeReplica stops and deletes a local replica the partition no longer
 // assigns to this broker.
-func (m *Manager) removeReplica(t metadata.TopicImage, p *partition.Partition) error {
+func (m *Manager) removeReplica(t metadata.TopicImage, p *Replica) error {
 	m.dropLeaderRole(p)
 	m.fetcher.Unfollow(replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index})
 	if err := p.Close(); err != nil {

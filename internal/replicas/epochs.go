@@ -16,13 +16,13 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func (m *Manager) partitionDir(p *partition.Partition) string {
+func (m *Manager) partitionDir(p *Replica) string {
 	return filepath.Join(m.opts.DataDir, PartitionDirName(p.Topic, p.Index))
 }
 
 // loadEpochs merges a just-opened partition's checkpoint; a bad one is
 // logged and the history rebuilt from the log stands.
-func (m *Manager) loadEpochs(p *partition.Partition) {
+func (m *Manager) loadEpochs(p *Replica) {
 	err := p.LoadLeaderEpochCheckpoint(m.opts.FS, m.partitionDir(p))
 	if err != nil {
 		level := "reading"
@@ -35,33 +35,50 @@ func (m *Manager) loadEpochs(p *partition.Partition) {
 
 // saveEpochs writes the partition's checkpoint; a failure is logged, since
 // the batches still carry every epoch that has records.
-func (m *Manager) saveEpochs(p *partition.Partition) {
+func (m *Manager) saveEpochs(p *Replica) {
 	if err := p.WriteLeaderEpochCheckpoint(m.opts.FS, m.partitionDir(p)); err != nil {
 		m.logger.Warn("saving the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
 	}
 }
 
-// followerReplica is what the fetcher writes into: the partition, saving
-// its epoch checkpoint after each truncation.
+// followerReplica is what the fetcher writes into: the replica, whose high
+// watermark follows the leader's fetch responses, saving its epoch
+// checkpoint after each truncation.
 type followerReplica struct {
-	*partition.Partition
+	*Replica
 	m *Manager
 }
 
 var _ replication.FollowerReplica = followerReplica{}
 
-func (r followerReplica) TruncateTo(offset storage.Offset) error {
-	err := r.Partition.TruncateTo(offset)
-	if err == nil {
-		r.m.saveEpochs(r.Partition)
-	}
-	return err
+// UpdateFollowerHighWatermark takes the high watermark from the leader's
+// fetch response, bounded by what this replica holds durably: in fsync
+// mode a follower exposes only what it has synced.
+func (r followerReplica) UpdateFollowerHighWatermark(leaderHighWatermark storage.Offset) {
+	r.advanceHighWatermark(min(leaderHighWatermark, r.DurableEnd()))
 }
 
-func (r followerReplica) TruncateFullyAndStartAt(offset storage.Offset) error {
-	err := r.Partition.TruncateFullyAndStartAt(offset)
-	if err == nil {
-		r.m.saveEpochs(r.Partition)
+// TruncateTo removes records at or past offset (a tail that diverged from
+// the leader's) and brings the high watermark down to the new log end:
+// only an unclean election makes a follower lose committed records.
+func (r followerReplica) TruncateTo(offset storage.Offset) error {
+	if err := r.Partition.TruncateTo(offset); err != nil {
+		return err
 	}
-	return err
+	if end := r.LogEndOffset(); r.HighWatermark() > end {
+		r.resetHighWatermark(end)
+	}
+	r.m.saveEpochs(r.Replica)
+	return nil
+}
+
+// TruncateFullyAndStartAt restarts the replica's log at offset, the
+// leader's log start, with the high watermark there.
+func (r followerReplica) TruncateFullyAndStartAt(offset storage.Offset) error {
+	if err := r.Partition.TruncateFullyAndStartAt(offset); err != nil {
+		return err
+	}
+	r.resetHighWatermark(offset)
+	r.m.saveEpochs(r.Replica)
+	return nil
 }

@@ -127,9 +127,7 @@ func (m *Manager) loadHWCheckpoint() map[replicaKey]storage.Offset {
 func (m *Manager) writeHWCheckpoint() error {
 	hws := map[replicaKey]storage.Offset{}
 	for _, p := range m.All() {
-		if p.Replicated() {
-			hws[replicaKey{p.Topic, p.Index}] = p.HighWatermark()
-		}
+		hws[replicaKey{p.Topic, p.Index}] = p.HighWatermark()
 	}
 	if len(hws) == 0 {
 		// A single node's high watermarks follow its log; nothing to save.

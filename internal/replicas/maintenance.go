@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
@@ -60,7 +59,7 @@ func (m *Manager) cleanOnce(ctx context.Context) {
 // needsCleaning is the cleaner's choice for one partition: a compacted
 // topic whose dirty ratio is positive and at least
 // min.cleanable.dirty.ratio, or whose tombstones are due for removal.
-func needsCleaning(p *partition.Partition, now time.Time) bool {
+func needsCleaning(p *Replica, now time.Time) bool {
 	cfg := p.Config()
 	if !cfg.Compact() {
 		return false

@@ -13,7 +13,6 @@ import (
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/replication"
 	"github.com/fjordhq/fjord/internal/storage"
 	"github.com/fjordhq/fjord/internal/vfs"
@@ -59,7 +58,7 @@ type Manager struct {
 		sync.RWMutex
 		// partitions by topic name, indexed by partition number; a nil
 		// entry is a partition hosted elsewhere.
-		partitions map[string][]*partition.Partition
+		partitions map[string][]*Replica
 		topicIDs   map[string][16]byte
 	}
 
@@ -71,7 +70,7 @@ type Manager struct {
 	// roles are the leader roles of the replicated partitions led here.
 	roles struct {
 		sync.Mutex
-		leaders map[*partition.Partition]*leaderRole
+		leaders map[*Replica]*leaderRole
 	}
 }
 
@@ -84,7 +83,7 @@ func New(opts Options) *Manager {
 		opts.Now = time.Now
 	}
 	m := &Manager{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
-	m.mu.partitions = make(map[string][]*partition.Partition)
+	m.mu.partitions = make(map[string][]*Replica)
 	m.mu.topicIDs = make(map[string][16]byte)
 	return m
 }
@@ -140,7 +139,7 @@ func (m *Manager) Close() error {
 		m.logger.Warn("saving the high watermark checkpoint", "err", err)
 	}
 	m.mu.Lock()
-	var all []*partition.Partition
+	var all []*Replica
 	for _, parts := range m.mu.partitions {
 		for _, p := range parts {
 			if p != nil {
@@ -148,10 +147,10 @@ func (m *Manager) Close() error {
 			}
 		}
 	}
-	m.mu.partitions = map[string][]*partition.Partition{}
+	m.mu.partitions = map[string][]*Replica{}
 	m.mu.Unlock()
 
-	work := make(chan *partition.Partition)
+	work := make(chan *Replica)
 	errs := make([]error, closeWorkers)
 	var wg sync.WaitGroup
 	for w := range closeWorkers {
@@ -172,7 +171,7 @@ func (m *Manager) Close() error {
 }
 
 // Partition returns the local replica of topic-index, or nil.
-func (m *Manager) Partition(topic string, index int32) *partition.Partition {
+func (m *Manager) Partition(topic string, index int32) *Replica {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	parts := m.mu.partitions[topic]
@@ -186,7 +185,7 @@ func (m *Manager) Partition(topic string, index int32) *partition.Partition {
 // else the error a client gets: UNKNOWN_TOPIC_OR_PARTITION when the
 // partition does not exist, NOT_LEADER_OR_FOLLOWER when another broker
 // leads it (the client refreshes its metadata and goes there).
-func (m *Manager) Leader(topic string, index int32) (*partition.Partition, *kerr.Error) {
+func (m *Manager) Leader(topic string, index int32) (*Replica, *kerr.Error) {
 	t, ok := m.meta.Image().Topic(topic)
 	if !ok || index < 0 || int(index) >= len(t.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition
@@ -199,10 +198,10 @@ func (m *Manager) Leader(topic string, index int32) (*partition.Partition, *kerr
 }
 
 // All returns every local replica.
-func (m *Manager) All() []*partition.Partition {
+func (m *Manager) All() []*Replica {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var all []*partition.Partition
+	var all []*Replica
 	for _, parts := range m.mu.partitions {
 		for _, p := range parts {
 			if p != nil {

@@ -1,15 +1,15 @@
 package replicas
 
-// Replication wiring. A partition with more than one replica is either led
-// here, with a replication.LeaderState that follower fetches and the
-// broker's own fsyncs feed, or followed from its leader by the
-// replication.Fetcher. A partition with one replica keeps the single-node
-// path: its high watermark is the local durable offset.
+// Roles. A partition is led here, with a replication.LeaderState that
+// follower fetches and the broker's own fsyncs feed, or followed from its
+// leader by the replication.Fetcher, or offline. There is no separate path
+// for a partition with one replica: it is led with an ISR of itself, and
+// its own fsyncs alone move its high watermark.
 //
-// Roles follow the metadata image: every image applies becomeLeader or
-// becomeFollower to each local replicated partition, on the metadata
-// goroutine. LeaderState is pure; its lock here is held only for its
-// in-memory decisions, never across I/O.
+// Roles follow the metadata image: every image applies becomeLeader or a
+// follower role to each local partition, on the metadata goroutine.
+// LeaderState is pure; its lock here is held only for its in-memory
+// decisions, never across I/O.
 
 import (
 	"context"
@@ -23,14 +23,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/replication"
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
 // leaderRole is this broker's leadership of one replicated partition.
 type leaderRole struct {
-	p           *partition.Partition
+	p           *Replica
 	topicID     [16]byte
 	leaderEpoch int32
 
@@ -67,7 +66,7 @@ func (r *leaderRole) hasEnded() bool {
 }
 
 func (m *Manager) startReplication(ctx context.Context) {
-	m.roles.leaders = map[*partition.Partition]*leaderRole{}
+	m.roles.leaders = map[*Replica]*leaderRole{}
 	m.isrChanges.init()
 	m.startThrottles()
 	m.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
@@ -97,16 +96,8 @@ func (m *Manager) brokerAddress(id int32) (string, error) {
 }
 
 // applyRole puts a local partition in the role the image gives it.
-func (m *Manager) applyRole(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+func (m *Manager) applyRole(t metadata.TopicImage, p *Replica, pi metadata.PartitionImage) {
 	tp := replication.TopicPartition{Topic: t.Name, TopicID: t.ID, Partition: p.Index}
-	if len(pi.Replicas) <= 1 {
-		// Single-replica partitions keep the single-node path.
-		m.dropLeaderRole(p)
-		m.fetcher.Unfollow(tp)
-		p.SetReplicated(false)
-		return
-	}
-	p.SetReplicated(true)
 	switch pi.Leader {
 	case m.opts.NodeID:
 		m.fetcher.Unfollow(tp)
@@ -125,7 +116,7 @@ func (m *Manager) applyRole(t metadata.TopicImage, p *partition.Partition, pi me
 	m.applyThrottle(t, p, pi, tp)
 }
 
-func (m *Manager) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage) {
+func (m *Manager) becomeLeader(t metadata.TopicImage, p *Replica, pi metadata.PartitionImage) {
 	now := m.now()
 	m.roles.Lock()
 	role := m.roles.leaders[p]
@@ -135,14 +126,20 @@ func (m *Manager) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi
 		return
 	}
 	p.BecomeLeader(pi.LeaderEpoch)
-	m.saveEpochs(p)
+	if len(pi.Replicas) > 1 {
+		// Followers truncate by this history. A one-replica partition's
+		// epochs that began without records need not survive a restart:
+		// no follower asks about them (one that a reassignment adds
+		// comes after the next election, which saves them).
+		m.saveEpochs(p)
+	}
 	state, err := replication.NewLeaderState(replication.LeaderConfig{
 		LeaderID:       m.opts.NodeID,
 		LeaderEpoch:    pi.LeaderEpoch,
 		PartitionEpoch: pi.PartitionEpoch,
 		Replicas:       pi.Replicas,
 		ISR:            pi.ISR,
-		LogEndOffset:   leaderDurableEnd(p),
+		LogEndOffset:   p.DurableEnd(),
 		HighWatermark:  p.HighWatermark(),
 		ReplicaLagTime: m.opts.Config.ReplicaLagTimeMax,
 		Now:            now,
@@ -162,9 +159,11 @@ func (m *Manager) becomeLeader(t metadata.TopicImage, p *partition.Partition, pi
 	if old != nil {
 		close(old.ended)
 	}
+	// An ISR of the leader alone commits what the leader holds at once.
+	m.onLeaderAppend(role)
 }
 
-func (m *Manager) dropLeaderRole(p *partition.Partition) {
+func (m *Manager) dropLeaderRole(p *Replica) {
 	m.roles.Lock()
 	old := m.roles.leaders[p]
 	delete(m.roles.leaders, p)
@@ -176,23 +175,21 @@ func (m *Manager) dropLeaderRole(p *partition.Partition) {
 
 // leaderRoleOf returns the leadership of a replicated partition, or nil
 // for a single-replica partition (or one not led here).
-func (m *Manager) leaderRoleOf(p *partition.Partition) *leaderRole {
+func (m *Manager) leaderRoleOf(p *Replica) *leaderRole {
 	m.roles.Lock()
 	defer m.roles.Unlock()
 	return m.roles.leaders[p]
 }
 
-// writeRole returns the leadership through which a write to p, led here,
-// must be acknowledged. A partition the current image gives one replica has
-// none (nil): its own fsync is all an acknowledgement waits for. A
-// replicated partition must have its leader role at the image's leader
-// epoch. The image is published before its subscribers set roles up, so a
-// write can arrive after the image names this broker leader and before
-// becomeLeader ran, or after the image moved leadership and dropLeaderRole
-// removed the role; such writes are refused with NOT_LEADER_OR_FOLLOWER,
-// which clients retry. Taking them as single-replica writes acknowledged
-// records that no other replica held (issue 12).
-func (m *Manager) writeRole(p *partition.Partition) (*leaderRole, error) {
+// writeRole returns the leadership through which a write to p must be
+// acknowledged: p's leader role at the image's leader epoch. The image is
+// published before its subscribers set roles up, so a write can arrive
+// after the image names this broker leader and before becomeLeader ran, or
+// after the image moved leadership and dropLeaderRole removed the role;
+// such writes are refused with NOT_LEADER_OR_FOLLOWER, which clients retry.
+// Taking them as writes to a single-replica partition acknowledged records
+// that no other replica held (issue 12); there is no such path any more.
+func (m *Manager) writeRole(p *Replica) (*leaderRole, error) {
 	t, ok := m.meta.Image().Topic(p.Topic)
 	if !ok || int(p.Index) >= len(t.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition
@@ -201,9 +198,6 @@ func (m *Manager) writeRole(p *partition.Partition) (*leaderRole, error) {
 	if pi.Leader != m.opts.NodeID {
 		return nil, kerr.NotLeaderForPartition
 	}
-	if len(pi.Replicas) <= 1 {
-		return nil, nil
-	}
 	role := m.leaderRoleOf(p)
 	if role == nil || role.leaderEpoch != pi.LeaderEpoch || role.hasEnded() {
 		return nil, kerr.NotLeaderForPartition
@@ -211,22 +205,12 @@ func (m *Manager) writeRole(p *partition.Partition) (*leaderRole, error) {
 	return role, nil
 }
 
-// leaderDurableEnd is what the leader itself holds for the high watermark:
-// its fsynced end when acks wait for fsync, else its log end.
-func leaderDurableEnd(p *partition.Partition) storage.Offset {
-	log := p.Log()
-	if log.NeedsSyncPerAppend() {
-		return log.DurableOffset()
-	}
-	return log.LogEndOffset()
-}
-
 // onLeaderAppend tells the leader state that the leader's own log grew
 // (after the fsync that acks wait for), which may move the high watermark
 // of a leader whose ISR is small.
 func (m *Manager) onLeaderAppend(role *leaderRole) {
 	role.mu.Lock()
-	update := role.state.OnLeaderAppend(leaderDurableEnd(role.p))
+	update := role.state.OnLeaderAppend(role.p.DurableEnd())
 	role.mu.Unlock()
 	m.applyLeaderUpdate(role, update)
 	// Followers long-polling for new records wake up.
@@ -251,7 +235,7 @@ func (m *Manager) onFollowerFetch(role *leaderRole, follower int32, brokerEpoch 
 // for the controller.
 func (m *Manager) applyLeaderUpdate(role *leaderRole, update replication.Update) {
 	if update.HighWatermarkAdvanced {
-		role.p.AdvanceHighWatermark(update.HighWatermark)
+		role.p.advanceHighWatermark(update.HighWatermark)
 	}
 	if update.Proposal != nil {
 		m.isrChanges.queue(role, *update.Proposal)
@@ -328,7 +312,7 @@ func (m *Manager) waitReplicated(ctx context.Context, role *leaderRole, last sto
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
-		role.p.NotifyOnAppend(notify)
+		role.p.NotifyOnChange(notify)
 		role.mu.Lock()
 		decision := role.state.AckReady(last+1, replication.AcksAll, minISR)
 		role.mu.Unlock()

@@ -15,7 +15,6 @@ import (
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/replication"
 )
 
@@ -61,7 +60,7 @@ func (m *Manager) throttleRate(img *metadata.Image, name string) int64 {
 // applyThrottle sets a replicated partition's throttles from its topic's
 // configs after its role was applied: the leader throttle on the leader
 // role, the follower throttle in the fetcher.
-func (m *Manager) applyThrottle(t metadata.TopicImage, p *partition.Partition, pi metadata.PartitionImage, tp replication.TopicPartition) {
+func (m *Manager) applyThrottle(t metadata.TopicImage, p *Replica, pi metadata.PartitionImage, tp replication.TopicPartition) {
 	self := m.opts.NodeID
 	if role := m.leaderRoleOf(p); role != nil {
 		var th *leaderThrottle

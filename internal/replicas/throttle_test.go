@@ -9,7 +9,6 @@ import (
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/storage"
 	"github.com/fjordhq/fjord/internal/testclock"
@@ -93,7 +92,7 @@ func (f *fixture) restart() {
 }
 
 // partition is the fixture's partition replica.
-func (f *fixture) partition() *partition.Partition { return f.m.Partition(f.topic, 0) }
+func (f *fixture) partition() *Replica { return f.m.Partition(f.topic, 0) }
 
 // produce appends batches of 10 records of 100 bytes on the leader.
 func (f *fixture) produce(batches int) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/replication"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -17,13 +16,13 @@ import (
 // wait for its acknowledgement.
 type Write struct {
 	m    *Manager
-	p    *partition.Partition
-	role *leaderRole // nil for a single-replica partition
+	p    *Replica
+	role *leaderRole
 }
 
 // NewWrite starts a write to p, which this broker must lead at the
 // image's leader epoch (writeRole): NOT_LEADER_OR_FOLLOWER otherwise.
-func (m *Manager) NewWrite(p *partition.Partition) (*Write, error) {
+func (m *Manager) NewWrite(p *Replica) (*Write, error) {
 	role, err := m.writeRole(p)
 	if err != nil {
 		return nil, err
@@ -35,9 +34,6 @@ func (m *Manager) NewWrite(p *partition.Partition) (*Write, error) {
 // ISR is smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS), so the
 // producer may retry safely.
 func (w *Write) CheckISR(acks int16) error {
-	if w.role == nil {
-		return nil
-	}
 	w.role.mu.Lock()
 	defer w.role.mu.Unlock()
 	return w.role.state.CheckProduce(acks, int(w.p.Config().MinInsyncReplicas))
@@ -45,21 +41,16 @@ func (w *Write) CheckISR(acks int16) error {
 
 // Appended wakes followers long-polling for the records just appended, so
 // that they copy them while the leader fsyncs.
-func (w *Write) Appended() {
-	if w.role != nil {
-		w.p.WakeFetchers()
-	}
-}
+func (w *Write) Appended() { w.p.WakeFetchers() }
 
 // Wait waits until the records up to last may be acknowledged: fsynced
-// here and, for acks=all on a replicated partition, committed by the ISR;
-// or until timeout, ctx, or the end of the leadership.
+// here (which, for an ISR of the leader alone, commits them) and, for
+// acks=all, committed by the ISR; or until timeout, ctx, or the end of the
+// leadership. Every acks value waits for the fsync: records become visible
+// to consumers only once committed, acks=0 ones included.
 func (w *Write) Wait(ctx context.Context, last storage.Offset, acks int16, timeout time.Duration) error {
 	if err := w.p.WaitDurable(last); err != nil {
 		return err
-	}
-	if w.role == nil {
-		return nil
 	}
 	w.m.onLeaderAppend(w.role)
 	if acks != replication.AcksAll {
@@ -71,9 +62,6 @@ func (w *Write) Wait(ctx context.Context, last storage.Offset, acks int16, timeo
 // WaitLowWatermark waits until every live follower moved its log start to
 // offset (DeleteRecords' answer) and returns the low watermark.
 func (w *Write) WaitLowWatermark(ctx context.Context, offset storage.Offset, timeout time.Duration) (storage.Offset, error) {
-	if w.role == nil {
-		return w.p.LogStartOffset(), nil
-	}
 	return w.m.waitLowWatermark(ctx, w.role, offset, timeout)
 }
 
@@ -99,7 +87,7 @@ type FollowerRead struct {
 // with its broker epoch (KIP-903) and log start, which may move the high
 // watermark and propose an ISR change. A partition not led here answers
 // NOT_LEADER_OR_FOLLOWER.
-func (m *Manager) FollowerFetch(p *partition.Partition, follower int32, brokerEpoch int64, offset storage.Offset, logStart int64) (FollowerRead, error) {
+func (m *Manager) FollowerFetch(p *Replica, follower int32, brokerEpoch int64, offset storage.Offset, logStart int64) (FollowerRead, error) {
 	role := m.leaderRoleOf(p)
 	if role == nil {
 		return FollowerRead{}, kerr.NotLeaderForPartition

@@ -80,8 +80,9 @@ type LeaderClient interface {
 	Close() error
 }
 
-// FollowerReplica is the local replica a fetcher writes into.
-// *partition.Partition implements it.
+// FollowerReplica is the local replica a fetcher writes into: its log
+// (partition.Partition), and the high watermark the leader's responses
+// move. The replica manager implements it.
 type FollowerReplica interface {
 	LocalEpochs
 	LatestEpoch() int32
@@ -94,5 +95,3 @@ type FollowerReplica interface {
 	DeleteRecordsBefore(offset Offset) (Offset, error)
 	UpdateFollowerHighWatermark(leaderHighWatermark Offset)
 }
-
-var _ FollowerReplica = (*partition.Partition)(nil)

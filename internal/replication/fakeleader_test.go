@@ -27,7 +27,7 @@ type fakeLeader struct {
 }
 
 type leaderPartition struct {
-	p     *partition.Partition
+	p     *testReplica
 	state *LeaderState
 	epoch LeaderEpoch
 	pe    int32
@@ -37,7 +37,7 @@ func newFakeLeader() *fakeLeader {
 	return &fakeLeader{parts: map[TopicPartition]*leaderPartition{}, changed: make(chan struct{}), fencedC: make(chan struct{}, 16)}
 }
 
-func newTestPartition(t *testing.T, index int32) *partition.Partition {
+func newTestPartition(t *testing.T, index int32) *testReplica {
 	t.Helper()
 	fs := vfs.NewMem()
 	log, err := storage.Open(storage.Options{FS: fs, Dir: "p", Config: storage.DefaultConfig()})
@@ -48,9 +48,8 @@ func newTestPartition(t *testing.T, index int32) *partition.Partition {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.SetReplicated(true)
 	t.Cleanup(func() { _ = p.Close() })
-	return p
+	return &testReplica{Partition: p}
 }
 
 func testBatch(value string, n int) ([]byte, recordbatch.Header) {
@@ -67,7 +66,7 @@ func testBatch(value string, n int) ([]byte, recordbatch.Header) {
 }
 
 // appendBatches appends count batches of 2 records to p in its current epoch.
-func appendBatches(t *testing.T, p *partition.Partition, value string, count int) {
+func appendBatches(t *testing.T, p *testReplica, value string, count int) {
 	t.Helper()
 	for i := 0; i < count; i++ {
 		b, h := testBatch(value, 2)
@@ -81,7 +80,7 @@ func appendBatches(t *testing.T, p *partition.Partition, value string, count int
 	}
 }
 
-func (l *fakeLeader) lead(t *testing.T, tp TopicPartition, p *partition.Partition, epoch LeaderEpoch, replicas, isr []BrokerID) *leaderPartition {
+func (l *fakeLeader) lead(t *testing.T, tp TopicPartition, p *testReplica, epoch LeaderEpoch, replicas, isr []BrokerID) *leaderPartition {
 	t.Helper()
 	p.BecomeLeader(epoch)
 	st, err := NewLeaderState(LeaderConfig{LeaderID: 1, LeaderEpoch: epoch, Replicas: replicas, ISR: isr,

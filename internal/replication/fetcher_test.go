@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/fjordhq/fjord/internal/partition"
 )
 
 func newTestFetcher(t *testing.T, l *fakeLeader) *Fetcher {
@@ -21,7 +19,7 @@ func newTestFetcher(t *testing.T, l *fakeLeader) *Fetcher {
 
 // waitFor waits until cond holds, re-checking each time the follower's
 // high watermark moves (or every MaxWait as a fallback), for at most 10 s.
-func waitFor(t *testing.T, p *partition.Partition, what string, cond func() bool) {
+func waitFor(t *testing.T, p *testReplica, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
@@ -44,7 +42,7 @@ func waitFor(t *testing.T, p *partition.Partition, what string, cond func() bool
 	}
 }
 
-func rawLog(t *testing.T, p *partition.Partition) []byte {
+func rawLog(t *testing.T, p *testReplica) []byte {
 	t.Helper()
 	var out []byte
 	for from := p.LogStartOffset(); from < p.LogEndOffset(); {
@@ -102,7 +100,7 @@ func TestFetcherTruncatesDivergedFollower(t *testing.T) {
 	l := newFakeLeader()
 	tp := TopicPartition{Topic: "t", Partition: 0}
 	leader, follower := newTestPartition(t, 0), newTestPartition(t, 0)
-	for _, p := range []*partition.Partition{leader, follower} {
+	for _, p := range []*testReplica{leader, follower} {
 		p.BecomeLeader(0)
 		appendBatches(t, p, "common", 2)
 	}
@@ -157,7 +155,7 @@ func TestFetcherUnfollowAndClose(t *testing.T) {
 	l := newFakeLeader()
 	tps := []TopicPartition{{Topic: "t", Partition: 0}, {Topic: "t", Partition: 1}}
 	f := newTestFetcher(t, l)
-	followers := map[TopicPartition]*partition.Partition{}
+	followers := map[TopicPartition]*testReplica{}
 	for _, tp := range tps {
 		l.lead(t, tp, newTestPartition(t, tp.Partition), 1, []BrokerID{1, 2}, []BrokerID{1, 2})
 		l.produce(t, tp, "v", 1)
@@ -224,7 +222,7 @@ func TestFetcherDropsAnEmptyEpochTheLeaderNeverHad(t *testing.T) {
 	l := newFakeLeader()
 	tp := TopicPartition{Topic: "t", Partition: 0}
 	leader, follower := newTestPartition(t, 0), newTestPartition(t, 0)
-	for _, p := range []*partition.Partition{leader, follower} {
+	for _, p := range []*testReplica{leader, follower} {
 		p.BecomeLeader(0)
 		appendBatches(t, p, "common", 2)
 	}
