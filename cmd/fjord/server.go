@@ -170,6 +170,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// port while the rest of the cluster still names this node.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	// Heartbeats start before the logs are opened: recovering many logs,
+	// or a slow disk, must not get the broker fenced (and its leaderships
+	// moved) for failing to heartbeat while it starts.
+	heartbeatCtx, stopHeartbeats := context.WithCancel(runCtx)
+	defer stopHeartbeats()
+	wg.Go(func() { meta.RunBrokerHeartbeats(heartbeatCtx, cfg.NodeID) })
 	if err := b.Start(runCtx); err != nil {
 		return err
 	}
@@ -183,14 +191,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer stopPprof()
 	}
-	var wg sync.WaitGroup
 	serveErr := make(chan error, 1)
-	heartbeatCtx, stopHeartbeats := context.WithCancel(runCtx)
-	defer stopHeartbeats()
-	wg.Add(3)
-	go func() { defer wg.Done(); serveErr <- srv.Serve(runCtx, ln) }()
-	go func() { defer wg.Done(); b.Run(runCtx) }()
-	go func() { defer wg.Done(); meta.RunBrokerHeartbeats(heartbeatCtx, cfg.NodeID) }()
+	wg.Go(func() { serveErr <- srv.Serve(runCtx, ln) })
+	wg.Go(func() { b.Run(runCtx) })
 
 	addr := net.JoinHostPort(advHost, strconv.Itoa(int(advPort)))
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", ln.Addr().String(), "advertise", addr,

@@ -46,6 +46,7 @@ func (b *Broker) handleAlterPartitionAssignments(_ context.Context, _ *server.Re
 			}
 			resp.Topics = append(resp.Topics, rt)
 		}
+		b.awaitLocalApply(ctx)
 		return resp
 	}}
 }

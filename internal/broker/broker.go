@@ -101,6 +101,17 @@ func (b *Broker) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// awaitLocalApply waits until this broker's replicas reflect the metadata
+// as it is now, so that an admin request answered after a controller write
+// (a topic created, partitions added or moved, a topic deleted) finds its
+// partitions opened, or gone, here. The write happened whatever the wait
+// gives: a wait cut short only means the partitions open a moment later.
+func (b *Broker) awaitLocalApply(ctx context.Context) {
+	if err := b.replicas.WaitApplied(ctx, b.meta.Image().Offset()); err != nil {
+		b.logger.Debug("answering before this broker applied the change", "err", err)
+	}
+}
+
 // Close closes every partition's log. Requests must have stopped.
 func (b *Broker) Close() error { return b.replicas.Close() }
 

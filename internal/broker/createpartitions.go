@@ -27,5 +27,8 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestCo
 		}
 		resp.Topics = append(resp.Topics, out)
 	}
+	if !req.ValidateOnly {
+		b.awaitLocalApply(ctx)
+	}
 	return server.Result{Response: resp}
 }

@@ -70,6 +70,9 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContex
 		}
 		resp.Topics = append(resp.Topics, out)
 	}
+	if !req.ValidateOnly {
+		b.awaitLocalApply(ctx)
+	}
 	return server.Result{Response: resp}
 }
 

@@ -57,5 +57,6 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContex
 		}
 		resp.Topics = append(resp.Topics, out)
 	}
+	b.awaitLocalApply(ctx)
 	return server.Result{Response: resp}
 }

@@ -69,8 +69,9 @@ func (b *Broker) startGroups(ctx context.Context) error {
 		},
 		Logger: b.logger.With("component", "group"),
 	})
-	b.electGroupPartitions(b.meta.Image())
-	b.meta.Subscribe(func(_, new *metadata.Image) { b.electGroupPartitions(new) })
+	// After each image the replica manager has applied: the offsets
+	// partitions it names are opened here.
+	b.replicas.Subscribe(b.electGroupPartitions)
 	return nil
 }
 

@@ -51,6 +51,7 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 			switch {
 			case err == nil:
 				t, ok = created, true
+				b.awaitLocalApply(ctx)
 			case errors.Is(err, kerr.TopicAlreadyExists):
 				t, ok = b.meta.Image().Topic(name)
 			default:

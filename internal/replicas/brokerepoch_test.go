@@ -45,10 +45,10 @@ func (f *fixture) isr() []int32 {
 // fetching with its current epoch is.
 func TestStaleBrokerEpochDoesNotJoinTheISR(t *testing.T) {
 	f := newFixture(t)
-	// Run sends the leader's ISR proposals to the controller.
+	// The sender takes the leader's ISR proposals to the controller.
 	ctx, cancel := context.WithCancel(f.ctx)
 	ran := make(chan struct{})
-	go func() { defer close(ran); f.m.Run(ctx) }()
+	go func() { defer close(ran); f.m.alterPartitionLoop(ctx) }()
 	t.Cleanup(func() { cancel(); <-ran })
 	br, ok := f.meta.Image().Broker(3)
 	if !ok {

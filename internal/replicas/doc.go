@@ -25,11 +25,14 @@
 //   - the background work on logs (maintenance.go, manager.go): retention,
 //     relaxed flushes and the log cleaner.
 //
-// Concurrency. The Manager's methods are safe for concurrent use. Images
-// are applied on the metadata FSM goroutine, through Subscribe. Start
-// starts the fetcher, whose goroutines live until Close; Run runs the
-// background loops (retention, flushes, cleaner, ISR checks, ISR changes,
-// the high watermark checkpoint) until its context ends. Locks: mu guards
+// Concurrency. The Manager's methods are safe for concurrent use. Start
+// opens the replicas of the current image and starts the fetcher, whose
+// goroutines live until Close. Later images are applied off the metadata
+// FSM goroutine (images.go): the subscription only records the latest and
+// signals Run's apply loop, so a slow disk holds up this broker's replicas,
+// never the quorum's Raft apply. Run runs that loop and the background
+// loops (retention, flushes, cleaner, ISR checks, ISR changes, the high
+// watermark checkpoint) until its context ends. Locks: mu guards
 // the partition map, roles the leader roles' map, a role's mu its leader
 // state, and the ISR change queue its own mu; each is taken alone, never
 // while holding another of them, and held only for in-memory work, except

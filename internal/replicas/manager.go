@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -67,10 +68,23 @@ type Manager struct {
 	// leaderQuota and followerQuota are the replication throttles.
 	leaderQuota, followerQuota *replication.Quota
 
-	// roles are the leader roles of the replicated partitions led here.
+	// roles are the leader roles of the partitions led here.
 	roles struct {
 		sync.Mutex
 		leaders map[*Replica]*leaderRole
+	}
+
+	// images are the metadata images on their way to being applied
+	// (images.go).
+	images struct {
+		latest atomic.Pointer[metadata.Image]
+		ready  chan struct{} // signalled when latest changes
+		mu     struct {
+			sync.Mutex
+			applied     *metadata.Image
+			changed     chan struct{} // closed and replaced at each application
+			subscribers []func(*metadata.Image)
+		}
 	}
 }
 
@@ -85,37 +99,40 @@ func New(opts Options) *Manager {
 	m := &Manager{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
 	m.mu.partitions = make(map[string][]*Replica)
 	m.mu.topicIDs = make(map[string][16]byte)
+	m.images.ready = make(chan struct{}, 1)
+	m.images.mu.changed = make(chan struct{})
 	return m
 }
 
 // Start opens the logs of every partition in the current metadata image,
-// resuming the high watermarks of the checkpoint, and follows later images.
-// ctx bounds the replica fetcher.
+// resuming the high watermarks of the checkpoint, and subscribes to later
+// images, which Run applies. ctx bounds the replica fetcher.
 func (m *Manager) Start(ctx context.Context) error {
-	if err := m.removeStrayLogs(m.meta.Image()); err != nil {
+	img := m.meta.Image()
+	if err := m.removeStrayLogs(img); err != nil {
 		return err
 	}
 	m.startReplication(ctx)
 	m.startHighWatermarks = m.loadHWCheckpoint()
-	err := m.applyImage(nil, m.meta.Image())
+	err := m.applyImage(nil, img)
 	// Only the replicas opened at start resume from the checkpoint.
 	m.startHighWatermarks = nil
 	if err != nil {
 		return err
 	}
-	m.meta.Subscribe(func(old, new *metadata.Image) {
-		if err := m.applyImage(old, new); err != nil {
-			m.logger.Error("applying metadata image", "err", err)
-		}
-	})
+	m.images.mu.Lock()
+	m.images.mu.applied = img
+	m.images.mu.Unlock()
+	m.meta.Subscribe(m.noteImage)
 	return nil
 }
 
-// Run runs the replicas' background work until ctx is cancelled: retention,
-// relaxed flushes, the log cleaner, ISR checks and changes, and the high
-// watermark checkpoint.
+// Run runs the replicas' background work until ctx is cancelled: applying
+// metadata images, retention, relaxed flushes, the log cleaner, ISR checks
+// and changes, and the high watermark checkpoint.
 func (m *Manager) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	wg.Go(func() { m.applyLoop(ctx) })
 	wg.Go(func() { m.retentionLoop(ctx) })
 	wg.Go(func() { m.flushLoop(ctx) })
 	wg.Go(func() { m.cleanerLoop(ctx) })

@@ -21,6 +21,7 @@ func (f *fixture) singleReplica(topic string, configs map[string]string) *Replic
 		Assignments: map[int32][]int32{0: {1}}, Configs: configs}); err != nil {
 		f.t.Fatal(err)
 	}
+	f.applied()
 	r := f.m.Partition(topic, 0)
 	if r == nil {
 		f.t.Fatalf("%s-0 not opened", topic)

@@ -25,6 +25,7 @@ type fixture struct {
 	ctx   context.Context
 	meta  *metadata.Node
 	m     *Manager
+	stop  func() error // stops and closes m
 	clock *testclock.Clock
 	topic string
 }
@@ -66,29 +67,49 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := meta.AlterPartition(ctx, topic.ID, 0, 1, pi.LeaderEpoch, pi.PartitionEpoch, []int32{1, 2}, nil); err != nil {
 		t.Fatal(err)
 	}
+	f.applied()
 	f.produce(10)
 	f.fetch(2, 100) // the in-sync follower caught up: the high watermark is 100
 	return f
 }
 
-// start starts a manager on opts, closed when the test ends.
+// start starts a manager on opts with its image apply loop (not the rest
+// of Run: a test runs the loops it wants, so that none acts behind its
+// back); it is stopped and closed when the test ends, or by stop.
 func (f *fixture) start(opts Options) *Manager {
 	f.t.Helper()
 	m := New(opts)
 	if err := m.Start(f.ctx); err != nil {
 		f.t.Fatal(err)
 	}
-	f.t.Cleanup(func() { _ = m.Close() })
+	ctx, cancel := context.WithCancel(f.ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); m.applyLoop(ctx) }()
+	f.stop = func() error {
+		cancel()
+		<-ran
+		return m.Close()
+	}
+	stop := f.stop
+	f.t.Cleanup(func() { _ = stop() })
 	return m
 }
 
-// restart closes the manager and starts another on the same data.
+// restart stops the manager and starts another on the same data.
 func (f *fixture) restart() {
 	f.t.Helper()
-	if err := f.m.Close(); err != nil {
+	if err := f.stop(); err != nil {
 		f.t.Fatal(err)
 	}
 	f.m = f.start(f.m.opts)
+}
+
+// applied waits until the manager applied the metadata as it is now.
+func (f *fixture) applied() {
+	f.t.Helper()
+	if err := f.m.WaitApplied(f.ctx, f.meta.Image().Offset()); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // partition is the fixture's partition replica.
@@ -122,6 +143,7 @@ func (f *fixture) alter(rt metadata.ResourceType, name string, ops ...metadata.C
 	if err := f.meta.AlterConfigs(f.ctx, rt, name, ops, false); err != nil {
 		f.t.Fatal(err)
 	}
+	f.applied()
 }
 
 // fetch reads partition 0 from offset as replica (-1: a consumer), as the
