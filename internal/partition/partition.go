@@ -203,39 +203,9 @@ func (p *Partition) DeleteRecordsBefore(offset storage.Offset) (storage.Offset, 
 // Close closes the log.
 func (p *Partition) Close() error { return p.log.Close() }
 
-type epochStart struct {
-	epoch int32
-	start storage.Offset
-}
+// LogEndOffset is the offset the next appended record gets; a follower
+// fetches from it.
+func (p *Partition) LogEndOffset() storage.Offset { return p.log.LogEndOffset() }
 
-// noteEpochLocked records that epoch's batches begin at start, if epoch is
-// newer than every known one.
-func (p *Partition) noteEpochLocked(epoch int32, start storage.Offset) {
-	if n := len(p.mu.epochs); n > 0 && p.mu.epochs[n-1].epoch >= epoch {
-		return
-	}
-	p.mu.epochs = append(p.mu.epochs, epochStart{epoch: epoch, start: start})
-}
-
-// EndOffsetForEpoch answers OffsetForLeaderEpoch: the largest known epoch
-// not above the requested one, and the offset where the next epoch starts
-// (the log end offset for the latest epoch). An epoch older than every known
-// one gives -1, -1.
-func (p *Partition) EndOffsetForEpoch(requested int32) (epoch int32, endOffset int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := len(p.mu.epochs) - 1; i >= 0; i-- {
-		e := p.mu.epochs[i]
-		if e.epoch > requested {
-			continue
-		}
-		if i == len(p.mu.epochs)-1 {
-			return e.epoch, int64(p.log.LogEndOffset())
-		}
-		return e.epoch, int64(p.mu.epochs[i+1].start)
-	}
-	if len(p.mu.epochs) == 0 && requested <= p.mu.leaderEpoch {
-		return p.mu.leaderEpoch, int64(p.log.LogEndOffset())
-	}
-	return -1, -1
-}
+// LogStartOffset is the first offset still in the log.
+func (p *Partition) LogStartOffset() storage.Offset { return p.log.LogStartOffset() }

@@ -73,6 +73,8 @@ func (m *Manager) waitLowWatermark(ctx context.Context, role *leaderRole, offset
 		case <-moved:
 		case <-role.ended:
 			return 0, kerr.NotLeaderForPartition
+		case <-m.stopping:
+			return 0, kerr.NotLeaderForPartition
 		case <-timer.C:
 			return 0, kerr.RequestTimedOut
 		case <-ctx.Done():

@@ -74,6 +74,12 @@ type Manager struct {
 		leaders map[*Replica]*leaderRole
 	}
 
+	// stopping is closed when Run's context ends: waits for
+	// acknowledgements end then (NOT_LEADER_OR_FOLLOWER), whatever the
+	// caller's context, so that shutting down never waits on them.
+	stopping chan struct{}
+	stopOnce sync.Once
+
 	// images are the metadata images on their way to being applied
 	// (images.go).
 	images struct {
@@ -99,6 +105,7 @@ func New(opts Options) *Manager {
 	m := &Manager{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
 	m.mu.partitions = make(map[string][]*Replica)
 	m.mu.topicIDs = make(map[string][16]byte)
+	m.stopping = make(chan struct{})
 	m.images.ready = make(chan struct{}, 1)
 	m.images.mu.changed = make(chan struct{})
 	return m
@@ -139,6 +146,10 @@ func (m *Manager) Run(ctx context.Context) {
 	wg.Go(func() { m.isrLoop(ctx) })
 	wg.Go(func() { m.hwCheckpointLoop(ctx) })
 	wg.Go(func() { m.alterPartitionLoop(ctx) })
+	wg.Go(func() {
+		<-ctx.Done()
+		m.stopOnce.Do(func() { close(m.stopping) })
+	})
 	wg.Wait()
 }
 
@@ -147,8 +158,10 @@ func (m *Manager) Run(ctx context.Context) {
 // few fsyncs that overlap well on one disk.
 const closeWorkers = 8
 
-// Close closes every partition's log. Requests must have stopped.
+// Close closes every partition's log. Requests must have stopped; waits
+// for acknowledgements still running end at once.
 func (m *Manager) Close() error {
+	m.stopOnce.Do(func() { close(m.stopping) })
 	if m.fetcher != nil {
 		m.fetcher.Close() // no follower writes after this
 	}

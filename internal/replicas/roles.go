@@ -327,6 +327,8 @@ func (m *Manager) waitReplicated(ctx context.Context, role *leaderRole, last sto
 			return kerr.RequestTimedOut
 		case <-role.ended:
 			return kerr.NotLeaderForPartition
+		case <-m.stopping:
+			return kerr.NotLeaderForPartition
 		}
 		role.p.StopNotify(notify)
 	}

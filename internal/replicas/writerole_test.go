@@ -1,6 +1,7 @@
 package replicas
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -48,5 +49,26 @@ func TestNoWriteWithoutTheLeaderRole(t *testing.T) {
 	f.fetch(2, int64(last)+1)
 	if err := write.Wait(f.ctx, last, -1, time.Minute); err != nil {
 		t.Fatalf("acks=all after the follower fetched: %v", err)
+	}
+}
+
+// TestAcknowledgementWaitsEndOnShutdown: a write waiting for the ISR, from
+// a caller without a deadline (the group coordinator's), ends when the
+// manager shuts down instead of holding the shutdown.
+func TestAcknowledgementWaitsEndOnShutdown(t *testing.T) {
+	f := newFixture(t)
+	p := f.partition()
+	write, err := f.m.NewWrite(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.produce(1) // follower 2, in the ISR, does not fetch it
+	done := make(chan error, 1)
+	go func() { done <- write.Wait(context.Background(), p.LogEndOffset()-1, -1, time.Hour) }()
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Fatalf("wait at shutdown: %v, want NOT_LEADER_OR_FOLLOWER", err)
 	}
 }
