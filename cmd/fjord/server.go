@@ -102,23 +102,33 @@ func brokerProps(f serverFlags) (map[string]string, error) {
 	return props, nil
 }
 
-func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serverSetup is what the command line and the config file decide before
+// anything starts.
+type serverSetup struct {
+	flags  serverFlags
+	logger *slog.Logger
+	props  map[string]string
+	cfg    config.Broker
+	quorum quorumConfig
+}
+
+func loadServerSetup(args []string, stderr io.Writer) (serverSetup, error) {
 	f, err := parseServerFlags(args, stderr)
 	if err != nil {
-		return err
+		return serverSetup{}, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return serverSetup{}, fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	props, err := brokerProps(f)
 	if err != nil {
-		return err
+		return serverSetup{}, err
 	}
 	cfg, err := config.ParseBroker(props)
 	if err != nil {
-		return err
+		return serverSetup{}, err
 	}
 	for _, key := range cfg.Unknown {
 		if !quorumProps[key] {
@@ -127,8 +137,17 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	quorum, err := parseQuorumConfig(props, cfg.NodeID)
 	if err != nil {
+		return serverSetup{}, err
+	}
+	return serverSetup{flags: f, logger: logger, props: props, cfg: cfg, quorum: quorum}, nil
+}
+
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	setup, err := loadServerSetup(args, stderr)
+	if err != nil {
 		return err
 	}
+	f, logger, props, cfg, quorum := setup.flags, setup.logger, setup.props, setup.cfg, setup.quorum
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}

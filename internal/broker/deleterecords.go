@@ -67,9 +67,12 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 	}
 	timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
-		deadline := time.Now().Add(timeout)
+		// One timeout for the whole request, as Kafka's delayed
+		// DeleteRecords: the context carries it across the waits.
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		for _, w := range waits {
-			low, err := w.write.WaitLowWatermark(ctx, w.offset, time.Until(deadline))
+			low, err := w.write.WaitLowWatermark(ctx, w.offset, timeout)
 			w.resp.ErrorCode, w.resp.LowWatermark = errorCode(err), int64(low)
 			if err != nil {
 				w.resp.LowWatermark = -1

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -61,9 +62,20 @@ func FuzzConsumerRecord(f *testing.F) {
 	f.Add([]byte{0, 7, 0, 1, 'g', 0, 1, 'm'}, []byte{0x40, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		c := newCore(Config{})
-		if err := c.loadRecord(0, key, value, time.Unix(0, 0)); err != nil {
-			return
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if err := c.loadRecord(0, key, value, time.Unix(0, 0)); err == nil {
+			c.finishLoad(0, time.Unix(0, 0))
 		}
-		c.finishLoad(0, time.Unix(0, 0))
+		runtime.ReadMemStats(&after)
+		if grown, budget := after.TotalAlloc-before.TotalAlloc, decodeAllocBudget(len(key)+len(value)); grown > budget {
+			t.Fatalf("decoding %d bytes allocated %d bytes (budget %d): an allocation sized by a length field, not by the input", len(key)+len(value), grown, budget)
+		}
 	})
 }
+
+// decodeAllocBudget is what decoding n bytes of a record may allocate: a
+// generous multiple of the input (each byte may become a field of a larger
+// struct) and a fixed allowance for the runtime's own allocations meanwhile.
+// An allocation sized by a length field claims far more.
+func decodeAllocBudget(n int) uint64 { return 1<<20 + 512*uint64(n) }

@@ -87,7 +87,7 @@ func (n *Node) heartbeatLocal(ctx context.Context, nodeID int32) error {
 	if n.liveness.lastHeartbeat == nil {
 		n.liveness.lastHeartbeat = map[int32]time.Time{}
 	}
-	n.liveness.lastHeartbeat[nodeID] = time.Now()
+	n.liveness.lastHeartbeat[nodeID] = n.opts.Now()
 	n.liveness.mu.Unlock()
 	if br, _ := n.Image().Broker(nodeID); br.Fenced {
 		return n.applyFencing(ctx)
@@ -122,7 +122,7 @@ func (n *Node) applyFencing(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	now := time.Now()
+	now := n.opts.Now()
 	n.liveness.mu.Lock()
 	since := n.liveness.leaderSince
 	if since.IsZero() {
@@ -168,7 +168,7 @@ func (n *Node) runLiveness(ctx context.Context) {
 		case !leader:
 			n.liveness.leaderSince = time.Time{}
 		case n.liveness.leaderSince.IsZero():
-			n.liveness.leaderSince = time.Now()
+			n.liveness.leaderSince = n.opts.Now()
 			n.liveness.lastHeartbeat = map[int32]time.Time{}
 		}
 		leading := !n.liveness.leaderSince.IsZero()
@@ -183,7 +183,7 @@ func (n *Node) runLiveness(ctx context.Context) {
 		}
 		// The first check comes a full interval after election, as in
 		// Kafka, so brokers have time to rejoin ISRs after a restart.
-		switch now := time.Now(); {
+		switch now := n.opts.Now(); {
 		case !rebalance:
 		case lastImbalanceCheck.IsZero():
 			lastImbalanceCheck = now

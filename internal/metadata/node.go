@@ -58,6 +58,9 @@ type Options struct {
 	// Broker supplies the defaults for topic creation (num.partitions,
 	// default.replication.factor). Zero value: Kafka's defaults.
 	Broker config.Broker
+	// Now is the clock of broker liveness (heartbeats, sessions); time.Now
+	// when nil. Raft keeps its own time.
+	Now func() time.Time
 }
 
 // Raft timing. The defaults of hashicorp/raft (1 s heartbeat and election
@@ -153,6 +156,9 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	if opts.Broker.NumPartitions == 0 {
 		opts.Broker, _ = config.ParseBroker(nil)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	metaDir := filepath.Join(opts.Dir, "meta")
 	if err := os.MkdirAll(metaDir, 0o755); err != nil {

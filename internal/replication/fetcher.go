@@ -49,6 +49,9 @@ type FetcherConfig struct {
 	// partitions SetThrottled marks; nil throttles none.
 	Quota *Quota
 
+	// Now is the clock of backoffs. The waits themselves are real
+	// timers: a test clock that stands still keeps a backed-off
+	// partition waiting until the test moves it. time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
 }

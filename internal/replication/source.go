@@ -182,7 +182,7 @@ func (s *source) snapshot(now time.Time) (truncate, fetch []*followed, wait time
 // round does one request: truncation first, as no partition may fetch
 // before its log is known to match the leader's.
 func (s *source) round(ctx context.Context, client LeaderClient) error {
-	truncate, fetch, wait := s.snapshot(time.Now())
+	truncate, fetch, wait := s.snapshot(s.f.cfg.Now())
 	if len(truncate) > 0 {
 		return s.truncate(ctx, client, truncate)
 	}
@@ -211,7 +211,7 @@ func (s *source) set(p *followed, truncating bool, delay time.Duration) {
 	defer s.mu.Unlock()
 	p.truncating = truncating
 	if delay > 0 {
-		p.delayedUntil = time.Now().Add(delay)
+		p.delayedUntil = s.f.cfg.Now().Add(delay)
 	}
 }
 
