@@ -7,10 +7,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// FuzzRequest feeds arbitrary frames through header parsing and kmsg
+// FuzzRequestDecode feeds arbitrary frames through header parsing and kmsg
 // decoding of every API the protocol defines, as the reader does. Neither
 // may panic, whatever the bytes.
-func FuzzRequest(f *testing.F) {
+func FuzzRequestDecode(f *testing.F) {
 	for key := int16(0); key <= kmsg.MaxKey; key++ {
 		req := kmsg.RequestForKey(key)
 		if req == nil {
