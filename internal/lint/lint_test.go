@@ -34,7 +34,7 @@ var longFuncs = []string{
 // or are the clock an injected one defaults to. Everywhere else time comes
 // from an injected clock, so that tests can stop and move it.
 var wallClockFiles = []string{
-	"cmd/fjord/server.go",                // start-up time in the log
+	"internal/node/node.go",              // start-up time in the log
 	"internal/bench/",                    // throughput and latency measurements
 	"internal/checker/history.go",        // the recorder's default clock
 	"internal/controllerwire/",           // socket deadlines

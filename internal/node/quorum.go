@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"fmt"
@@ -17,9 +17,9 @@ import (
 // Cluster properties, read here because they configure the wiring rather
 // than the broker: Kafka's names where Kafka has one.
 const (
-	propVoters            = "controller.quorum.voters"
-	propControllerListen  = "controller.listener" // fjord's: HOST:PORT of the controller listener
-	propProcessRoles      = "process.roles"
+	PropVoters            = "controller.quorum.voters"
+	PropControllerListen  = "controller.listener" // fjord's: HOST:PORT of the controller listener
+	PropProcessRoles      = "process.roles"
 	propHeartbeatInterval = "broker.heartbeat.interval.ms"
 	propSessionTimeout    = "broker.session.timeout.ms"
 	propClusterID         = "cluster.id"
@@ -27,7 +27,7 @@ const (
 
 // quorumProps are the properties quorumConfig consumes; they are not
 // reported as unknown.
-var quorumProps = map[string]bool{propVoters: true, propControllerListen: true, propProcessRoles: true,
+var quorumProps = map[string]bool{PropVoters: true, PropControllerListen: true, PropProcessRoles: true,
 	propHeartbeatInterval: true, propSessionTimeout: true, propClusterID: true}
 
 // quorumConfig is how this node takes part in the metadata quorum.
@@ -45,8 +45,8 @@ type quorumConfig struct {
 func parseQuorumConfig(props map[string]string, nodeID int32) (quorumConfig, error) {
 	var q quorumConfig
 	var err error
-	if q.voters, err = metadata.ParseVoters(props[propVoters]); err != nil {
-		return q, fmt.Errorf("%s: %w", propVoters, err)
+	if q.voters, err = metadata.ParseVoters(props[PropVoters]); err != nil {
+		return q, fmt.Errorf("%s: %w", PropVoters, err)
 	}
 	if q.heartbeat, err = propDuration(props, propHeartbeatInterval); err != nil {
 		return q, err
@@ -55,33 +55,33 @@ func parseQuorumConfig(props map[string]string, nodeID int32) (quorumConfig, err
 		return q, err
 	}
 	q.clusterID = props[propClusterID]
-	roles := strings.TrimSpace(props[propProcessRoles])
+	roles := strings.TrimSpace(props[PropProcessRoles])
 	switch roles {
 	case "", "broker,controller", "controller,broker":
 		q.controller = true
 	case "broker":
 	default:
-		return q, fmt.Errorf("%s=%q: fjord runs broker,controller (combined) or broker", propProcessRoles, roles)
+		return q, fmt.Errorf("%s=%q: fjord runs broker,controller (combined) or broker", PropProcessRoles, roles)
 	}
 	if len(q.voters) == 0 {
 		if !q.controller {
-			return q, fmt.Errorf("%s=broker needs --controllers to find the quorum", propProcessRoles)
+			return q, fmt.Errorf("%s=broker needs --controllers to find the quorum", PropProcessRoles)
 		}
 		return q, nil
 	}
 	own, listed := metadata.VoterAddr(q.voters, nodeID)
 	switch {
 	case q.controller && !listed:
-		return q, fmt.Errorf("node %d is a controller but not in %s %s", nodeID, propVoters, metadata.FormatVoters(q.voters))
+		return q, fmt.Errorf("node %d is a controller but not in %s %s", nodeID, PropVoters, metadata.FormatVoters(q.voters))
 	case !q.controller && listed:
-		return q, fmt.Errorf("node %d is listed in %s but %s=broker", nodeID, propVoters, propProcessRoles)
+		return q, fmt.Errorf("node %d is listed in %s but %s=broker", nodeID, PropVoters, PropProcessRoles)
 	}
-	q.listen, q.advertise = props[propControllerListen], own
+	q.listen, q.advertise = props[PropControllerListen], own
 	if q.listen == "" {
 		q.listen = own
 	}
 	if !q.controller && q.listen == "" {
-		return q, fmt.Errorf("a broker-only node needs --controller-listen (%s) for the quorum to reach it", propControllerListen)
+		return q, fmt.Errorf("a broker-only node needs --controller-listen (%s) for the quorum to reach it", PropControllerListen)
 	}
 	if q.advertise == "" {
 		q.advertise = q.listen
