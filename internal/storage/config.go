@@ -98,4 +98,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives recovery reports; slog.Default() when nil.
 	Logger *slog.Logger
+	// OnFailure, if set, is called once when the log stops after an I/O
+	// error (ErrLogFailed). It may run under the log's locks, so it must
+	// only record or signal, never call the log.
+	OnFailure func(err error)
 }

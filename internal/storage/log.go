@@ -22,6 +22,8 @@ type Log struct {
 	dir    string
 	now    func() time.Time
 	logger *slog.Logger
+	// onFailure is Options.OnFailure.
+	onFailure func(err error)
 
 	appendMu     sync.Mutex
 	checkpointMu sync.Mutex
@@ -64,7 +66,7 @@ func Open(opts Options) (*Log, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", opts.Dir, err)
 	}
-	l := &Log{fs: opts.FS, dir: opts.Dir, now: opts.Now, logger: opts.Logger}
+	l := &Log{fs: opts.FS, dir: opts.Dir, now: opts.Now, logger: opts.Logger, onFailure: opts.OnFailure}
 	if l.fs == nil {
 		l.fs = vfs.Default()
 	}
@@ -318,7 +320,9 @@ func (l *Log) writeCheckpoint(change func(c *checkpoint)) error {
 	l.mu.Unlock()
 	if !unchanged {
 		if err := writeCheckpoint(l.fs, l.dir, c); err != nil {
-			return err
+			// The disk refused a small write: it is failing, and the
+			// log stops as after any other failed write.
+			return l.fail(err)
 		}
 	}
 	l.mu.Lock()
@@ -342,12 +346,21 @@ func (l *Log) usableLocked() error {
 func (l *Log) fail(err error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.failLocked(err)
+	return l.mu.failed
+}
+
+// failLocked stops the log, if it was not stopped yet, and wakes the
+// waiters of a sync, which find it failed.
+func (l *Log) failLocked(err error) {
 	if l.mu.failed == nil {
 		l.mu.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
 		l.logger.Error("log stopped after I/O error", "dir", l.dir, "err", err)
+		if l.onFailure != nil {
+			l.onFailure(l.mu.failed)
+		}
 	}
 	l.mu.syncDone.Broadcast()
-	return l.mu.failed
 }
 
 // LogStartOffset is the first offset readable.

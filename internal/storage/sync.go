@@ -64,9 +64,9 @@ func (l *Log) leadSyncLocked() {
 				c.recoveryPoint = max(c.recoveryPoint, active.baseOffset)
 			}
 		}
-		if cpErr := l.writeCheckpoint(advance); cpErr != nil {
-			l.logger.Warn("could not advance the recovery point", "dir", l.dir, "err", cpErr)
-		}
+		// A failed checkpoint write stops the log (writeCheckpoint);
+		// the synced data stays synced, and waiters find it failed.
+		_ = l.writeCheckpoint(advance)
 	}
 	for _, s := range rolled {
 		s.release()
@@ -75,9 +75,8 @@ func (l *Log) leadSyncLocked() {
 
 	l.mu.Lock()
 	l.mu.syncing = false
-	if err != nil && l.mu.failed == nil {
-		l.mu.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		l.logger.Error("log stopped after fsync error", "dir", l.dir, "err", err)
+	if err != nil {
+		l.failLocked(fmt.Errorf("fsync: %w", err))
 	}
 	if err == nil && generation == l.mu.generation && target > l.mu.durableOffset {
 		l.mu.durableOffset = target

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -182,5 +183,62 @@ func TestFlushIfDue(t *testing.T) {
 	tl.SetConfig(DefaultConfig())
 	if !tl.NeedsSyncPerAppend() {
 		t.Fatal("default config syncs per append")
+	}
+}
+
+// TestFailedWritesStopTheLogAndReportOnce: a failed fsync, and a failed
+// checkpoint write after a roll, each stop the log (later appends and
+// syncs answer ErrLogFailed) and call OnFailure exactly once, so that the
+// broker can take its log directory offline.
+func TestFailedWritesStopTheLogAndReportOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		op   vfs.Op
+		file string
+	}{
+		{"fsync", vfs.OpSync, logSuffix},
+		{"checkpoint", vfs.OpCreate, checkpointName},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := vfs.NewMem()
+			var failing atomic.Bool
+			fs.SetInjector(func(op vfs.Op, name string) error {
+				if failing.Load() && op == tc.op && strings.Contains(name, tc.file) {
+					return vfs.ErrInjected
+				}
+				return nil
+			})
+			var reports atomic.Int32
+			cfg := smallConfig()
+			l, err := Open(Options{FS: fs, Dir: "/d/t-0", Config: cfg, Logger: quietLogger(),
+				OnFailure: func(error) { reports.Add(1) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			failing.Store(true)
+			// Enough batches to roll a segment, so that the sync also
+			// advances the recovery point in the checkpoint.
+			var last Offset
+			for range 8 {
+				info, err := l.Append(makeBatch(1, 0, 0, 300), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = info.LastOffset
+			}
+			if err := l.Sync(last + 1); !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("sync on a failing disk: %v, want ErrLogFailed", err)
+			}
+			if _, err := l.Append(makeBatch(1, 0, 0, 100), 0); !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("append after the failure: %v, want ErrLogFailed", err)
+			}
+			if err := l.Sync(last + 1); !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("second sync: %v, want ErrLogFailed", err)
+			}
+			if n := reports.Load(); n != 1 {
+				t.Fatalf("OnFailure called %d times, want 1", n)
+			}
+		})
 	}
 }
