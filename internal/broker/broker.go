@@ -112,6 +112,10 @@ func (b *Broker) awaitLocalApply(ctx context.Context) {
 	}
 }
 
+// LogDirFailed is closed once the log directory failed: every replica here
+// is offline (internal/replicas, logdir.go) until the broker restarts.
+func (b *Broker) LogDirFailed() <-chan struct{} { return b.replicas.LogDirFailed() }
+
 // Close closes every partition's log. Requests must have stopped.
 func (b *Broker) Close() error { return b.replicas.Close() }
 

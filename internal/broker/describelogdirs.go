@@ -9,6 +9,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/replicas"
@@ -26,6 +27,13 @@ func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *server.RequestConte
 	if err := syscall.Statfs(b.opts.DataDir, &st); err == nil {
 		dir.TotalBytes = int64(st.Blocks) * int64(st.Bsize)
 		dir.UsableBytes = int64(st.Bavail) * int64(st.Bsize)
+	}
+	if b.replicas.LogDirError() != nil {
+		// An offline directory is reported with its error and no
+		// replicas, as Kafka reports one.
+		dir.ErrorCode = kerr.KafkaStorageError.Code
+		resp.Dirs = append(resp.Dirs, dir)
+		return server.Result{Response: resp}
 	}
 	byTopic := map[string][]*replicas.Replica{}
 	if req.Topics == nil {

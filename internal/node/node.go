@@ -135,6 +135,9 @@ func (s *serving) run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.Serve(runCtx, s.ln) })
 	wg.Go(func() { s.broker.Run(runCtx) })
+	if s.clustered {
+		wg.Go(func() { s.reportLogDirFailure(runCtx, stopHeartbeats) })
+	}
 
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", s.ln.Addr().String(), "advertise", s.addr,
 		"data_dir", cfg.DataDir, "startup", time.Since(s.start).Round(time.Millisecond))
@@ -155,6 +158,39 @@ func (s *serving) run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// reportLogDirFailure tells the controller when the log directory fails,
+// by fencing this broker and stopping its heartbeats so that it stays
+// fenced until it restarts: the controller removes it from every ISR and
+// elects new leaders for what it led, as Kafka's controller does for the
+// replicas of an offline directory. The broker goes on serving: its
+// replicas answer KAFKA_STORAGE_ERROR, its metadata sends clients to the
+// new leaders. (A lone node has no one to hand over to; its replicas
+// answer KAFKA_STORAGE_ERROR until it restarts.)
+func (s *serving) reportLogDirFailure(ctx context.Context, stopHeartbeats func()) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-s.broker.LogDirFailed():
+	}
+	stopHeartbeats()
+	backoff := 50 * time.Millisecond
+	for {
+		err := s.meta.FenceBroker(ctx, s.cfg.NodeID)
+		if err == nil {
+			s.opts.Logger.Warn("log directory failed: this broker is fenced until it restarts; leadership moved to the other replicas",
+				"node_id", s.cfg.NodeID)
+			return
+		}
+		s.opts.Logger.Warn("log directory failed: reporting it to the controller", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // controlledShutdownTimeout bounds the fencing at shutdown: a node whose

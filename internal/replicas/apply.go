@@ -130,17 +130,24 @@ func (m *Manager) syncTopic(t metadata.TopicImage, props map[string]string) erro
 	return errors.Join(errs...)
 }
 
+// openPartition opens (creating or recovering) a partition's log. Failing
+// to create its files or read its log fails the log directory: the disk,
+// not the partition, is what went wrong.
 func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32, cfg storage.Config) (*Replica, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("topic %s: %w", t.Name, err)
+	}
 	dir := filepath.Join(m.opts.DataDir, PartitionDirName(t.Name, index))
 	if err := m.opts.FS.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
+		return nil, m.diskError(fmt.Errorf("creating %s: %w", dir, err))
 	}
 	if err := m.writePartitionMetadata(dir, t.ID); err != nil {
-		return nil, err
+		return nil, m.diskError(err)
 	}
-	log, err := storage.Open(storage.Options{FS: m.opts.FS, Dir: dir, Config: cfg, Now: m.now, Logger: m.logger})
+	log, err := storage.Open(storage.Options{FS: m.opts.FS, Dir: dir, Config: cfg, Now: m.now, Logger: m.logger,
+		OnFailure: m.failLogDir})
 	if err != nil {
-		return nil, fmt.Errorf("opening log %s: %w", dir, err)
+		return nil, m.diskError(fmt.Errorf("opening log %s: %w", dir, err))
 	}
 	p, err := partition.New(t.Name, t.ID, index, log, leaderEpoch)
 	if err != nil {
@@ -232,12 +239,15 @@ func (m *Manager) removeTopic(name string) error {
 func (m *Manager) deleteDir(dir string, id [16]byte) error {
 	doomed := dir + "." + hex.EncodeToString(id[:]) + deletedSuffix
 	if err := m.opts.FS.Rename(dir, doomed); err != nil {
-		return fmt.Errorf("renaming %s for deletion: %w", dir, err)
+		return m.diskError(fmt.Errorf("renaming %s for deletion: %w", dir, err))
 	}
 	if err := m.opts.FS.SyncDir(m.opts.DataDir); err != nil {
-		return err
+		return m.diskError(fmt.Errorf("syncing %s: %w", m.opts.DataDir, err))
 	}
-	return m.opts.FS.RemoveAll(doomed)
+	if err := m.opts.FS.RemoveAll(doomed); err != nil {
+		return m.diskError(fmt.Errorf("removing %s: %w", doomed, err))
+	}
+	return nil
 }
 
 // removeStrayLogs deletes directories of deleted topics: those renamed for

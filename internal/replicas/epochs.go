@@ -9,6 +9,7 @@ package replicas
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/fjordhq/fjord/internal/partition"
@@ -33,11 +34,12 @@ func (m *Manager) loadEpochs(p *Replica) {
 	}
 }
 
-// saveEpochs writes the partition's checkpoint; a failure is logged, since
-// the batches still carry every epoch that has records.
+// saveEpochs writes the partition's checkpoint. A failure fails the log
+// directory (logdir.go), as any failed write does: a follower truncating by
+// a history that a restart would lose could diverge.
 func (m *Manager) saveEpochs(p *Replica) {
 	if err := p.WriteLeaderEpochCheckpoint(m.opts.FS, m.partitionDir(p)); err != nil {
-		m.logger.Warn("saving the leader epoch checkpoint", "topic", p.Topic, "partition", p.Index, "err", err)
+		m.failLogDir(fmt.Errorf("saving the leader epoch checkpoint of %s-%d: %w", p.Topic, p.Index, err))
 	}
 }
 

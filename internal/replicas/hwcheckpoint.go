@@ -163,11 +163,18 @@ func (m *Manager) hwCheckpointLoop(ctx context.Context) {
 	if interval <= 0 {
 		interval = defaultHWCheckpointInterval
 	}
-	every(ctx, interval, func() {
-		if err := m.writeHWCheckpoint(); err != nil {
-			m.logger.Warn("saving the high watermark checkpoint", "err", err)
-		}
-	})
+	every(ctx, interval, m.checkpointHighWatermarks)
+}
+
+// checkpointHighWatermarks saves the checkpoint; failing to fails the log
+// directory (logdir.go), whose last checkpoint then stands.
+func (m *Manager) checkpointHighWatermarks() {
+	if m.logDirOffline() {
+		return
+	}
+	if err := m.writeHWCheckpoint(); err != nil {
+		m.failLogDir(fmt.Errorf("saving the high watermark checkpoint: %w", err))
+	}
 }
 
 const defaultHWCheckpointInterval = 5 * time.Second

@@ -29,15 +29,20 @@ func (m *Manager) noteImage(_, img *metadata.Image) {
 	}
 }
 
-// applyLoop applies the latest image whenever one arrives, until ctx ends.
+// applyLoop applies the latest image whenever one arrives, until ctx ends,
+// and takes the replicas offline if the log directory fails (logdir.go).
 func (m *Manager) applyLoop(ctx context.Context) {
+	dirFailed := m.logDir.failed
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-dirFailed:
+			dirFailed = nil
+			m.takeOffline()
 		case <-m.images.ready:
+			m.applyLatest()
 		}
-		m.applyLatest()
 	}
 }
 
@@ -51,8 +56,13 @@ func (m *Manager) applyLatest() {
 	if img == nil || prev != nil && img.Offset() <= prev.Offset() {
 		return
 	}
-	if err := m.applyImage(prev, img); err != nil {
-		m.logger.Error("applying metadata image", "offset", img.Offset(), "err", err)
+	// Offline replicas take no more images: their logs are neither opened
+	// nor deleted. The subscribers still get them, so the group
+	// coordinator gives up what moved away.
+	if !m.logDirOffline() {
+		if err := m.applyImage(prev, img); err != nil {
+			m.logger.Error("applying metadata image", "offset", img.Offset(), "err", err)
+		}
 	}
 	m.images.mu.Lock()
 	m.images.mu.applied = img

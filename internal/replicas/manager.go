@@ -74,6 +74,14 @@ type Manager struct {
 		leaders map[*Replica]*leaderRole
 	}
 
+	// logDir is the log directory's failure (logdir.go): failed is
+	// closed, and err set, once.
+	logDir struct {
+		once   sync.Once
+		failed chan struct{}
+		err    error
+	}
+
 	// stopping is closed when Run's context ends: waits for
 	// acknowledgements end then (NOT_LEADER_OR_FOLLOWER), whatever the
 	// caller's context, so that shutting down never waits on them.
@@ -106,6 +114,7 @@ func New(opts Options) *Manager {
 	m.mu.partitions = make(map[string][]*Replica)
 	m.mu.topicIDs = make(map[string][16]byte)
 	m.stopping = make(chan struct{})
+	m.logDir.failed = make(chan struct{})
 	m.images.ready = make(chan struct{}, 1)
 	m.images.mu.changed = make(chan struct{})
 	return m
@@ -165,7 +174,9 @@ func (m *Manager) Close() error {
 	if m.fetcher != nil {
 		m.fetcher.Close() // no follower writes after this
 	}
-	if err := m.writeHWCheckpoint(); err != nil {
+	if m.logDirOffline() {
+		m.logger.Warn("not saving the high watermark checkpoint: the log directory failed")
+	} else if err := m.writeHWCheckpoint(); err != nil {
 		m.logger.Warn("saving the high watermark checkpoint", "err", err)
 	}
 	m.mu.Lock()
@@ -213,15 +224,19 @@ func (m *Manager) Partition(topic string, index int32) *Replica {
 
 // Leader returns the local replica of topic-index if this node leads it,
 // else the error a client gets: UNKNOWN_TOPIC_OR_PARTITION when the
-// partition does not exist, NOT_LEADER_OR_FOLLOWER when another broker
-// leads it (the client refreshes its metadata and goes there).
+// partition does not exist, KAFKA_STORAGE_ERROR when its replica here is
+// offline (logdir.go), NOT_LEADER_OR_FOLLOWER when another broker leads it
+// (the client refreshes its metadata and goes there).
 func (m *Manager) Leader(topic string, index int32) (*Replica, *kerr.Error) {
 	t, ok := m.meta.Image().Topic(topic)
 	if !ok || index < 0 || int(index) >= len(t.Partitions) {
 		return nil, kerr.UnknownTopicOrPartition
 	}
 	p := m.Partition(topic, index)
-	if p == nil || t.Partitions[index].Leader != m.opts.NodeID {
+	switch {
+	case p != nil && m.logDirOffline():
+		return nil, offlineError
+	case p == nil || t.Partitions[index].Leader != m.opts.NodeID:
 		return nil, kerr.NotLeaderForPartition
 	}
 	return p, nil
