@@ -24,6 +24,9 @@ type fakeLeader struct {
 	changed chan struct{} // closed and replaced on every append
 	fenced  int
 	fencedC chan struct{}
+	// corrupt is how many more fetch answers with records get a byte of
+	// their first batch flipped, as a leader reading a bad disk would.
+	corrupt int
 }
 
 type leaderPartition struct {
@@ -193,6 +196,10 @@ func (l *fakeLeader) answerFetch(req *FetchRequest) (*FetchResponse, <-chan stru
 			slice.Release()
 			if err != nil {
 				panic(err)
+			}
+			if l.corrupt > 0 && len(out.Records) > recordbatch.HeaderSize {
+				l.corrupt--
+				out.Records[recordbatch.HeaderSize] ^= 0xff
 			}
 		}
 		hasData = hasData || len(out.Records) > 0

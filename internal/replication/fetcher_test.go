@@ -3,8 +3,11 @@ package replication
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -241,4 +244,60 @@ func TestFetcherDropsAnEmptyEpochTheLeaderNeverHad(t *testing.T) {
 	if !bytes.Equal(rawLog(t, follower), rawLog(t, leader)) {
 		t.Fatal("follower's log differs from the leader's")
 	}
+}
+
+// TestFetcherReportsACorruptBatchAndRefetches: a leader that answers with
+// a batch failing its CRC gets nothing written on the follower, which says
+// so at ERROR (once per interval, however often it refetches) and fetches
+// again; once the leader's answers are sound the follower catches up to
+// the same log.
+func TestFetcherReportsACorruptBatchAndRefetches(t *testing.T) {
+	l := newFakeLeader()
+	l.corrupt = 5
+	tp := TopicPartition{Topic: "t", Partition: 0}
+	leader := newTestPartition(t, 0)
+	l.lead(t, tp, leader, 3, []BrokerID{1, 2}, []BrokerID{1})
+	l.produce(t, tp, "a", 20)
+
+	var logs lockedBuffer
+	follower := newTestPartition(t, 0)
+	f := NewFetcher(context.Background(), FetcherConfig{ReplicaID: 2, Dial: l.dial,
+		MaxWait: 20 * time.Millisecond, Backoff: 5 * time.Millisecond, PartitionMaxBytes: 300,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	t.Cleanup(f.Close)
+	if err := f.Follow(1, tp, follower, 3); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, follower, "the follower's HW to reach 40", func() bool { return follower.HighWatermark() == 40 })
+	if !bytes.Equal(rawLog(t, follower), rawLog(t, leader)) {
+		t.Fatal("follower's log differs from the leader's")
+	}
+	l.mu.Lock()
+	left := l.corrupt
+	l.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d corrupt answers not fetched", left)
+	}
+	reports := strings.Count(logs.String(), "level=ERROR msg=\"fetched a corrupt batch from the leader")
+	if reports != 1 || !strings.Contains(logs.String(), "offset=0") {
+		t.Fatalf("want one ERROR report of the corrupt batch at offset 0, got %d in:\n%s", reports, logs.String())
+	}
+}
+
+// lockedBuffer is a log destination safe for the fetcher's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

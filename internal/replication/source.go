@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/fjordhq/fjord/internal/partition"
+	"github.com/fjordhq/fjord/internal/recordbatch"
 )
 
 // source is the goroutine fetching every partition led by one broker.
@@ -47,6 +48,37 @@ type followed struct {
 	// throttled and caughtUp drive the follower quota (quota_follower.go).
 	throttled atomic.Bool
 	caughtUp  atomic.Bool
+	// corrupt is touched only by the write of this partition's fetched
+	// data (one at a time).
+	corrupt corruptFetches
+}
+
+// corruptFetches counts fetches from the leader whose batches failed
+// their checks since the last good one, and when the last was reported.
+type corruptFetches struct {
+	count    int
+	reported time.Time
+}
+
+// corruptReportEvery rate-limits the report of a leader that keeps
+// answering with a batch failing its CRC: the follower refetches after
+// its backoff each time, and one line per interval says it still does.
+const corruptReportEvery = 10 * time.Second
+
+// reportCorrupt reports a fetched batch that failed its CRC or framing
+// checks. Nothing was written; the follower refetches after its backoff,
+// and while the leader's copy stays bad it stays behind and drops out of
+// the ISR, so the operator must see why, at ERROR: a corrupt leader log
+// is a disk or memory fault, not a passing metadata move.
+func (s *source) reportCorrupt(p *followed, err error) {
+	p.corrupt.count++
+	now := s.f.cfg.Now()
+	if p.corrupt.count > 1 && now.Sub(p.corrupt.reported) < corruptReportEvery {
+		return
+	}
+	p.corrupt.reported = now
+	s.logger().Error("fetched a corrupt batch from the leader: nothing written, fetching again", "topic", p.tp.Topic,
+		"partition", p.tp.Partition, "offset", p.replica.LogEndOffset(), "attempts", p.corrupt.count, "err", err)
 }
 
 func newSource(f *Fetcher, leader BrokerID) *source {
@@ -364,10 +396,15 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 			s.set(p, true, 0)
 			return
 		}
-		s.logger().Warn("follower append failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", err)
+		if errors.Is(err, recordbatch.ErrCorruptMessage) {
+			s.reportCorrupt(p, err)
+		} else {
+			s.logger().Warn("follower append failed", "topic", p.tp.Topic, "partition", p.tp.Partition, "err", err)
+		}
 		s.set(p, false, backoff)
 		return
 	}
+	p.corrupt = corruptFetches{}
 	p.replica.UpdateFollowerHighWatermark(fp.HighWatermark)
 	// Records the leader deleted (DeleteRecords) go here too, up to this
 	// replica's high watermark, so a failover does not bring them back.
