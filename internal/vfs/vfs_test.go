@@ -52,6 +52,7 @@ func TestFS(t *testing.T) {
 	}{
 		{"os", Default(), t.TempDir()},
 		{"mem", NewMem(), "/data"},
+		{"fault", NewFaultFS(Default()), t.TempDir()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs, dir := tc.fs, filepath.Join(tc.dir, "p-0")
@@ -240,5 +241,42 @@ func TestMemFailAt(t *testing.T) {
 	}
 	if m.SyncCount() != 1 {
 		t.Fatalf("sync count %d", m.SyncCount())
+	}
+}
+
+// TestFaultFS: the injector fails the operations it names, on the real
+// file system beneath, until removed; the read hook sees and may change
+// what a read returns.
+func TestFaultFS(t *testing.T) {
+	fs := NewFaultFS(Default())
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	f := writeFile(t, fs, a, "hello", true)
+	fs.SetInjector(func(op Op, name string) error {
+		if op == OpSync && name == a {
+			return ErrInjected
+		}
+		return nil
+	})
+	if err := f.Sync(); !errors.Is(err, ErrInjected) {
+		t.Fatalf("sync with the fault: %v, want ErrInjected", err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		t.Fatalf("an operation not named failed: %v", err)
+	}
+	fs.SetInjector(nil)
+	if err := f.Sync(); err != nil {
+		t.Fatalf("sync without the fault: %v", err)
+	}
+	fs.SetReadHook(func(name string, off int64, p []byte) {
+		if name == a && off == 0 {
+			p[0] = 'j'
+		}
+	})
+	if got := readAll(t, fs, a); got != "jello" {
+		t.Fatalf("read through the hook: %q", got)
+	}
+	if _, ok := any(f).(*OSFile); ok {
+		t.Fatal("a FaultFS file is an OSFile: reads could bypass the hook")
 	}
 }
