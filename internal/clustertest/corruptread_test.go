@@ -1,0 +1,101 @@
+package clustertest_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/clustertest"
+	"github.com/fjordhq/fjord/internal/recordbatch"
+)
+
+// TestFollowerReportsCorruptBatchFromLeader: the leader's disk returns a
+// flipped byte in what it reads for its followers' fetches, a few times.
+// A follower refuses the batch failing its CRC, reports it at ERROR and
+// fetches again, so that once the reads are sound it catches up:
+// acks=all with min.insync.replicas=3 (every replica must hold the
+// records) completes, and every record reads back intact.
+func TestFollowerReportsCorruptBatchFromLeader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := clustertest.Start(t, 3, clusterProps)
+	cl := newClient(t, c.Addrs()...)
+	adm := kadm.NewClient(cl)
+	const topic = "crc"
+	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("3")}, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	var leader int32
+	eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
+		p, err := partitionState(ctx, c.Nodes[0], topic)
+		leader = p.Leader
+		return err == nil && p.Leader >= 0 && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
+	})
+	produceNumbered(ctx, t, cl, topic, 0, 100)
+
+	// The next reads of record data on the leader come back with a byte
+	// flipped inside their first batch's records.
+	var corrupt struct {
+		sync.Mutex
+		left int
+	}
+	corrupt.left = 3
+	c.Node(leader).FS.SetReadHook(func(name string, _ int64, p []byte) {
+		if !strings.HasSuffix(name, ".log") || len(p) < recordbatch.HeaderSize+16 {
+			return
+		}
+		corrupt.Lock()
+		defer corrupt.Unlock()
+		if corrupt.left > 0 {
+			corrupt.left--
+			p[recordbatch.HeaderSize+8] ^= 0xff
+		}
+	})
+	produceNumbered(ctx, t, cl, topic, 100, 100)
+	corrupt.Lock()
+	left := corrupt.left
+	corrupt.Unlock()
+	if left != 0 {
+		t.Fatalf("%d corrupt reads left: the followers did not fetch through them", left)
+	}
+	reported := 0
+	for _, nd := range c.Nodes {
+		if nd.ID != leader && strings.Contains(nd.Log(), `level=ERROR msg="fetched a corrupt batch from the leader`) {
+			reported++
+		}
+	}
+	if reported == 0 {
+		t.Fatal("no follower reported the corrupt batch")
+	}
+	c.Node(leader).FS.SetReadHook(nil)
+	checkAllAcked(ctx, t, c, topic, numbers(0, 200))
+}
+
+// produceNumbered sends the numbers from..from+n with acks=all and fails
+// the test unless every one is acknowledged.
+func produceNumbered(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, from, n int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for i := from; i < from+n; i++ {
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(i))})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d..%d: %v", from, from+n, err)
+	}
+}
+
+func numbers(from, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = from + i
+	}
+	return out
+}
