@@ -23,7 +23,11 @@
 //     through the leader role of the image's leader epoch, and waits for
 //     the fsync and, with acks=all, for the ISR;
 //   - the background work on logs (maintenance.go, manager.go): retention,
-//     relaxed flushes and the log cleaner.
+//     relaxed flushes and the log cleaner;
+//   - the log directory's health (logdir.go): a failed write, fsync or
+//     checkpoint takes every replica here offline (KAFKA_STORAGE_ERROR,
+//     no leader or follower roles) until a restart, and LogDirFailed tells
+//     the node, which reports it to the controller (Kafka's KIP-112).
 //
 // Concurrency. The Manager's methods are safe for concurrent use. Start
 // opens the replicas of the current image and starts the fetcher, whose
@@ -37,6 +41,8 @@
 // state, and the ISR change queue its own mu; each is taken alone, never
 // while holding another of them, and held only for in-memory work, except
 // that a role's mu may be held while reading its partition's log ends
-// (storage's and partition's locks come after it). The fetcher's locks are
-// its own (replication's package doc).
+// (storage's and partition's locks come after it). The log directory's
+// failure is recorded under a sync.Once and a closed channel, never a
+// lock, because a storage.Log reports it from under its own locks. The
+// fetcher's locks are its own (replication's package doc).
 package replicas
