@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func produceKcat(t *testing.T, ctx context.Context, addr, topic string, records 
 func consumeKcat(t *testing.T, ctx context.Context, addr, topic string, extra ...string) []rec {
 	t.Helper()
 	args := append([]string{"-C", "-t", topic, "-e", "-q", "-f", kcatFormat}, extra...)
-	if !contains(extra, "-o") {
+	if !slices.Contains(extra, "-o") {
 		args = append(args, "-o", "beginning")
 	}
 	out := kcat(t, ctx, addr, "", args...)
@@ -98,15 +99,6 @@ func lastBytes(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-func contains(args []string, s string) bool {
-	for _, a := range args {
-		if a == s {
-			return true
-		}
-	}
-	return false
 }
 
 // kcatMetadata is the part of `kcat -L -J` this package reads.
