@@ -85,17 +85,18 @@ func produceNumbered(ctx context.Context, t *testing.T, cl *kgo.Client, topic st
 	t.Helper()
 	var recs []*kgo.Record
 	for i := from; i < from+n; i++ {
-		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(i))})
+		recs = append(recs, &kgo.Record{Topic: topic, Value: []byte("kgo-" + strconv.Itoa(i))})
 	}
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatalf("produce %d..%d: %v", from, from+n, err)
 	}
 }
 
-func numbers(from, n int) []int {
-	out := make([]int, n)
+// numbers are the values produceNumbered sends.
+func numbers(from, n int) []string {
+	out := make([]string, n)
 	for i := range out {
-		out[i] = from + i
+		out[i] = "kgo-" + strconv.Itoa(from+i)
 	}
 	return out
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -62,12 +66,13 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 		return err == nil && p.Leader >= 0 && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
 	})
 
-	load := startLoad(ctx, cl, topic)
-	load.waitAcked(t, ctx, 300)
+	load := startLoad(ctx, map[string]sendBatch{"kgo": kgoSender(cl, topic), "sarama": saramaSender(t, c.Addrs(), topic)})
+	defer load.stop()
+	load.waitAcked(t, ctx, nil, 150)
 
 	failed := c.Node(leader)
 	failed.FS.SetInjector(func(vfs.Op, string) error { return syscall.EIO })
-	t.Logf("node %d's disk fails after %d acknowledged records", leader, load.ackedCount())
+	t.Logf("node %d's disk fails after acknowledgements %v", leader, load.snapshot())
 	other := c.Nodes[leader%3] // another node
 	moveCtx, moveCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer moveCancel()
@@ -79,8 +84,7 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 	if !strings.Contains(failed.Log(), "log directory failed") {
 		t.Errorf("node %d did not log its log directory failure", leader)
 	}
-	moved := load.ackedCount()
-	load.waitAcked(t, ctx, moved+300)
+	load.waitAcked(t, ctx, load.snapshot(), 150)
 
 	// The failed node answers for the partition with KAFKA_STORAGE_ERROR.
 	if code := produceOne(ctx, t, failed, topic); code != kerr.KafkaStorageError.Code {
@@ -98,85 +102,152 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 		p, err := partitionState(ctx, other, topic)
 		return err == nil && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
 	})
-	load.waitAcked(t, ctx, load.ackedCount()+100)
-	acked := load.stop(t)
+	load.waitAcked(t, ctx, load.snapshot(), 50)
+	acked := load.stop()
 
 	checkAllAcked(ctx, t, c, topic, acked)
 }
 
-// load produces numbered records with acks=all, one at a time in flight
-// per batch of 10, recording every acknowledged number.
+// load runs producers that send numbered values ("<producer>-<n>") with
+// acks=all, one batch of 10 at a time each, recording every value
+// acknowledged.
 type load struct {
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 	mu     sync.Mutex
-	acked  []int
-	cond   chan struct{} // closed and replaced on every acknowledgement
+	acked  []string
+	counts map[string]int // acknowledged values per producer
+	cond   chan struct{}  // closed and replaced on every acknowledgement
 }
 
-func startLoad(parent context.Context, cl *kgo.Client, topic string) *load {
+// sendBatch sends values and returns those acknowledged.
+type sendBatch func(ctx context.Context, values []string) []string
+
+func startLoad(parent context.Context, producers map[string]sendBatch) *load {
 	ctx, cancel := context.WithCancel(parent)
-	l := &load{cancel: cancel, done: make(chan struct{}), cond: make(chan struct{})}
-	go func() {
-		defer close(l.done)
-		for next := 0; ctx.Err() == nil; next += 10 {
-			var recs []*kgo.Record
-			for i := range 10 {
-				recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(next + i))})
-			}
-			for _, r := range cl.ProduceSync(ctx, recs...) {
-				if r.Err != nil {
-					continue
+	l := &load{cancel: cancel, cond: make(chan struct{}), counts: map[string]int{}}
+	for name, send := range producers {
+		l.counts[name] = 0
+		l.wg.Go(func() {
+			for next := 0; ctx.Err() == nil; next += 10 {
+				var values []string
+				for i := range 10 {
+					values = append(values, fmt.Sprintf("%s-%d", name, next+i))
 				}
-				n, _ := strconv.Atoi(string(r.Record.Value))
+				acked := send(ctx, values)
 				l.mu.Lock()
-				l.acked = append(l.acked, n)
+				l.acked = append(l.acked, acked...)
+				l.counts[name] += len(acked)
 				close(l.cond)
 				l.cond = make(chan struct{})
 				l.mu.Unlock()
 			}
-		}
-	}()
+		})
+	}
 	return l
 }
 
-func (l *load) ackedCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.acked)
+// kgoSender sends through a franz-go client.
+func kgoSender(cl *kgo.Client, topic string) sendBatch {
+	return func(ctx context.Context, values []string) []string {
+		var recs []*kgo.Record
+		for _, v := range values {
+			recs = append(recs, &kgo.Record{Topic: topic, Value: []byte(v)})
+		}
+		var acked []string
+		for _, r := range cl.ProduceSync(ctx, recs...) {
+			if r.Err == nil {
+				acked = append(acked, string(r.Record.Value))
+			}
+		}
+		return acked
+	}
 }
 
-// waitAcked waits until n records are acknowledged.
-func (l *load) waitAcked(t *testing.T, ctx context.Context, n int) {
+// saramaSender sends through an idempotent sarama producer.
+func saramaSender(t *testing.T, addrs []string, topic string) sendBatch {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Idempotent = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Retry.Max = 100
+	cfg.Producer.Retry.Backoff = 50 * time.Millisecond
+	cfg.Metadata.Retry.Backoff = 50 * time.Millisecond
+	p, err := sarama.NewSyncProducer(addrs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return func(_ context.Context, values []string) []string {
+		var msgs []*sarama.ProducerMessage
+		for _, v := range values {
+			msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder(v)})
+		}
+		err := p.SendMessages(msgs)
+		var failed sarama.ProducerErrors
+		errors.As(err, &failed)
+		refused := map[*sarama.ProducerMessage]bool{}
+		for _, f := range failed {
+			refused[f.Msg] = true
+		}
+		var acked []string
+		for i, m := range msgs {
+			// A failure other than ProducerErrors leaves every outcome
+			// unknown: none counts as acknowledged.
+			if err == nil || len(failed) > 0 && !refused[m] {
+				acked = append(acked, values[i])
+			}
+		}
+		return acked
+	}
+}
+
+// snapshot is how many values each producer had acknowledged.
+func (l *load) snapshot() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.counts)
+}
+
+// waitAcked waits until every producer has had n more values acknowledged
+// than in since.
+func (l *load) waitAcked(t *testing.T, ctx context.Context, since map[string]int, n int) {
 	t.Helper()
 	for {
 		l.mu.Lock()
-		got, cond := len(l.acked), l.cond
+		done, cond := true, l.cond
+		for name := range l.counts {
+			done = done && l.counts[name] >= since[name]+n
+		}
+		counts := maps.Clone(l.counts)
 		l.mu.Unlock()
-		if got >= n {
+		if done {
 			return
 		}
 		select {
 		case <-cond:
 		case <-ctx.Done():
-			t.Fatalf("%d of %d records acknowledged before the deadline", got, n)
+			t.Fatalf("acknowledged values per producer %v, want %d more than %v before the deadline", counts, n, since)
 		}
 	}
 }
 
-// stop stops producing and returns the acknowledged numbers.
-func (l *load) stop(t *testing.T) []int {
+// stop stops producing and returns the acknowledged values.
+func (l *load) stop() []string {
 	l.cancel()
-	<-l.done
+	l.wg.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.acked)
 }
 
-// checkAllAcked reads the partition from its start to its high watermark
-// and checks that every acknowledged number is there exactly once, and
-// that the numbers are in the order they were sent.
-func checkAllAcked(ctx context.Context, t *testing.T, c *clustertest.Cluster, topic string, acked []int) {
+// checkAllAcked reads the partition from its start to its high watermark,
+// with franz-go and with kcat (librdkafka), and checks that every
+// acknowledged value is there exactly once and that each producer's values
+// are in the order it sent them.
+func checkAllAcked(ctx context.Context, t *testing.T, c *clustertest.Cluster, topic string, acked []string) {
 	t.Helper()
 	adm := kadm.NewClient(newClient(t, c.Addrs()...))
 	ends, err := adm.ListEndOffsets(ctx, topic)
@@ -189,8 +260,7 @@ func checkAllAcked(ctx context.Context, t *testing.T, c *clustertest.Cluster, to
 	}
 	cons := newClient(t, c.Addrs()...)
 	cons.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}})
-	seen := map[int]int{}
-	last := -1
+	var read []string
 	for next := int64(0); next < end.Offset; {
 		fetches := cons.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -198,28 +268,72 @@ func checkAllAcked(ctx context.Context, t *testing.T, c *clustertest.Cluster, to
 		}
 		fetches.EachError(func(_ string, _ int32, err error) { t.Logf("final read: %v", err) })
 		fetches.EachRecord(func(r *kgo.Record) {
-			n, err := strconv.Atoi(string(r.Value))
-			if err != nil {
-				t.Fatalf("offset %d: value %q", r.Offset, r.Value)
+			if r.Offset < end.Offset {
+				read = append(read, string(r.Value))
 			}
-			seen[n]++
-			if n < last {
-				t.Errorf("offset %d: %d after %d, out of send order", r.Offset, n, last)
-			}
-			last = max(last, n)
 			next = r.Offset + 1
 		})
 	}
-	var lost []int
-	for _, n := range acked {
-		if seen[n] != 1 {
-			lost = append(lost, n)
+	checkRead(t, "franz-go", read, acked)
+	if kcatRead, ok := readWithKcat(ctx, t, c, topic, end.Offset); ok {
+		checkRead(t, "kcat", kcatRead, acked)
+	}
+	t.Logf("%d acknowledged values, %d records read up to the high watermark %d", len(acked), len(read), end.Offset)
+}
+
+// checkRead checks one final read against the acknowledged values.
+func checkRead(t *testing.T, reader string, read, acked []string) {
+	t.Helper()
+	seen := map[string]int{}
+	last := map[string]int{} // producer -> last number read
+	for i, v := range read {
+		seen[v]++
+		name, num, ok := strings.Cut(v, "-")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			t.Fatalf("%s: record %d: value %q", reader, i, v)
+		}
+		if prev, ok := last[name]; ok && n <= prev {
+			t.Errorf("%s: record %d: %s after %s-%d, out of send order", reader, i, v, name, prev)
+		}
+		last[name] = n
+	}
+	var lost []string
+	for _, v := range acked {
+		if seen[v] != 1 {
+			lost = append(lost, fmt.Sprintf("%s (read %d times)", v, seen[v]))
 		}
 	}
 	if len(lost) > 0 {
-		t.Fatalf("%d of %d acknowledged records not read exactly once (first: %v)", len(lost), len(acked), lost[:min(10, len(lost))])
+		t.Fatalf("%s: %d of %d acknowledged values not read exactly once: %v", reader, len(lost), len(acked), lost[:min(10, len(lost))])
 	}
-	t.Logf("%d acknowledged records, %d records read up to the high watermark %d", len(acked), len(seen), end.Offset)
+}
+
+// requireKcatEnv makes a missing kcat a failure instead of a skipped
+// check; .ci/run sets it after installing kcat.
+const requireKcatEnv = "FJORD_E2E_REQUIRE_KCAT"
+
+// readWithKcat reads partition 0 of topic up to end with kcat, or reports
+// false when kcat is not installed and not required.
+func readWithKcat(ctx context.Context, t *testing.T, c *clustertest.Cluster, topic string, end int64) ([]string, bool) {
+	t.Helper()
+	path, err := exec.LookPath("kcat")
+	if err != nil {
+		if os.Getenv(requireKcatEnv) != "" {
+			t.Fatalf("kcat not installed: %v", err)
+		}
+		t.Logf("kcat not installed: no librdkafka read (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-b", strings.Join(c.Addrs(), ","), "-C", "-t", topic, "-p", "0",
+		"-o", "beginning", "-c", strconv.FormatInt(end, 10), "-q", "-f", "%s\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kcat: %v", err)
+	}
+	return strings.Fields(string(out)), true
 }
 
 func newClient(t *testing.T, seeds ...string) *kgo.Client {
