@@ -1,7 +1,8 @@
 // Package fjordtest starts the real fjord binary for end-to-end tests: it
 // builds cmd/fjord once per test binary, runs `fjord server` as a child
-// process on a free loopback port with its own data directory, and stops it
-// (SIGTERM, or SIGKILL for crash tests) when the test ends.
+// process on a free loopback port (or a given address, in a given network
+// namespace) with its own data directory, and stops it (SIGTERM, or SIGKILL
+// for crash tests) when the test ends.
 //
 // The process is run by internal/serverproc, whose ready line tells the
 // harness the port chosen for --listen 127.0.0.1:0.
@@ -83,6 +84,8 @@ type Server struct {
 	DataDir string
 	Addr    string // HOST:PORT clients connect to
 	args    []string
+	listen  string // --listen of the first launch
+	netNS   string // network namespace to run in; empty: the test's own
 
 	mu struct {
 		sync.Mutex
@@ -99,6 +102,14 @@ type Options struct {
 	Args []string
 	// Config is written to a properties file passed with --config.
 	Config map[string]string
+	// Listen is the --listen address, kept across restarts; empty means
+	// 127.0.0.1 on a free port.
+	Listen string
+	// NetNS names a network namespace (/run/netns/NetNS, as `ip netns add`
+	// makes) to run the server in, through nsenter, which execs: the
+	// process signalled (Kill, Pause) is the server itself. Listen is then
+	// an address inside that namespace.
+	NetNS string
 }
 
 // Start runs a server and waits until it is ready. It is stopped with
@@ -118,7 +129,7 @@ func StartAll(t testing.TB, opts ...Options) []*Server {
 	waits := make([]func(), len(opts))
 	for i, o := range opts {
 		servers[i] = newServer(t, o)
-		waits[i] = servers[i].launch(t, "127.0.0.1:0")
+		waits[i] = servers[i].launch(t, servers[i].listen)
 		s := servers[i]
 		t.Cleanup(func() {
 			s.Stop()
@@ -139,7 +150,11 @@ func newServer(t testing.TB, opts Options) *Server {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	args := []string{"server", "--listen", "127.0.0.1:0", "--data-dir", dataDir}
+	listen := opts.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	args := []string{"server", "--listen", listen, "--data-dir", dataDir}
 	if len(opts.Config) > 0 {
 		path := filepath.Join(t.TempDir(), "server.properties")
 		var b strings.Builder
@@ -152,7 +167,7 @@ func newServer(t testing.TB, opts Options) *Server {
 		args = append(args, "--config", path)
 	}
 	args = append(args, opts.Args...)
-	return &Server{t: t, DataDir: dataDir, args: args}
+	return &Server{t: t, DataDir: dataDir, args: args, listen: listen, netNS: opts.NetNS}
 }
 
 // start launches the process with listen as --listen and waits for readiness.
@@ -177,7 +192,12 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	} else {
 		logW.Write([]byte("--- restarted ---\n"))
 	}
-	proc, err := serverproc.Launch(Binary(t), args, logW)
+	binary := Binary(t)
+	if s.netNS != "" {
+		args = append([]string{"--net=" + filepath.Join("/run/netns", s.netNS), binary}, args...)
+		binary = "nsenter"
+	}
+	proc, err := serverproc.Launch(binary, args, logW)
 	if err != nil {
 		t.Fatal(err)
 	}
