@@ -24,11 +24,6 @@ import (
 // netNSDir is where `ip netns add` mounts named namespaces.
 const netNSDir = "/run/netns"
 
-// netNSPrefix starts the name of every namespace the fault tests make,
-// followed by the test process's PID, so a later run can remove what a
-// crashed one left behind.
-const netNSPrefix = "fjnf-"
-
 // netNSUsable says why namespaces cannot be used here, or nil.
 func netNSUsable() error {
 	if os.Geteuid() != 0 {

@@ -103,6 +103,11 @@ type netFabric struct {
 	}
 }
 
+// netNSPrefix starts the name of every namespace the fault tests make,
+// followed by the test process's PID, so a later run can remove what a
+// crashed one left behind.
+const netNSPrefix = "fjnf-"
+
 // netFabricSeq numbers the fabrics of one test process, for unique
 // namespace names.
 var netFabricSeq atomic.Int64
