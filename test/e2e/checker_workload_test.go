@@ -196,8 +196,9 @@ func provesNothingAppended(err error) bool {
 	return false
 }
 
-// checkedConsumer is one assign consumer session (read_uncommitted, every
-// partition from the start) recording each poll.
+// checkedConsumer is one assign consumer session (read_uncommitted, or
+// read_committed for every second one; every partition from the start)
+// recording each poll.
 type checkedConsumer struct {
 	session int
 	mu      sync.Mutex
@@ -226,9 +227,16 @@ func startCheckedConsumers(t *testing.T, ctx context.Context, h *history, seeds 
 			offsets[p] = kgo.NewOffset().AtStart()
 			assigned = append(assigned, checker.Assigned{Partition: p, From: 0}) // a new topic starts at 0
 		}
+		// Every other consumer reads committed: with no transactions the
+		// last stable offset is the high watermark, so the checker's rules
+		// are the same for both.
+		isolation := kgo.ReadUncommitted()
+		if i%2 == 0 {
+			isolation = kgo.ReadCommitted()
+		}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
-			kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.FetchIsolationLevel(isolation), kgo.FetchMaxWait(200*time.Millisecond),
 			kgo.MetadataMinAge(100*time.Millisecond), kgo.RequestTimeoutOverhead(clientRequestTimeout))
 		if err != nil {
 			t.Fatalf("consumer %d: %v", i, err)

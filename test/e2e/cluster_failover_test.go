@@ -38,12 +38,13 @@ func faultSeeds(t *testing.T) []int64 {
 	return seeds
 }
 
-// faultSteps is how many faults one schedule injects: 6 keeps the default
-// seeds within CI time; FJORD_FAULT_STEPS asks for longer runs.
+// faultSteps is how many faults one schedule injects: 11, every kind once
+// with the network faults, keeps the default seeds within CI time;
+// FJORD_FAULT_STEPS asks for longer runs.
 func faultSteps(t *testing.T) int {
 	env := os.Getenv("FJORD_FAULT_STEPS")
 	if env == "" {
-		return 6
+		return 11
 	}
 	n, err := strconv.Atoi(env)
 	if err != nil || n < 1 {
@@ -62,13 +63,16 @@ const checkedConsumers = 2
 // heal: T_rec of §3 rule 11.
 const consumerCatchUpTimeout = 30 * time.Second
 
-// TestClusterFailover runs two idempotent acks=all producers and two
-// assign consumers and a two-member consumer group committing what it polls
-// against a three-node cluster (RF=3, min.insync.replicas=2) while a seeded
-// schedule injects faults drawn from SIGKILL of a partition leader, a
-// follower, the controller leader or two nodes at once, SIGSTOP of a
-// follower, and a back-to-back rolling restart (each next node stopped as
-// soon as Metadata shows the ISR full), healing each in turn. Producing
+// TestClusterFailover runs two idempotent acks=all producers, two assign
+// consumers (read_uncommitted and read_committed) and a two-member consumer
+// group committing what it polls against a three-node cluster (RF=3,
+// min.insync.replicas=2) while a seeded schedule injects faults drawn from
+// SIGKILL of a partition leader, a follower, the controller leader or two
+// nodes at once, SIGSTOP of a follower or a partition leader, a
+// back-to-back rolling restart (each next node stopped as soon as Metadata
+// shows the ISR full), and network faults (networkFaults: a partition
+// leader or the controller leader cut off from the other nodes, a one-way
+// cut, latency and loss), healing each in turn. Producing
 // must make progress around every fault. At the end every fault is healed,
 // a final read takes each partition up to its high watermark, and the
 // checker (internal/checker) checks the whole history of sends, polls and
@@ -94,11 +98,24 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	kinds := rand.New(rand.NewPCG(uint64(seed), 1))
 	began := time.Now()
-	servers, controllers := startClusterControllers(t, 3, map[string]string{
+	config := map[string]string{
 		"replica.lag.time.max.ms":      "1500",
 		"broker.session.timeout.ms":    "2000",
 		"broker.heartbeat.interval.ms": "300",
-	})
+	}
+	// The network faults need a namespace per node (netfault_test.go),
+	// which needs root, as CI has; elsewhere the cluster runs on loopback
+	// and the schedule draws from the other faults.
+	var servers []*fjordtest.Server
+	var controllers []string
+	var fabric *netFabric
+	if err := netNSUsable(); err != nil {
+		t.Logf("network faults off (%v): the cluster runs on loopback", err)
+		servers, controllers = startClusterControllers(t, 3, config)
+	} else {
+		servers, fabric = startNetCluster(t, 3, config)
+		controllers = fabric.controllers()
+	}
 	ctx := testContext(t, time.Duration(steps+4)*30*time.Second)
 	adm := newAdmin(t, servers[0].Addr)
 	const topic, partitions = "checked", 3
@@ -107,7 +124,7 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 
 	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
 	defer run.stop()
-	faults := faultKinds(t, ctx, rng, servers, controllers, adm, topic, partitions)
+	faults := faultKinds(t, ctx, rng, servers, controllers, fabric, adm, topic, partitions)
 	// Every kind once in a shuffled order, then kinds drawn with
 	// repetition: a short run still covers each fault.
 	order := kinds.Perm(len(faults))
@@ -150,7 +167,7 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 
 // faultKinds are the faults a schedule draws from, with repetition.
 func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fjordtest.Server, controllers []string,
-	adm *kadm.Client, topic string, partitions int) []fault {
+	fabric *netFabric, adm *kadm.Client, topic string, partitions int) []fault {
 	followerOf := func(p int32) int32 {
 		leader := leaderOf(t, ctx, adm, topic, p)
 		f := int32(rng.IntN(3) + 1)
@@ -178,7 +195,7 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 		})
 		return int32(n)
 	}
-	return []fault{
+	faults := []fault{
 		// RELIABILITY.md §4 row 19: every node in turn, the next stopped as
 		// soon as Metadata shows the ISR full (rolling_schedule_test.go).
 		// It ends with every node restarted, so there is nothing to heal.
@@ -216,6 +233,85 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 			killed, heal := kill(nodes...)
 			probeNotAcked(t, ctx, servers[spared-1].Addr, spared)
 			return killed, heal
+		}},
+		// Row 7: the controller fences the paused leader once its
+		// heartbeats stop (broker.session.timeout.ms) and elects another
+		// from the ISR; the clients' requests to it time out
+		// (clientRequestTimeout) and go to the new leader. Resumed, it is
+		// a zombie until it learns the new leader epoch, and its acks=all
+		// sends in flight end info.
+		{"SIGSTOP a partition leader", true, func() ([]int32, func()) {
+			n := leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions)))
+			servers[n-1].Pause()
+			return []int32{n}, servers[n-1].Resume
+		}},
+	}
+	if fabric != nil {
+		faults = append(faults, networkFaults(t, ctx, rng, fabric, adm, topic, partitions, controllerLeader)...)
+	}
+	return faults
+}
+
+// networkFaults are the faults of the network fabric (netfault_test.go).
+// Each cuts or slows links between nodes only or on one node, never all
+// of a node's links to the clients; heal clears every link. Cuts leave
+// the clients reaching every node, so a cut-off node still answers them
+// with its stale view; kgo ignores metadata whose leader epoch went back
+// (up to five answers in a row).
+func networkFaults(t *testing.T, ctx context.Context, rng *rand.Rand, fabric *netFabric, adm *kadm.Client,
+	topic string, partitions int, controllerLeader func() int32) []fault {
+	isolate := func(n int32) ([]int32, func()) {
+		fabric.isolate(int(n))
+		return []int32{n}, fabric.heal
+	}
+	return []fault{
+		// RELIABILITY.md §4 row 9. The leader hears neither its followers
+		// nor the controller: its ISR cannot shrink (its AlterPartition
+		// does not arrive), so it acknowledges nothing; the produce
+		// requests it holds time out (clientRequestTimeout) and the
+		// idempotent producers retry them elsewhere. The controller fences
+		// it once its heartbeats stop (broker.session.timeout.ms) and
+		// elects a leader from the rest of the ISR, where producing goes
+		// on with the two replicas min.insync.replicas asks for (once the
+		// third catches up, if an earlier fault left it behind). If the
+		// leader was the controller leader too, the two others elect a
+		// new one first.
+		{"network: a partition leader cut off from the other nodes", true, func() ([]int32, func()) {
+			return isolate(leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions))))
+		}},
+		// Row 10: the metadata quorum's leader in a minority of one. It
+		// cannot commit and steps down (its leader lease lapses); the two
+		// others elect a leader, which fences it as a broker, as above.
+		{"network: the controller leader cut off from the other nodes", true, func() ([]int32, func()) {
+			return isolate(controllerLeader())
+		}},
+		// Row 12, one way: the leader hears the others, they do not hear
+		// it. Its followers' fetches arrive but get no answer, so its high
+		// watermark stops; its AlterPartition and heartbeats do not
+		// arrive, so the controller fences it and moves its leaderships,
+		// as for a full cut. It still receives the metadata log, so it
+		// learns that it was fenced. (The other way, a leader that is
+		// heard but hears nothing, keeps heartbeating and stays leader
+		// while nothing is acknowledged: no progress until the heal, the
+		// liveness gap Kafka has as well; not scheduled.)
+		{"network: one-way cut, a partition leader unheard by the other nodes", true, func() ([]int32, func()) {
+			n := leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions)))
+			fabric.silence(int(n))
+			return []int32{n}, fabric.heal
+		}},
+		// Row 14: tens of milliseconds of latency each way and lost
+		// segments (stalls of a retransmission timeout, see
+		// netFabric.forward) on every link of a partition leader, the
+		// clients' included, so that they are on the path of its
+		// acknowledgements. The ISR may shrink and grow back, and the
+		// quorum's leadership may move; producing goes on throughout.
+		{"network: latency and loss on a partition leader's links", true, func() ([]int32, func()) {
+			n := leaderOf(t, ctx, adm, topic, int32(rng.IntN(partitions)))
+			delay := []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond}[rng.IntN(3)]
+			loss := []int{1, 3, 5}[rng.IntN(3)]
+			fabric.degrade(int(n), delay, loss)
+			t.Logf("node %d: %v each way, %d%% of chunks lost", n, delay, loss)
+			return []int32{n}, fabric.heal
 		}},
 	}
 }
