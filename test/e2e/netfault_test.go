@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -249,10 +250,10 @@ func (f *netFabric) proxy(a net.Conn, from, to, port int) {
 
 // read passes what c delivers to out, then the end of the stream.
 func (f *netFabric) read(c net.Conn, out chan<- chunk) {
+	buf := make([]byte, proxyChunkBytes)
 	for {
-		buf := make([]byte, proxyChunkBytes)
 		n, err := c.Read(buf)
-		next := chunk{data: buf[:n], at: time.Now(), end: err != nil}
+		next := chunk{data: bytes.Clone(buf[:n]), at: time.Now(), end: err != nil}
 		if n > 0 || next.end {
 			select {
 			case out <- next:
