@@ -74,9 +74,11 @@ func startKcatMember(t *testing.T, addr, groupID, topic, name string) *kcatMembe
 		"-X", "auto.offset.reset=earliest",
 		"-X", "enable.auto.commit=true",
 		"-X", "auto.commit.interval.ms=100",
-		// The group debug log (committed offsets fetched, where fetching
-		// starts) is printed only when the test fails.
-		"-X", "debug=cgrp",
+		// The group, topic and fetch debug logs (committed offsets
+		// fetched, where fetching starts, offset resets and their
+		// causes) are printed only when the test fails: a rare run
+		// re-reads a partition from its start after a handover.
+		"-X", "debug=cgrp,topic,fetch",
 		"-X", fmt.Sprintf("session.timeout.ms=%d", kcatSessionTimeout.Milliseconds()),
 		"-X", fmt.Sprintf("heartbeat.interval.ms=%d", kcatHeartbeat.Milliseconds()),
 		topic)
