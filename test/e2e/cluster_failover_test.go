@@ -109,7 +109,7 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	var servers []*fjordtest.Server
 	var controllers []string
 	var fabric *netFabric
-	if err := netNSUsable(); err != nil {
+	if err := netFaultsUsable(t); err != nil {
 		t.Logf("network faults off (%v): the cluster runs on loopback", err)
 		servers, controllers = startClusterControllers(t, 3, config)
 	} else {

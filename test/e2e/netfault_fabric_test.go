@@ -21,7 +21,7 @@ const quietWindow = 300 * time.Millisecond
 // through the proxies, with each direction cut and healed on its own, a
 // node isolated from the others but not from the clients, and latency.
 func TestNetFabric(t *testing.T) {
-	if err := netNSUsable(); err != nil {
+	if err := netFaultsUsable(t); err != nil {
 		t.Skipf("network namespaces: %v", err)
 	}
 	f := newNetFabric(t, 2)

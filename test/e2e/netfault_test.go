@@ -457,3 +457,18 @@ func waitBrokersListed(t *testing.T, servers []*fjordtest.Server) {
 		})
 	}
 }
+
+// requireNetNSEnv makes unusable network namespaces a failure instead of a
+// skip (TestNetFabric) or a run without network faults
+// (TestClusterFailover); .ci/run sets it, since CI runs as root.
+const requireNetNSEnv = "FJORD_E2E_REQUIRE_NETNS"
+
+// netFaultsUsable is netNSUsable, fatal when requireNetNSEnv is set.
+func netFaultsUsable(t *testing.T) error {
+	t.Helper()
+	err := netNSUsable()
+	if err != nil && os.Getenv(requireNetNSEnv) != "" {
+		t.Fatalf("network namespaces are required (%s) but unusable: %v", requireNetNSEnv, err)
+	}
+	return err
+}
