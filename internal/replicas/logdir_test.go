@@ -94,8 +94,8 @@ func TestFailedDiskTakesEveryReplicaOffline(t *testing.T) {
 			case <-f.ctx.Done():
 				t.Fatal("the acks=all wait did not end when the disk failed")
 			}
-			if _, err := f.m.NewWrite(p); err == nil {
-				t.Fatal("a write was taken on the failed disk")
+			if _, err := f.m.NewWrite(p); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Fatalf("a write on the failed disk: %v, want KAFKA_STORAGE_ERROR", err)
 			}
 
 			// A healthy disk again: the restarted manager recovers the
@@ -142,12 +142,15 @@ func (d *diskFault) inject(op vfs.Op, name string) error {
 	return nil
 }
 
-// append appends one batch on p without waiting.
-func (f *fixture) append(p *Replica) partition.AppendResult {
+// append appends one batch of records (one small record if none) on p
+// without waiting for it to be durable.
+func (f *fixture) append(p *Replica, records ...recordbatch.Record) partition.AppendResult {
 	f.t.Helper()
-	spec := recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1000,
-		Records: []recordbatch.Record{{Value: []byte("v")}}}
-	batch := recordbatch.Build(spec)
+	if len(records) == 0 {
+		records = []recordbatch.Record{{Value: []byte("v")}}
+	}
+	batch := recordbatch.Build(recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+		BaseTimestamp: 1000, Records: records})
 	h, err := recordbatch.ParseHeader(batch)
 	if err != nil {
 		f.t.Fatal(err)

@@ -21,8 +21,13 @@ type Write struct {
 }
 
 // NewWrite starts a write to p, which this broker must lead at the
-// image's leader epoch (writeRole): NOT_LEADER_OR_FOLLOWER otherwise.
+// image's leader epoch (writeRole): NOT_LEADER_OR_FOLLOWER otherwise, and
+// KAFKA_STORAGE_ERROR once the log directory failed (even before the
+// apply loop has ended the leader roles).
 func (m *Manager) NewWrite(p *Replica) (*Write, error) {
+	if m.logDirOffline() {
+		return nil, offlineError
+	}
 	role, err := m.writeRole(p)
 	if err != nil {
 		return nil, err
@@ -50,7 +55,14 @@ func (w *Write) Appended() { w.p.WakeFetchers() }
 // to consumers only once committed, acks=0 ones included.
 func (w *Write) Wait(ctx context.Context, last storage.Offset, acks int16, timeout time.Duration) error {
 	if err := w.p.WaitDurable(last); err != nil {
-		return err
+		select {
+		case <-w.m.stopping:
+			// Shutting down closed the log under the wait: the
+			// client retries elsewhere, as after any leadership end.
+			return kerr.NotLeaderForPartition
+		default:
+			return err
+		}
 	}
 	w.m.onLeaderAppend(w.role)
 	if acks != replication.AcksAll {
