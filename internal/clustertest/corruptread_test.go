@@ -2,14 +2,12 @@ package clustertest_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/internal/clustertest"
@@ -27,18 +25,8 @@ func TestFollowerReportsCorruptBatchFromLeader(t *testing.T) {
 	defer cancel()
 	c := clustertest.Start(t, 3, clusterProps)
 	cl := newClient(t, c.Addrs()...)
-	adm := kadm.NewClient(cl)
 	const topic = "crc"
-	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("3")}, topic)
-	if err != nil || resp.Err != nil {
-		t.Fatalf("create topic: %v %v", err, resp.Err)
-	}
-	var leader int32
-	eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
-		p, err := partitionState(ctx, c.Nodes[0], topic)
-		leader = p.Leader
-		return err == nil && p.Leader >= 0 && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
-	})
+	leader := createReplicated(ctx, t, c, cl, topic, 3)
 	produceNumbered(ctx, t, cl, topic, 0, 100)
 
 	// The next reads of record data on the leader come back with a byte

@@ -53,18 +53,8 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
 	const topic = "disk"
-	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic)
-	if err != nil || resp.Err != nil {
-		t.Fatalf("create topic: %v %v", err, resp.Err)
-	}
-	var leader int32
-	eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
-		p, err := partitionState(ctx, c.Nodes[0], topic)
-		leader = p.Leader
-		return err == nil && p.Leader >= 0 && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
-	})
+	leader := createReplicated(ctx, t, c, cl, topic, 2)
 
 	load := startLoad(ctx, map[string]sendBatch{"kgo": kgoSender(cl, topic), "sarama": saramaSender(t, c.Addrs(), topic)})
 	defer load.stop()
@@ -106,6 +96,25 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 	acked := load.stop()
 
 	checkAllAcked(ctx, t, c, topic, acked)
+}
+
+// createReplicated creates topic with one partition on every node of c,
+// with minISR as min.insync.replicas, and returns its leader once the ISR
+// is full.
+func createReplicated(ctx context.Context, t *testing.T, c *clustertest.Cluster, cl *kgo.Client, topic string, minISR int) int32 {
+	t.Helper()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, int16(len(c.Nodes)),
+		map[string]*string{"min.insync.replicas": kadm.StringPtr(strconv.Itoa(minISR))}, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	var leader int32
+	eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
+		p, err := partitionState(ctx, c.Nodes[0], topic)
+		leader = p.Leader
+		return err == nil && p.Leader >= 0 && len(p.ISR) == len(c.Nodes), fmt.Sprintf("%+v %v", p, err)
+	})
+	return leader
 }
 
 // load runs producers that send numbered values ("<producer>-<n>") with

@@ -119,19 +119,11 @@ func (f *fixture) partition() *Replica { return f.m.Partition(f.topic, 0) }
 func (f *fixture) produce(batches int) {
 	p := f.partition()
 	for range batches {
-		spec := recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1000}
+		var records []recordbatch.Record
 		for range 10 {
-			spec.Records = append(spec.Records, recordbatch.Record{Value: make([]byte, 100)})
+			records = append(records, recordbatch.Record{Value: make([]byte, 100)})
 		}
-		batch := recordbatch.Build(spec)
-		h, err := recordbatch.ParseHeader(batch)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		res, err := p.Append(batch, h, 1000)
-		if err != nil {
-			f.t.Fatal(err)
-		}
+		res := f.append(p, records...)
 		if err := p.WaitDurable(res.LastOffset); err != nil {
 			f.t.Fatal(err)
 		}
