@@ -318,6 +318,23 @@ func TestGroupKcatBalanced(t *testing.T) {
 	createTopic(t, ctx, adm, topic, 6, nil)
 	producer := newKgo(t, srv.Addr, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	const groupID = "kcat-balanced"
+	// The group starts with committed offsets (0), so that no member
+	// ever looks up the log start: librdkafka 2.0.2 (Debian's kcat) takes
+	// a ListOffsets answer that arrives after its partition was revoked
+	// (it waits behind a long-polling Fetch on the same connection) for a
+	// reason to look the offset up again, and then moves the partition
+	// back to the log start even once it is reassigned at a committed
+	// offset: its debug log says "outdated offset response: (re)starting
+	// offset query timer for offset BEGINNING" and the partition is read
+	// again from 0. A client bug, not a broker answer: the OffsetFetch it
+	// got carried the right offset.
+	initial := kadm.Offsets{}
+	for p := range int32(6) {
+		initial.Add(kadm.Offset{Topic: topic, Partition: p, At: 0, LeaderEpoch: -1})
+	}
+	if committed, err := adm.CommitOffsets(ctx, groupID, initial); err != nil || committed.Error() != nil {
+		t.Fatalf("committing the initial offsets: %v %v", err, committed.Error())
+	}
 	g := &kcatGroup{}
 	start := func(name string) *kcatMember {
 		m := startKcatMember(t, srv.Addr, groupID, topic, name)
