@@ -61,15 +61,9 @@ func (m *Manager) logDirOffline() bool { return m.LogDirError() != nil }
 func (m *Manager) takeOffline() {
 	m.logger.Error("log directory failed: every replica on this broker is offline until it restarts on a healthy disk",
 		"dir", m.opts.DataDir, "err", m.logDir.err)
-	m.mu.RLock()
-	ids := make(map[string][16]byte, len(m.mu.topicIDs))
-	for name, id := range m.mu.topicIDs {
-		ids[name] = id
-	}
-	m.mu.RUnlock()
 	for _, p := range m.All() {
 		m.dropLeaderRole(p)
-		m.fetcher.Unfollow(replication.TopicPartition{Topic: p.Topic, TopicID: ids[p.Topic], Partition: p.Index})
+		m.fetcher.Unfollow(replication.TopicPartition{Topic: p.Topic, TopicID: p.TopicID, Partition: p.Index})
 	}
 }
 
