@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -66,7 +65,7 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 	other := c.Nodes[leader%3] // another node
 	moveCtx, moveCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer moveCancel()
-	eventually(t, moveCtx, "leadership moved off the failed disk and its ISR shrunk", func() (bool, string) {
+	clustertest.Eventually(t, moveCtx, "leadership moved off the failed disk and its ISR shrunk", func() (bool, string) {
 		p, err := partitionState(ctx, other, topic)
 		return err == nil && p.Leader >= 0 && p.Leader != leader && !slices.Contains(p.ISR, leader),
 			fmt.Sprintf("%+v %v", p, err)
@@ -88,7 +87,7 @@ func TestLeaderDiskFailsUnderLoad(t *testing.T) {
 	// up and rejoins the ISR, while the load goes on.
 	failed.FS.SetInjector(nil)
 	failed.Restart()
-	eventually(t, ctx, "the restarted node back in the ISR", func() (bool, string) {
+	clustertest.Eventually(t, ctx, "the restarted node back in the ISR", func() (bool, string) {
 		p, err := partitionState(ctx, other, topic)
 		return err == nil && len(p.ISR) == 3, fmt.Sprintf("%+v %v", p, err)
 	})
@@ -109,7 +108,7 @@ func createReplicated(ctx context.Context, t *testing.T, c *clustertest.Cluster,
 		t.Fatalf("create topic: %v %v", err, resp.Err)
 	}
 	var leader int32
-	eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
+	clustertest.Eventually(t, ctx, "a leader with a full ISR", func() (bool, string) {
 		p, err := partitionState(ctx, c.Nodes[0], topic)
 		leader = p.Leader
 		return err == nil && p.Leader >= 0 && len(p.ISR) == len(c.Nodes), fmt.Sprintf("%+v %v", p, err)
@@ -318,20 +317,13 @@ func checkRead(t *testing.T, reader string, read, acked []string) {
 	}
 }
 
-// requireKcatEnv makes a missing kcat a failure instead of a skipped
-// check; .ci/run sets it after installing kcat.
-const requireKcatEnv = "FJORD_E2E_REQUIRE_KCAT"
-
 // readWithKcat reads partition 0 of topic up to end with kcat, or reports
 // false when kcat is not installed and not required.
 func readWithKcat(ctx context.Context, t *testing.T, c *clustertest.Cluster, topic string, end int64) ([]string, bool) {
 	t.Helper()
-	path, err := exec.LookPath("kcat")
+	path, err := clustertest.LookKcat(t)
 	if err != nil {
-		if os.Getenv(requireKcatEnv) != "" {
-			t.Fatalf("kcat not installed: %v", err)
-		}
-		t.Logf("kcat not installed: no librdkafka read (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
+		t.Logf("no librdkafka read: %v", err)
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -443,23 +435,4 @@ func topicID(ctx context.Context, t *testing.T, nd *clustertest.Node, topic stri
 func oneRecordBatch() []byte {
 	return recordbatch.Build(recordbatch.BuildSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
 		BaseTimestamp: time.Now().UnixMilli(), Records: []recordbatch.Record{{Value: []byte("probe")}}})
-}
-
-func eventually(t *testing.T, ctx context.Context, what string, cond func() (bool, string)) {
-	t.Helper()
-	ticker := time.NewTicker(50 * time.Millisecond)
-	defer ticker.Stop()
-	last := ""
-	for {
-		ok, desc := cond()
-		if ok {
-			return
-		}
-		last = desc
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached before the deadline; last: %s", what, last)
-		case <-ticker.C:
-		}
-	}
 }

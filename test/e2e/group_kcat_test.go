@@ -24,6 +24,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/clustertest"
 )
 
 // kcatSessionTimeout is short so that a killed member is removed within a
@@ -60,12 +62,9 @@ type kcatMember struct {
 // record reach the pipe at once, so a SIGKILL loses none already printed.
 func startKcatMember(t *testing.T, addr, groupID, topic, name string) *kcatMember {
 	t.Helper()
-	path, err := exec.LookPath("kcat")
+	path, err := clustertest.LookKcat(t)
 	if err != nil {
-		if os.Getenv(requireKcatEnv) != "" {
-			t.Fatalf("kcat not installed: %v", err)
-		}
-		t.Skipf("kcat not installed (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
+		t.Skip(err)
 	}
 	// No -o: in -G mode kcat applies it on every assignment, overriding
 	// the committed offsets.

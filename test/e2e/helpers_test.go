@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/clustertest"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
@@ -69,25 +70,11 @@ func newAdmin(t *testing.T, addr string) *kadm.Client {
 	return kadm.NewClient(newKgo(t, addr, kgo.MetadataMinAge(100*time.Millisecond)))
 }
 
-// eventually polls cond until it reports true or ctx ends; the last
-// description cond gave is in the failure message.
+// eventually polls cond until it reports true or ctx ends
+// (clustertest.Eventually).
 func eventually(t *testing.T, ctx context.Context, what string, cond func() (bool, string)) {
 	t.Helper()
-	ticker := time.NewTicker(pollInterval)
-	defer ticker.Stop()
-	last := ""
-	for {
-		ok, desc := cond()
-		if ok {
-			return
-		}
-		last = desc
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached before deadline (%v); last: %s", what, ctx.Err(), last)
-		case <-ticker.C:
-		}
-	}
+	clustertest.Eventually(t, ctx, what, cond)
 }
 
 // createTopic creates a topic with replication factor 1 and waits until

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -14,11 +13,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-)
 
-// requireKcatEnv makes a missing kcat binary a failure instead of a skip;
-// .ci/run sets it after installing kcat.
-const requireKcatEnv = "FJORD_E2E_REQUIRE_KCAT"
+	"github.com/fjordhq/fjord/internal/clustertest"
+)
 
 // kcatFormat prints one consumed record per line, tab separated; workload
 // keys and values hold no tabs or newlines.
@@ -33,12 +30,9 @@ const kcatTimeout = 45 * time.Second
 // its stdout; a non-zero exit fails the test.
 func kcat(t *testing.T, ctx context.Context, addr, stdin string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("kcat")
+	path, err := clustertest.LookKcat(t)
 	if err != nil {
-		if os.Getenv(requireKcatEnv) != "" {
-			t.Fatalf("kcat not installed: %v", err)
-		}
-		t.Skipf("kcat not installed (apt-get install kcat; %s=1 makes this a failure)", requireKcatEnv)
+		t.Skip(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, kcatTimeout)
 	defer cancel()
