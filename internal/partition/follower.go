@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fjordhq/fjord/internal/producerstate"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/storage"
 )
@@ -57,8 +58,8 @@ func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppen
 		p.mu.Lock()
 		p.noteEpochLocked(h.PartitionLeaderEpoch, info.BaseOffset)
 		p.mu.Unlock()
-		if h.Idempotent() {
-			p.producers.Update(h, h.BaseOffset, nowMs)
+		if err := p.noteBatchLocked(h, h.BaseOffset, nowMs, func() ([]byte, error) { return batch, nil }); err != nil {
+			return res, err
 		}
 		res.Batches++
 		res.LogEndOffset = storage.Offset(h.NextOffset())
@@ -132,7 +133,11 @@ func (p *Partition) TruncateTo(offset storage.Offset) error {
 		return fmt.Errorf("truncating %s-%d to %d: %w", p.Topic, p.Index, offset, err)
 	}
 	end := p.log.LogEndOffset()
-	p.producers.TruncateFrom(int64(end))
+	// A truncated marker reopens its transaction, so the state is
+	// rebuilt from what the log still holds rather than patched.
+	if err := p.replayLocked(nil); err != nil {
+		return fmt.Errorf("rebuilding producer state of %s-%d after truncation: %w", p.Topic, p.Index, err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(p.mu.epochs)
@@ -153,7 +158,8 @@ func (p *Partition) TruncateFullyAndStartAt(offset storage.Offset) error {
 	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
 		return fmt.Errorf("restarting %s-%d at %d: %w", p.Topic, p.Index, offset, err)
 	}
-	p.producers.TruncateFrom(0)
+	p.producers = producerstate.NewManager(maxBatchesPerProducer)
+	p.txns.reset()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mu.epochs = nil

@@ -39,6 +39,9 @@ type Partition struct {
 
 	appendMu  sync.Mutex
 	producers *producerstate.Manager // guarded by appendMu
+	// txns are the transactions holding back the last stable offset and
+	// the aborted ones; changed under appendMu, read under their own lock.
+	txns txnTracker
 
 	mu struct {
 		sync.Mutex
@@ -55,19 +58,14 @@ type Partition struct {
 // across restarts.
 func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEpoch int32) (*Partition, error) {
 	p := &Partition{Topic: topic, TopicID: topicID, Index: index, log: log}
-	p.producers = producerstate.NewManager(maxBatchesPerProducer)
 	// No one else holds p yet, but the locks are taken as everywhere
 	// else, so the fields' rules hold without exception.
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := log.ScanBatches(log.LogStartOffset(), func(h recordbatch.Header) error {
+	err := p.replayLocked(func(h recordbatch.Header) {
 		p.noteEpochLocked(h.PartitionLeaderEpoch, storage.Offset(h.BaseOffset))
-		if h.Idempotent() {
-			p.producers.Update(h, h.BaseOffset, h.MaxTimestamp)
-		}
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rebuilding producer state of %s-%d: %w", topic, index, err)
@@ -132,6 +130,11 @@ func (p *Partition) Append(batch []byte, h recordbatch.Header, nowMs int64) (App
 	if d.Duplicate {
 		return AppendResult{BaseOffset: storage.Offset(d.BaseOffset), LastOffset: storage.Offset(d.LastOffset), Duplicate: true}, nil
 	}
+	return p.appendLocked(batch, h, nowMs)
+}
+
+// appendLocked appends a batch the producer state accepted (appendMu held).
+func (p *Partition) appendLocked(batch []byte, h recordbatch.Header, nowMs int64) (AppendResult, error) {
 	epoch := p.LeaderEpoch()
 	info, err := p.log.Append(batch, epoch)
 	if err != nil {
@@ -140,9 +143,9 @@ func (p *Partition) Append(batch []byte, h recordbatch.Header, nowMs int64) (App
 	p.mu.Lock()
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
-	if h.Idempotent() {
-		h.BaseOffset = int64(info.BaseOffset)
-		p.producers.Update(h, int64(info.BaseOffset), nowMs)
+	// Clients never send control batches (validation refuses them).
+	if err := p.noteBatchLocked(h, int64(info.BaseOffset), nowMs, nil); err != nil {
+		return AppendResult{}, err
 	}
 	return AppendResult{BaseOffset: info.BaseOffset, LastOffset: info.LastOffset}, nil
 }
@@ -188,6 +191,7 @@ func (p *Partition) ExpireProducers(cutoffMs int64) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.producers.ExpireBefore(cutoffMs)
+	p.txns.dropAbortedBefore(int64(p.log.LogStartOffset()))
 }
 
 // DeleteRecordsBefore advances the log start offset to offset

@@ -139,14 +139,25 @@ func inSequence(last, next int32) bool {
 	return int64(next) == int64(last)+1 || (next == 0 && last == math.MaxInt32)
 }
 
+// TxnChange says how an appended batch moved its producer's transaction in
+// the partition: a transactional batch with none open starts one at
+// FirstOffset; a marker ends the one that started at FirstOffset (a marker
+// with none open changes nothing).
+type TxnChange struct {
+	ProducerID  int64
+	FirstOffset int64
+	Started     bool
+	Ended       bool
+}
+
 // Update records a batch appended at baseOffset, with the broker's clock at
 // appendTimeMs. It is called after every successful append of a new batch
 // (never for a duplicate) and, to rebuild the state, for every batch read
 // back from the log. Batches without a producer id are ignored. A control
 // batch (transaction marker) closes the producer's open transaction.
-func (m *Manager) Update(h recordbatch.Header, baseOffset int64, appendTimeMs int64) {
+func (m *Manager) Update(h recordbatch.Header, baseOffset int64, appendTimeMs int64) TxnChange {
 	if !h.Idempotent() {
-		return
+		return TxnChange{}
 	}
 	e := m.entry(h.ProducerID)
 	if h.ProducerEpoch != e.epoch {
@@ -156,8 +167,9 @@ func (m *Manager) Update(h recordbatch.Header, baseOffset int64, appendTimeMs in
 	e.lastTimestamp = h.MaxTimestamp
 	e.lastAppendTimeMs = appendTimeMs
 	if h.Control() {
+		change := TxnChange{ProducerID: h.ProducerID, FirstOffset: e.currentTxnStartOffset, Ended: e.currentTxnStartOffset != noOffset}
 		e.currentTxnStartOffset = noOffset
-		return
+		return change
 	}
 	if len(e.batches) == m.maxBatches {
 		copy(e.batches, e.batches[1:])
@@ -171,18 +183,51 @@ func (m *Manager) Update(h recordbatch.Header, baseOffset int64, appendTimeMs in
 	})
 	if h.Transactional() && e.currentTxnStartOffset == noOffset {
 		e.currentTxnStartOffset = baseOffset
+		return TxnChange{ProducerID: h.ProducerID, FirstOffset: baseOffset, Started: true}
 	}
+	return TxnChange{}
 }
 
 // UpdateMarker records a transaction marker appended for a producer: the
 // transaction is over and the coordinator epoch that wrote the marker is
 // remembered (it is inside the marker's record, which Update does not read).
-func (m *Manager) UpdateMarker(h recordbatch.Header, baseOffset int64, appendTimeMs int64, coordinatorEpoch int32) {
+func (m *Manager) UpdateMarker(h recordbatch.Header, baseOffset int64, appendTimeMs int64, coordinatorEpoch int32) TxnChange {
 	if !h.Idempotent() {
-		return
+		return TxnChange{}
 	}
-	m.Update(h, baseOffset, appendTimeMs)
+	change := m.Update(h, baseOffset, appendTimeMs)
 	m.producers[h.ProducerID].coordinatorEpoch = coordinatorEpoch
+	return change
+}
+
+// CheckCoordinator decides on a transactional batch a coordinator writes
+// for a producer (offsets in __consumer_offsets): as Kafka's appends of
+// origin COORDINATOR, only the epoch is checked, since the producer's
+// sequence numbers belong to the partitions it produces to.
+func (m *Manager) CheckCoordinator(h recordbatch.Header) Decision {
+	if e := m.producers[h.ProducerID]; e != nil && h.ProducerEpoch < e.epoch {
+		return Decision{Err: kerr.InvalidProducerEpoch}
+	}
+	return Decision{}
+}
+
+// CheckMarker decides on a transaction marker for producerID: an epoch
+// older than the producer's is INVALID_PRODUCER_EPOCH, and a coordinator
+// epoch older than the one that wrote the producer's last marker is
+// TRANSACTION_COORDINATOR_FENCED (a deposed coordinator), as Kafka's
+// appendEndTxnMarker.
+func (m *Manager) CheckMarker(producerID int64, epoch int16, coordinatorEpoch int32) error {
+	e := m.producers[producerID]
+	if e == nil {
+		return nil
+	}
+	if epoch < e.epoch {
+		return kerr.InvalidProducerEpoch
+	}
+	if coordinatorEpoch < e.coordinatorEpoch {
+		return kerr.TransactionCoordinatorFenced
+	}
+	return nil
 }
 
 func (m *Manager) entry(producerID int64) *producerEntry {
@@ -198,28 +243,6 @@ func (m *Manager) entry(producerID int64) *producerEntry {
 		m.producers[producerID] = e
 	}
 	return e
-}
-
-// TruncateFrom forgets every batch at or after offset, after the log was
-// truncated there (a follower diverging from its leader). A producer left
-// with no batch is forgotten entirely: Kafka then accepts its next batch at
-// any sequence, which is safer than refusing it on stale state.
-func (m *Manager) TruncateFrom(offset int64) {
-	for id, e := range m.producers {
-		kept := e.batches[:0]
-		for _, b := range e.batches {
-			if b.lastOffset < offset {
-				kept = append(kept, b)
-			}
-		}
-		e.batches = kept
-		if e.currentTxnStartOffset >= offset {
-			e.currentTxnStartOffset = noOffset
-		}
-		if len(e.batches) == 0 && e.currentTxnStartOffset == noOffset {
-			delete(m.producers, id)
-		}
-	}
 }
 
 // ExpireBefore forgets producers whose latest append happened before ms

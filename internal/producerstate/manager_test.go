@@ -208,27 +208,6 @@ func TestExpireBefore(t *testing.T) {
 	}
 }
 
-func TestTruncateFrom(t *testing.T) {
-	m := NewManager(0)
-	m.Update(batch(1, 0, 0, 2), 0, 0) // offsets 0-1
-	m.Update(batch(1, 0, 2, 2), 2, 0) // offsets 2-3
-	m.Update(batch(2, 0, 0, 1), 4, 0) // offset 4
-	m.Update(transactional(batch(3, 0, 0, 1)), 5, 0)
-	m.TruncateFrom(2)
-	if d := m.Check(batch(1, 0, 2, 2)); d != (Decision{}) {
-		t.Fatalf("batch 2-3 was truncated; its resend must append: %+v", d)
-	}
-	if d := m.Check(batch(1, 0, 0, 2)); !d.Duplicate {
-		t.Fatalf("batch 0-1 survives truncation: %+v", d)
-	}
-	if m.Len() != 1 {
-		t.Fatalf("%d producers left, want 1", m.Len())
-	}
-	if _, ok := m.FirstUnstableOffset(); ok {
-		t.Fatal("the truncated transaction must be gone")
-	}
-}
-
 func TestRebuildMatchesLive(t *testing.T) {
 	// State rebuilt by replaying the log's batches answers as the live one.
 	log := []recordbatch.Header{batch(1, 0, 0, 3), batch(1, 0, 3, 1), batch(1, 1, 0, 2), batch(2, 4, 9, 1)}
