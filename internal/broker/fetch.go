@@ -4,8 +4,9 @@ package broker
 // request to create one gets session id 0, which tells the client to keep
 // sending full fetch requests. Long polling waits up to max.wait.ms for
 // min.bytes, woken by appends to the partitions being read.
-// read_committed reads up to the last stable offset, which equals the high
-// watermark while transactions are not served.
+// read_committed reads up to the last stable offset and lists the aborted
+// transactions overlapping what it returns, so the client drops their
+// records.
 
 import (
 	"context"
@@ -26,6 +27,10 @@ func init() { registerAPI(1, 4, 17, (*Broker).handleFetch) }
 // maxFetchWait bounds max.wait.ms from clients so a fetch never parks a
 // goroutine for long (Kafka clients send 500 ms by default).
 const maxFetchWait = 30 * time.Second
+
+// isolationReadCommitted is the isolation level of read_committed
+// consumers in Fetch and ListOffsets.
+const isolationReadCommitted = 1
 
 func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.FetchRequest)
@@ -163,10 +168,12 @@ func (f *fetch) readPartition(index int, p *replicas.Replica, rp kmsg.FetchReque
 	}
 	log := p.Log()
 	hw := p.HighWatermark()
+	lso := p.LastStableOffsetAt(hw)
 	pr.HighWatermark = int64(hw)
-	pr.LastStableOffset = int64(hw)
+	pr.LastStableOffset = int64(lso)
 	pr.LogStartOffset = int64(log.LogStartOffset())
-	if f.req.IsolationLevel == 1 {
+	readCommitted := f.replica < 0 && f.req.IsolationLevel == isolationReadCommitted
+	if readCommitted {
 		pr.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 	}
 	offset := storage.Offset(rp.FetchOffset)
@@ -175,9 +182,13 @@ func (f *fetch) readPartition(index int, p *replicas.Replica, rp kmsg.FetchReque
 		f.failed = true
 		return 0
 	}
-	// Consumers read up to the high watermark; followers up to the log
-	// end, and their fetch offset is what moves the high watermark.
+	// Consumers read up to the high watermark (read_committed ones to
+	// the last stable offset); followers up to the log end, and their
+	// fetch offset is what moves the high watermark.
 	upTo := hw
+	if readCommitted {
+		upTo = lso
+	}
 	throttled := false
 	if f.replica >= 0 {
 		read, err := f.b.replicas.FollowerFetch(p, f.replica, f.replicaEpoch, offset, rp.LogStartOffset)
@@ -213,6 +224,9 @@ func (f *fetch) readPartition(index int, p *replicas.Replica, rp kmsg.FetchReque
 	if slice.Size == 0 {
 		return 0
 	}
+	if readCommitted {
+		pr.AbortedTransactions = abortedTransactions(p, offset, slice.NextOffset)
+	}
 	if f.splice(index, slice, pr) {
 		if throttled {
 			f.throttledBytes += slice.Size
@@ -231,6 +245,17 @@ func (f *fetch) readPartition(index int, p *replicas.Replica, rp kmsg.FetchReque
 		f.throttledBytes += int64(len(data))
 	}
 	return int64(len(data))
+}
+
+// abortedTransactions lists the aborted transactions overlapping the
+// records [from, upTo) a read_committed consumer is sent.
+func abortedTransactions(p *replicas.Replica, from, upTo storage.Offset) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	aborted := p.AbortedTxns(from, upTo)
+	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(aborted))
+	for i, a := range aborted {
+		out[i] = kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: a.FirstOffset}
+	}
+	return out
 }
 
 // finish builds the response to send and counts the bytes of throttled

@@ -50,7 +50,7 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, 
 				pr.ErrorCode = code
 				continue
 			}
-			offset, ts, epoch, err := listOffset(p, rp.Timestamp, req.Version)
+			offset, ts, epoch, err := listOffset(p, rp.Timestamp, req.Version, req.IsolationLevel)
 			if err != nil {
 				pr.ErrorCode = errorCode(err)
 				continue
@@ -63,9 +63,11 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, 
 
 // listOffset answers one partition: offset, timestamp and leader epoch, with
 // -1s when no record matches.
-func listOffset(p *replicas.Replica, timestamp int64, version int16) (offset, ts int64, epoch int32, err error) {
+func listOffset(p *replicas.Replica, timestamp int64, version int16, isolation int8) (offset, ts int64, epoch int32, err error) {
 	log := p.Log()
 	switch {
+	case timestamp == timestampLatest && isolation == isolationReadCommitted:
+		return int64(p.LastStableOffset()), -1, p.LeaderEpoch(), nil
 	case timestamp == timestampLatest:
 		return int64(p.HighWatermark()), -1, p.LeaderEpoch(), nil
 	case timestamp == timestampEarliest, timestamp == timestampEarliestLocal && version >= 8:

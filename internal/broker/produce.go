@@ -163,10 +163,9 @@ func (b *Broker) appendRecords(p *replicas.Replica, records []byte, nowMs int64,
 		// batches that old consumers could not read.
 		return 0, kerr.UnsupportedCompressionType
 	}
-	if req.TransactionID != nil || h.Transactional() {
-		// Transactions are not served yet; ApiVersions does not offer
-		// their APIs, so only a misbehaving client gets here.
-		return 0, kerr.InvalidTxnState
+	if h.Transactional() && !h.Idempotent() {
+		// A transaction needs a producer id: its marker is found by it.
+		return 0, kerr.InvalidRecord
 	}
 	if cfg.LogAppendTime() {
 		recordbatch.SetMaxTimestampLogAppendTime(batch, nowMs)

@@ -43,6 +43,13 @@ func (r *Replica) HighWatermark() storage.Offset {
 	return r.mu.highWatermark
 }
 
+// LastStableOffset is the offset below which read_committed consumers
+// read: the high watermark, held back by the first transaction not yet
+// ended by a committed marker.
+func (r *Replica) LastStableOffset() storage.Offset {
+	return r.LastStableOffsetAt(r.HighWatermark())
+}
+
 // advanceHighWatermark raises the high watermark to offset, bounded by the
 // log end, and wakes waiting fetches. It never lowers it: a new leader may
 // briefly report a lower one than its predecessor, and records once visible
