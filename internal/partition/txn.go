@@ -137,9 +137,10 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// LastStableOffset is the offset below which a read_committed consumer may
-// read: every transaction below it has a marker below the high watermark.
-func (p *Partition) LastStableOffset(highWatermark storage.Offset) storage.Offset {
+// LastStableOffsetAt is the offset below which a read_committed consumer
+// may read, given the high watermark: every transaction below it has a
+// marker below the high watermark.
+func (p *Partition) LastStableOffsetAt(highWatermark storage.Offset) storage.Offset {
 	return storage.Offset(p.txns.lastStableOffset(int64(highWatermark)))
 }
 
