@@ -43,7 +43,6 @@ var wallClockFiles = []string{
 	"internal/group/coordinator.go",      // realClock, the coordinator's default
 	"internal/metadata/forward.go",       // socket deadlines
 	"internal/metadata/network.go",       // socket deadlines
-	"internal/replication/wireclient.go", // socket deadlines
 	"internal/server/conn.go",            // socket deadlines, request receipt
 	"internal/cli/",                      // command-line timers
 }

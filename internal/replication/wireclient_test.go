@@ -136,7 +136,7 @@ func TestWireClientFetchReusesItsBuffer(t *testing.T) {
 		return nil, false
 	})
 	c := dialWireLeader(t, l, 1<<20)
-	if v := c.versions[kmsg.Fetch.Int16()]; v != 16 {
+	if v, _ := c.conn.Version(kmsg.Fetch.Int16()); v != 16 {
 		t.Fatalf("negotiated Fetch v%d, want v16", v)
 	}
 	var first *byte
@@ -172,7 +172,7 @@ func TestWireClientReadsRefusedApiVersions(t *testing.T) {
 		return nil, false
 	})
 	c := dialWireLeader(t, l, 1<<20)
-	if v := c.versions[kmsg.OffsetForLeaderEpoch.Int16()]; v != 4 {
+	if v, _ := c.conn.Version(kmsg.OffsetForLeaderEpoch.Int16()); v != 4 {
 		t.Fatalf("negotiated OffsetForLeaderEpoch v%d, want v4", v)
 	}
 }
@@ -228,41 +228,4 @@ func TestWireClientRefusesOversizedResponse(t *testing.T) {
 	if _, err := c.Fetch(t.Context(), oneFetch()); err == nil {
 		t.Fatal("an 8 KiB response passed a 4 KiB limit")
 	}
-}
-
-func TestParseResponseHeader(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		frame    []byte
-		flexible bool
-		body     string
-		ok       bool
-	}{
-		{"plain", []byte{0, 0, 0, 5, 'b'}, false, "b", true},
-		{"wrong correlation", []byte{0, 0, 0, 6, 'b'}, false, "", false},
-		{"short", []byte{0, 0, 5}, false, "", false},
-		{"flexible, no tags", []byte{0, 0, 0, 5, 0, 'b'}, true, "b", true},
-		{"flexible, one tag", []byte{0, 0, 0, 5, 1, 9, 2, 'x', 'y', 'b'}, true, "b", true},
-		{"tag longer than the frame", []byte{0, 0, 0, 5, 1, 9, 5, 'x'}, true, "", false},
-		{"tag count without tags", []byte{0, 0, 0, 5, 3}, true, "", false},
-		{"no tag count", []byte{0, 0, 0, 5}, true, "", false},
-	} {
-		body, err := parseResponseHeader(tc.frame, 5, tc.flexible)
-		if (err == nil) != tc.ok || string(body) != tc.body {
-			t.Errorf("%s: body %q, err %v", tc.name, body, err)
-		}
-	}
-}
-
-// FuzzParseResponseHeader: any bytes from the leader give a body inside
-// the frame or an error, never a panic.
-func FuzzParseResponseHeader(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 5, 1, 9, 2, 'x', 'y', 'b'}, true)
-	f.Add([]byte{0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0x0f}, true)
-	f.Fuzz(func(t *testing.T, frame []byte, flexible bool) {
-		body, err := parseResponseHeader(frame, 5, flexible)
-		if err == nil && len(body) > len(frame) {
-			t.Fatalf("body of %d bytes from a %d byte frame", len(body), len(frame))
-		}
-	})
 }
