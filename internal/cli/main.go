@@ -25,6 +25,7 @@ func ClientCommands() []Command {
 		{"cluster", "show the cluster id, controller and brokers", Cluster},
 		{"group", "list, describe, reset offsets of and delete consumer groups", Group},
 		{"partition", "reassign partition replicas and list reassignments", Partition},
+		{"txn", "list, describe, abort and find hanging transactions", Txn},
 	}
 }
 
