@@ -21,6 +21,7 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
@@ -192,6 +193,15 @@ func groupErrorResponse(req kmsg.Request, code int16) kmsg.Response {
 			}
 			r.Topics = append(r.Topics, rt)
 		}
+	case *kmsg.TxnOffsetCommitResponse:
+		for _, t := range req.(*kmsg.TxnOffsetCommitRequest).Topics {
+			rt := kmsg.NewTxnOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rt.Partitions = append(rt.Partitions, kmsg.TxnOffsetCommitResponseTopicPartition{Partition: p.Partition, ErrorCode: code})
+			}
+			r.Topics = append(r.Topics, rt)
+		}
 	case *kmsg.OffsetFetchResponse:
 		r.ErrorCode = code
 		for _, g := range req.(*kmsg.OffsetFetchRequest).Groups {
@@ -286,7 +296,7 @@ type offsetsLog struct {
 	b *Broker
 }
 
-func (l offsetsLog) Append(records []group.Record) (int64, error) {
+func (l offsetsLog) Append(records []group.Record, txn *group.Producer) (int64, error) {
 	// Only the partition's leader writes (replicas.NewWrite).
 	if _, err := l.b.replicas.NewWrite(l.p); err != nil {
 		return 0, fmt.Errorf("appending to %s-%d: %w", l.p.Topic, l.p.Index, err)
@@ -296,12 +306,25 @@ func (l offsetsLog) Append(records []group.Record) (int64, error) {
 	for i, r := range records {
 		recs[i] = recordbatch.Record{Key: r.Key, Value: r.Value}
 	}
-	batch := recordbatch.Build(recordbatch.BuildSpec{BaseTimestamp: nowMs, Records: recs})
+	spec := recordbatch.BuildSpec{BaseTimestamp: nowMs, Records: recs}
+	if txn != nil {
+		// A TxnOffsetCommit's batch, as Kafka's coordinator writes it:
+		// transactional, of the producer, base sequence 0; the
+		// partition checks only the producer's epoch.
+		spec.Transactional, spec.Idempotent = true, true
+		spec.ProducerID, spec.ProducerEpoch, spec.BaseSequence = txn.ID, txn.Epoch, 0
+	}
+	batch := recordbatch.Build(spec)
 	h, err := recordbatch.ParseHeader(batch)
 	if err != nil {
 		return 0, fmt.Errorf("building offsets batch: %w", err)
 	}
-	res, err := l.p.Append(batch, h, nowMs)
+	var res partition.AppendResult
+	if txn != nil {
+		res, err = l.p.AppendCoordinator(batch, h, nowMs)
+	} else {
+		res, err = l.p.Append(batch, h, nowMs)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -327,7 +350,7 @@ func (l offsetsLog) WaitDurable(end int64) error {
 	return write.Wait(context.Background(), storage.Offset(end-1), -1, offsetsCommitTimeout)
 }
 
-func (l offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) error {
+func (l offsetsLog) Load(ctx context.Context, fn func(group.LogRecord) error) error {
 	// Everything in the log is read, up to its end, not the high
 	// watermark: a new coordinator leads the partition, so its log is what
 	// the followers will hold, and a high watermark that trails after a
@@ -365,23 +388,36 @@ func (l offsetsLog) Load(ctx context.Context, fn func(key, value []byte) error) 
 	return nil
 }
 
-func loadBatch(batch []byte, from storage.Offset, fn func(key, value []byte) error) error {
+// loadBatch reports a batch's records, or its transaction marker, with
+// what the coordinator needs to replay transactions: offsets, producer id,
+// and whether the batch was transactional.
+func loadBatch(batch []byte, from storage.Offset, fn func(group.LogRecord) error) error {
 	h, err := recordbatch.ParseHeader(batch)
 	if err != nil {
 		return err
 	}
 	if h.Control() {
-		return nil
+		m, ok, err := recordbatch.ParseMarker(batch)
+		if err != nil {
+			return err
+		}
+		if !ok || h.BaseOffset < int64(from) {
+			// A control record of another type is ignored, as Kafka does.
+			return nil
+		}
+		return fn(group.LogRecord{Offset: h.BaseOffset, ProducerID: m.ProducerID, Transactional: true, Marker: true, Commit: m.Commit})
 	}
 	recs, err := recordbatch.Records(batch, offsetsMaxDecompressedBytes)
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
-		if h.BaseOffset+int64(r.OffsetDelta) < int64(from) {
+		offset := h.BaseOffset + int64(r.OffsetDelta)
+		if offset < int64(from) {
 			continue
 		}
-		if err := fn(r.Key, r.Value); err != nil {
+		rec := group.LogRecord{Offset: offset, ProducerID: h.ProducerID, Transactional: h.Transactional(), Key: r.Key, Value: r.Value}
+		if err := fn(rec); err != nil {
 			return err
 		}
 	}

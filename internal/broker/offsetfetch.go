@@ -1,6 +1,6 @@
 package broker
 
-// OffsetFetch: versions 0-9. v8+ fetches several groups at once; null topics (v2+) fetch every committed offset. require_stable (v7+) needs nothing: no transactional offsets are pending.
+// OffsetFetch: versions 0-9. v8+ fetches several groups at once; null topics (v2+) fetch every committed offset. require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for a partition with transactional offsets pending.
 
 import (
 	"context"

@@ -137,6 +137,18 @@ func (c *core) deleteGroup(groupID string) int16 {
 	for tp := range g.offsets {
 		records = append(records, offsetTombstone(g.id, tp))
 	}
+	// Pending transactional offsets go too, as in Kafka's
+	// deleteAllOffsets: one tombstone per partition not tombstoned above.
+	pendingOnly := map[topicPartition]bool{}
+	for _, pending := range g.txnOffsets {
+		for tp := range pending {
+			if _, ok := g.offsets[tp]; !ok && !pendingOnly[tp] {
+				pendingOnly[tp] = true
+				records = append(records, offsetTombstone(g.id, tp))
+			}
+		}
+	}
+	c.forgetTxns(g)
 	if g.consumer != nil {
 		records = append(records, consumerGroupTombstones(g.id)...)
 	}

@@ -21,7 +21,7 @@ func TestConsumerRecordsRoundTrip(t *testing.T) {
 	}
 	c := newCore(Config{})
 	for _, r := range records {
-		if err := c.loadRecord(0, r.Key, r.Value, time.Unix(0, 0)); err != nil {
+		if err := c.loadRecord(0, plain(r.Key, r.Value), time.Unix(0, 0)); err != nil {
 			t.Fatalf("load: %v", err)
 		}
 	}
@@ -41,7 +41,7 @@ func TestConsumerRecordsRoundTrip(t *testing.T) {
 	}
 	// Tombstones remove the member, then the group.
 	for _, r := range append(consumerMemberTombstones("g", "m"), consumerGroupTombstones("g")...) {
-		if err := c.loadRecord(0, r.Key, r.Value, time.Unix(0, 0)); err != nil {
+		if err := c.loadRecord(0, plain(r.Key, r.Value), time.Unix(0, 0)); err != nil {
 			t.Fatalf("load tombstone: %v", err)
 		}
 	}
@@ -64,7 +64,7 @@ func FuzzConsumerRecord(f *testing.F) {
 		c := newCore(Config{})
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		if err := c.loadRecord(0, key, value, time.Unix(0, 0)); err == nil {
+		if err := c.loadRecord(0, plain(key, value), time.Unix(0, 0)); err == nil {
 			c.finishLoad(0, time.Unix(0, 0))
 		}
 		runtime.ReadMemStats(&after)

@@ -439,8 +439,8 @@ func TestConsumerGroupReload(t *testing.T) {
 
 	h2 := newHarness(t, func(cfg *Config) { cfg.Topics = topics.snapshot })
 	h2.c.unload(0)
-	for _, r := range h.records {
-		if err := h2.c.loadRecord(0, r.Key, r.Value, h2.now); err != nil {
+	for _, r := range h.log {
+		if err := h2.c.loadRecord(0, r, h2.now); err != nil {
 			t.Fatalf("loading: %v", err)
 		}
 	}

@@ -12,20 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Log is one partition of __consumer_offsets as the coordinator uses it.
-// The broker adapts its partition replica to it. Append and Load are called
-// only from the coordinator goroutine; WaitDurable from request goroutines.
-type Log interface {
-	// Append writes records as one batch, atomically, and returns the
-	// offset after it. It does not wait for the batch to be durable.
-	Append(records []Record) (end int64, err error)
-	// WaitDurable blocks until every record before end is durable.
-	WaitDurable(end int64) error
-	// Load calls fn with each record from the log start to the high
-	// watermark, in offset order. A nil value is a tombstone.
-	Load(ctx context.Context, fn func(key, value []byte) error) error
-}
-
 // Clock is the coordinator's time source, injected so tests control it.
 type Clock interface {
 	Now() time.Time
@@ -72,9 +58,20 @@ type Coordinator struct {
 	}
 }
 
+// envelope is one item of the coordinator's queue: a request, or a
+// transaction marker to apply (completion).
 type envelope struct {
-	req   Request
-	reply chan result
+	req        Request
+	completion *completion
+	reply      chan result
+}
+
+// completion is a transaction marker written to an offsets partition.
+type completion struct {
+	partition    int32
+	producerID   int64
+	commit       bool
+	markerOffset int64
 }
 
 type result struct {
@@ -136,21 +133,9 @@ var ErrStopped = errors.New("group coordinator stopped")
 // only when ctx ends or the coordinator stopped, and the caller answers
 // COORDINATOR_NOT_AVAILABLE.
 func (c *Coordinator) Do(ctx context.Context, req Request) (kmsg.Response, error) {
-	env := envelope{req: req, reply: make(chan result, 1)}
-	select {
-	case c.requests <- env:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, ErrStopped
-	}
-	var res result
-	select {
-	case res = <-env.reply:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, ErrStopped
+	res, err := c.call(ctx, envelope{req: req, reply: make(chan result, 1)})
+	if err != nil {
+		return nil, err
 	}
 	if res.wait != nil {
 		if err := res.wait(); err != nil {
@@ -161,6 +146,49 @@ func (c *Coordinator) Do(ctx context.Context, req Request) (kmsg.Response, error
 		}
 	}
 	return res.resp, nil
+}
+
+// CompleteTransaction applies a transaction marker of producerID that the
+// broker wrote at markerOffset in partition of __consumer_offsets, once
+// the marker is durable: the producer's pending transactional offsets in
+// that partition's groups become committed offsets (commit) or are dropped.
+// It may be called from any goroutine and returns once the coordinator
+// goroutine has applied it, or with ctx's error or ErrStopped.
+//
+// A marker ends only the producer's offsets whose records precede it, so
+// it is neither lost to a concurrent load of partition nor applied twice:
+// the coordinator goroutine applies it either before the load (nothing of
+// the partition is loaded yet, and the load replays the marker, which the
+// log holds before this call) or after it (the load either read the marker
+// and ended those offsets already, or read the log before the marker was
+// written and left them pending). Calling it again for the same marker
+// changes nothing.
+func (c *Coordinator) CompleteTransaction(ctx context.Context, partition int32, producerID int64, commit bool, markerOffset int64) error {
+	env := envelope{
+		completion: &completion{partition: partition, producerID: producerID, commit: commit, markerOffset: markerOffset},
+		reply:      make(chan result, 1),
+	}
+	_, err := c.call(ctx, env)
+	return err
+}
+
+// call queues env for the coordinator goroutine and waits for its result.
+func (c *Coordinator) call(ctx context.Context, env envelope) (result, error) {
+	select {
+	case c.requests <- env:
+	case <-ctx.Done():
+		return result{}, ctx.Err()
+	case <-c.done:
+		return result{}, ErrStopped
+	}
+	select {
+	case res := <-env.reply:
+		return res, nil
+	case <-ctx.Done():
+		return result{}, ctx.Err()
+	case <-c.done:
+		return result{}, ErrStopped
+	}
 }
 
 // Run serves requests until ctx is cancelled.
@@ -177,9 +205,7 @@ func (c *Coordinator) Run(ctx context.Context) {
 		case <-c.wake:
 			d.syncElections(ctx)
 		case env := <-c.requests:
-			d.nextID++
-			d.waiting[d.nextID] = env.reply
-			c.core.handle(c.clock.Now(), d.nextID, env.req)
+			d.serve(env)
 		case <-timer:
 			timer = nil
 			c.core.tick(c.clock.Now())
@@ -201,6 +227,18 @@ type driver struct {
 	ends    map[int32]int64
 	waiting map[uint64]chan result
 	nextID  uint64
+}
+
+// serve hands one queued item to the core.
+func (d *driver) serve(env envelope) {
+	if x := env.completion; x != nil {
+		d.core.completeTransaction(x.partition, x.producerID, x.commit, x.markerOffset)
+		env.reply <- result{}
+		return
+	}
+	d.nextID++
+	d.waiting[d.nextID] = env.reply
+	d.core.handle(d.clock.Now(), d.nextID, env.req)
 }
 
 func (d *driver) syncElections(ctx context.Context) {
@@ -233,9 +271,9 @@ func (d *driver) syncElections(ctx context.Context) {
 func (d *driver) load(ctx context.Context, p int32, log Log) error {
 	start := d.clock.Now()
 	records, skipped := 0, 0
-	err := log.Load(ctx, func(key, value []byte) error {
+	err := log.Load(ctx, func(rec LogRecord) error {
 		records++
-		if err := d.core.loadRecord(p, key, value, start); err != nil {
+		if err := d.core.loadRecord(p, rec, start); err != nil {
 			// One bad record must not cost every group of the partition;
 			// it is reported and the rest still load.
 			skipped++
@@ -260,21 +298,7 @@ func (d *driver) apply() {
 		if len(eff.persists) == 0 && len(eff.replies) == 0 {
 			return
 		}
-		failed := map[int32]bool{}
-		for _, p := range eff.persists {
-			log := d.loaded[p.partition]
-			if log == nil || failed[p.partition] {
-				failed[p.partition] = true
-				continue
-			}
-			end, err := log.Append(p.records)
-			if err != nil {
-				d.logger.Error("appending to __consumer_offsets", "partition", p.partition, "err", err)
-				failed[p.partition] = true
-				continue
-			}
-			d.ends[p.partition] = end
-		}
+		failed, refused := d.appendAll(eff.persists)
 		for _, r := range eff.replies {
 			ch := d.waiting[r.id]
 			delete(d.waiting, r.id)
@@ -282,6 +306,9 @@ func (d *driver) apply() {
 				continue
 			}
 			res := result{resp: r.resp}
+			if code, ok := refused[r.id]; ok {
+				setErrorCode(r.resp, code)
+			}
 			if failed[r.partition] {
 				setErrorCode(r.resp, kerr.NotCoordinator.Code)
 			} else if log := d.loaded[r.partition]; log != nil && d.ends[r.partition] > 0 {
@@ -298,4 +325,38 @@ func (d *driver) apply() {
 			delete(d.ends, p)
 		}
 	}
+}
+
+// appendAll appends persists in order and tells the core where each
+// landed. It returns the partitions whose append failed and the error
+// codes of requests whose transactional batch the partition refused
+// without writing it (a fenced producer epoch), which changes nothing.
+func (d *driver) appendAll(persists []persist) (failed map[int32]bool, refused map[uint64]int16) {
+	failed, refused = map[int32]bool{}, map[uint64]int16{}
+	for _, p := range persists {
+		log := d.loaded[p.partition]
+		if log == nil || failed[p.partition] {
+			failed[p.partition] = true
+			continue
+		}
+		var txn *Producer
+		if p.txn != nil {
+			txn = &p.txn.producer
+		}
+		end, err := log.Append(p.records, txn)
+		if err != nil && txn != nil && errors.Is(err, kerr.InvalidProducerEpoch) {
+			// Kafka answers TxnOffsetCommit with the append's error,
+			// which clients take as fencing.
+			refused[p.txn.request] = kerr.InvalidProducerEpoch.Code
+			continue
+		}
+		if err != nil {
+			d.logger.Error("appending to __consumer_offsets", "partition", p.partition, "err", err)
+			failed[p.partition] = true
+			continue
+		}
+		d.ends[p.partition] = end
+		d.core.appended(p, end-int64(len(p.records)))
+	}
+	return failed, refused
 }

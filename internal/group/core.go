@@ -74,10 +74,17 @@ type reply struct {
 	resp      kmsg.Response
 }
 
-// persist is records to append to one partition of __consumer_offsets.
+// persist is records to append to one partition of __consumer_offsets, as
+// one batch.
 type persist struct {
 	partition int32
 	records   []Record
+	// commits are the offsets the records write, index for index (nil for
+	// other records): each learns its record's log offset once appended.
+	commits []*offsetCommit
+	// txn is set for a TxnOffsetCommit's records, appended alone as a
+	// transactional batch of its producer.
+	txn *txnBatch
 }
 
 // effects is what one step of the core asks the driver to do, in order:
@@ -99,6 +106,13 @@ type core struct {
 	timers    deadlineHeap
 	scheduled map[string]time.Time
 	out       effects
+
+	// openTxns names, per partition and producer, the groups that may
+	// hold pending transactional offsets of that producer, so that a
+	// marker finds them. It may name groups that no longer do.
+	openTxns map[txnKey]map[string]bool
+	// positions is what the core knows of each loaded partition's log.
+	positions map[int32]*logPosition
 }
 
 func newCore(cfg Config) *core {
@@ -120,7 +134,10 @@ func newCore(cfg Config) *core {
 	if cfg.NumPartitions <= 0 {
 		cfg.NumPartitions = 1
 	}
-	return &core{cfg: cfg, groups: map[string]*group{}, owned: map[int32]bool{}, scheduled: map[string]time.Time{}}
+	return &core{
+		cfg: cfg, groups: map[string]*group{}, owned: map[int32]bool{}, scheduled: map[string]time.Time{},
+		openTxns: map[txnKey]map[string]bool{}, positions: map[int32]*logPosition{},
+	}
 }
 
 func randomMemberID(prefix string) string {
@@ -144,15 +161,44 @@ func (c *core) respond(id uint64, partition int32, resp kmsg.Response) {
 }
 
 func (c *core) persist(partition int32, records ...Record) {
+	c.persistCommits(partition, records, nil)
+}
+
+// persistCommits appends records to the current batch of partition, or
+// starts one; commits are the offsets the first records write.
+func (c *core) persistCommits(partition int32, records []Record, commits []*offsetCommit) {
 	if len(records) == 0 {
 		return
 	}
-	n := len(c.out.persists)
-	if n > 0 && c.out.persists[n-1].partition == partition {
-		c.out.persists[n-1].records = append(c.out.persists[n-1].records, records...)
+	commits = append(commits, make([]*offsetCommit, len(records)-len(commits))...)
+	if n := len(c.out.persists); n > 0 && c.out.persists[n-1].partition == partition && c.out.persists[n-1].txn == nil {
+		last := &c.out.persists[n-1]
+		last.records = append(last.records, records...)
+		last.commits = append(last.commits, commits...)
 		return
 	}
-	c.out.persists = append(c.out.persists, persist{partition: partition, records: records})
+	c.out.persists = append(c.out.persists, persist{partition: partition, records: records, commits: commits})
+}
+
+// appended tells the core that p is in its log from offset base: its
+// offsets learn where their records are, and a transactional batch's
+// offsets become pending.
+func (c *core) appended(p persist, base int64) {
+	pos := c.position(p.partition)
+	if base != pos.appendEnd {
+		// Entries the coordinator did not write (markers) lie between
+		// its previous append and this one.
+		pos.runStart = base
+	}
+	pos.appendEnd = base + int64(len(p.records))
+	for i, commit := range p.commits {
+		if commit != nil {
+			commit.recordOffset = base + int64(i)
+		}
+	}
+	if p.txn != nil {
+		c.addPending(p.partition, p.txn, p.commits)
+	}
 }
 
 // coordinatorError is the error for a group this coordinator cannot serve
@@ -258,6 +304,8 @@ func (c *core) handle(now time.Time, id uint64, req Request) {
 		c.leave(now, id, msg)
 	case *kmsg.OffsetCommitRequest:
 		c.commitOffsets(now, id, msg)
+	case *kmsg.TxnOffsetCommitRequest:
+		c.commitTxnOffsets(now, id, msg)
 	case *kmsg.OffsetFetchRequest:
 		c.fetchOffsets(id, msg)
 	case *kmsg.OffsetDeleteRequest:

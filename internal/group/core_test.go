@@ -18,6 +18,9 @@ type harness struct {
 	nextID  uint64
 	replies map[uint64]kmsg.Response
 	records []Record
+	// log is what the driver would have appended, at offsets 0, 1, ...,
+	// with the transaction markers written beside it (marker).
+	log []LogRecord
 }
 
 func newHarness(t *testing.T, mutate func(*Config)) *harness {
@@ -38,7 +41,16 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 func (h *harness) collect() {
 	eff := h.c.takeEffects()
 	for _, p := range eff.persists {
+		base := int64(len(h.log))
+		for _, r := range p.records {
+			rec := LogRecord{Offset: int64(len(h.log)), ProducerID: -1, Key: r.Key, Value: r.Value}
+			if p.txn != nil {
+				rec.ProducerID, rec.Transactional = p.txn.producer.ID, true
+			}
+			h.log = append(h.log, rec)
+		}
 		h.records = append(h.records, p.records...)
+		h.c.appended(p, base)
 	}
 	for _, r := range eff.replies {
 		if _, dup := h.replies[r.id]; dup {
@@ -61,6 +73,11 @@ func (h *harness) advance(d time.Duration) {
 	h.now = h.now.Add(d)
 	h.c.tick(h.now)
 	h.collect()
+}
+
+// plain is a record of a non-transactional batch at offset 0.
+func plain(key, value []byte) LogRecord {
+	return LogRecord{ProducerID: -1, Key: key, Value: value}
 }
 
 func (h *harness) reply(id uint64) kmsg.Response {

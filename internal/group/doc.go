@@ -26,6 +26,16 @@
 // GroupMetadataValue); Dead once deleted. Each completed join starts a new
 // generation.
 //
+// Transactional offset commits (KIP-98, KIP-447; txn.go) are written as
+// one transactional batch of the producer and kept pending per producer,
+// invisible to OffsetFetch (RequireStable answers UNSTABLE_OFFSET_COMMIT),
+// until the producer's marker in the same partition: the broker writes it
+// and calls CompleteTransaction, and a load replays it. A commit marker
+// makes each pending offset committed unless a later record in the log
+// already committed that partition; an abort drops them. So the log is
+// read with batch information (Log.Load's LogRecord), and every offset
+// remembers the log offset of its record.
+//
 // Consumer (KIP-848) groups are driven by the members' heartbeats alone
 // (consumer.go has the model): the coordinator keeps a group epoch, a target
 // assignment computed by a server-side assignor (uniform or range, see
@@ -45,7 +55,9 @@
 // loop delivers once the records it depends on are appended. Do then waits,
 // outside the loop, until the offsets partition is durable through every
 // append made before the response (group commit shares the fsyncs), so a
-// response never reports state that a crash could lose. Timers come from an
+// response never reports state that a crash could lose. Transaction
+// markers (CompleteTransaction) go through the same queue, so they are
+// ordered with the requests around them. Timers come from an
 // injected clock; one timer is armed at the core's earliest deadline.
 // Elections are signalled through a mutex-guarded set and a wake-up channel
 // so that metadata callbacks never block on the loop.

@@ -21,6 +21,12 @@ func setErrorCode(resp kmsg.Response, code int16) {
 				r.Topics[i].Partitions[j].ErrorCode = code
 			}
 		}
+	case *kmsg.TxnOffsetCommitResponse:
+		for i := range r.Topics {
+			for j := range r.Topics[i].Partitions {
+				r.Topics[i].Partitions[j].ErrorCode = code
+			}
+		}
 	case *kmsg.OffsetFetchResponse:
 		r.ErrorCode = code
 		for i := range r.Topics {

@@ -124,7 +124,12 @@ type group struct {
 	syncDeadline time.Time
 
 	stateTimestamp time.Time
-	offsets        map[topicPartition]offsetCommit
+	offsets        map[topicPartition]*offsetCommit
+	// txnOffsets are the pending transactional offsets (TxnOffsetCommit)
+	// by producer id, invisible to OffsetFetch until the producer's commit
+	// marker moves them to offsets; nil until the first. Each partition's
+	// are in log order: the last of a transaction counts (txn.go).
+	txnOffsets map[int64]map[topicPartition][]*offsetCommit
 
 	// consumer is set for a consumer (KIP-848) group, whose members live
 	// there; the classic fields above are then unused but for offsets.
@@ -135,7 +140,7 @@ func newGroup(id string, partition int32, now time.Time) *group {
 	return &group{
 		id: id, partition: partition, state: StateEmpty, stateTimestamp: now,
 		members: map[string]*member{}, instances: map[string]string{},
-		pending: map[string]time.Time{}, offsets: map[topicPartition]offsetCommit{},
+		pending: map[string]time.Time{}, offsets: map[topicPartition]*offsetCommit{},
 	}
 }
 

@@ -7,44 +7,58 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// loadRecord replays one record of a partition being loaded: the latest
-// record per key wins and a tombstone deletes. Records the classic
+// loadRecord replays one entry of a partition being loaded: the latest
+// record per key wins and a tombstone deletes; a transactional batch's
+// offsets are pending until their producer's marker. Records the
 // coordinator does not know are skipped.
-func (c *core) loadRecord(partition int32, key, value []byte, now time.Time) error {
-	d, err := decodeRecord(key, value)
+func (c *core) loadRecord(partition int32, rec LogRecord, now time.Time) error {
+	if pos := c.position(partition); rec.Offset >= pos.appendEnd {
+		pos.appendEnd = rec.Offset + 1
+	}
+	if rec.Marker {
+		c.endTxn(partition, rec.ProducerID, rec.Commit, rec.Offset)
+		return nil
+	}
+	d, err := decodeRecord(rec.Key, rec.Value)
 	if err != nil {
 		return err
 	}
 	if d.skip {
 		return nil
 	}
-	g := c.groups[d.group]
 	if d.consumer != nil {
 		c.loadConsumerRecord(partition, d.group, d.consumer, now)
 		return nil
+	}
+	g := c.groups[d.group]
+	if g == nil && (d.offset != nil || d.metadata != nil) {
+		g = newGroup(d.group, partition, now)
+		c.groups[d.group] = g
 	}
 	switch {
 	case d.offsetKey != nil && d.offset == nil:
 		if g != nil {
 			delete(g.offsets, *d.offsetKey)
+			g.dropPending(*d.offsetKey)
 		}
 	case d.offsetKey != nil:
-		if g == nil {
-			g = newGroup(d.group, partition, now)
-			c.groups[d.group] = g
+		d.offset.recordOffset = rec.Offset
+		if rec.Transactional {
+			// Replay applies every marker in log order, so the
+			// producer's earlier pending offset for this partition, if
+			// any, is of the same transaction: replaced.
+			c.addPendingOffset(g, rec.ProducerID, *d.offsetKey, d.offset, 0)
+		} else {
+			g.offsets[*d.offsetKey] = d.offset
 		}
-		g.offsets[*d.offsetKey] = *d.offset
 	case d.metadata == nil:
 		if g != nil {
 			// The group was deleted; offsets written after it belong to
 			// a new incarnation and come later in the log.
+			c.forgetTxns(g)
 			delete(c.groups, d.group)
 		}
 	default:
-		if g == nil {
-			g = newGroup(d.group, partition, now)
-			c.groups[d.group] = g
-		}
 		if g.consumer != nil && len(d.metadata.Members) == 0 {
 			// An empty classic generation written before the group
 			// became a consumer group.
@@ -112,6 +126,7 @@ func (c *core) finishLoad(partition int32, now time.Time) {
 // NOT_COORDINATOR so that clients look the coordinator up again.
 func (c *core) unload(partition int32) {
 	delete(c.owned, partition)
+	c.unloadTxns(partition)
 	for id, g := range c.groups {
 		if g.partition != partition {
 			continue

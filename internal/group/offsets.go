@@ -15,7 +15,7 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 	resp := kmsg.NewPtrOffsetCommitResponse()
 	resp.Version = msg.Version
 	code, g := c.validateCommit(now, msg)
-	var records []Record
+	var batch commitBatch
 	for _, rt := range msg.Topics {
 		ot := kmsg.NewOffsetCommitResponseTopic()
 		ot.Topic = rt.Topic
@@ -24,7 +24,8 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 			op.Partition = rp.Partition
 			op.ErrorCode = code
 			if code == 0 {
-				op.ErrorCode = c.commitOne(g, rt.Topic, rp, now, &records)
+				tp := topicPartition{Topic: rt.Topic, Partition: rp.Partition}
+				op.ErrorCode = c.addCommit(&batch, g.id, tp, rp.Offset, rp.LeaderEpoch, rp.Metadata, now)
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}
@@ -33,7 +34,10 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 	partition := int32(-1)
 	if g != nil {
 		partition = g.partition
-		c.persist(g.partition, records...)
+		for i, tp := range batch.tps {
+			g.offsets[tp] = batch.commits[i]
+		}
+		c.persistCommits(g.partition, batch.records, batch.commits)
 	}
 	c.respond(id, partition, resp)
 }
@@ -108,21 +112,31 @@ func validateConsumerCommit(cg *consumerGroup, msg *kmsg.OffsetCommitRequest, ep
 	return 0
 }
 
-func (c *core) commitOne(g *group, topic string, rp kmsg.OffsetCommitRequestTopicPartition, now time.Time, records *[]Record) int16 {
-	if c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(topic, rp.Partition) {
+// commitBatch collects the records of one commit request and the offsets
+// they write, index for index.
+type commitBatch struct {
+	records []Record
+	commits []*offsetCommit
+	tps     []topicPartition
+}
+
+// addCommit checks one partition's commit (OffsetCommit or TxnOffsetCommit)
+// and adds it to b, or returns its error code.
+func (c *core) addCommit(b *commitBatch, groupID string, tp topicPartition, offset int64, leaderEpoch int32, metadata *string, now time.Time) int16 {
+	if c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(tp.Topic, tp.Partition) {
 		return kerr.UnknownTopicOrPartition.Code
 	}
-	metadata := deref(rp.Metadata)
-	if c.cfg.OffsetMetadataMaxBytes >= 0 && len(metadata) > int(c.cfg.OffsetMetadataMaxBytes) {
+	md := deref(metadata)
+	if c.cfg.OffsetMetadataMaxBytes >= 0 && len(md) > int(c.cfg.OffsetMetadataMaxBytes) {
 		return kerr.OffsetMetadataTooLarge.Code
 	}
-	tp := topicPartition{Topic: topic, Partition: rp.Partition}
-	commit := offsetCommit{Offset: rp.Offset, LeaderEpoch: -1, Metadata: metadata, CommitTimestamp: now.UnixMilli()}
-	if rp.LeaderEpoch >= 0 {
-		commit.LeaderEpoch = rp.LeaderEpoch
+	commit := &offsetCommit{Offset: offset, LeaderEpoch: -1, Metadata: md, CommitTimestamp: now.UnixMilli(), recordOffset: -1}
+	if leaderEpoch >= 0 {
+		commit.LeaderEpoch = leaderEpoch
 	}
-	g.offsets[tp] = commit
-	*records = append(*records, offsetCommitRecord(g.id, tp, commit))
+	b.records = append(b.records, offsetCommitRecord(groupID, tp, *commit))
+	b.commits = append(b.commits, commit)
+	b.tps = append(b.tps, tp)
 	return 0
 }
 
@@ -132,6 +146,9 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 	resp := kmsg.NewPtrOffsetFetchResponse()
 	resp.Version = msg.Version
 	partition := int32(-1)
+	// RequireStable (v7+) refuses partitions with pending transactional
+	// offsets, which the client retries until the transaction ends.
+	stable := msg.Version >= 7 && msg.RequireStable
 	if msg.Version < 8 {
 		// Null topics (v2+) asks for every committed offset.
 		var topics []kmsg.OffsetFetchRequestGroupTopic
@@ -141,7 +158,7 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 		for _, t := range msg.Topics {
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t.Topic, Partitions: t.Partitions})
 		}
-		out, code := c.fetchGroup(msg.Group, nil, -1, topics)
+		out, code := c.fetchGroup(msg.Group, nil, -1, topics, stable)
 		resp.ErrorCode = code
 		for _, t := range out {
 			rt := kmsg.NewOffsetFetchResponseTopic()
@@ -164,7 +181,7 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 		if msg.Version < 9 {
 			epoch = -1
 		}
-		out, code := c.fetchGroup(rg.Group, rg.MemberID, epoch, rg.Topics)
+		out, code := c.fetchGroup(rg.Group, rg.MemberID, epoch, rg.Topics, stable)
 		og := kmsg.NewOffsetFetchResponseGroup()
 		og.Group, og.Topics, og.ErrorCode = rg.Group, out, code
 		resp.Groups = append(resp.Groups, og)
@@ -180,7 +197,9 @@ func (c *core) fetchOffsets(id uint64, msg *kmsg.OffsetFetchRequest) {
 
 // fetchGroup answers one group's offsets; topics nil means every committed
 // offset of the group.
-func (c *core) fetchGroup(groupID string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic) ([]kmsg.OffsetFetchResponseGroupTopic, int16) {
+func (c *core) fetchGroup(groupID string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic,
+	requireStable bool,
+) ([]kmsg.OffsetFetchResponseGroupTopic, int16) {
 	if code := c.coordinatorError(groupID); code != 0 {
 		return nil, code
 	}
@@ -217,18 +236,30 @@ func (c *core) fetchGroup(groupID string, memberID *string, memberEpoch int32, t
 		rt := kmsg.NewOffsetFetchResponseGroupTopic()
 		rt.Topic = t.Topic
 		for _, p := range t.Partitions {
-			rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-			rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p, -1, -1, strPtr("")
-			if g != nil {
-				if commit, ok := g.offsets[topicPartition{Topic: t.Topic, Partition: p}]; ok {
-					rp.Offset, rp.LeaderEpoch, rp.Metadata = commit.Offset, commit.LeaderEpoch, strPtr(commit.Metadata)
-				}
-			}
-			rt.Partitions = append(rt.Partitions, rp)
+			rt.Partitions = append(rt.Partitions, fetchPartition(g, topicPartition{Topic: t.Topic, Partition: p}, requireStable))
 		}
 		out = append(out, rt)
 	}
 	return out, 0
+}
+
+// fetchPartition answers one partition of an OffsetFetch: the committed
+// offset, or -1; with requireStable, UNSTABLE_OFFSET_COMMIT while a
+// transaction holds a pending offset for it, as Kafka answers.
+func fetchPartition(g *group, tp topicPartition, requireStable bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+	rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+	rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = tp.Partition, -1, -1, strPtr("")
+	if g == nil {
+		return rp
+	}
+	if requireStable && g.hasPending(tp) {
+		rp.ErrorCode = kerr.UnstableOffsetCommit.Code
+		return rp
+	}
+	if commit, ok := g.offsets[tp]; ok {
+		rp.Offset, rp.LeaderEpoch, rp.Metadata = commit.Offset, commit.LeaderEpoch, strPtr(commit.Metadata)
+	}
+	return rp
 }
 
 // deleteOffsets handles OffsetDelete: only offsets of partitions the group
@@ -275,8 +306,11 @@ func (c *core) deleteOffsets(now time.Time, id uint64, msg *kmsg.OffsetDeleteReq
 			case subscribed[rt.Topic]:
 				op.ErrorCode = kerr.GroupSubscribedToTopic.Code
 			default:
-				if _, ok := g.offsets[tp]; ok {
+				// A pending transactional offset is deleted too, as
+				// Kafka does: the tombstone drops it when replayed.
+				if _, ok := g.offsets[tp]; ok || g.hasPending(tp) {
 					delete(g.offsets, tp)
+					g.dropPending(tp)
 					records = append(records, offsetTombstone(g.id, tp))
 				}
 			}

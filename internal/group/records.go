@@ -35,6 +35,11 @@ type offsetCommit struct {
 	LeaderEpoch     int32
 	Metadata        string
 	CommitTimestamp int64 // ms since the epoch
+	// recordOffset is the log offset of the record that wrote it. A
+	// transactional commit replaces a committed offset only from a later
+	// record, as Kafka's OffsetAndMetadata.recordOffset decides, so that a
+	// plain commit made after it wins.
+	recordOffset int64
 }
 
 // topicPartition names one partition of a committed offset.

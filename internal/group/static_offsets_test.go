@@ -164,8 +164,8 @@ func TestSimpleCommitsAndDelete(t *testing.T) {
 	// Replaying everything written leaves nothing behind: the tombstones
 	// win, as after a restart.
 	h2 := newHarness(t, nil)
-	for _, rec := range h.records {
-		if err := h2.c.loadRecord(0, rec.Key, rec.Value, h2.now); err != nil {
+	for _, rec := range h.log {
+		if err := h2.c.loadRecord(0, rec, h2.now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,8 +202,8 @@ func TestReloadRestoresGroup(t *testing.T) {
 	}
 	h2 := newHarness(t, nil)
 	h2.c.unload(0)
-	for _, rec := range h.records {
-		if err := h2.c.loadRecord(0, rec.Key, rec.Value, h2.now); err != nil {
+	for _, rec := range h.log {
+		if err := h2.c.loadRecord(0, rec, h2.now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +234,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		core := newCore(Config{NumPartitions: 1})
-		if err := core.loadRecord(0, key, value, time.Unix(0, 0)); err != nil {
+		if err := core.loadRecord(0, plain(key, value), time.Unix(0, 0)); err != nil {
 			t.Fatalf("decoded but did not load: %v", err)
 		}
 	})
