@@ -7,7 +7,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
@@ -77,33 +75,12 @@ func (b *Broker) startGroups(ctx context.Context) error {
 }
 
 func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) (metadata.TopicImage, error) {
-	rf := b.opts.Config.OffsetsTopicReplicationFactor
-	live := int16(0)
-	for _, br := range img.Brokers() {
-		if !br.Fenced {
-			live++
-		}
-	}
-	if live > 0 && rf > live {
-		rf = live
-	}
-	t, err := b.meta.CreateTopic(ctx, metadata.CreateTopicSpec{
-		Name:              offsetsTopic,
-		NumPartitions:     b.opts.Config.OffsetsTopicNumPartitions,
-		ReplicationFactor: rf,
-		Configs: map[string]string{
-			config.CleanupPolicy: "compact",
-			config.SegmentBytes:  strconv.Itoa(offsetsSegmentBytes),
-		},
+	return b.createInternalTopic(ctx, img, internalTopic{
+		name:              offsetsTopic,
+		partitions:        b.opts.Config.OffsetsTopicNumPartitions,
+		replicationFactor: b.opts.Config.OffsetsTopicReplicationFactor,
+		segmentBytes:      offsetsSegmentBytes,
 	})
-	if errors.Is(err, kerr.TopicAlreadyExists) {
-		t, _ = b.meta.Image().Topic(offsetsTopic)
-		return t, nil
-	}
-	if err != nil {
-		return metadata.TopicImage{}, fmt.Errorf("creating %s: %w", offsetsTopic, err)
-	}
-	return t, nil
 }
 
 // electGroupPartitions hands the coordinator the offsets partitions this
