@@ -162,7 +162,8 @@ func (l *Log) writeFinalTimeEntry(s *segment) {
 // base before the first append to it (appendMu held). It is past that base
 // only after Open trusted a cleanly closed active segment; from the first
 // append on, the segment's tail is not fsynced and its index file is stale,
-// so a crash must have it scanned.
+// so a crash must have it scanned. AddAbortedTxn lowers it the same way
+// below the segment it adds to.
 func (l *Log) lowerRecoveryPoint(active *segment) error {
 	l.mu.Lock()
 	above := l.mu.recoveryPoint > active.baseOffset
@@ -171,7 +172,7 @@ func (l *Log) lowerRecoveryPoint(active *segment) error {
 		return nil
 	}
 	if err := l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = min(c.recoveryPoint, active.baseOffset) }); err != nil {
-		return fmt.Errorf("append: lower recovery point: %w", err)
+		return fmt.Errorf("lower recovery point to %d: %w", active.baseOffset, err)
 	}
 	return nil
 }

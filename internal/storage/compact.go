@@ -13,8 +13,9 @@ import (
 // Model. The log is split at the first dirty offset: below it the "clean"
 // section was already compacted; from it up to the first uncleanable offset
 // lies the "dirty" section. Uncleanable are the active segment, any segment
-// not yet fsynced, and any segment holding a record younger than
-// min.compaction.lag.ms (by its largest timestamp, as Kafka). A pass:
+// not yet fsynced, any segment waiting for its .txnindex (txnlog.go), and
+// any segment holding a record younger than min.compaction.lag.ms (by its
+// largest timestamp, as Kafka). A pass:
 //
 //  1. builds an offset map key -> latest offset over the dirty section, as
 //     far as the dedupe buffer allows (mapEnd is where it stopped);
@@ -31,12 +32,13 @@ import (
 // lastOffsetDelta, records keep their offset deltas, and batches whose
 // records all went leave a gap. Producer id, epoch and sequence, the
 // partition leader epoch, the codec and the timestamps of a batch are kept.
-// Control batches are kept as they are. A batch left without records is
-// still written, empty, when it is the last batch of its cleaned segment (so
-// the segment keeps its offset range and the log stays contiguous), the last
-// batch of its producer in the cleaned range (so the producer's sequence
-// survives a restart, as Kafka does), or the first of a leader epoch (so
-// epoch boundaries survive).
+// Control batches are kept as they are, so the aborted transactions of the
+// segments merged stay valid and move to the cleaned segment. A batch left
+// without records is still written, empty, when it is the last batch of
+// its cleaned segment (so the segment keeps its offset range and the log
+// stays contiguous), the last batch of its producer in the cleaned range
+// (so the producer's sequence survives a restart, as Kafka does), or the
+// first of a leader epoch (so epoch boundaries survive).
 //
 // Tombstones (a key with a null value) follow KIP-534: the first pass that
 // rewrites a batch holding tombstones marks it with a delete horizon of
@@ -143,7 +145,9 @@ func (l *Log) cleanable(now time.Time, minLag time.Duration) (*cleanableRange, e
 	r.end = l.mu.segments[0].baseOffset
 	lagCutoff := now.Add(-minLag).UnixMilli()
 	for _, s := range l.mu.segments[:len(l.mu.segments)-1] {
-		if s.nextOffset > l.mu.durableOffset || (minLag > 0 && s.maxTimestamp > lagCutoff) {
+		// A segment waiting for its .txnindex is left alone: the Sync
+		// writing it must not race the swap that replaces it.
+		if s.nextOffset > l.mu.durableOffset || (minLag > 0 && s.maxTimestamp > lagCutoff) || s.txnDirty {
 			break
 		}
 		s.acquire()

@@ -17,19 +17,26 @@ import (
 // name of a (its base offset) with a suffix that keeps it out of the log:
 //
 //  1. write a.log.cleaned, then a.index.cleaned and a.timeindex.cleaned
-//     whole from memory; fsync all.
-//  2. rename the two indexes to .swap, then the log to a.log.swap; fsync the
+//     whole from memory, and a.txnindex.cleaned when the old segments hold
+//     aborted transactions (their entries, offsets unchanged, collected
+//     under appendMu at the swap so that none added meanwhile is missed);
+//     fsync all.
+//  2. rename the indexes to .swap, then the log to a.log.swap; fsync the
 //     directory. a.log.swap existing is the commit point.
 //  3. remove the files of every old segment in [a, b).
-//  4. rename the .swap files to their final names; fsync the directory.
+//  4. rename a.txnindex.swap to its final name and fsync the directory,
+//     then the other .swap files; fsync the directory. The .txnindex goes
+//     first because a missing one reads as "no aborted transactions", not
+//     as damage: once a.log has its name, a.txnindex must have its own.
 //
 // Open first removes every .cleaned file and every index .swap file (a
 // crash before the commit point: the old segments are whole). For each
 // a.log.swap it finds the swap's offset range by walking its headers (it
 // was fsynced before the rename), removes any segment file inside that
 // range, renames the swap to a.log, and has the segment scanned, which
-// rebuilds its indexes. So a crash at any step leaves either the old or the
-// new segments, never both and never neither.
+// rebuilds its indexes and leaves its aborted transactions to be added
+// again (TxnIndexRebuildFrom). So a crash at any step leaves either the old
+// or the new segments, never both and never neither.
 
 const (
 	cleanedSuffix = ".cleaned"
@@ -59,7 +66,7 @@ func openCleanedSegment(fs vfs.FS, dir string, base Offset, now time.Time) (*seg
 // at base, best effort: Open removes any left over.
 func removeCleanedFiles(fs vfs.FS, dir string, base Offset) {
 	stem := filepath.Join(dir, segmentName(base))
-	for _, suffix := range segmentSuffixes {
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 		fs.Remove(stem + suffix + cleanedSuffix)
 		fs.Remove(stem + suffix + swapSuffix)
 	}
@@ -72,13 +79,21 @@ func removeCleanedFiles(fs vfs.FS, dir string, base Offset) {
 func (l *Log) swapIn(r *cleanableRange, g segmentGroup, out *segment) (bool, error) {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
+	old := r.segs[g.from:g.to]
 	l.mu.Lock()
 	at := l.groupPositionLocked(r, g)
+	if at >= 0 {
+		out.setTxns(concatTxns(old))
+	}
 	l.mu.Unlock()
 	if at < 0 {
 		return false, nil
 	}
-	old := r.segs[g.from:g.to]
+	if len(out.txns) > 0 {
+		if _, err := writeTxnIndexFile(l.fs, l.dir, out.baseOffset, out.txns, cleanedSuffix); err != nil {
+			return false, err
+		}
+	}
 	if err := l.commitSwap(out); err != nil {
 		return false, err
 	}
@@ -104,7 +119,8 @@ func (l *Log) swapIn(r *cleanableRange, g segmentGroup, out *segment) (bool, err
 }
 
 // groupPositionLocked returns where the group's segments sit in the
-// segment list, unchanged since r was taken and not active, or -1.
+// segment list, unchanged since r was taken, not active and not waiting
+// for their .txnindex (a Sync may be writing it), or -1.
 func (l *Log) groupPositionLocked(r *cleanableRange, g segmentGroup) int {
 	if l.usableLocked() != nil || l.mu.generation != r.generation {
 		return -1
@@ -119,7 +135,7 @@ func (l *Log) groupPositionLocked(r *cleanableRange, g segmentGroup) int {
 		}
 		for k := g.from; k < g.to; k++ {
 			cur := segs[at+k-g.from]
-			if cur != r.segs[k] || cur.deleted || cur.size != r.sizes[k] {
+			if cur != r.segs[k] || cur.deleted || cur.size != r.sizes[k] || cur.txnDirty {
 				return -1
 			}
 		}
@@ -128,10 +144,24 @@ func (l *Log) groupPositionLocked(r *cleanableRange, g segmentGroup) int {
 	return -1
 }
 
-// commitSwap runs steps 1 and 2: out's files are fsynced already; they are
+// concatTxns returns the entries of segs in order, in a new slice (Log.mu
+// held).
+func concatTxns(segs []*segment) []AbortedTxn {
+	var txns []AbortedTxn
+	for _, s := range segs {
+		txns = append(txns, s.txns...)
+	}
+	return txns
+}
+
+// commitSwap runs step 2: out's files are fsynced already; they are
 // renamed to .swap, the log last, and the directory fsynced.
 func (l *Log) commitSwap(out *segment) error {
-	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+	suffixes := []string{indexSuffix, timeIndexSuffix, logSuffix}
+	if len(out.txns) > 0 {
+		suffixes = append([]string{txnIndexSuffix}, suffixes...)
+	}
+	for _, suffix := range suffixes {
 		p := out.path(suffix)
 		if err := l.fs.Rename(p+cleanedSuffix, p+swapSuffix); err != nil {
 			return fmt.Errorf("swap in %s: %w", p, err)
@@ -150,6 +180,15 @@ func (l *Log) finishSwap(old []*segment, out *segment) error {
 	for _, s := range old {
 		if err := s.removeFiles(l.fs); err != nil {
 			return fmt.Errorf("swap in: remove old segment: %w", err)
+		}
+	}
+	if len(out.txns) > 0 {
+		p := out.path(txnIndexSuffix)
+		if err := l.fs.Rename(p+swapSuffix, p); err != nil {
+			return fmt.Errorf("swap in %s: %w", p, err)
+		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("swap in: sync dir %s: %w", l.dir, err)
 		}
 	}
 	for _, suffix := range segmentSuffixes {

@@ -1,5 +1,6 @@
 // Package storage is the durable partition log: Kafka's UnifiedLog,
-// LogSegment, OffsetIndex and TimeIndex, on top of vfs.FS.
+// LogSegment, OffsetIndex, TimeIndex and TransactionIndex, on top of
+// vfs.FS.
 //
 // # On-disk format
 //
@@ -8,6 +9,7 @@
 //	00000000000000000000.log        record batches exactly as appended
 //	00000000000000000000.index      sparse offset index
 //	00000000000000000000.timeindex  sparse time index
+//	00000000000000000000.txnindex   aborted transactions, if it has any
 //	00000000000000012345.log        next segment: name = its base offset, 20 digits
 //	...
 //	log-checkpoint                  log start offset and recovery point
@@ -33,6 +35,26 @@
 //	0  8  timestamp        (largest batch max timestamp so far), int64 BE
 //	8  4  relative offset  (base offset of the batch holding it), uint32 BE
 //
+// A .txnindex file holds 34-byte entries (Kafka's AbortedTxn), one per
+// transaction aborted by a marker in the segment, in the order of the
+// markers:
+//
+//	0   2  version (0), int16 BE
+//	2   8  producer id, int64 BE
+//	10  8  first offset of the transaction (maybe in an earlier segment)
+//	18  8  last offset: the abort marker's, inside this segment
+//	26  8  last stable offset when the transaction was aborted
+//
+// Unlike the other two it cannot be rebuilt from the log alone (first
+// offsets and last stable offsets are producer state), so a missing file
+// means "none", not damage: it is written, or removed, wherever the other
+// index files are written, with the directory fsynced before anything
+// trusts it. Open loads it only for segments it trusts; from the first
+// segment it scans or whose file is damaged on, it drops the entries and
+// reports where (TxnIndexRebuildFrom) so that the owner of producer state
+// adds them again, and the recovery point stays below those segments until
+// a Sync has written their files (txnindex.go, txnlog.go).
+//
 // The checkpoint is 24 bytes, replaced atomically (write a temp file,
 // fsync, rename, fsync the directory):
 //
@@ -41,8 +63,9 @@
 //	12  8  recovery point
 //	20  4  CRC-32C of bytes 0..19
 //
-// Both indexes are kept in memory in full (bounded by segment.index.bytes)
-// and searched there; their files are only persistence, written whole when
+// The indexes are kept in memory in full (the sparse ones bounded by
+// segment.index.bytes, aborted transactions by the markers in the log) and
+// searched there; their files are only persistence, written whole when
 // a segment is rolled (by the Sync that covers it), when the log is closed
 // and when Open rebuilt them, never held open (indexfile.go). A segment
 // keeps one file descriptor, its .log, so that a broker with ten thousand
@@ -56,7 +79,8 @@
 // (with their index files) and new directory entries are made durable by
 // the next Sync. Every segment below the recovery point was fully fsynced
 // (log and index files): the point is advanced to the active segment's base
-// after a Sync that covered rolled segments, set to the log end by Close,
+// after a Sync that covered rolled segments (but never past a segment whose
+// .txnindex is still to be written), set to the log end by Close,
 // and set back to the active segment's base by Open, or, when Open trusted
 // a cleanly closed active segment, by the first append to it. Opening a
 // cleanly closed log writes and fsyncs nothing.

@@ -20,6 +20,9 @@ var (
 	// refuses further appends and syncs until it is reopened (recovery then
 	// decides what survived), as Kafka takes a failed log dir offline.
 	ErrLogFailed = errors.New("storage: log failed")
+	// ErrInvalidTxn is returned by AddAbortedTxn for an entry that does not
+	// fit the log: offsets out of order or outside the log.
+	ErrInvalidTxn = errors.New("storage: invalid aborted transaction")
 	// ErrCorruption marks every CorruptionError for errors.Is.
 	ErrCorruption = errors.New("storage: corruption")
 )

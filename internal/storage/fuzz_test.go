@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/fjordhq/fjord/internal/recordbatch"
@@ -99,4 +102,73 @@ func writeRaw(t *testing.T, fs vfs.FS, name string, b []byte) {
 	f.Write(b)
 	f.Sync()
 	f.Close()
+}
+
+// FuzzTxnIndex feeds arbitrary bytes to the .txnindex decoder, alone and as
+// the file of a segment Open trusts. Neither may panic. What the decoder
+// accepts is well formed and encodes back to the same bytes; Open loads
+// exactly that, or, when the decoder or the size bound refuses the file,
+// nothing, reporting the segment for rebuilding.
+func FuzzTxnIndex(f *testing.F) {
+	valid := encodeTxnIndex([]AbortedTxn{
+		{ProducerID: 1, FirstOffset: 0, LastOffset: 1, LastStableOffset: 2},
+		{ProducerID: 2, FirstOffset: 1, LastOffset: 3, LastStableOffset: 4},
+	})
+	f.Add(valid)
+	f.Add(valid[:abortedTxnBytes+3])
+	f.Add([]byte{})
+	f.Add(append(append([]byte(nil), valid...), valid...))
+	f.Add(encodeTxnIndex([]AbortedTxn{{ProducerID: -1, FirstOffset: 4, LastOffset: 4, LastStableOffset: -1}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		const end = 5 // the segment holds offsets [0, 5)
+		txns, decodeErr := decodeTxnIndex("fuzz", b, 0, end)
+		if decodeErr == nil {
+			checkDecodedTxns(t, b, txns, end)
+		} else if !errors.Is(decodeErr, ErrCorruption) {
+			t.Fatalf("decode error not marked as corruption: %v", decodeErr)
+		}
+		fs := vfs.NewMem()
+		opts := Options{FS: fs, Dir: "/data/t-0", Config: smallConfig(), Logger: quietLogger()}
+		l, err := Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < end; i++ {
+			if _, err := l.Append(makeBatch(1, 0, 0, 10), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		writeRaw(t, fs, filepath.Join(opts.Dir, segmentName(0)+txnIndexSuffix), b)
+		if l, err = Open(opts); err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		defer l.Close()
+		fits := int64(len(b)/abortedTxnBytes) <= l.Size()/recordbatch.HeaderSize+1
+		got, from := l.AbortedTxns(0, end), l.TxnIndexRebuildFrom()
+		switch {
+		case decodeErr == nil && fits:
+			if !slices.Equal(got, txns) || from != end {
+				t.Fatalf("loaded %+v (rebuild from %d), decoded %+v", got, from, txns)
+			}
+		case len(got) != 0 || from != 0:
+			t.Fatalf("refused file: loaded %+v, rebuild from %d", got, from)
+		}
+	})
+}
+
+// checkDecodedTxns checks what the decoder accepted from b.
+func checkDecodedTxns(t *testing.T, b []byte, txns []AbortedTxn, end Offset) {
+	t.Helper()
+	for i, a := range txns {
+		if a.FirstOffset < 0 || a.FirstOffset > a.LastOffset || a.LastOffset >= end ||
+			(i > 0 && a.LastOffset <= txns[i-1].LastOffset) {
+			t.Fatalf("decoded a bad entry %+v", a)
+		}
+	}
+	if !bytes.Equal(encodeTxnIndex(txns), b) {
+		t.Fatal("decoded entries do not encode back to the same bytes")
+	}
 }

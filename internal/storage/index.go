@@ -136,6 +136,11 @@ func readIndexFile(fs vfs.FS, path string, entryBytes int, logSize int64) ([]byt
 		return nil, fmt.Errorf("open index: %w", err)
 	}
 	defer f.Close()
+	return readBoundedIndex(f, path, entryBytes, logSize)
+}
+
+// readBoundedIndex reads the whole open index file f (see readIndexFile).
+func readBoundedIndex(f vfs.File, path string, entryBytes int, logSize int64) ([]byte, error) {
 	size, err := f.Size()
 	if err != nil {
 		return nil, fmt.Errorf("size of %s: %w", path, err)

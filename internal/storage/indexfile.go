@@ -21,6 +21,12 @@ import (
 //     checkpoint that trusts them;
 //   - by compaction, under the .cleaned suffix, before the swap.
 //
+// The .txnindex (txnindex.go) is written at the same times, except that
+// Open leaves the segments it scanned to the next Sync, which writes them
+// once their entries were added back; that Sync also writes the .txnindex
+// of a rolled segment an entry was added to. A segment without entries has
+// its .txnindex removed instead.
+//
 // Why a plain rewrite is safe. Files are written in place (truncate, write,
 // fsync) without a temporary name. Only segments at or above the recovery
 // point are ever rewritten, and Open scans those and rebuilds their indexes

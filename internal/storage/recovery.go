@@ -76,6 +76,7 @@ func (s *segment) resetState() {
 	s.size, s.nextOffset = 0, s.baseOffset
 	s.maxTimestamp, s.offsetOfMaxTimestamp = -1, -1
 	s.index.slots, s.timeIndex.entries = nil, nil
+	s.setTxns(nil)
 	s.bytesSinceIndexEntry = 0
 }
 

@@ -19,6 +19,7 @@ const (
 	logSuffix       = ".log"
 	indexSuffix     = ".index"
 	timeIndexSuffix = ".timeindex"
+	txnIndexSuffix  = ".txnindex"
 	// offsetDigits is the width of a segment file name: Kafka's 20 digits.
 	offsetDigits = 20
 )
@@ -42,9 +43,10 @@ func parseSegmentName(name string) (Offset, bool) {
 	return Offset(v), true
 }
 
-// segment is Kafka's LogSegment: one .log file of whole batches and its two
-// sparse indexes. Only the .log is held open; the indexes live in memory and
-// their files are written whole (see indexfile.go).
+// segment is Kafka's LogSegment: one .log file of whole batches, its two
+// sparse indexes and its aborted transactions. Only the .log is held open;
+// the indexes live in memory and their files are written whole (see
+// indexfile.go and txnindex.go).
 //
 // Ownership: the Log holds one reference; each FileSlice and each fsync in
 // flight holds another. The file is closed when the last one is released,
@@ -66,6 +68,15 @@ type segment struct {
 	maxTimestamp         int64
 	offsetOfMaxTimestamp Offset
 	deleted              bool
+	// txns are the aborted transactions whose markers lie in the segment,
+	// by LastOffset (txnindex.go); txnMinFirst is their least FirstOffset.
+	// txnDirty says the segment waits in Log.mu.txnDirty for its
+	// .txnindex to be written; txnVersion counts changes to txns, so that
+	// a Sync knows whether what it wrote is still current.
+	txns        []AbortedTxn
+	txnMinFirst Offset
+	txnDirty    bool
+	txnVersion  uint64
 
 	// bytesSinceIndexEntry is touched by the appender only (Log.appendMu).
 	bytesSinceIndexEntry int64
@@ -134,7 +145,7 @@ func (s *segment) closeFiles() error { return s.log.Close() }
 // removeFiles unlinks the segment's files; open handles stay readable.
 func (s *segment) removeFiles(fs vfs.FS) error {
 	var errs []error
-	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 		if err := fs.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

@@ -43,27 +43,35 @@ func (l *Log) leadSyncLocked() {
 	// before any append to it): their files are current, and only files
 	// of segments Open would scan may be rewritten in place.
 	indexes := make([]indexSnapshot, 0, len(rolled))
+	var txns []txnSnapshot
 	for _, s := range rolled {
 		if !s.deleted && s.baseOffset >= l.mu.recoveryPoint {
 			indexes = append(indexes, s.snapshotIndexLocked())
+			txns = append(txns, txnSnapshot{base: s.baseOffset, txns: s.txns})
 		}
 	}
 	active := l.activeLocked()
 	active.acquire()
+	dirty := l.dirtyTxnsLocked(active)
+	txns = append(txns, dirty...)
 	dirDirty := l.mu.dirDirty
 	l.mu.dirDirty = false
 	l.mu.Unlock()
 
-	err := l.syncFiles(rolled, indexes, active, dirDirty)
-	if err == nil && len(rolled) > 0 {
+	err := l.syncFiles(rolled, indexes, txns, active, dirDirty)
+	if err == nil && (len(rolled) > 0 || len(dirty) > 0) {
 		// Every segment before active is now durable with its indexes,
-		// unless a truncation since changed them: then the truncation
-		// set the recovery point itself.
+		// but those still waiting for their .txnindex, unless a
+		// truncation since changed them: then the truncation set the
+		// recovery point itself.
 		advance := func(c *checkpoint) {
 			if l.mu.generation == generation {
-				c.recoveryPoint = max(c.recoveryPoint, active.baseOffset)
+				c.recoveryPoint = max(c.recoveryPoint, min(active.baseOffset, l.txnDirtyFloorLocked()))
 			}
 		}
+		l.mu.Lock()
+		l.txnWrittenLocked(dirty)
+		l.mu.Unlock()
 		// A failed checkpoint write stops the log (writeCheckpoint);
 		// the synced data stays synced, and waiters find it failed.
 		_ = l.writeCheckpoint(advance)
@@ -86,9 +94,9 @@ func (l *Log) leadSyncLocked() {
 }
 
 // syncFiles fsyncs each rolled segment's log and writes the index files of
-// those still in the log, then fsyncs the active log and, when files were
-// created, the directory.
-func (l *Log) syncFiles(rolled []*segment, indexes []indexSnapshot, active *segment, dirDirty bool) error {
+// those still in the log and the .txnindex files in txns, then fsyncs the
+// active log and, when files were created or removed, the directory.
+func (l *Log) syncFiles(rolled []*segment, indexes []indexSnapshot, txns []txnSnapshot, active *segment, dirDirty bool) error {
 	for _, s := range rolled {
 		if err := s.syncLog(); err != nil {
 			return err
@@ -99,6 +107,11 @@ func (l *Log) syncFiles(rolled []*segment, indexes []indexSnapshot, active *segm
 			return err
 		}
 	}
+	changed, err := l.writeTxnIndexes(txns)
+	if err != nil {
+		return err
+	}
+	dirDirty = dirDirty || changed
 	if err := active.log.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", active.log.Name(), err)
 	}

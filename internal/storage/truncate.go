@@ -81,9 +81,10 @@ func truncatePosition(s *segment, pos, size int64, offset Offset) (int64, error)
 }
 
 // truncateSegment cuts the log file at pos and rebuilds the segment's
-// state and indexes by scanning what is left; the segment is active from
-// now on, so its index files are written when it is rolled or closed. The scan runs on a copy
-// so readers never see a half-built state.
+// state and indexes by scanning what is left, and drops the aborted
+// transactions whose markers went; the segment is active from now on, so
+// its index files are written when it is rolled or closed. The scan runs
+// on a copy so readers never see a half-built state.
 func (l *Log) truncateSegment(s *segment, pos int64) error {
 	if err := s.log.Truncate(pos); err != nil {
 		return fmt.Errorf("truncate %s: %w", s.log.Name(), err)
@@ -101,13 +102,22 @@ func (l *Log) truncateSegment(s *segment, pos int64) error {
 	s.size, s.nextOffset = scratch.size, scratch.nextOffset
 	s.maxTimestamp, s.offsetOfMaxTimestamp = scratch.maxTimestamp, scratch.offsetOfMaxTimestamp
 	s.index.slots, s.timeIndex.entries = scratch.index.slots, scratch.timeIndex.entries
+	s.setTxns(txnsBelow(s.txns, scratch.nextOffset))
 	s.bytesSinceIndexEntry = scratch.bytesSinceIndexEntry
 	l.mu.Unlock()
 	return nil
 }
 
+// syncAfterTruncation makes the truncation of s, now the active segment,
+// durable. Its .txnindex, if any, describes the segment before the
+// truncation: nothing trusts it while the segment is at or above the
+// recovery point (the caller's checkpoint put it there), and it is removed
+// so that no stale file outlives that.
 func (l *Log) syncAfterTruncation(s *segment) error {
 	if err := s.syncLog(); err != nil {
+		return l.fail(err)
+	}
+	if _, err := writeTxnIndexFile(l.fs, l.dir, s.baseOffset, nil, ""); err != nil {
 		return l.fail(err)
 	}
 	if err := l.fs.SyncDir(l.dir); err != nil {
