@@ -3,6 +3,7 @@ package partition
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/fjordhq/fjord/internal/producerstate"
 	"github.com/fjordhq/fjord/internal/recordbatch"
@@ -58,7 +59,7 @@ func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppen
 		p.mu.Lock()
 		p.noteEpochLocked(h.PartitionLeaderEpoch, info.BaseOffset)
 		p.mu.Unlock()
-		if err := p.noteBatchLocked(h, h.BaseOffset, nowMs, func() ([]byte, error) { return batch, nil }); err != nil {
+		if err := p.noteBatchLocked(h, h.BaseOffset, nowMs, 0, func() ([]byte, error) { return batch, nil }); err != nil {
 			return res, err
 		}
 		res.Batches++
@@ -135,7 +136,9 @@ func (p *Partition) TruncateTo(offset storage.Offset) error {
 	end := p.log.LogEndOffset()
 	// A truncated marker reopens its transaction, so the state is
 	// rebuilt from what the log still holds rather than patched.
-	if err := p.replayLocked(nil); err != nil {
+	// The log's transaction index dropped what was truncated and keeps
+	// the rest, so nothing is indexed again.
+	if err := p.replayLocked(math.MaxInt64, nil); err != nil {
 		return fmt.Errorf("rebuilding producer state of %s-%d after truncation: %w", p.Topic, p.Index, err)
 	}
 	p.mu.Lock()

@@ -64,7 +64,7 @@ func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEp
 	defer p.appendMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := p.replayLocked(func(h recordbatch.Header) {
+	err := p.replayLocked(log.TxnIndexRebuildFrom(), func(h recordbatch.Header) {
 		p.noteEpochLocked(h.PartitionLeaderEpoch, storage.Offset(h.BaseOffset))
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (p *Partition) appendLocked(batch []byte, h recordbatch.Header, nowMs int64
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
 	// Clients never send control batches (validation refuses them).
-	if err := p.noteBatchLocked(h, int64(info.BaseOffset), nowMs, nil); err != nil {
+	if err := p.noteBatchLocked(h, int64(info.BaseOffset), nowMs, 0, nil); err != nil {
 		return AppendResult{}, err
 	}
 	return AppendResult{BaseOffset: info.BaseOffset, LastOffset: info.LastOffset}, nil
@@ -191,7 +191,6 @@ func (p *Partition) ExpireProducers(cutoffMs int64) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.producers.ExpireBefore(cutoffMs)
-	p.txns.dropAbortedBefore(int64(p.log.LogStartOffset()))
 }
 
 // DeleteRecordsBefore advances the log start offset to offset

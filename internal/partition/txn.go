@@ -14,17 +14,6 @@ import (
 // transactions hold back the last stable offset, and which were aborted
 // (Kafka's transaction index), both derived from the batches appended.
 
-// AbortedTxn is one aborted transaction of this partition: its producer,
-// its first offset, its abort marker's offset, and the last stable offset
-// when it was aborted (every transaction aborted later starts at or after
-// it, which lets a reader stop early).
-type AbortedTxn struct {
-	ProducerID       int64
-	FirstOffset      int64
-	LastOffset       int64
-	LastStableOffset int64
-}
-
 // txnSpan is a transaction that may hold back the last stable offset: open
 // (last is -1), or ended by a marker at last that is not yet known to be
 // below the high watermark; until it is, a read_committed consumer could
@@ -39,21 +28,22 @@ type txnTracker struct {
 	mu sync.Mutex
 	// spans are ordered by first offset (appends come in offset order).
 	spans []txnSpan
-	// aborted is ordered by LastOffset.
-	aborted []AbortedTxn
 }
 
 // apply records what an appended batch did to its producer's transaction;
-// markerOffset and commit describe the batch when it is a marker.
-func (t *txnTracker) apply(c producerstate.TxnChange, markerOffset int64, commit bool) {
+// markerOffset and commit describe the batch when it is a marker. An
+// aborted transaction is returned for the log's transaction index, with
+// the last stable offset at its abort: every transaction aborted later
+// starts at or after it.
+func (t *txnTracker) apply(c producerstate.TxnChange, markerOffset int64, commit bool) (aborted storage.AbortedTxn, ok bool) {
 	if !c.Started && !c.Ended {
-		return
+		return storage.AbortedTxn{}, false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if c.Started {
 		t.spans = append(t.spans, txnSpan{producerID: c.ProducerID, first: c.FirstOffset, last: -1})
-		return
+		return storage.AbortedTxn{}, false
 	}
 	lso := markerOffset + 1
 	for i := range t.spans {
@@ -66,10 +56,11 @@ func (t *txnTracker) apply(c producerstate.TxnChange, markerOffset int64, commit
 			lso = min(lso, s.first)
 		}
 	}
-	if !commit {
-		t.aborted = append(t.aborted, AbortedTxn{ProducerID: c.ProducerID, FirstOffset: c.FirstOffset,
-			LastOffset: markerOffset, LastStableOffset: lso})
+	if commit {
+		return storage.AbortedTxn{}, false
 	}
+	return storage.AbortedTxn{ProducerID: c.ProducerID, FirstOffset: storage.Offset(c.FirstOffset),
+		LastOffset: storage.Offset(markerOffset), LastStableOffset: storage.Offset(lso)}, true
 }
 
 // lastStableOffset is the offset below which every transaction has ended
@@ -90,51 +81,10 @@ func (t *txnTracker) lastStableOffset(highWatermark int64) int64 {
 	return min(highWatermark, t.spans[0].first)
 }
 
-// abortedBetween lists the aborted transactions overlapping [from, upTo).
-func (t *txnTracker) abortedBetween(from, upTo int64) []AbortedTxn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(t.aborted, from, func(a AbortedTxn, offset int64) int {
-		return cmpInt64(a.LastOffset, offset)
-	})
-	var out []AbortedTxn
-	for _, a := range t.aborted[i:] {
-		if a.FirstOffset < upTo {
-			out = append(out, a)
-		}
-		if a.LastStableOffset >= upTo {
-			break // every later one starts at or after upTo
-		}
-	}
-	return out
-}
-
-// dropAbortedBefore forgets aborted transactions that ended before
-// logStart: no reader can fetch below it.
-func (t *txnTracker) dropAbortedBefore(logStart int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for n < len(t.aborted) && t.aborted[n].LastOffset < logStart {
-		n++
-	}
-	t.aborted = slices.Delete(t.aborted, 0, n)
-}
-
 func (t *txnTracker) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.spans, t.aborted = nil, nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	t.spans = nil
 }
 
 // LastStableOffsetAt is the offset below which a read_committed consumer
@@ -145,9 +95,9 @@ func (p *Partition) LastStableOffsetAt(highWatermark storage.Offset) storage.Off
 }
 
 // AbortedTxns lists the aborted transactions that overlap [from, upTo),
-// for a read_committed fetch of that range.
-func (p *Partition) AbortedTxns(from, upTo storage.Offset) []AbortedTxn {
-	return p.txns.abortedBetween(int64(from), int64(upTo))
+// for a read_committed fetch of that range (the log's transaction index).
+func (p *Partition) AbortedTxns(from, upTo storage.Offset) []storage.AbortedTxn {
+	return p.log.AbortedTxns(from, upTo)
 }
 
 // AppendCoordinator appends a transactional batch that a coordinator
@@ -186,15 +136,30 @@ func (p *Partition) AppendMarker(m recordbatch.Marker, nowMs int64) (AppendResul
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
 	change := p.producers.UpdateMarker(h, int64(info.BaseOffset), nowMs, m.CoordinatorEpoch)
-	p.txns.apply(change, int64(info.BaseOffset), m.Commit)
+	if err := p.indexAborted(p.txns.apply(change, int64(info.BaseOffset), m.Commit)); err != nil {
+		return AppendResult{}, err
+	}
 	return AppendResult{BaseOffset: info.BaseOffset, LastOffset: info.LastOffset}, nil
 }
 
+// indexAborted adds an aborted transaction, if ok, to the log's
+// transaction index.
+func (p *Partition) indexAborted(aborted storage.AbortedTxn, ok bool) error {
+	if !ok {
+		return nil
+	}
+	if err := p.log.AddAbortedTxn(aborted); err != nil {
+		return fmt.Errorf("indexing aborted transaction of %s-%d: %w", p.Topic, p.Index, err)
+	}
+	return nil
+}
+
 // noteBatchLocked updates the producer state and the transactions with a
-// batch appended at baseOffset (appendMu held). batch is read only for a
-// marker; a marker that cannot be read is an error, since the state would
-// be wrong after it.
-func (p *Partition) noteBatchLocked(h recordbatch.Header, baseOffset int64, nowMs int64, batch func() ([]byte, error)) error {
+// batch appended at baseOffset (appendMu held), indexing an aborted
+// transaction whose marker is at or past indexFrom. batch is read only for
+// a marker; a marker that cannot be read is an error, since the state
+// would be wrong after it.
+func (p *Partition) noteBatchLocked(h recordbatch.Header, baseOffset int64, nowMs int64, indexFrom storage.Offset, batch func() ([]byte, error)) error {
 	if !h.Idempotent() {
 		return nil
 	}
@@ -215,20 +180,22 @@ func (p *Partition) noteBatchLocked(h recordbatch.Header, baseOffset int64, nowM
 		p.producers.Update(h, baseOffset, nowMs)
 		return nil
 	}
-	p.txns.apply(p.producers.UpdateMarker(h, baseOffset, nowMs, m.CoordinatorEpoch), baseOffset, m.Commit)
-	return nil
+	aborted, ok := p.txns.apply(p.producers.UpdateMarker(h, baseOffset, nowMs, m.CoordinatorEpoch), baseOffset, m.Commit)
+	return p.indexAborted(aborted, ok && storage.Offset(baseOffset) >= indexFrom)
 }
 
 // replayLocked rebuilds the producer state and the transactions from the
-// whole log (appendMu held), calling onBatch with each header too.
-func (p *Partition) replayLocked(onBatch func(h recordbatch.Header)) error {
+// whole log (appendMu held), calling onBatch with each header too, and
+// indexes the aborted transactions whose markers are at or past indexFrom
+// (those the log's transaction index lacks).
+func (p *Partition) replayLocked(indexFrom storage.Offset, onBatch func(h recordbatch.Header)) error {
 	p.producers = producerstate.NewManager(maxBatchesPerProducer)
 	p.txns.reset()
 	return p.log.ScanBatches(p.log.LogStartOffset(), func(h recordbatch.Header) error {
 		if onBatch != nil {
 			onBatch(h)
 		}
-		return p.noteBatchLocked(h, h.BaseOffset, h.MaxTimestamp, func() ([]byte, error) { return p.readBatch(h) })
+		return p.noteBatchLocked(h, h.BaseOffset, h.MaxTimestamp, indexFrom, func() ([]byte, error) { return p.readBatch(h) })
 	})
 }
 
