@@ -27,9 +27,11 @@ import (
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/group"
+	"github.com/fjordhq/fjord/internal/interbroker"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/txn"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -67,6 +69,12 @@ type Broker struct {
 
 	// groups is the group coordinator; set by Start, run by Run.
 	groups *group.Coordinator
+
+	// txns is the transaction coordinator; set by Start, run by Run.
+	txns *txn.Coordinator
+	// peers are connections to the other brokers, for requests between
+	// coordinators and leaders (transaction markers).
+	peers *interbroker.Pool
 }
 
 // New creates a broker. Call Start before serving requests.
@@ -90,7 +98,11 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.replicas.Start(ctx); err != nil {
 		return err
 	}
-	return b.startGroups(ctx)
+	if err := b.startGroups(ctx); err != nil {
+		return err
+	}
+	b.startTxns()
+	return nil
 }
 
 // Run runs background maintenance until ctx is cancelled.
@@ -98,6 +110,7 @@ func (b *Broker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { b.replicas.Run(ctx) })
 	wg.Go(func() { b.groups.Run(ctx) })
+	wg.Go(func() { b.txns.Run(ctx) })
 	wg.Wait()
 }
 
@@ -117,7 +130,12 @@ func (b *Broker) awaitLocalApply(ctx context.Context) {
 func (b *Broker) LogDirFailed() <-chan struct{} { return b.replicas.LogDirFailed() }
 
 // Close closes every partition's log. Requests must have stopped.
-func (b *Broker) Close() error { return b.replicas.Close() }
+func (b *Broker) Close() error {
+	if b.peers != nil {
+		_ = b.peers.Close()
+	}
+	return b.replicas.Close()
+}
 
 // Routes lists every API this broker serves, with its versions: those the
 // handler files registered (api.go).

@@ -253,7 +253,7 @@ func abortedTransactions(p *replicas.Replica, from, upTo storage.Offset) []kmsg.
 	aborted := p.AbortedTxns(from, upTo)
 	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(aborted))
 	for i, a := range aborted {
-		out[i] = kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: a.FirstOffset}
+		out[i] = kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: int64(a.FirstOffset)}
 	}
 	return out
 }

@@ -1,9 +1,10 @@
 package broker
 
 // FindCoordinator: versions 0-6. v4+ batches keys. Groups (key type 0) are
-// placed on the leader of their __consumer_offsets partition. Transaction
-// coordinators (type 1) are not served yet and answer
-// COORDINATOR_NOT_AVAILABLE; share groups (type 2) are INVALID_REQUEST.
+// placed on the leader of their __consumer_offsets partition, transactional
+// ids (type 1) on the leader of their __transaction_state partition; each
+// topic is created on the first request for its type. Share groups (type 2)
+// are INVALID_REQUEST.
 
 import (
 	"context"
@@ -25,13 +26,16 @@ const (
 func (b *Broker) handleFindCoordinator(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	if req.CoordinatorType == coordinatorTypeGroup {
-		if img := b.meta.Image(); !hasTopic(img, offsetsTopic) {
-			// Created on first use, when the cluster's brokers are known;
-			// until it exists the coordinator is not available.
-			if _, err := b.createOffsetsTopic(ctx, img); err != nil {
-				b.logger.Warn("creating "+offsetsTopic, "err", err)
-			}
+	// Created on first use, when the cluster's brokers are known; until
+	// it exists the coordinator is not available.
+	switch img := b.meta.Image(); {
+	case req.CoordinatorType == coordinatorTypeGroup && !hasTopic(img, offsetsTopic):
+		if _, err := b.createOffsetsTopic(ctx, img); err != nil {
+			b.logger.Warn("creating "+offsetsTopic, "err", err)
+		}
+	case req.CoordinatorType == coordinatorTypeTransaction && !hasTopic(img, transactionStateTopic):
+		if _, err := b.createInternalTopic(ctx, img, b.transactionStateTopicSpec()); err != nil {
+			b.logger.Warn("creating "+transactionStateTopic, "err", err)
 		}
 	}
 	if req.Version < 4 {
@@ -55,17 +59,22 @@ func (b *Broker) findCoordinator(keyType int8, key string) kmsg.FindCoordinatorR
 		c.ErrorCode, c.ErrorMessage = err.Code, &err.Message
 		return c
 	}
+	var br metadata.BrokerImage
+	var code int16
 	switch keyType {
 	case coordinatorTypeGroup:
+		if key == "" {
+			return fail(kerr.InvalidGroupID)
+		}
+		br, code = b.groupCoordinatorFor(key)
 	case coordinatorTypeTransaction:
-		return fail(kerr.CoordinatorNotAvailable)
+		if key == "" {
+			return fail(kerr.InvalidRequest)
+		}
+		br, code = b.txnCoordinatorFor(key)
 	default:
 		return fail(kerr.InvalidRequest)
 	}
-	if key == "" {
-		return fail(kerr.InvalidGroupID)
-	}
-	br, code := b.groupCoordinatorFor(key)
 	if code != 0 {
 		return fail(kerr.ErrorForCode(code).(*kerr.Error))
 	}

@@ -93,9 +93,9 @@ func (b *Broker) electGroupPartitions(img *metadata.Image) {
 	for i, pi := range t.Partitions {
 		p := b.replicas.Partition(offsetsTopic, int32(i))
 		if p != nil && pi.Leader == b.opts.NodeID {
-			// The same partition yields an equal offsetsLog, so the
+			// The same partition yields an equal coordinatorLog, so the
 			// coordinator keeps what it loaded across metadata changes.
-			b.groups.Elect(int32(i), offsetsLog{p: p, b: b})
+			b.groups.Elect(int32(i), coordinatorLog{p: p, b: b})
 		} else {
 			b.groups.Resign(int32(i))
 		}
@@ -265,15 +265,16 @@ func topicInfo(ti metadata.TopicImage) group.TopicInfo {
 	return group.TopicInfo{Name: ti.Name, ID: ti.ID, Partitions: int32(len(ti.Partitions))}
 }
 
-// offsetsLog adapts a __consumer_offsets replica to group.Log. It is a
-// comparable value: the coordinator reloads a partition only when handed a
-// different one.
-type offsetsLog struct {
+// coordinatorLog adapts a replica of a coordinator's internal topic
+// (__consumer_offsets, __transaction_state) to the coordinator's log: it
+// is group.Log, and txnStateLog wraps it. It is a comparable value: the
+// coordinator reloads a partition only when handed a different one.
+type coordinatorLog struct {
 	p *replicas.Replica
 	b *Broker
 }
 
-func (l offsetsLog) Append(records []group.Record, txn *group.Producer) (int64, error) {
+func (l coordinatorLog) Append(records []group.Record, txn *group.Producer) (int64, error) {
 	// Only the partition's leader writes (replicas.NewWrite).
 	if _, err := l.b.replicas.NewWrite(l.p); err != nil {
 		return 0, fmt.Errorf("appending to %s-%d: %w", l.p.Topic, l.p.Index, err)
@@ -316,7 +317,11 @@ const offsetsCommitTimeout = 5 * time.Second
 // a replicated offsets partition, committed by its ISR (acks=all, as Kafka
 // writes __consumer_offsets), so group state survives a coordinator
 // failover.
-func (l offsetsLog) WaitDurable(end int64) error {
+func (l coordinatorLog) WaitDurable(end int64) error {
+	return l.wait(context.Background(), end)
+}
+
+func (l coordinatorLog) wait(ctx context.Context, end int64) error {
 	if end <= 0 {
 		return nil
 	}
@@ -324,10 +329,10 @@ func (l offsetsLog) WaitDurable(end int64) error {
 	if err != nil {
 		return fmt.Errorf("waiting for %s-%d's ISR: %w", l.p.Topic, l.p.Index, err)
 	}
-	return write.Wait(context.Background(), storage.Offset(end-1), -1, offsetsCommitTimeout)
+	return write.Wait(ctx, storage.Offset(end-1), -1, offsetsCommitTimeout)
 }
 
-func (l offsetsLog) Load(ctx context.Context, fn func(group.LogRecord) error) error {
+func (l coordinatorLog) Load(ctx context.Context, fn func(group.LogRecord) error) error {
 	// Everything in the log is read, up to its end, not the high
 	// watermark: a new coordinator leads the partition, so its log is what
 	// the followers will hold, and a high watermark that trails after a

@@ -1,15 +1,15 @@
 package broker
 
-// InitProducerId: versions 0-5, for idempotent producers (no
-// transactional.id). Ids come from blocks the controller allocates through
-// the metadata log, so an id is never handed out twice, across restarts too.
-// A transactional id is refused until the transaction coordinator exists.
+// InitProducerId: versions 0-5. Idempotent producers (no transactional.id)
+// get a fresh id here; ids come from blocks the controller allocates
+// through the metadata log, so an id is never handed out twice, across
+// restarts too. A transactional id goes to the transaction coordinator,
+// which fences the id's previous producer by bumping its epoch.
 
 import (
 	"context"
 	"sync"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/metadata"
@@ -23,8 +23,7 @@ func (b *Broker) handleInitProducerID(ctx context.Context, _ *server.RequestCont
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return server.Result{Response: resp}
+		return b.txnRequest(req)
 	}
 	// KIP-360: an idempotent producer that re-initializes after an error
 	// (v3+ with its old id) gets a fresh id too; a new id never collides

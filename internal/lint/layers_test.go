@@ -26,6 +26,10 @@ var forbiddenDeps = map[string][]string{
 	"internal/replication": {"internal/replicas", "internal/broker", "internal/metadata"},
 	"internal/replicas":    {"internal/broker", "internal/node"},
 	"internal/broker":      {"internal/node"},
+	// The transaction coordinator keeps its state in a log the broker
+	// adapts for it: it reaches no partition, replica or other coordinator.
+	"internal/txn": {"internal/storage", "internal/partition", "internal/replication", "internal/replicas",
+		"internal/metadata", "internal/group", "internal/broker", "internal/node"},
 	// The inter-broker client carries requests; what they mean belongs to
 	// its callers (the fetcher, the transaction coordinator).
 	"internal/interbroker": {"internal/storage", "internal/partition", "internal/replication", "internal/replicas",
