@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
@@ -75,7 +76,7 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
-			last, err := b.appendRecords(p, rp.Records, nowMs, req, pr)
+			last, err := b.appendRecords(ctx, p, rp.Records, nowMs, req, pr)
 			if err != nil {
 				pr.ErrorCode, pr.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
@@ -146,7 +147,7 @@ func requestTopicName(img *metadata.Image, byID bool, name string, id [16]byte) 
 
 // appendRecords validates the batch of one partition and appends it,
 // filling the offsets into pr. It returns the last offset written.
-func (b *Broker) appendRecords(p *replicas.Replica, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
+func (b *Broker) appendRecords(ctx context.Context, p *replicas.Replica, records []byte, nowMs int64, req *kmsg.ProduceRequest, pr *kmsg.ProduceResponseTopicPartition) (storage.Offset, error) {
 	cfg := p.Config()
 	// Produce v3+ carries exactly one batch per partition; Kafka answers
 	// anything else with INVALID_RECORD.
@@ -174,13 +175,32 @@ func (b *Broker) appendRecords(p *replicas.Replica, records []byte, nowMs int64,
 	} else if err := checkTimestamps(h, nowMs, cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs); err != nil {
 		return 0, err
 	}
-	res, err := p.Append(batch, h, nowMs)
+	res, err := b.appendChecked(ctx, p, batch, h, nowMs, req)
 	if err != nil {
 		return 0, err
 	}
 	pr.BaseOffset = int64(res.BaseOffset)
 	pr.LogStartOffset = int64(p.Log().LogStartOffset())
 	return res.LastOffset, nil
+}
+
+// appendChecked appends a validated batch; a transactional one that starts
+// a transaction here is first verified with the transaction coordinator
+// (txnverify.go). The verification runs on the connection's goroutine, as
+// Kafka's does before the append, so that batches of one producer keep
+// their order.
+func (b *Broker) appendChecked(ctx context.Context, p *replicas.Replica, batch []byte, h recordbatch.Header, nowMs int64, req *kmsg.ProduceRequest) (partition.AppendResult, error) {
+	guard := p.BeginVerification(h)
+	if !guard.Needed() {
+		return p.Append(batch, h, nowMs)
+	}
+	if req.TransactionID == nil {
+		return partition.AppendResult{}, kerr.InvalidTxnState
+	}
+	if err := b.verifyTxnPartition(ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.Topic, p.Index, req.Version >= 11); err != nil {
+		return partition.AppendResult{}, err
+	}
+	return p.AppendVerified(batch, h, nowMs, guard)
 }
 
 // checkTimestamps applies message.timestamp.before.max.ms and

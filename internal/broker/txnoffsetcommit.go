@@ -1,17 +1,54 @@
 package broker
 
-// TxnOffsetCommit: versions 0-4. A transactional producer's offsets (KIP-98, KIP-447) go to the group coordinator, which writes them to __consumer_offsets as one transactional batch of the producer and keeps them pending, invisible to OffsetFetch, until the producer's marker lands there. v3+ carries the member id, generation and instance id, checked against the group; a fenced producer epoch answers INVALID_PRODUCER_EPOCH, as Kafka.
+// TxnOffsetCommit: versions 0-4. A transactional producer's offsets
+// (KIP-98, KIP-447) go to the group coordinator, which writes them to
+// __consumer_offsets as one transactional batch of the producer and keeps
+// them pending, invisible to OffsetFetch, until the producer's marker lands
+// there. v3+ carries the member id, generation and instance id, checked
+// against the group; a fenced producer epoch answers INVALID_PRODUCER_EPOCH,
+// as Kafka. Before that, the group's offsets partition is verified with the
+// transaction coordinator (KIP-890 part 1, txnverify.go): offsets for a
+// group the producer did not add to its transaction answer
+// INVALID_TXN_STATE.
 
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(28, 0, 4, (*Broker).handleTxnOffsetCommit) }
 
-func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.TxnOffsetCommitRequest)
+	forward := b.groupRequest(rc, req)
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		if code := b.verifyTxnOffsets(ctx, req); code != 0 {
+			return groupErrorResponse(req, code)
+		}
+		return forward.Pending(ctx)
+	}}
+}
+
+// verifyTxnOffsets checks that the group's offsets partition is in the
+// producer's transaction, or returns the code to answer with.
+func (b *Broker) verifyTxnOffsets(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) int16 {
+	t, ok := b.meta.Image().Topic(offsetsTopic)
+	if !ok || req.Group == "" {
+		return 0 // the group coordinator answers these
+	}
+	p := group.PartitionFor(req.Group, int32(len(t.Partitions)))
+	err := b.verifyTxnPartition(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, offsetsTopic, p, req.Version >= 5)
+	if err == nil {
+		return 0
+	}
+	if errorCode(err) == kerr.NotEnoughReplicas.Code {
+		// Retriable for a TxnOffsetCommit client: the coordinator moves.
+		return kerr.CoordinatorLoadInProgress.Code
+	}
+	return errorCode(err)
 }

@@ -39,9 +39,13 @@ type Partition struct {
 
 	appendMu  sync.Mutex
 	producers *producerstate.Manager // guarded by appendMu
-	// txns are the transactions holding back the last stable offset and
-	// the aborted ones; changed under appendMu, read under their own lock.
+	// txns are the transactions holding back the last stable offset;
+	// changed under appendMu, read under their own lock.
 	txns txnTracker
+	// verifying holds, per producer, the guard of the transactional batch
+	// being verified with its coordinator (guarded by appendMu).
+	verifying map[int64]uint64
+	verifySeq uint64
 
 	mu struct {
 		sync.Mutex
@@ -123,6 +127,12 @@ type AppendResult struct {
 func (p *Partition) Append(batch []byte, h recordbatch.Header, nowMs int64) (AppendResult, error) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
+	return p.appendClientLocked(batch, h, nowMs)
+}
+
+// appendClientLocked appends a producer's batch after the producer state's
+// checks (appendMu held).
+func (p *Partition) appendClientLocked(batch []byte, h recordbatch.Header, nowMs int64) (AppendResult, error) {
 	d := p.producers.Check(h)
 	if d.Err != nil {
 		return AppendResult{}, d.Err

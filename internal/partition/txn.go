@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/fjordhq/fjord/internal/producerstate"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/storage"
@@ -100,6 +102,53 @@ func (p *Partition) AbortedTxns(from, upTo storage.Offset) []storage.AbortedTxn 
 	return p.log.AbortedTxns(from, upTo)
 }
 
+// VerifyGuard is what a transactional batch's verification with the
+// transaction coordinator (KIP-890) leaves for the append that follows it.
+type VerifyGuard struct {
+	needed bool
+	seq    uint64
+}
+
+// Needed reports whether the batch starts a transaction in the partition,
+// so that the coordinator must confirm the partition is in it.
+func (g VerifyGuard) Needed() bool { return g.needed }
+
+// BeginVerification starts the verification of a transactional batch:
+// unless its producer already has a transaction open here, the leader must
+// ask the coordinator before appending. A marker for the producer between
+// this call and the append voids the guard (Kafka's VerificationGuard), so
+// a batch verified against a transaction that has since ended cannot start
+// a hanging one.
+func (p *Partition) BeginVerification(h recordbatch.Header) VerifyGuard {
+	if !h.Transactional() {
+		return VerifyGuard{}
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if p.producers.InTransaction(h.ProducerID, h.ProducerEpoch) {
+		return VerifyGuard{}
+	}
+	if p.verifying == nil {
+		p.verifying = map[int64]uint64{}
+	}
+	p.verifySeq++
+	p.verifying[h.ProducerID] = p.verifySeq
+	return VerifyGuard{needed: true, seq: p.verifySeq}
+}
+
+// AppendVerified appends a transactional batch after its verification: a
+// batch that still starts a transaction is refused with INVALID_TXN_STATE
+// when a marker voided its guard.
+func (p *Partition) AppendVerified(batch []byte, h recordbatch.Header, nowMs int64, g VerifyGuard) (AppendResult, error) {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if g.needed && !p.producers.InTransaction(h.ProducerID, h.ProducerEpoch) && p.verifying[h.ProducerID] != g.seq {
+		return AppendResult{}, kerr.InvalidTxnState
+	}
+	delete(p.verifying, h.ProducerID)
+	return p.appendClientLocked(batch, h, nowMs)
+}
+
 // AppendCoordinator appends a transactional batch that a coordinator
 // writes for a producer (a TxnOffsetCommit's offsets): only the producer's
 // epoch is checked, as Kafka's appends of origin COORDINATOR.
@@ -135,6 +184,7 @@ func (p *Partition) AppendMarker(m recordbatch.Marker, nowMs int64) (AppendResul
 	p.mu.Lock()
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
+	delete(p.verifying, m.ProducerID)
 	change := p.producers.UpdateMarker(h, int64(info.BaseOffset), nowMs, m.CoordinatorEpoch)
 	if err := p.indexAborted(p.txns.apply(change, int64(info.BaseOffset), m.Commit)); err != nil {
 		return AppendResult{}, err

@@ -256,6 +256,14 @@ func (m *Manager) ExpireBefore(ms int64) {
 	}
 }
 
+// InTransaction reports whether producerID has a transaction open in the
+// partition at epoch: its next transactional batch continues it rather
+// than starting one.
+func (m *Manager) InTransaction(producerID int64, epoch int16) bool {
+	e := m.producers[producerID]
+	return e != nil && e.epoch == epoch && e.currentTxnStartOffset != noOffset
+}
+
 // FirstUnstableOffset is the lowest first offset among open transactions:
 // the last stable offset cannot pass it. ok is false with none open.
 func (m *Manager) FirstUnstableOffset() (offset int64, ok bool) {
