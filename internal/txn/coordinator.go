@@ -3,7 +3,6 @@ package txn
 import (
 	"context"
 	"log/slog"
-	"reflect"
 	"sync"
 	"time"
 
@@ -148,8 +147,9 @@ type Coordinator struct {
 	}
 }
 
-// partition is the state of one __transaction_state partition. Its fields
-// are guarded by Coordinator.mu.
+// partition is the state of one __transaction_state partition. index,
+// epoch, log and ctx never change; the other fields are guarded by
+// Coordinator.mu.
 type partition struct {
 	index int32
 	epoch int32 // the coordinator epoch: the partition's leader epoch
@@ -192,7 +192,8 @@ func (c *Coordinator) PartitionFor(transactionalID string) int32 {
 // Elect tells the coordinator that it leads partition at coordinatorEpoch
 // (the partition's leader epoch) and may serve its transactional ids once it
 // has loaded log. It does not block: Run loads. The same partition, epoch and
-// log again is a no-op; anything else drops what was loaded and reloads.
+// log (compared with ==) again is a no-op; anything else drops what was
+// loaded, stops its marker work and reloads.
 func (c *Coordinator) Elect(partition, coordinatorEpoch int32, log Log) {
 	c.mu.Lock()
 	if p := c.mu.partitions[partition]; p != nil {
@@ -219,13 +220,15 @@ func newPartition(index, epoch int32, log Log) *partition {
 	return &partition{index: index, epoch: epoch, log: log, ctx: ctx, cancel: cancel, loading: true}
 }
 
-// sameLog compares two logs without panicking on an uncomparable type.
-func sameLog(a, b Log) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
-	return ta == tb && ta.Comparable() && a == b
+// sameLog reports whether a and b are the same log. Logs whose dynamic type
+// cannot be compared are never the same: == panics on them.
+func sameLog(a, b Log) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // Resign tells the coordinator it no longer leads partition: its state is

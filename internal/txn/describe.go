@@ -138,6 +138,10 @@ func newListFilter(req *kmsg.ListTransactionsRequest, resp *kmsg.ListTransaction
 	return f, 0
 }
 
+// stateName is the state's name as Kafka prints it in DescribeTransactions
+// and ListTransactions.
+func stateName(s kmsg.TransactionState) string { return s.String() }
+
 // stateNamed is the state with exactly this name, as Kafka's
 // TransactionState.fromName matches it.
 func stateNamed(name string) (kmsg.TransactionState, bool) {

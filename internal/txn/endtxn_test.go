@@ -98,10 +98,6 @@ func TestMarkersRetryUntilWritten(t *testing.T) {
 	// Each failed attempt is retried after a backoff on the clock.
 	for attempt := 2; attempt <= 3; attempt++ {
 		h.waitUntil("a failed marker attempt", func() bool { return h.retryQueued("a") })
-		h.c.mu.Lock()
-		j := h.c.mu.partitions[0].txns["a"].job
-		println("test advance", attempt, len(h.markers.callsSoFar()), j, j.attempts, j.running, j.due.UnixMilli()%100000)
-		h.c.mu.Unlock()
 		h.clock.Advance(markerRetryBackoffMax)
 		h.waitUntil("the next attempt", func() bool { return len(h.markers.callsSoFar()) >= attempt })
 	}

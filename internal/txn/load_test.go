@@ -121,3 +121,19 @@ func newHarnessNoElect(t *testing.T) *harness {
 	h.c.Resign(0)
 	return h
 }
+
+// sliceLog is a Log whose type cannot be compared with ==.
+type sliceLog struct {
+	*fakeLog
+	tags []string
+}
+
+func TestElectWithAnUncomparableLog(t *testing.T) {
+	h := newHarnessNoElect(t)
+	log := sliceLog{fakeLog: h.log, tags: []string{"x"}}
+	h.c.Elect(0, 1, log)
+	h.waitLoaded(0)
+	h.c.Elect(0, 1, log) // reloads rather than panicking
+	h.waitLoaded(0)
+	h.begin("a")
+}

@@ -57,7 +57,6 @@ func (c *Coordinator) dispatchMarkersLocked(wg *sync.WaitGroup, now time.Time) t
 			return time.Time{} // a job ending wakes Run
 		}
 		heap.Pop(&c.mu.jobs)
-		println("dispatch", job.attempts, job.running, now.UnixMilli()%100000)
 		job.running = true
 		c.mu.markerWrites++
 		markers := markersOf(job)
@@ -157,7 +156,6 @@ func markerFenced(err error) bool {
 // endMarkerJobLocked ends an attempt: the job is done once the completion is
 // durable; otherwise it is queued again after a backoff.
 func (c *Coordinator) endMarkerJobLocked(job *markerJob, w *write) {
-	println("end", job, job.attempts, c.clock.Now().UnixMilli()%100000)
 	job.running = false
 	c.mu.markerWrites--
 	m := job.m
@@ -175,7 +173,6 @@ func (c *Coordinator) endMarkerJobLocked(job *markerJob, w *write) {
 	backoff := markerRetryBackoff << min(job.attempts, 10)
 	job.attempts++
 	job.due = c.clock.Now().Add(min(backoff, markerRetryBackoffMax))
-	println("due", job, job.due.UnixMilli()%100000)
 	heap.Push(&c.mu.jobs, job)
 }
 

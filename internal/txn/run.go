@@ -15,17 +15,12 @@ func (c *Coordinator) Run(ctx context.Context) {
 	defer wg.Wait()
 	defer c.stop()
 	now := c.clock.Now()
-	r := &runner{
-		nextAbort:  now.Add(c.cfg.AbortTimedOutInterval),
-		nextExpire: now.Add(c.cfg.RemoveExpiredInterval),
-	}
+	aborts := &periodicPass{next: now.Add(c.cfg.AbortTimedOutInterval), interval: c.cfg.AbortTimedOutInterval,
+		run: func() { c.abortTimedOut(ctx) }}
+	expirations := &periodicPass{next: now.Add(c.cfg.RemoveExpiredInterval), interval: c.cfg.RemoveExpiredInterval,
+		run: func() { c.expireIDs(ctx) }}
 	for {
-		next := c.dispatch(ctx, &wg, r)
-		var timer <-chan time.Time
-		stop := func() bool { return false }
-		if !next.IsZero() {
-			timer, stop = c.clock.NewTimer(max(next.Sub(c.clock.Now()), 0))
-		}
+		timer, stop := c.timerAt(c.dispatch(&wg, aborts, expirations))
 		select {
 		case <-ctx.Done():
 			stop()
@@ -37,42 +32,63 @@ func (c *Coordinator) Run(ctx context.Context) {
 	}
 }
 
-// runner is the state of Run's loop.
-type runner struct {
-	nextAbort, nextExpire time.Time
-	// aborting and expiring are set while a pass runs, so that a slow pass
-	// is not overlapped by the next.
-	aborting, expiring atomic.Bool
+// timerAt returns a channel that receives at next, never when next is
+// zero. The clock may move between reading it and arming the timer, which
+// would arm it late: if next has passed by then, the channel is ready now.
+func (c *Coordinator) timerAt(next time.Time) (<-chan time.Time, func() bool) {
+	if next.IsZero() {
+		return nil, func() bool { return false }
+	}
+	timer, stop := c.clock.NewTimer(max(next.Sub(c.clock.Now()), 0))
+	if now := c.clock.Now(); !now.Before(next) {
+		stop()
+		ready := make(chan time.Time, 1)
+		ready <- now
+		return ready, func() bool { return false }
+	}
+	return timer, stop
 }
 
 // dispatch starts the work that is due and returns when more will be (zero:
 // nothing is scheduled; a wake-up will come).
-func (c *Coordinator) dispatch(ctx context.Context, wg *sync.WaitGroup, r *runner) time.Time {
+func (c *Coordinator) dispatch(wg *sync.WaitGroup, passes ...*periodicPass) time.Time {
 	now := c.clock.Now()
-	if !now.Before(r.nextAbort) {
-		r.nextAbort = now.Add(c.cfg.AbortTimedOutInterval)
-		periodic(wg, &r.aborting, func() { c.abortTimedOut(ctx) })
-	}
-	if !now.Before(r.nextExpire) {
-		r.nextExpire = now.Add(c.cfg.RemoveExpiredInterval)
-		periodic(wg, &r.expiring, func() { c.expireIDs(ctx) })
+	var next []time.Time
+	for _, p := range passes {
+		next = append(next, p.dispatch(wg, now, c.signal))
 	}
 	c.mu.Lock()
-	loads := c.dispatchLoadsLocked(wg, now)
-	markers := c.dispatchMarkersLocked(wg, now)
+	next = append(next, c.dispatchLoadsLocked(wg, now), c.dispatchMarkersLocked(wg, now))
 	c.mu.Unlock()
-	return earliest(r.nextAbort, r.nextExpire, loads, markers)
+	return earliest(next...)
 }
 
-// periodic starts pass unless the previous one still runs.
-func periodic(wg *sync.WaitGroup, running *atomic.Bool, pass func()) {
-	if !running.CompareAndSwap(false, true) {
-		return
+// periodicPass is work Run starts every interval, one at a time: a pass due
+// while the previous one still runs starts when that one ends.
+type periodicPass struct {
+	next     time.Time
+	interval time.Duration
+	run      func()
+	running  atomic.Bool
+}
+
+// dispatch starts the pass if it is due and returns when it is next due
+// (zero while it runs: its end wakes Run).
+func (p *periodicPass) dispatch(wg *sync.WaitGroup, now time.Time, wake func()) time.Time {
+	switch {
+	case p.running.Load():
+		return time.Time{}
+	case now.Before(p.next):
+		return p.next
 	}
+	p.next = now.Add(p.interval)
+	p.running.Store(true)
 	wg.Go(func() {
-		defer running.Store(false)
-		pass()
+		defer wake()
+		defer p.running.Store(false)
+		p.run()
 	})
+	return time.Time{}
 }
 
 // earliest is the earliest non-zero time, or zero.

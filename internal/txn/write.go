@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // A write is one transition of one transactional id on its way to the log.
@@ -175,7 +174,3 @@ func codeOf(err error) int16 {
 	}
 	return kerr.UnknownServerError.Code
 }
-
-// stateName is the state's name as Kafka prints it in DescribeTransactions
-// and ListTransactions.
-func stateName(s kmsg.TransactionState) string { return s.String() }
