@@ -190,6 +190,9 @@ func (b *Broker) appendRecords(ctx context.Context, p *replicas.Replica, records
 // Kafka's does before the append, so that batches of one producer keep
 // their order.
 func (b *Broker) appendChecked(ctx context.Context, p *replicas.Replica, batch []byte, h recordbatch.Header, nowMs int64, req *kmsg.ProduceRequest) (partition.AppendResult, error) {
+	if !b.opts.Config.TransactionPartitionVerification {
+		return p.Append(batch, h, nowMs)
+	}
 	guard := p.BeginVerification(h)
 	if !guard.Needed() {
 		return p.Append(batch, h, nowMs)

@@ -38,7 +38,7 @@ func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestCont
 // producer's transaction, or returns the code to answer with.
 func (b *Broker) verifyTxnOffsets(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) int16 {
 	t, ok := b.meta.Image().Topic(offsetsTopic)
-	if !ok || req.Group == "" {
+	if !ok || req.Group == "" || !b.opts.Config.TransactionPartitionVerification {
 		return 0 // the group coordinator answers these
 	}
 	p := group.PartitionFor(req.Group, int32(len(t.Partitions)))

@@ -46,6 +46,7 @@ type Broker struct {
 	TransactionStateLogNumPartitions     int32         // transaction.state.log.num.partitions
 	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor
 	TransactionStateLogMinISR            int32         // transaction.state.log.min.isr
+	TransactionPartitionVerification     bool          // transaction.partition.verification.enable
 	OffsetsTopicNumPartitions            int32         // offsets.topic.num.partitions
 	OffsetsTopicReplicationFactor        int16         // offsets.topic.replication.factor
 	OffsetsRetention                     time.Duration // offsets.retention.minutes
@@ -115,6 +116,7 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	b.TransactionStateLogNumPartitions = p.int32("transaction.state.log.num.partitions")
 	b.TransactionStateLogReplicationFactor = int16(p.int32("transaction.state.log.replication.factor"))
 	b.TransactionStateLogMinISR = p.int32("transaction.state.log.min.isr")
+	b.TransactionPartitionVerification = p.bool("transaction.partition.verification.enable")
 	b.OffsetsTopicNumPartitions = p.int32("offsets.topic.num.partitions")
 	b.OffsetsTopicReplicationFactor = int16(p.int32("offsets.topic.replication.factor"))
 	b.OffsetsRetention = time.Duration(p.int64("offsets.retention.minutes")) * time.Minute

@@ -209,7 +209,7 @@ func (c *Coordinator) Elect(partition, coordinatorEpoch int32, log Log) {
 	}
 	c.mu.partitions[partition] = p
 	c.mu.Unlock()
-	c.logger.Info("elected transaction coordinator", "partition", partition, "epoch", coordinatorEpoch)
+	c.logger.Debug("elected transaction coordinator", "partition", partition, "epoch", coordinatorEpoch)
 	c.signal()
 }
 
@@ -243,7 +243,7 @@ func (c *Coordinator) Resign(partition int32) {
 	}
 	c.mu.Unlock()
 	if p != nil {
-		c.logger.Info("resigned transaction coordinator", "partition", partition, "epoch", p.epoch)
+		c.logger.Debug("resigned transaction coordinator", "partition", partition, "epoch", p.epoch)
 		c.signal()
 	}
 }

@@ -69,7 +69,7 @@ func (c *Coordinator) load(p *partition) {
 		return
 	}
 	c.serveLoadedLocked(p, states)
-	c.logger.Info("loaded transaction coordinator partition", "partition", p.index, "epoch", p.epoch,
+	c.logger.Debug("loaded transaction coordinator partition", "partition", p.index, "epoch", p.epoch,
 		"transactional_ids", len(states), "records", records, "skipped", skipped, "took", c.clock.Now().Sub(start))
 }
 
