@@ -21,7 +21,11 @@ func runConsume(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 	if available := offsets.available(); available < o.Records {
 		return Summary{}, fmt.Errorf("topic %q holds %d records, fewer than --records %d", o.Topic, available, o.Records)
 	}
-	cl, err := newClient(o, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: offsets.consumeFrom(false)}))
+	opts := []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: offsets.consumeFrom(false)})}
+	if o.ReadCommitted {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := newClient(o, opts...)
 	if err != nil {
 		return Summary{}, err
 	}

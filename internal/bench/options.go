@@ -72,12 +72,18 @@ type Options struct {
 	RecordsPerSecond  float64 // 0: as fast as the producers go
 	Compression       kgo.CompressionCodec
 	CompressionName   string
+	// TransactionRecords, when positive, makes each producer transactional:
+	// it commits a transaction every that many records (produce mode).
+	TransactionRecords int64
+
+	// ReadCommitted reads with isolation.level=read_committed (consume).
+	ReadCommitted bool
 }
 
 // usage lines per mode.
 var synopses = map[Mode]string{
-	ModeProduce: "fjord bench produce --topic T --records N [--record-size BYTES] [--partitions P] [--acks all|1|0] [--idempotent=true] [--linger 10ms] [--batch-bytes 1000000] [--producers C] [--rate R] [--compression none|gzip|snappy|lz4|zstd] [--in-process] [--quiet] [--histogram-svg FILE]",
-	ModeConsume: "fjord bench consume --topic T --records N [--in-process] [--quiet]",
+	ModeProduce: "fjord bench produce --topic T --records N [--record-size BYTES] [--partitions P] [--acks all|1|0] [--idempotent=true] [--transaction-records N] [--linger 10ms] [--batch-bytes 1000000] [--producers C] [--rate R] [--compression none|gzip|snappy|lz4|zstd] [--in-process] [--quiet] [--histogram-svg FILE]",
+	ModeConsume: "fjord bench consume --topic T --records N [--isolation read_uncommitted|read_committed] [--in-process] [--quiet]",
 	ModeE2E:     "fjord bench e2e --topic T --records N [--rate R] [--record-size BYTES] [--partitions P] [--acks all|1|0] [--in-process] [--quiet] [--histogram-svg FILE]",
 }
 
@@ -120,6 +126,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 type rawFlags struct {
 	brokers     string
 	acks        string
+	isolation   string
 	compression string
 	partitions  int
 	replication int
@@ -141,6 +148,7 @@ func registerFlags(fs *flag.FlagSet, mode Mode) (*Options, *rawFlags) {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line on stderr")
 	fs.BoolVar(&o.InProcess, "in-process", false, "start a private broker (this binary as fjord server on a temporary directory) and run against it")
 	if mode == ModeConsume {
+		fs.StringVar(&raw.isolation, "isolation", "read_uncommitted", "isolation.level: read_uncommitted or read_committed")
 		return o, raw
 	}
 	fs.IntVar(&o.RecordBytes, "record-size", 100, "value size of each record in `BYTES`")
@@ -155,6 +163,7 @@ func registerFlags(fs *flag.FlagSet, mode Mode) (*Options, *rawFlags) {
 	if mode == ModeProduce {
 		fs.IntVar(&o.Producers, "producers", 1, "concurrent producer clients")
 		fs.Float64Var(&o.RecordsPerSecond, "rate", 0, "target records per second over all producers (0: unlimited)")
+		fs.Int64Var(&o.TransactionRecords, "transaction-records", 0, "commit a transaction every `N` records per producer (0: not transactional)")
 	} else {
 		o.Producers = 1
 		fs.Float64Var(&o.RecordsPerSecond, "rate", 1000, "records per second (0: unlimited; e2e latency then includes queueing)")
@@ -178,6 +187,13 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 		return fmt.Errorf("--records must be between 1 and %d, got %d", int64(maxRecords), o.Records)
 	}
 	if mode == ModeConsume {
+		switch raw.isolation {
+		case "read_uncommitted":
+		case "read_committed":
+			o.ReadCommitted = true
+		default:
+			return fmt.Errorf("--isolation must be read_uncommitted or read_committed, got %q", raw.isolation)
+		}
 		return nil
 	}
 	minBytes := 0
@@ -223,6 +239,9 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 	o.CompressionName = raw.compression
 	if o.Producers < 1 || o.Producers > maxProducers {
 		return fmt.Errorf("--producers must be between 1 and %d, got %d", maxProducers, o.Producers)
+	}
+	if o.TransactionRecords < 0 || o.TransactionRecords > 0 && !o.Idempotent {
+		return fmt.Errorf("--transaction-records must be positive, and needs an idempotent producer (--acks all), got %d", o.TransactionRecords)
 	}
 	if !(o.RecordsPerSecond >= 0) { // also refuses NaN
 		return fmt.Errorf("--rate must not be negative, got %v", o.RecordsPerSecond)

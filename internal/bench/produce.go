@@ -30,8 +30,12 @@ func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 			cl.Close()
 		}
 	}()
-	for range o.Producers {
-		cl, err := newClient(o, producerOptions(o)...)
+	for i := range o.Producers {
+		opts := producerOptions(o)
+		if o.TransactionRecords > 0 {
+			opts = append(opts, kgo.TransactionalID(fmt.Sprintf("fjord-bench-%s-%d-%d", o.Topic, i, time.Now().UnixNano())))
+		}
+		cl, err := newClient(o, opts...)
 		if err != nil {
 			return Summary{}, err
 		}
@@ -44,20 +48,23 @@ func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	var workers []*producerWorker
 	for i, cl := range clients {
 		share := o.Records / int64(o.Producers)
 		if int64(i) < o.Records%int64(o.Producers) {
 			share++
 		}
-		w := producerWorker{
+		w := &producerWorker{
 			client:           cl,
 			records:          share,
+			txnRecords:       o.TransactionRecords,
 			value:            value,
 			recordsPerSecond: o.RecordsPerSecond / float64(o.Producers),
 			meter:            m,
 			latency:          m.recorders[i],
 			failure:          failure,
 		}
+		workers = append(workers, w)
 		wg.Go(func() { w.run(ctx) })
 	}
 	wg.Wait()
@@ -69,7 +76,15 @@ func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 	if err := ctx.Err(); err != nil {
 		return Summary{}, err
 	}
-	return newSummary(ModeProduce, m.records.Load(), m.bytes.Load(), elapsed, m.latency()), nil
+	summary := newSummary(ModeProduce, m.records.Load(), m.bytes.Load(), elapsed, m.latency())
+	if o.TransactionRecords > 0 {
+		commits := NewHistogram()
+		for _, w := range workers {
+			commits.Merge(w.commits)
+		}
+		summary.addCommits(commits)
+	}
+	return summary, nil
 }
 
 // producerWorker drives one kgo client.
@@ -81,12 +96,22 @@ type producerWorker struct {
 	meter            *meter
 	latency          *latencyRecorder
 	failure          *firstError
+	// txnRecords, when positive, is how many records each transaction
+	// holds; commits is then the time from the last record's send to the
+	// transaction's commit (Flush then EndTransaction, as the Java
+	// producer's commitTransaction flushes), recorded by this worker only.
+	txnRecords int64
+	commits    *Histogram
 }
 
 // run produces w.records records and waits for all of them to be
 // acknowledged. kgo blocks Produce once its buffer is full
 // (MaxBufferedRecords), which is what paces an unlimited run.
 func (w *producerWorker) run(ctx context.Context) {
+	if w.txnRecords > 0 {
+		w.runTransactions(ctx)
+		return
+	}
 	// The record's own timestamp is its enqueue time: Kafka's CreateTime,
 	// and the start of the latency measured when the promise runs. One
 	// promise for every record avoids a closure allocation per record.
@@ -110,6 +135,46 @@ func (w *producerWorker) run(ctx context.Context) {
 	}
 	if err := w.client.Flush(ctx); err != nil && ctx.Err() == nil {
 		w.failure.set(fmt.Errorf("flushing: %w", err))
+	}
+}
+
+// runTransactions produces w.records records in transactions of
+// w.txnRecords, each committed before the next begins.
+func (w *producerWorker) runTransactions(ctx context.Context) {
+	w.commits = NewHistogram()
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			w.failure.set(err)
+			return
+		}
+		w.latency.record(time.Since(r.Timestamp))
+		w.meter.add(1, int64(len(r.Value)))
+	}
+	start := time.Now()
+	for sent := int64(0); sent < w.records && ctx.Err() == nil; {
+		if err := w.client.BeginTransaction(); err != nil {
+			w.failure.set(fmt.Errorf("beginning a transaction: %w", err))
+			return
+		}
+		n := min(w.txnRecords, w.records-sent)
+		for i := range n {
+			at := start.Add(time.Duration(float64(sent+i) / w.recordsPerSecond * float64(time.Second)))
+			if w.recordsPerSecond > 0 && !waitUntil(ctx, at) {
+				break
+			}
+			w.client.Produce(ctx, &kgo.Record{Value: w.value, Timestamp: time.Now()}, promise)
+		}
+		sent += n
+		commitStart := time.Now()
+		if err := w.client.Flush(ctx); err != nil && ctx.Err() == nil {
+			w.failure.set(fmt.Errorf("flushing: %w", err))
+			return
+		}
+		if err := w.client.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			w.failure.set(fmt.Errorf("committing: %w", err))
+			return
+		}
+		w.commits.Record(time.Since(commitStart))
 	}
 }
 

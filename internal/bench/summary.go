@@ -24,6 +24,10 @@ type Summary struct {
 	// Latency is per record: enqueue to acknowledgement for produce, send
 	// to receipt for e2e. Consume has none.
 	Latency *LatencySummary `json:"latency_ms,omitempty"`
+	// Transactions and CommitLatency describe a transactional produce
+	// run: the commits, and each one's flush and EndTxn.
+	Transactions  int64           `json:"transactions,omitempty"`
+	CommitLatency *LatencySummary `json:"commit_latency_ms,omitempty"`
 
 	latencyHistogram *Histogram // for the SVG plot
 }
@@ -46,15 +50,25 @@ func newSummary(mode Mode, records, bytes int64, elapsed time.Duration, latency 
 	}
 	if latency != nil {
 		s.latencyHistogram = latency
-		s.Latency = &LatencySummary{
-			P50:  milliseconds(latency.Percentile(50)),
-			P99:  milliseconds(latency.Percentile(99)),
-			P999: milliseconds(latency.Percentile(99.9)),
-			Max:  milliseconds(latency.Max()),
-			Mean: milliseconds(latency.Mean()),
-		}
+		s.Latency = latencySummary(latency)
 	}
 	return s
+}
+
+// addCommits adds a transactional run's commit latencies.
+func (s *Summary) addCommits(commits *Histogram) {
+	s.Transactions = int64(commits.Count())
+	s.CommitLatency = latencySummary(commits)
+}
+
+func latencySummary(h *Histogram) *LatencySummary {
+	return &LatencySummary{
+		P50:  milliseconds(h.Percentile(50)),
+		P99:  milliseconds(h.Percentile(99)),
+		P999: milliseconds(h.Percentile(99.9)),
+		Max:  milliseconds(h.Max()),
+		Mean: milliseconds(h.Mean()),
+	}
 }
 
 // writeSummary prints s as one JSON line.
