@@ -42,6 +42,8 @@ func (m *Manager) cleanOnce(ctx context.Context) {
 			DeleteRetention:   millis(cfg.DeleteRetentionMs),
 			MinCompactionLag:  millis(cfg.MinCompactionLagMs),
 			DedupeBufferBytes: m.opts.Config.LogCleanerDedupeBufferBytes,
+			Bounded:           true,
+			UpperBound:        p.LastStableOffset(),
 		})
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, storage.ErrClosed):

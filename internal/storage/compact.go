@@ -72,6 +72,11 @@ type CompactOptions struct {
 	// DedupeBufferBytes is log.cleaner.dedupe.buffer.size, the memory of the
 	// offset map; DefaultDedupeBufferBytes when zero.
 	DedupeBufferBytes int64
+	// Bounded, with UpperBound, ends the cleanable section at the first
+	// unstable offset, so an open transaction is never cleaned
+	// (compact_txn.go).
+	Bounded    bool
+	UpperBound Offset
 }
 
 // CompactStats describes what a Compact call did.
@@ -131,7 +136,7 @@ func (r *cleanableRange) release() {
 }
 
 // cleanable takes the snapshot for a pass.
-func (l *Log) cleanable(now time.Time, minLag time.Duration) (*cleanableRange, error) {
+func (l *Log) cleanable(now time.Time, minLag time.Duration, upperBound Offset) (*cleanableRange, error) {
 	l.compaction.mu.Lock()
 	firstDirty := l.compaction.firstDirtyOffset
 	l.compaction.mu.Unlock()
@@ -147,7 +152,8 @@ func (l *Log) cleanable(now time.Time, minLag time.Duration) (*cleanableRange, e
 	for _, s := range l.mu.segments[:len(l.mu.segments)-1] {
 		// A segment waiting for its .txnindex is left alone: the Sync
 		// writing it must not race the swap that replaces it.
-		if s.nextOffset > l.mu.durableOffset || (minLag > 0 && s.maxTimestamp > lagCutoff) || s.txnDirty {
+		if s.nextOffset > l.mu.durableOffset || (minLag > 0 && s.maxTimestamp > lagCutoff) || s.txnDirty ||
+			s.nextOffset > upperBound {
 			break
 		}
 		s.acquire()
@@ -163,7 +169,7 @@ func (l *Log) cleanable(now time.Time, minLag time.Duration) (*cleanableRange, e
 // the figure compared with min.cleanable.dirty.ratio. Segments are counted
 // whole; a segment holding the first dirty offset counts as dirty.
 func (l *Log) DirtyRatio(now time.Time, minCompactionLag time.Duration) float64 {
-	r, err := l.cleanable(now, minCompactionLag)
+	r, err := l.cleanable(now, minCompactionLag, math.MaxInt64)
 	if err != nil {
 		return 0
 	}
@@ -216,7 +222,11 @@ func (l *Log) Compact(ctx context.Context, opts CompactOptions) (CompactStats, e
 		if err := ctx.Err(); err != nil {
 			return stats, err
 		}
-		r, err := l.cleanable(opts.Now, opts.MinCompactionLag)
+		upperBound := Offset(math.MaxInt64)
+		if opts.Bounded {
+			upperBound = opts.UpperBound
+		}
+		r, err := l.cleanable(opts.Now, opts.MinCompactionLag, upperBound)
 		if err != nil {
 			return stats, err
 		}
@@ -252,7 +262,8 @@ func (l *Log) compactPass(ctx context.Context, r *cleanableRange, opts CompactOp
 		return r.end, horizon, nil
 	}
 	m := newOffsetMap(opts.DedupeBufferBytes)
-	mapEnd, err = l.buildOffsetMap(ctx, r, m)
+	aborted := l.abortedIn(r.segs[0].baseOffset, r.end)
+	mapEnd, err = l.buildOffsetMap(ctx, r, m, aborted)
 	if err != nil {
 		return 0, horizon, fmt.Errorf("compact %s: build offset map: %w", l.dir, err)
 	}
@@ -265,7 +276,7 @@ func (l *Log) compactPass(ctx context.Context, r *cleanableRange, opts CompactOp
 		return 0, horizon, fmt.Errorf("compact %s: %w", l.dir, err)
 	}
 	f := &batchFilter{m: m, mapEnd: mapEnd, nowMs: opts.Now.UnixMilli(),
-		retentionMs: opts.DeleteRetention.Milliseconds(), producers: producers, prevEpoch: -1,
+		retentionMs: opts.DeleteRetention.Milliseconds(), producers: producers, aborted: aborted, prevEpoch: -1,
 		horizon: math.MaxInt64, logger: l.logger, dir: l.dir}
 	for _, g := range groupSegments(r, n) {
 		if err := l.cleanGroup(ctx, r, g, f, opts.Now, stats); err != nil {

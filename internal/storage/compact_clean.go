@@ -29,7 +29,7 @@ func forEachBatch(s *segment, size int64, fn func(pos int64, h recordbatch.Heade
 // buildOffsetMap maps the keys of the dirty section of r in offset order
 // until the map is full, at a batch boundary. It returns the offset the map
 // reaches: every record below it (in the dirty section) is in the map.
-func (l *Log) buildOffsetMap(ctx context.Context, r *cleanableRange, m *offsetMap) (Offset, error) {
+func (l *Log) buildOffsetMap(ctx context.Context, r *cleanableRange, m *offsetMap, aborted abortedRanges) (Offset, error) {
 	mapEnd := r.firstDirty
 	full := false
 	for i, s := range r.segs {
@@ -43,7 +43,7 @@ func (l *Log) buildOffsetMap(ctx context.Context, r *cleanableRange, m *offsetMa
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if h.Control() {
+			if h.Control() || aborted.aborted(h) {
 				mapEnd = Offset(h.NextOffset())
 				return nil
 			}
@@ -119,6 +119,7 @@ type batchFilter struct {
 	nowMs       int64
 	retentionMs int64
 	producers   *producerLast
+	aborted     abortedRanges
 	prevEpoch   int32
 	// horizon is the earliest delete horizon among written batches that
 	// still hold tombstones.
@@ -143,10 +144,11 @@ func (f *batchFilter) filter(h recordbatch.Header, raw []byte, last bool) (out [
 	}
 	horizonMs, hasHorizon := h.DeleteHorizon()
 	expired := hasHorizon && f.nowMs >= horizonMs
+	abortedBatch := f.aborted.aborted(h)
 	kept := make([]recordbatch.Record, 0, len(records))
 	tombstones := 0
 	for _, rec := range records {
-		if !f.retain(h, &rec, expired) {
+		if abortedBatch || !f.retain(h, &rec, expired) {
 			removed++
 			continue
 		}
