@@ -56,6 +56,7 @@ func (p *Partition) AppendAsFollower(records []byte, nowMs int64) (FollowerAppen
 		if err != nil {
 			return res, fmt.Errorf("appending fetched batch at %d to %s-%d: %w", h.BaseOffset, p.Topic, p.Index, err)
 		}
+		p.snapshotAtRollLocked(info)
 		p.mu.Lock()
 		p.noteEpochLocked(h.PartitionLeaderEpoch, info.BaseOffset)
 		p.mu.Unlock()
@@ -124,21 +125,31 @@ func (p *Partition) checkContiguous(h recordbatch.Header, logEnd storage.Offset)
 }
 
 // TruncateTo removes every record at or past offset (a follower dropping a
-// tail that diverged from its leader), with the epochs that start there and
-// the producer state of those batches. The log may end below offset when a
-// batch straddles it.
+// tail that diverged from its leader), with the epochs that start there,
+// the producer state of those batches and the snapshots above the new end.
+// The log may end below offset when a batch straddles it.
 func (p *Partition) TruncateTo(offset storage.Offset) error {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
+	// Snapshots go first: one that outlived the truncation would describe
+	// batches the leader's replace. Below the log start the log restarts
+	// empty, as TruncateFullyAndStartAt, and keeps none.
+	above := offset
+	if offset < p.log.LogStartOffset() {
+		above = -1
+	}
+	if err := p.dropSnapshotsAboveLocked(above); err != nil {
+		return fmt.Errorf("truncating %s-%d to %d: %w", p.Topic, p.Index, offset, err)
+	}
 	if err := p.log.TruncateTo(offset); err != nil {
 		return fmt.Errorf("truncating %s-%d to %d: %w", p.Topic, p.Index, offset, err)
 	}
 	end := p.log.LogEndOffset()
 	// A truncated marker reopens its transaction, so the state is
-	// rebuilt from what the log still holds rather than patched.
-	// The log's transaction index dropped what was truncated and keeps
-	// the rest, so nothing is indexed again.
-	if err := p.replayLocked(math.MaxInt64, nil); err != nil {
+	// rebuilt from what the log still holds (from the newest snapshot
+	// left) rather than patched. The log's transaction index dropped what
+	// was truncated and keeps the rest, so nothing is indexed again.
+	if err := p.rebuildLocked(math.MaxInt64, false); err != nil {
 		return fmt.Errorf("rebuilding producer state of %s-%d after truncation: %w", p.Topic, p.Index, err)
 	}
 	p.mu.Lock()
@@ -154,10 +165,14 @@ func (p *Partition) TruncateTo(offset storage.Offset) error {
 // TruncateFullyAndStartAt empties the replica and restarts it at offset,
 // the leader's log start when this replica fell behind it (retention or
 // DeleteRecords removed what it still lacked): the epochs and producer
-// state of the old log go with it.
+// state of the old log go with it, and its snapshots first: one at offset
+// would describe this replica's batches below it, not the leader's.
 func (p *Partition) TruncateFullyAndStartAt(offset storage.Offset) error {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
+	if err := p.dropSnapshotsAboveLocked(-1); err != nil {
+		return fmt.Errorf("restarting %s-%d at %d: %w", p.Topic, p.Index, offset, err)
+	}
 	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
 		return fmt.Errorf("restarting %s-%d at %d: %w", p.Topic, p.Index, offset, err)
 	}

@@ -8,10 +8,14 @@
 // What may be exposed to consumers (the high watermark), and the roles
 // that move it, belong to the replica manager (internal/replicas).
 //
+// The producer state is snapshotted to .snapshot files beside the segments
+// (at each segment roll and at Close), so that opening the partition
+// replays only the batches after the newest snapshot (snapshot.go).
+//
 // Concurrency: appends and truncations are serialized by appendMu, which
-// also guards the producer state. The leader epoch, the epoch history and
-// the topic config sit in mu. The log is safe for concurrent reads, syncs
-// and retention.
+// also guards the producer state and the snapshot files. The leader epoch,
+// the epoch history and the topic config sit in mu. The log is safe for
+// concurrent reads, syncs and retention.
 package partition
 
 import (
@@ -46,6 +50,11 @@ type Partition struct {
 	// being verified with its coordinator (guarded by appendMu).
 	verifying map[int64]uint64
 	verifySeq uint64
+	// snapshots are the offsets of the producer state snapshots in the
+	// log's directory, ascending (snapshot.go), and rebuilt what the
+	// latest rebuild of the state did; both guarded by appendMu.
+	snapshots []int64
+	rebuilt   rebuildStats
 
 	mu struct {
 		sync.Mutex
@@ -57,9 +66,12 @@ type Partition struct {
 	}
 }
 
-// New wraps an opened log. It rebuilds the producer state by scanning the
-// log's batch headers, so idempotent producers keep their sequence checks
-// across restarts.
+// New wraps an opened log. It rebuilds the producer state, the
+// transactions and the leader epoch history from the newest usable
+// snapshot and the batches after it (snapshot.go), or from every batch, so
+// idempotent producers keep their sequence checks across restarts. It
+// also adds back to the log's transaction index the aborted transactions
+// from log.TxnIndexRebuildFrom() on.
 func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEpoch int32) (*Partition, error) {
 	p := &Partition{Topic: topic, TopicID: topicID, Index: index, log: log}
 	// No one else holds p yet, but the locks are taken as everywhere
@@ -68,12 +80,15 @@ func New(topic string, topicID [16]byte, index int32, log *storage.Log, leaderEp
 	defer p.appendMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := p.replayLocked(log.TxnIndexRebuildFrom(), func(h recordbatch.Header) {
-		p.noteEpochLocked(h.PartitionLeaderEpoch, storage.Offset(h.BaseOffset))
-	})
+	snapshots, err := producerstate.ListSnapshotFiles(log.FS(), log.Dir())
 	if err != nil {
+		return nil, fmt.Errorf("opening %s-%d: %w", topic, index, err)
+	}
+	p.snapshots = snapshots
+	if err := p.rebuildLocked(log.TxnIndexRebuildFrom(), true); err != nil {
 		return nil, fmt.Errorf("rebuilding producer state of %s-%d: %w", topic, index, err)
 	}
+	p.pruneSnapshotsLocked()
 	p.mu.leaderEpoch = leaderEpoch
 	return p, nil
 }
@@ -150,6 +165,7 @@ func (p *Partition) appendLocked(batch []byte, h recordbatch.Header, nowMs int64
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("appending to %s-%d: %w", p.Topic, p.Index, err)
 	}
+	p.snapshotAtRollLocked(info)
 	p.mu.Lock()
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
@@ -196,11 +212,14 @@ func (p *Partition) Producers() []producerstate.ProducerInfo {
 }
 
 // ExpireProducers forgets idempotent producers idle since before
-// cutoffMs (producer.id.expiration.ms), so their state does not grow forever.
+// cutoffMs (producer.id.expiration.ms), so their state does not grow
+// forever. The retention pass calls it right after the log's retention, so
+// it also deletes the snapshots that retention left below the log start.
 func (p *Partition) ExpireProducers(cutoffMs int64) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.producers.ExpireBefore(cutoffMs)
+	p.pruneSnapshotsLocked()
 }
 
 // DeleteRecordsBefore advances the log start offset to offset
@@ -210,11 +229,26 @@ func (p *Partition) DeleteRecordsBefore(offset storage.Offset) (storage.Offset, 
 	if err := p.log.DeleteRecordsBefore(offset); err != nil {
 		return 0, err
 	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	p.pruneSnapshotsLocked()
 	return p.log.LogStartOffset(), nil
 }
 
-// Close closes the log.
-func (p *Partition) Close() error { return p.log.Close() }
+// Close closes the log and then, when that left every batch durable,
+// snapshots the producer state at the log end, so that the next open
+// replays nothing.
+func (p *Partition) Close() error {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if err := p.log.Close(); err != nil {
+		return err
+	}
+	if end := p.log.LogEndOffset(); p.log.DurableOffset() >= end {
+		p.takeSnapshotLocked(end)
+	}
+	return nil
+}
 
 // LogEndOffset is the offset the next appended record gets; a follower
 // fetches from it.

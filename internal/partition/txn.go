@@ -83,10 +83,34 @@ func (t *txnTracker) lastStableOffset(highWatermark int64) int64 {
 	return min(highWatermark, t.spans[0].first)
 }
 
-func (t *txnTracker) reset() {
+func (t *txnTracker) reset() { t.restore(nil) }
+
+// snapshot copies the spans for a producer state snapshot.
+func (t *txnTracker) snapshot() []producerstate.Txn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.spans = nil
+	out := make([]producerstate.Txn, len(t.spans))
+	for i, s := range t.spans {
+		out[i] = producerstate.Txn{ProducerID: s.producerID, FirstOffset: s.first, LastOffset: s.last}
+	}
+	return out
+}
+
+// restore replaces the spans with a snapshot's.
+func (t *txnTracker) restore(txns []producerstate.Txn) {
+	spans := make([]txnSpan, len(txns))
+	for i, x := range txns {
+		spans[i] = txnSpan{producerID: x.ProducerID, first: x.FirstOffset, last: x.LastOffset}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.spans = spans
+}
+
+func (t *txnTracker) empty() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.spans) == 0
 }
 
 // LastStableOffsetAt is the offset below which a read_committed consumer
@@ -161,14 +185,21 @@ func (p *Partition) AppendCoordinator(batch []byte, h recordbatch.Header, nowMs 
 	return p.appendLocked(batch, h, nowMs)
 }
 
-// AppendMarker appends a transaction marker (WriteTxnMarkers) ending
-// m.ProducerID's transaction in this partition. A marker from an older
-// producer epoch is INVALID_PRODUCER_EPOCH, one from a deposed
-// coordinator TRANSACTION_COORDINATOR_FENCED.
+// AppendMarker is AppendMarkerVersion for a marker of transaction version
+// 0 or 1.
 func (p *Partition) AppendMarker(m recordbatch.Marker, nowMs int64) (AppendResult, error) {
+	return p.AppendMarkerVersion(m, 0, nowMs)
+}
+
+// AppendMarkerVersion appends a transaction marker (WriteTxnMarkers) ending
+// m.ProducerID's transaction in this partition. A marker from an older
+// producer epoch is INVALID_PRODUCER_EPOCH (at transactionVersion 2 also
+// one at the epoch of the open transaction), one from a deposed
+// coordinator TRANSACTION_COORDINATOR_FENCED.
+func (p *Partition) AppendMarkerVersion(m recordbatch.Marker, transactionVersion int8, nowMs int64) (AppendResult, error) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
-	if err := p.producers.CheckMarker(m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch); err != nil {
+	if err := p.producers.CheckMarkerVersion(m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch, transactionVersion); err != nil {
 		return AppendResult{}, err
 	}
 	batch := recordbatch.BuildMarker(m, nowMs)
@@ -181,6 +212,7 @@ func (p *Partition) AppendMarker(m recordbatch.Marker, nowMs int64) (AppendResul
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("appending marker to %s-%d: %w", p.Topic, p.Index, err)
 	}
+	p.snapshotAtRollLocked(info)
 	p.mu.Lock()
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
@@ -227,41 +259,10 @@ func (p *Partition) noteBatchLocked(h recordbatch.Header, baseOffset int64, nowM
 		return fmt.Errorf("reading marker at %d of %s-%d: %w", baseOffset, p.Topic, p.Index, err)
 	}
 	if !ok {
-		p.producers.Update(h, baseOffset, nowMs)
+		// A control record of another type is not a transaction's end;
+		// Kafka ignores it, and so do the producer state and the spans.
 		return nil
 	}
 	aborted, ok := p.txns.apply(p.producers.UpdateMarker(h, baseOffset, nowMs, m.CoordinatorEpoch), baseOffset, m.Commit)
 	return p.indexAborted(aborted, ok && storage.Offset(baseOffset) >= indexFrom)
-}
-
-// replayLocked rebuilds the producer state and the transactions from the
-// whole log (appendMu held), calling onBatch with each header too, and
-// indexes the aborted transactions whose markers are at or past indexFrom
-// (those the log's transaction index lacks).
-func (p *Partition) replayLocked(indexFrom storage.Offset, onBatch func(h recordbatch.Header)) error {
-	p.producers = producerstate.NewManager(maxBatchesPerProducer)
-	p.txns.reset()
-	return p.log.ScanBatches(p.log.LogStartOffset(), func(h recordbatch.Header) error {
-		if onBatch != nil {
-			onBatch(h)
-		}
-		return p.noteBatchLocked(h, h.BaseOffset, h.MaxTimestamp, indexFrom, func() ([]byte, error) { return p.readBatch(h) })
-	})
-}
-
-// readBatch reads the stored batch h heads.
-func (p *Partition) readBatch(h recordbatch.Header) ([]byte, error) {
-	slice, err := p.log.Read(storage.Offset(h.BaseOffset), h.TotalSize(), storage.Offset(h.NextOffset()))
-	if err != nil {
-		return nil, err
-	}
-	defer slice.Release()
-	b, err := slice.ReadAll(make([]byte, 0, slice.Size))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) < h.TotalSize() {
-		return nil, fmt.Errorf("batch at %d of %s-%d: read %d of %d bytes", h.BaseOffset, p.Topic, p.Index, len(b), h.TotalSize())
-	}
-	return b[:h.TotalSize()], nil
 }

@@ -4,8 +4,9 @@ import (
 	"math"
 	"slices"
 
-	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/recordbatch"
 )
 
 // DefaultMaxBatchesPerProducer is how many of a producer's latest batches
@@ -211,17 +212,26 @@ func (m *Manager) CheckCoordinator(h recordbatch.Header) Decision {
 	return Decision{}
 }
 
-// CheckMarker decides on a transaction marker for producerID: an epoch
-// older than the producer's is INVALID_PRODUCER_EPOCH, and a coordinator
-// epoch older than the one that wrote the producer's last marker is
+// CheckMarker is CheckMarkerVersion for a marker of transaction version 0
+// or 1.
+func (m *Manager) CheckMarker(producerID int64, epoch int16, coordinatorEpoch int32) error {
+	return m.CheckMarkerVersion(producerID, epoch, coordinatorEpoch, 0)
+}
+
+// CheckMarkerVersion decides on a transaction marker for producerID: an
+// epoch older than the producer's is INVALID_PRODUCER_EPOCH (from
+// transaction version 2, whose markers always carry a bumped epoch, so is
+// the producer's own epoch while its transaction is open; with none open it
+// is a retry of a marker written, KAFKA-19999), and a coordinator epoch
+// older than the one that wrote the producer's last marker is
 // TRANSACTION_COORDINATOR_FENCED (a deposed coordinator), as Kafka's
 // appendEndTxnMarker.
-func (m *Manager) CheckMarker(producerID int64, epoch int16, coordinatorEpoch int32) error {
+func (m *Manager) CheckMarkerVersion(producerID int64, epoch int16, coordinatorEpoch int32, transactionVersion int8) error {
 	e := m.producers[producerID]
 	if e == nil {
 		return nil
 	}
-	if epoch < e.epoch {
+	if epoch < e.epoch || transactionVersion >= 2 && epoch == e.epoch && e.currentTxnStartOffset != noOffset {
 		return kerr.InvalidProducerEpoch
 	}
 	if coordinatorEpoch < e.coordinatorEpoch {

@@ -4,8 +4,9 @@ import (
 	"math"
 	"testing"
 
-	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/fjordhq/fjord/internal/recordbatch"
 )
 
 // batch is a header for a batch of count records from a producer.

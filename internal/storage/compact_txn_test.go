@@ -34,8 +34,8 @@ func TestCompactAbortedTransactions(t *testing.T) {
 		return info.BaseOffset
 	}
 	appendAt(keyedBatch(recordbatch.CodecNone, 1000, -1, kv{"a", val("1")}, kv{"b", val("1")})) // 0-1
-	first := appendAt(txnKeyedBatch(7, kv{"a", val("aborted")}))                               // 2
-	abort := appendAt(txnMarker(7, false))                                                     // 3
+	first := appendAt(txnKeyedBatch(7, kv{"a", val("aborted")}))                                // 2
+	abort := appendAt(txnMarker(7, false))                                                      // 3
 	if err := tl.AddAbortedTxn(AbortedTxn{ProducerID: 7, FirstOffset: first, LastOffset: abort, LastStableOffset: abort + 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@
 //	00000000000000012345.log        next segment: name = its base offset, 20 digits
 //	...
 //	log-checkpoint                  log start offset and recovery point
+//	00000000000000012345.snapshot   producer state, the partition's (see
+//	                                package producerstate); ignored here
 //
 // A .log file is a sequence of whole v2 record batches (see package
 // recordbatch for the header), offsets increasing from one batch to the

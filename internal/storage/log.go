@@ -153,6 +153,14 @@ func (l *Log) failLocked(err error) {
 	l.mu.syncDone.Broadcast()
 }
 
+// FS is the file system the log is on, and Dir its directory: the
+// partition keeps its own files beside the segments (producer state
+// snapshots), through the same FS so that tests can crash them too.
+func (l *Log) FS() vfs.FS { return l.fs }
+
+// Dir is the log's directory, as given to Open.
+func (l *Log) Dir() string { return l.dir }
+
 // LogStartOffset is the first offset readable.
 func (l *Log) LogStartOffset() Offset {
 	l.mu.Lock()
