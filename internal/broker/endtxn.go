@@ -1,7 +1,10 @@
 package broker
 
-// EndTxn: versions 0-4, handled by the transaction coordinator
-// (internal/txn): commits or aborts; v5 (transaction version 2) is not served yet.
+// EndTxn: versions 0-5, handled by the transaction coordinator
+// (internal/txn): commits or aborts. v5 comes from producers of transaction
+// version 2 (KIP-890 part 2): the producer epoch is bumped on every commit
+// and abort, and the response returns the producer id and epoch to go on
+// with.
 
 import (
 	"context"
@@ -11,7 +14,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(26, 0, 4, (*Broker).handleEndTxn) }
+func init() { registerAPI(26, 0, 5, (*Broker).handleEndTxn) }
 
 func (b *Broker) handleEndTxn(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
 	return b.txnRequest(req)

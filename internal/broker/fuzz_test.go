@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -186,8 +187,16 @@ func readUntilCorrelation(t *testing.T, conn net.Conn, correlationID int32, wait
 // `fjord server` does, with a fuzz topic of two partitions holding a few
 // records, and returns its address.
 func startInProcessBroker(tb testing.TB) string {
+	return startInProcessBrokerWith(tb, nil)
+}
+
+// startInProcessBrokerWith is startInProcessBroker with extra broker
+// properties.
+func startInProcessBrokerWith(tb testing.TB, props map[string]string) string {
 	dir := tb.TempDir()
-	cfg, err := config.ParseBroker(map[string]string{"log.dirs": dir, "node.id": "1"})
+	all := map[string]string{"log.dirs": dir, "node.id": "1"}
+	maps.Copy(all, props)
+	cfg, err := config.ParseBroker(all)
 	if err != nil {
 		tb.Fatal(err)
 	}

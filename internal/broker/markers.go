@@ -62,7 +62,7 @@ func (s markerSender) writeLocal(ctx context.Context, m txn.Markers, tps []txn.T
 	var wg sync.WaitGroup
 	for _, tp := range tps {
 		wg.Go(func() {
-			err := s.b.writeMarker(ctx, marker, tp.Topic, tp.Partition)
+			err := s.b.writeMarker(ctx, marker, m.TransactionVersion, tp.Topic, tp.Partition)
 			mu.Lock()
 			out[tp] = err
 			mu.Unlock()

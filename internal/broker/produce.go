@@ -3,7 +3,9 @@ package broker
 // Produce: versions 3-13 (magic v2 batches only, as Kafka 4; v13 names
 // topics by id). acks=0 gets no response, acks=1 and acks=all are answered
 // once the appended batches are fsynced (group commit), unless the topic's
-// flush.messages/flush.ms relax that.
+// flush.messages/flush.ms relax that. A transactional batch in v12+ comes
+// from a producer of transaction version 2 (KIP-890 part 2): its first in a
+// partition adds the partition to the producer's transaction.
 
 import (
 	"context"
@@ -185,12 +187,17 @@ func (b *Broker) appendRecords(ctx context.Context, p *replicas.Replica, records
 }
 
 // appendChecked appends a validated batch; a transactional one that starts
-// a transaction here is first verified with the transaction coordinator
-// (txnverify.go). The verification runs on the connection's goroutine, as
-// Kafka's does before the append, so that batches of one producer keep
-// their order.
+// a transaction here first goes to the transaction coordinator
+// (txnverify.go): from a producer of transaction version 2 (Produce v12+)
+// to add the partition to its transaction, from older producers to verify
+// it is there (when transaction.partition.verification.enable). The call
+// runs on the connection's goroutine, as Kafka's does before the append,
+// so that batches of one producer keep their order.
 func (b *Broker) appendChecked(ctx context.Context, p *replicas.Replica, batch []byte, h recordbatch.Header, nowMs int64, req *kmsg.ProduceRequest) (partition.AppendResult, error) {
-	if !b.opts.Config.TransactionPartitionVerification {
+	// The add is how a partition joins a transaction of version 2, so it
+	// happens whatever the verification config says.
+	add := req.Version >= 12 && h.Transactional()
+	if !add && !b.opts.Config.TransactionPartitionVerification {
 		return p.Append(batch, h, nowMs)
 	}
 	guard := p.BeginVerification(h)
@@ -200,7 +207,9 @@ func (b *Broker) appendChecked(ctx context.Context, p *replicas.Replica, batch [
 	if req.TransactionID == nil {
 		return partition.AppendResult{}, kerr.InvalidTxnState
 	}
-	if err := b.verifyTxnPartition(ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.Topic, p.Index, req.Version >= 11); err != nil {
+	check := txnPartitionCheck{transactionalID: *req.TransactionID, producerID: h.ProducerID, epoch: h.ProducerEpoch,
+		topic: p.Topic, partition: p.Index, add: add, abortableKnown: req.Version >= 11}
+	if err := b.checkTxnPartition(ctx, check); err != nil {
 		return partition.AppendResult{}, err
 	}
 	return p.AppendVerified(batch, h, nowMs, guard)

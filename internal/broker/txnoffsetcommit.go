@@ -1,15 +1,17 @@
 package broker
 
-// TxnOffsetCommit: versions 0-4. A transactional producer's offsets
+// TxnOffsetCommit: versions 0-5. A transactional producer's offsets
 // (KIP-98, KIP-447) go to the group coordinator, which writes them to
 // __consumer_offsets as one transactional batch of the producer and keeps
 // them pending, invisible to OffsetFetch, until the producer's marker lands
 // there. v3+ carries the member id, generation and instance id, checked
 // against the group; a fenced producer epoch answers INVALID_PRODUCER_EPOCH,
-// as Kafka. Before that, the group's offsets partition is verified with the
-// transaction coordinator (KIP-890 part 1, txnverify.go): offsets for a
-// group the producer did not add to its transaction answer
-// INVALID_TXN_STATE.
+// as Kafka. Before that, the group's offsets partition goes to the
+// transaction coordinator (txnverify.go): v5 comes from a producer of
+// transaction version 2, which sent no AddOffsetsToTxn, and adds it to the
+// transaction (KIP-890 part 2); v0-4 verify it is there (part 1, when
+// transaction.partition.verification.enable): offsets for a group the
+// producer did not add answer INVALID_TXN_STATE.
 
 import (
 	"context"
@@ -21,7 +23,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(28, 0, 4, (*Broker).handleTxnOffsetCommit) }
+func init() { registerAPI(28, 0, 5, (*Broker).handleTxnOffsetCommit) }
 
 func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.TxnOffsetCommitRequest)
@@ -34,15 +36,18 @@ func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestCont
 	}}
 }
 
-// verifyTxnOffsets checks that the group's offsets partition is in the
-// producer's transaction, or returns the code to answer with.
+// verifyTxnOffsets adds the group's offsets partition to the producer's
+// transaction (v5+) or checks that it is in it, or returns the code to
+// answer with.
 func (b *Broker) verifyTxnOffsets(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) int16 {
+	add := req.Version >= 5
 	t, ok := b.meta.Image().Topic(offsetsTopic)
-	if !ok || req.Group == "" || !b.opts.Config.TransactionPartitionVerification {
+	if !ok || req.Group == "" || !add && !b.opts.Config.TransactionPartitionVerification {
 		return 0 // the group coordinator answers these
 	}
 	p := group.PartitionFor(req.Group, int32(len(t.Partitions)))
-	err := b.verifyTxnPartition(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, offsetsTopic, p, req.Version >= 5)
+	err := b.checkTxnPartition(ctx, txnPartitionCheck{transactionalID: req.TransactionalID, producerID: req.ProducerID,
+		epoch: req.ProducerEpoch, topic: offsetsTopic, partition: p, add: add, abortableKnown: add})
 	if err == nil {
 		return 0
 	}

@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// TestTxnOffsetCommitPendingAndFenced drives TxnOffsetCommit through the
+// TestTxnOffsetCommitPendingAndFenced drives TxnOffsetCommit v4 through the
 // real broker: offsets for a group the producer did not add to its
 // transaction are refused (KIP-890 verification); once added they are
 // written as a transactional batch of the producer and stay pending for
@@ -19,11 +18,8 @@ import (
 // answers.
 func TestTxnOffsetCommitPendingAndFenced(t *testing.T) {
 	addr := startInProcessBroker(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	// TxnOffsetCommit v4: v5 adds the group itself (txnv2_test.go).
+	cl := txnClient(t, addr, 11, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// retry repeats a request while the coordinators load in the
@@ -45,6 +41,7 @@ func TestTxnOffsetCommitPendingAndFenced(t *testing.T) {
 		req.TransactionalID, req.TransactionTimeoutMillis = &id, 60_000
 		var resp *kmsg.InitProducerIDResponse
 		if code := retry(func() int16 {
+			var err error
 			if resp, err = req.RequestWith(ctx, cl); err != nil {
 				t.Fatal(err)
 			}

@@ -41,6 +41,9 @@ func (b *Broker) startTxns() {
 			NumPartitions: numPartitions,
 			MaxTimeout:    cfg.TransactionMaxTimeout,
 			IDExpiration:  cfg.TransactionalIDExpiration,
+			// Kafka finalizes the feature in the metadata log; fjord
+			// takes it from the broker config, the same on every broker.
+			TransactionVersion: cfg.TransactionVersion,
 		},
 		ProducerIDs:      b.producerIDs.next,
 		Markers:          markerSender{b: b},

@@ -1,10 +1,14 @@
 package broker
 
-// WriteTxnMarkers: versions 0-1, sent by transaction coordinators to the
+// WriteTxnMarkers: versions 0-2, sent by transaction coordinators to the
 // leaders of a transaction's partitions. Each marker is appended as a
 // control batch and answered once the ISR has it (acks=all, as Kafka's
 // coordinator writes them); a marker in __consumer_offsets also completes
-// the producer's pending offsets in the group coordinator.
+// the producer's pending offsets in the group coordinator. v2 (KIP-1228)
+// carries the transaction's version: a marker of version 2 must carry an
+// epoch above its transaction's (the coordinator bumped it), so one at the
+// epoch of an open transaction is refused with INVALID_PRODUCER_EPOCH; v0-1
+// are checked by version 0-1's rules.
 
 import (
 	"context"
@@ -19,7 +23,7 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func init() { registerAPI(27, 0, 1, (*Broker).handleWriteTxnMarkers) }
+func init() { registerAPI(27, 0, 2, (*Broker).handleWriteTxnMarkers) }
 
 // markerWriteTimeout bounds the wait for a marker's replication, as
 // Kafka's coordinator sends markers with its request timeout.
@@ -30,6 +34,7 @@ func (b *Broker) handleWriteTxnMarkers(_ context.Context, _ *server.RequestConte
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	type job struct {
 		marker    recordbatch.Marker
+		version   int8
 		topic     string
 		partition int32
 		out       *kmsg.WriteTxnMarkersResponseMarkerTopicPartition
@@ -48,7 +53,8 @@ func (b *Broker) handleWriteTxnMarkers(_ context.Context, _ *server.RequestConte
 			ot.Partitions = make([]kmsg.WriteTxnMarkersResponseMarkerTopicPartition, len(rt.Partitions))
 			for pi, p := range rt.Partitions {
 				ot.Partitions[pi].Partition = p
-				jobs = append(jobs, job{marker: m, topic: rt.Topic, partition: p, out: &ot.Partitions[pi]})
+				jobs = append(jobs, job{marker: m, version: rm.TransactionVersion, topic: rt.Topic, partition: p,
+					out: &ot.Partitions[pi]})
 			}
 		}
 	}
@@ -56,7 +62,7 @@ func (b *Broker) handleWriteTxnMarkers(_ context.Context, _ *server.RequestConte
 		var wg sync.WaitGroup
 		for _, j := range jobs {
 			wg.Go(func() {
-				if err := b.writeMarker(ctx, j.marker, j.topic, j.partition); err != nil {
+				if err := b.writeMarker(ctx, j.marker, j.version, j.topic, j.partition); err != nil {
 					j.out.ErrorCode = errorCode(err)
 				}
 			})
@@ -66,9 +72,10 @@ func (b *Broker) handleWriteTxnMarkers(_ context.Context, _ *server.RequestConte
 	}}
 }
 
-// writeMarker appends a transaction marker to a partition led here and
-// waits until its ISR has it.
-func (b *Broker) writeMarker(ctx context.Context, m recordbatch.Marker, topic string, partition int32) error {
+// writeMarker appends a transaction marker of transaction version
+// transactionVersion to a partition led here and waits until its ISR has
+// it.
+func (b *Broker) writeMarker(ctx context.Context, m recordbatch.Marker, transactionVersion int8, topic string, partition int32) error {
 	if _, ok := b.meta.Image().Topic(topic); !ok {
 		return kerr.UnknownTopicOrPartition
 	}
@@ -80,7 +87,7 @@ func (b *Broker) writeMarker(ctx context.Context, m recordbatch.Marker, topic st
 	if err != nil {
 		return err
 	}
-	res, err := p.AppendMarker(m, b.now().UnixMilli())
+	res, err := p.AppendMarkerVersion(m, transactionVersion, b.now().UnixMilli())
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type Broker struct {
 	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor
 	TransactionStateLogMinISR            int32         // transaction.state.log.min.isr
 	TransactionPartitionVerification     bool          // transaction.partition.verification.enable
+	TransactionVersion                   int16         // transaction.version (the finalized feature level)
 	OffsetsTopicNumPartitions            int32         // offsets.topic.num.partitions
 	OffsetsTopicReplicationFactor        int16         // offsets.topic.replication.factor
 	OffsetsRetention                     time.Duration // offsets.retention.minutes
@@ -117,6 +118,7 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	b.TransactionStateLogReplicationFactor = int16(p.int32("transaction.state.log.replication.factor"))
 	b.TransactionStateLogMinISR = p.int32("transaction.state.log.min.isr")
 	b.TransactionPartitionVerification = p.bool("transaction.partition.verification.enable")
+	b.TransactionVersion = int16(p.int32("transaction.version"))
 	b.OffsetsTopicNumPartitions = p.int32("offsets.topic.num.partitions")
 	b.OffsetsTopicReplicationFactor = int16(p.int32("offsets.topic.replication.factor"))
 	b.OffsetsRetention = time.Duration(p.int64("offsets.retention.minutes")) * time.Minute

@@ -107,6 +107,8 @@ func brokerOwnDefs() []Def {
 			Doc: "min.insync.replicas of __transaction_state, capped at its replication factor."},
 		{Name: "transaction.partition.verification.enable", Type: Boolean, Default: "true", HasDefault: true, ReadOnly: true,
 			Doc: "Verify with the transaction coordinator that a partition is in a producer's transaction before its first transactional batch there (KIP-890)."},
+		{Name: "transaction.version", Type: Short, Default: "2", HasDefault: true, Validate: between(0, 2), ReadOnly: true,
+			Doc: "The transaction.version feature level the broker finalizes (Kafka sets it with kafka-features or kafka-storage format --feature; every broker of a cluster must agree): 2 lets clients use KIP-890 part 2 transactions, 0 or 1 keeps them at part 1."},
 		{Name: "offsets.topic.num.partitions", Type: Int, Default: "50", HasDefault: true, Validate: atLeast(1), ReadOnly: true,
 			Doc: "Partitions of __consumer_offsets."},
 		{Name: "offsets.topic.replication.factor", Type: Short, Default: "3", HasDefault: true, Validate: atLeast(1), ReadOnly: true,

@@ -79,17 +79,30 @@ func Dial(ctx context.Context, addr, clientID, softwareName string, maxResponseB
 
 // negotiate sends ApiVersions. A broker that does not serve the version
 // asked answers with error UNSUPPORTED_VERSION in the v0 layout, listing
-// what it serves (KIP-511); the versions are read from that too.
+// the ApiVersions versions it serves (KIP-511): the request is sent once
+// more at the highest of those.
 func (c *Conn) negotiate(ctx context.Context, softwareName string) error {
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.ClientSoftwareName, req.ClientSoftwareVersion = softwareName, clientSoftwareVersion
 	c.versions[req.Key()] = req.MaxVersion()
 	resp := kmsg.NewPtrApiVersionsResponse()
-	if err := c.RoundTrip(ctx, req, resp, DefaultRequestTimeout); err != nil {
-		return fmt.Errorf("ApiVersions to %s: %w", c.addr, err)
-	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil && !errors.Is(err, kerr.UnsupportedVersion) {
-		return fmt.Errorf("ApiVersions to %s: %w", c.addr, err)
+	for attempt := 0; ; attempt++ {
+		if err := c.RoundTrip(ctx, req, resp, DefaultRequestTimeout); err != nil {
+			return fmt.Errorf("ApiVersions to %s: %w", c.addr, err)
+		}
+		err := kerr.ErrorForCode(resp.ErrorCode)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, kerr.UnsupportedVersion) || attempt > 0 {
+			return fmt.Errorf("ApiVersions to %s: %w", c.addr, err)
+		}
+		served, ok := apiVersionsRange(resp, req.Key())
+		if !ok || served >= c.versions[req.Key()] {
+			return fmt.Errorf("ApiVersions to %s: %w, and no lower version offered", c.addr, err)
+		}
+		c.versions[req.Key()] = served
+		resp = kmsg.NewPtrApiVersionsResponse()
 	}
 	delete(c.versions, req.Key())
 	for _, k := range resp.ApiKeys {
@@ -102,6 +115,16 @@ func (c *Conn) negotiate(ctx context.Context, softwareName string) error {
 		}
 	}
 	return nil
+}
+
+// apiVersionsRange is the highest ApiVersions version a refusal lists.
+func apiVersionsRange(resp *kmsg.ApiVersionsResponse, key int16) (int16, bool) {
+	for _, k := range resp.ApiKeys {
+		if k.ApiKey == key && k.MaxVersion >= k.MinVersion && k.MaxVersion >= 0 {
+			return k.MaxVersion, true
+		}
+	}
+	return 0, false
 }
 
 // Version returns the version requests with this API key are sent at: the

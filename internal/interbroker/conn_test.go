@@ -58,12 +58,13 @@ func TestDialNegotiatesVersions(t *testing.T) {
 
 // TestDialReadsRefusedApiVersions: a broker that does not serve the
 // ApiVersions version asked answers in the v0 layout with
-// UNSUPPORTED_VERSION and what it serves (KIP-511); the client uses that.
+// UNSUPPORTED_VERSION and its ApiVersions range (KIP-511); the client
+// asks again at that version.
 func TestDialReadsRefusedApiVersions(t *testing.T) {
 	b := startFakeBroker(t, func(r received) reply {
 		switch {
 		case r.key == kmsg.ApiVersions.Int16() && r.version > 3:
-			return apiVersions(0, kerr.UnsupportedVersion.Code, served)
+			return apiVersions(0, kerr.UnsupportedVersion.Code, map[int16][2]int16{kmsg.ApiVersions.Int16(): {0, 3}})
 		case r.key == kmsg.ApiVersions.Int16():
 			return apiVersions(r.version, 0, served)
 		}

@@ -216,7 +216,12 @@ func (p *Partition) AppendMarkerVersion(m recordbatch.Marker, transactionVersion
 	p.mu.Lock()
 	p.noteEpochLocked(epoch, info.BaseOffset)
 	p.mu.Unlock()
-	delete(p.verifying, m.ProducerID)
+	if transactionVersion < 2 {
+		// A marker of version 2 voids no guard: its bumped epoch refuses
+		// the batches of the transaction it ends, and a guard at that
+		// epoch is the producer's next transaction, already begun.
+		delete(p.verifying, m.ProducerID)
+	}
 	change := p.producers.UpdateMarker(h, int64(info.BaseOffset), nowMs, m.CoordinatorEpoch)
 	if err := p.indexAborted(p.txns.apply(change, int64(info.BaseOffset), m.Commit)); err != nil {
 		return AppendResult{}, err

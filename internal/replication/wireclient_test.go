@@ -163,11 +163,15 @@ func TestWireClientFetchReusesItsBuffer(t *testing.T) {
 
 // TestWireClientReadsRefusedApiVersions: a leader that does not serve the
 // ApiVersions version asked answers in the v0 layout with
-// UNSUPPORTED_VERSION and its versions; the client uses them.
+// UNSUPPORTED_VERSION and its ApiVersions range (KIP-511); the client asks
+// again at that version and uses what it answers.
 func TestWireClientReadsRefusedApiVersions(t *testing.T) {
-	l := startWireLeader(t, func(key, _ int16, _ string) ([]byte, bool) {
-		if key == kmsg.ApiVersions.Int16() {
-			return apiVersionsBody(0, kerr.UnsupportedVersion.Code, leaderVersions), false
+	l := startWireLeader(t, func(key, version int16, _ string) ([]byte, bool) {
+		switch {
+		case key == kmsg.ApiVersions.Int16() && version > 3:
+			return apiVersionsBody(0, kerr.UnsupportedVersion.Code, map[int16]int16{kmsg.ApiVersions.Int16(): 3}), false
+		case key == kmsg.ApiVersions.Int16():
+			return apiVersionsBody(version, 0, leaderVersions), false
 		}
 		return nil, false
 	})

@@ -211,11 +211,20 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	return s, nil
 }
 
+// unsupportedAPIVersions answers an ApiVersions at a version not served:
+// v0 with UNSUPPORTED_VERSION and only ApiVersions' own range, as Kafka
+// (KIP-511), so that the client asks again at a version it can read in
+// full. A client that took a full list here as final would miss what only
+// later versions carry (supported and finalized features).
 func (c *conn) unsupportedAPIVersions() kmsg.Response {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.Version = 0
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
-	resp.ApiKeys = AdvertisedVersions(c.srv.routes)
+	for _, k := range AdvertisedVersions(c.srv.routes) {
+		if k.ApiKey == kmsg.ApiVersions.Int16() {
+			resp.ApiKeys = append(resp.ApiKeys, k)
+		}
+	}
 	return resp
 }
 

@@ -2,8 +2,10 @@ package txn
 
 // AddPartitionsToTxn: versions 0-5. v0-3 carry one transaction from its
 // producer; v4+ a batch of transactions from a partition leader, each either
-// added (as v0-3) or, with VerifyOnly, checked: each partition answers NONE
-// when it is in the ongoing transaction, TRANSACTION_ABORTABLE when not.
+// added (as v0-3, for a producer of transaction version 2 whose Produce or
+// TxnOffsetCommit adds the partition implicitly) or, with VerifyOnly,
+// checked: each partition answers NONE when it is in the ongoing
+// transaction, TRANSACTION_ABORTABLE when not.
 // AddOffsetsToTxn: versions 0-4, adds the group's __consumer_offsets
 // partition. A partition unknown to the cluster fails its transaction: it
 // answers UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED,
@@ -13,6 +15,7 @@ package txn
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -29,6 +32,9 @@ type addTxn struct {
 	code  int16
 	codes map[TopicPartition]int16
 	w     *write
+	// settled, when set, closes once the producer's previous transaction
+	// completes; stop closes when its partition is resigned.
+	settled, stop <-chan struct{}
 }
 
 func (t *addTxn) codeFor(tp TopicPartition) int16 {
@@ -40,7 +46,7 @@ func (t *addTxn) codeFor(tp TopicPartition) int16 {
 
 func (c *Coordinator) addPartitionsToTxn(ctx context.Context, req *kmsg.AddPartitionsToTxnRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
-	tv := transactionVersionOf(req.Version)
+	tv := addPartitionsTransactionVersion(req.Version)
 	if req.Version < 4 {
 		t := &addTxn{id: req.TransactionalID, producerID: req.ProducerID, epoch: req.ProducerEpoch}
 		for _, rt := range req.Topics {
@@ -114,7 +120,7 @@ func (c *Coordinator) addOffsetsToTxn(ctx context.Context, req *kmsg.AddOffsetsT
 	}
 	t := &addTxn{id: req.TransactionalID, producerID: req.ProducerID, epoch: req.ProducerEpoch,
 		partitions: []TopicPartition{tp}}
-	c.addPartitions(ctx, []*addTxn{t}, false, transactionVersionOf(req.Version))
+	c.addPartitions(ctx, []*addTxn{t}, false, 0) // never from a client of version 2
 	resp.ErrorCode = t.code
 	if resp.ErrorCode == kerr.ProducerFenced.Code && req.Version < 2 {
 		resp.ErrorCode = kerr.InvalidProducerEpoch.Code
@@ -124,18 +130,51 @@ func (c *Coordinator) addOffsetsToTxn(ctx context.Context, req *kmsg.AddOffsetsT
 
 // addPartitions decides every transaction under one lock, writes those that
 // change, and leaves each outcome in its addTxn.
+//
+// A partition leader adding a partition for a producer of transaction
+// version 2 whose previous transaction is still writing its markers waits
+// for them, bounded by ctx, and is then decided again, where Kafka answers
+// CONCURRENT_TRANSACTIONS at once. Such a producer begins its next
+// transaction as soon as EndTxn answers, before the markers are written,
+// and the leader has to turn that answer into a retriable produce error
+// (NOT_ENOUGH_REPLICAS), after which clients such as franz-go wait for a
+// metadata refresh, seconds; this coordinator writes the markers in
+// milliseconds. Adds from clients keep Kafka's answer: they retry it
+// themselves after a short backoff.
 func (c *Coordinator) addPartitions(ctx context.Context, txns []*addTxn, checkExist bool, tv int16) {
 	if checkExist {
 		for _, t := range txns {
 			c.checkPartitionsExist(t)
 		}
 	}
+	waitCtx, cancel := context.WithTimeout(ctx, settleWaitMax)
+	defer cancel()
+	for again := txns; len(again) > 0; {
+		again = c.addPartitionsOnce(ctx, again, tv)
+		if !waitSettled(waitCtx, again) {
+			return
+		}
+	}
+}
+
+// settleWaitMax bounds how long an add from a partition leader waits for
+// the markers of the producer's previous transaction, whatever the
+// request's context allows: a leader whose partitions are unreachable can
+// keep them unwritten for long, and the produce waiting behind the add is
+// better answered a retriable error. The leaders give up after 5 s too
+// (txnVerifyTimeout in the broker).
+const settleWaitMax = 5 * time.Second
+
+// addPartitionsOnce decides and writes txns, and returns those that wait
+// for their producer's previous transaction to complete.
+func (c *Coordinator) addPartitionsOnce(ctx context.Context, txns []*addTxn, tv int16) []*addTxn {
 	var writes []*write
 	c.mu.Lock()
 	for _, t := range txns {
 		if t.codes != nil {
 			continue
 		}
+		t.settled, t.stop = nil, nil
 		c.addPartitionsLocked(t, tv)
 		if t.w != nil {
 			writes = append(writes, t.w)
@@ -143,11 +182,32 @@ func (c *Coordinator) addPartitions(ctx context.Context, txns []*addTxn, checkEx
 	}
 	c.mu.Unlock()
 	c.persist(ctx, writes)
+	var again []*addTxn
 	for _, t := range txns {
 		if t.w != nil {
-			t.code = t.w.code
+			t.code, t.w = t.w.code, nil
+		}
+		if t.settled != nil {
+			again = append(again, t)
 		}
 	}
+	return again
+}
+
+// waitSettled waits until the previous transaction of each of txns
+// completed, and reports false when ctx or a partition ended first: their
+// codes (CONCURRENT_TRANSACTIONS) stand.
+func waitSettled(ctx context.Context, txns []*addTxn) bool {
+	for _, t := range txns {
+		select {
+		case <-t.settled:
+		case <-t.stop:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Coordinator) addPartitionsLocked(t *addTxn, tv int16) {
@@ -170,6 +230,9 @@ func (c *Coordinator) addPartitionsLocked(t *addTxn, tv int16) {
 		d := decideAddPartitions(&m.cur, m.pending != nil, t.producerID, t.epoch, t.partitions, tv, c.clock.Now())
 		if d.next == nil {
 			t.code = d.code
+			if d.code == kerr.ConcurrentTransactions.Code && supportsEpochBump(tv) && m.cur.preparing() {
+				t.settled, t.stop = m.settledLocked(), p.ctx.Done()
+			}
 			return
 		}
 		t.w, t.code = c.beginLocked(p, m, d.next)

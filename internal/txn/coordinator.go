@@ -95,6 +95,13 @@ type Config struct {
 	IDExpiration          time.Duration // transactional.id.expiration.ms (7 days)
 	AbortTimedOutInterval time.Duration // transaction.abort.timed.out.transaction.cleanup.interval.ms (10 s)
 	RemoveExpiredInterval time.Duration // transaction.remove.expired.transaction.cleanup.interval.ms (1 h)
+	// TransactionVersion is the cluster's finalized transaction.version
+	// feature level (0-2): the rules by which the coordinator aborts on
+	// its own (fencing, timeouts), as Kafka does. Requests follow the
+	// version their client speaks. Unlike the other fields, zero is level
+	// 0 (version 1's rules), not Kafka's default of 2: the broker always
+	// sets it.
+	TransactionVersion int16
 }
 
 func (c Config) withDefaults() Config {
@@ -113,6 +120,7 @@ func (c Config) withDefaults() Config {
 	if c.RemoveExpiredInterval <= 0 {
 		c.RemoveExpiredInterval = time.Hour
 	}
+	c.TransactionVersion = min(max(c.TransactionVersion, 0), transactionVersion2)
 	return c
 }
 
@@ -256,9 +264,10 @@ func (c *Coordinator) signal() {
 }
 
 // Handle answers a transaction coordinator request at the request's version:
-// InitProducerId, AddPartitionsToTxn (v0-3 from clients, v4+ batched and
-// VerifyOnly from brokers), AddOffsetsToTxn, EndTxn, DescribeTransactions and
-// ListTransactions. It returns once what the response reports is durable.
+// InitProducerId, AddPartitionsToTxn (v0-3 from clients, v4+ batched from
+// partition leaders: VerifyOnly for producers of transaction version 0-1,
+// adds for those of version 2), AddOffsetsToTxn, EndTxn, DescribeTransactions
+// and ListTransactions. It returns once what the response reports is durable.
 // Every error is a code in the response. Any other request gets its empty
 // response: the broker never routes one here.
 func (c *Coordinator) Handle(ctx context.Context, req kmsg.Request) kmsg.Response {

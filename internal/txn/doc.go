@@ -3,7 +3,7 @@
 // markers that end transactions in the partitions they wrote to. It serves
 // InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
 // DescribeTransactions and ListTransactions with Kafka 4's semantics for
-// transaction version 1.
+// transaction versions 1 and 2 (KIP-890).
 //
 // Model. A transactional id belongs to one partition of __transaction_state,
 // chosen as Kafka does (kafkahash.PartitionFor); the broker leading that
@@ -30,6 +30,19 @@
 //	Empty, Complete* --InitProducerId--> Empty (next epoch, or a new producer id)
 //	Ongoing --InitProducerId or timeout--> PrepareAbort at epoch+1 (fences the producer)
 //	Empty, Complete* --idle for transactional.id.expiration.ms--> removed (tombstone)
+//
+// Transaction version 2 (KIP-890 part 2) changes three of them. EndTxn
+// (v5) writes PrepareCommit or PrepareAbort at epoch+1, which its markers
+// carry and its response returns; at an exhausted epoch the prepare also
+// names the next producer id, which the id moves to (epoch 0) when it
+// completes. An abort needs no transaction (Empty, Complete* --EndTxn
+// abort--> PrepareAbort at epoch+1, with no markers). A fence at version 2
+// aborts at epoch+2. Each id is treated by the version its client speaks,
+// which its request versions tell (EndTxn v5, AddPartitionsToTxn v4+ from
+// the partition leaders that add partitions for such clients), and is
+// recorded as ClientTransactionVersion; aborts the coordinator starts
+// itself follow the cluster's level, Config.TransactionVersion. A client of
+// version 1 keeps version 1's rules on a cluster at 2.
 //
 // PrepareEpochFence exists in Kafka's memory only: a fence writes
 // PrepareAbort at the bumped epoch, here too; should a log hold it, loading
@@ -60,9 +73,4 @@
 // returns once all its goroutines have. A Log is bound to one leader epoch
 // and refuses appends after it, so a write prepared before a resignation
 // cannot reach a newer leader's log.
-//
-// Transaction version 2 (KIP-890 part 2: an epoch bump per transaction,
-// partitions added by the partition leaders) is not implemented: requests
-// of its versions are answered by version 1's rules (transactionVersionOf
-// and decideEndTxn are where it goes).
 package txn

@@ -15,7 +15,7 @@ func TestEndTxnCommit(t *testing.T) {
 		t.Fatalf("commit with no transaction: %d", code)
 	}
 	h.addCode("a", pid, epoch, tp("t", 1), tp("t", 0), tp("u", 0))
-	resp := h.end("a", 5, pid, epoch, true)
+	resp := h.end("a", 4, pid, epoch, true)
 	if resp.ErrorCode != 0 || resp.ProducerID != pid || resp.ProducerEpoch != epoch {
 		t.Fatalf("commit: %+v", resp)
 	}

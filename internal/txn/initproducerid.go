@@ -4,8 +4,9 @@ package txn
 // id at epoch 0 (an idempotent producer). With one: a new id gets a producer
 // id at epoch 0; an idle one the next epoch (a new producer id once the
 // epochs are exhausted); an Ongoing one is aborted at a bumped epoch, which
-// fences the old producer, and answered CONCURRENT_TRANSACTIONS so that the
-// client retries; a prepared one CONCURRENT_TRANSACTIONS. v3+ (KIP-360) may
+// fences the old producer (by the rules of the cluster's transaction
+// version, fence in state.go), and answered CONCURRENT_TRANSACTIONS so that
+// the client retries; a prepared one CONCURRENT_TRANSACTIONS. v3+ (KIP-360) may
 // carry the client's producer id and epoch, to recover at the current or the
 // previous epoch; anything else is PRODUCER_FENCED, INVALID_PRODUCER_EPOCH
 // below v4.
@@ -108,7 +109,7 @@ func (c *Coordinator) prepareInitLocked(id string, timeout time.Duration, expect
 		p.txns[id] = m
 		newProducerID = noProducerID // spent on the new id
 	}
-	d := decideInit(&m.cur, m.pending != nil, timeout, expected, newProducerID, now)
+	d := decideInit(&m.cur, m.pending != nil, timeout, expected, newProducerID, c.cfg.TransactionVersion, now)
 	if d.next == nil {
 		if m.placeholder && m.pending == nil {
 			delete(p.txns, id)

@@ -58,7 +58,7 @@ func TestInitProducerIDValidation(t *testing.T) {
 }
 
 func TestInitProducerIDFencesOngoing(t *testing.T) {
-	h := newHarness(t, Config{}, nil)
+	h := newHarness(t, Config{TransactionVersion: 1}, nil)
 	pid, epoch := h.begin("a")
 	if code := h.addCode("a", pid, epoch, tp("t", 0), tp("t", 1)); code != 0 {
 		t.Fatalf("add: %d", code)

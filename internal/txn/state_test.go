@@ -70,7 +70,7 @@ func TestDecideInit(t *testing.T) {
 			if newID == 0 {
 				newID = -1
 			}
-			d := decideInit(&tt.s, tt.pending, 2*time.Minute, tt.expected, newID, testNow)
+			d := decideInit(&tt.s, tt.pending, 2*time.Minute, tt.expected, newID, transactionVersion1, testNow)
 			if d.needProducerID != tt.needID {
 				t.Fatalf("needProducerID = %v, want %v", d.needProducerID, tt.needID)
 			}
@@ -109,8 +109,8 @@ func TestDecideAddPartitionsAndEndTxn(t *testing.T) {
 		{"add: pending", decideAddPartitions(&ongoing, true, 5, 2, add, 0, testNow), kerr.ConcurrentTransactions.Code},
 		{"add: already in", decideAddPartitions(&ongoing, false, 5, 2, []TopicPartition{tp("t", 0)}, 0, testNow), 0},
 		{"add: new partition", decideAddPartitions(&ongoing, false, 5, 2, add, 0, testNow), -1},
-		{"end: wrong epoch", decideEndTxn(&ongoing, false, 5, 3, true, 0, testNow), kerr.ProducerFenced.Code},
-		{"end: ongoing", decideEndTxn(&ongoing, false, 5, 2, true, 0, testNow), -1},
+		{"end: wrong epoch", decideEndTxn(&ongoing, false, endRequest{producerID: 5, epoch: 3, commit: true}, -1, testNow), kerr.ProducerFenced.Code},
+		{"end: ongoing", decideEndTxn(&ongoing, false, endRequest{producerID: 5, epoch: 2, commit: true}, -1, testNow), -1},
 	}
 	for _, state := range []kmsg.TransactionState{kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort} {
 		s := stateAt(state, 5, 2)
@@ -142,7 +142,7 @@ func TestDecideAddPartitionsAndEndTxn(t *testing.T) {
 			name string
 			d    decision
 			want int16
-		}{"end: " + c.state.String(), decideEndTxn(&s, false, 5, 2, c.commit, 0, testNow), c.want})
+		}{"end: " + c.state.String(), decideEndTxn(&s, false, endRequest{producerID: 5, epoch: 2, commit: c.commit}, -1, testNow), c.want})
 	}
 	for _, tt := range tests {
 		if tt.want == -1 {
@@ -168,13 +168,13 @@ func TestTransitionsKeepTheirInputs(t *testing.T) {
 	if !d.next.startTime.Equal(testNow) || d.next.state != kmsg.TransactionStateOngoing {
 		t.Fatalf("a new transaction starts now: %+v", d.next)
 	}
-	f := fence(&s, testNow)
+	f := fence(&s, transactionVersion1, -1, testNow)
 	delete(f.partitions, tp("t", 0))
 	if len(s.partitions) != 1 {
 		t.Fatal("fence shares its partitions with the state it left")
 	}
 	top := stateAt(kmsg.TransactionStateOngoing, 5, math.MaxInt16)
-	if f := fence(&top, testNow); f.producerEpoch != math.MaxInt16 {
+	if f := fence(&top, transactionVersion1, -1, testNow); f.producerEpoch != math.MaxInt16 {
 		t.Fatalf("fence overflowed the epoch: %d", f.producerEpoch)
 	}
 	prepared := stateAt(kmsg.TransactionStatePrepareCommit, 5, 2)

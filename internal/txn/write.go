@@ -135,6 +135,7 @@ func (c *Coordinator) finishLocked(w *write) {
 		return
 	}
 	m.cur, m.placeholder = *w.next, false
+	m.noteSettledLocked()
 	if m.cur.preparing() && m.job == nil {
 		c.enqueueMarkersLocked(w.p, m)
 	}
