@@ -131,6 +131,9 @@ func (p *Partition) AbortedTxns(from, upTo storage.Offset) []storage.AbortedTxn 
 type VerifyGuard struct {
 	needed bool
 	seq    uint64
+	// leaderEpoch is the epoch the verification began at: the batch may
+	// be appended only while the partition is still led at it.
+	leaderEpoch int32
 }
 
 // Needed reports whether the batch starts a transaction in the partition,
@@ -157,15 +160,22 @@ func (p *Partition) BeginVerification(h recordbatch.Header) VerifyGuard {
 	}
 	p.verifySeq++
 	p.verifying[h.ProducerID] = p.verifySeq
-	return VerifyGuard{needed: true, seq: p.verifySeq}
+	return VerifyGuard{needed: true, seq: p.verifySeq, leaderEpoch: p.LeaderEpoch()}
 }
 
 // AppendVerified appends a transactional batch after its verification: a
 // batch that still starts a transaction is refused with INVALID_TXN_STATE
-// when a marker voided its guard.
+// when a marker voided its guard, and any verified batch with
+// NOT_LEADER_OR_FOLLOWER when the leader epoch moved since the guard.
 func (p *Partition) AppendVerified(batch []byte, h recordbatch.Header, nowMs int64, g VerifyGuard) (AppendResult, error) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
+	// The verification may have waited seconds for the coordinator; a
+	// broker that lost the leadership meanwhile (a new epoch) must not
+	// append, or it would hold a batch its new leader does not have.
+	if g.needed && p.LeaderEpoch() != g.leaderEpoch {
+		return AppendResult{}, kerr.NotLeaderForPartition
+	}
 	if g.needed && !p.producers.InTransaction(h.ProducerID, h.ProducerEpoch) && p.verifying[h.ProducerID] != g.seq {
 		return AppendResult{}, kerr.InvalidTxnState
 	}

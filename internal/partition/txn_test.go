@@ -161,3 +161,26 @@ func TestAbortedTxnsRebuiltAfterCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedAppendAfterLeaderChangeRefused: a batch whose verification
+// outlived the leader epoch it began at is not appended (a former leader
+// would hold a batch its successor does not).
+func TestVerifiedAppendAfterLeaderChangeRefused(t *testing.T) {
+	p := openPartition(t, vfs.NewMem(), storage.DefaultConfig())
+	b, h := txnBatch(10, 0, 0, 1)
+	g := p.BeginVerification(h)
+	if !g.Needed() {
+		t.Fatal("first transactional batch needs no verification")
+	}
+	p.SetLeaderEpoch(p.LeaderEpoch() + 1)
+	if _, err := p.AppendVerified(append([]byte(nil), b...), h, 1000, g); !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Fatalf("append after a leader change: %v", err)
+	}
+	if end := p.LogEndOffset(); end != 0 {
+		t.Fatalf("log end %d after a refused append", end)
+	}
+	g = p.BeginVerification(h)
+	if _, err := p.AppendVerified(append([]byte(nil), b...), h, 1000, g); err != nil {
+		t.Fatalf("append at the current epoch: %v", err)
+	}
+}
