@@ -12,6 +12,18 @@ import (
 // earliest offset to the high watermark after the run healed.
 type FinalRead map[int32][]Record
 
+// FinalReads are the reads a run ends with, once every fault is healed and
+// every transaction has ended.
+type FinalReads struct {
+	// Uncommitted is the final read (read_uncommitted, from the earliest
+	// offset to the high watermark); nil when there is none.
+	Uncommitted FinalRead
+	// Committed is the final read_committed read, from the earliest offset
+	// to the last stable offset, taken once no transaction is open (so the
+	// last stable offset is the high watermark); nil when there is none.
+	Committed FinalRead
+}
+
 // position is one offset of one partition.
 type position struct {
 	partition int32
@@ -33,22 +45,24 @@ type send struct {
 	partition    int32
 	value        string
 	offset       int64
+	txn          string // the transaction it was sent in, or empty
 }
 
 // pollRange is what one poll returned of one partition: from the session's
 // position when the poll was invoked (-1 if unknown) to the highest offset
 // it returned. The in-run lost-write rule works on these.
 type pollRange struct {
-	invoke   int
-	session  int
-	position int64
-	max      int64
+	invoke        int
+	session       int
+	position      int64
+	max           int64
+	readCommitted bool
 }
 
 // checker holds the data derived from one history while Check runs.
 type checker struct {
 	h      History
-	final  FinalRead
+	final  FinalRead // the final read_uncommitted read
 	report Report
 
 	sends      []send
@@ -60,25 +74,47 @@ type checker struct {
 	polledPos  map[position][]string // distinct values polls returned at each position
 	polled     map[string]bool       // values some poll returned
 	pollRanges map[int32][]pollRange
+
+	// finalCommitted is the final read_committed read, and committedAt
+	// and inCommitted what it holds by position and by value.
+	finalCommitted FinalRead
+	committedAt    map[position]string
+	inCommitted    map[string]bool
+	inFinal        map[string]bool // values of the final read
+	txns           map[string]*transaction
+	txnOrder       []*transaction // by first appearance in the history
 }
 
 // Check applies every rule of the package doc to a history and, when final
-// is not nil, the final read.
+// is not nil, the final read. It is CheckReads without a final
+// read_committed read.
 func Check(h History, final FinalRead) Report {
+	return CheckReads(h, FinalReads{Uncommitted: final})
+}
+
+// CheckReads applies every rule of the package doc to a history and the
+// final reads given.
+func CheckReads(h History, final FinalReads) Report {
 	c := &checker{
-		h: h, final: final,
-		writer:     map[string]int{},
-		log:        map[position][]string{},
-		places:     map[string][]position{},
-		finalAt:    map[position]string{},
-		polledPos:  map[position][]string{},
-		polled:     map[string]bool{},
-		pollRanges: map[int32][]pollRange{},
+		h: h, final: final.Uncommitted, finalCommitted: final.Committed,
+		writer:      map[string]int{},
+		log:         map[position][]string{},
+		places:      map[string][]position{},
+		finalAt:     map[position]string{},
+		polledPos:   map[position][]string{},
+		polled:      map[string]bool{},
+		pollRanges:  map[int32][]pollRange{},
+		committedAt: map[position]string{},
+		inCommitted: map[string]bool{},
+		inFinal:     map[string]bool{},
+		txns:        map[string]*transaction{},
 	}
 	c.report.Stats.Ops = len(h)
-	c.report.Stats.FinalRead = final != nil
+	c.report.Stats.FinalRead = final.Uncommitted != nil
+	c.report.Stats.FinalCommittedRead = final.Committed != nil
 	c.pairSends()
 	c.observe()
+	c.pairTransactions()
 	c.checkPositions()
 	c.checkValues()
 	c.checkSendOrder()
@@ -87,6 +123,8 @@ func Check(h History, final FinalRead) Report {
 	c.checkLostInRun()
 	c.checkUnseen()
 	c.checkGroups()
+	c.checkCommittedReads()
+	c.checkTransactions()
 	c.report.Valid = len(c.report.Anomalies) == 0
 	return c.report
 }
@@ -116,7 +154,7 @@ func (c *checker) pairSends() {
 				before[len(c.sends)] = a
 			}
 			c.sends = append(c.sends, send{invoke: i, done: -1, typ: Info, session: op.Session,
-				partition: op.Partition, value: op.Value})
+				partition: op.Partition, value: op.Value, txn: op.Txn})
 			continue
 		}
 		si, ok := byID[op.ID]
@@ -167,6 +205,9 @@ func (c *checker) observe() {
 		}
 		c.report.Stats.Polls++
 		c.report.Stats.PolledRecords += len(op.Records)
+		if op.ReadCommitted {
+			c.report.Stats.ReadCommittedPolls++
+		}
 		for _, r := range op.Records {
 			pos := position{r.Partition, r.Offset}
 			c.see(pos, r.Value)
@@ -182,6 +223,16 @@ func (c *checker) observe() {
 			pos := position{p, r.Offset}
 			c.see(pos, r.Value)
 			c.finalAt[pos] = r.Value
+			c.inFinal[r.Value] = true
+		}
+	}
+	for p, records := range c.finalCommitted {
+		c.report.Stats.FinalCommittedRecords += len(records)
+		for _, r := range records {
+			pos := position{p, r.Offset}
+			c.see(pos, r.Value)
+			c.committedAt[pos] = r.Value
+			c.inCommitted[r.Value] = true
 		}
 	}
 	c.sorted = make([]position, 0, len(c.log))
@@ -247,10 +298,10 @@ func (c *checker) checkValues() {
 	}
 }
 
-// readAnywhere reports whether a poll or the final read returned v (a
+// readAnywhere reports whether a poll or a final read returned v (a
 // failed send's value is in log only through a read, but be exact).
 func (c *checker) readAnywhere(v string, places []position) bool {
-	if c.polled[v] {
+	if c.polled[v] || c.inCommitted[v] {
 		return true
 	}
 	for _, p := range places {
@@ -352,7 +403,8 @@ func (c *checker) checkPoll(i, invoke int, op Op, cursors map[int32]*cursor) {
 			if cur.known {
 				pos = cur.next
 			}
-			ranges[r.Partition] = &pollRange{invoke: invoke, session: op.Session, position: pos, max: r.Offset}
+			ranges[r.Partition] = &pollRange{invoke: invoke, session: op.Session, position: pos, max: r.Offset,
+				readCommitted: op.ReadCommitted}
 		}
 		pr := ranges[r.Partition]
 		pr.max = max(pr.max, r.Offset)
@@ -377,11 +429,14 @@ func (c *checker) checkStep(op Op, i int, r Record, cur *cursor) {
 			Detail: fmt.Sprintf("returned although the session was assigned from offset %d", cur.next)})
 	case cur.known && r.Offset > cur.next:
 		skipped := c.knownBetween(r.Partition, cur.next, r.Offset)
+		if op.ReadCommitted {
+			skipped = c.mustShowAmong(skipped)
+		}
 		if len(skipped) > 0 {
 			c.report.add(PollSkip, Example{Partition: r.Partition, Offset: r.Offset, Value: r.Value,
 				Session: op.Session, Ops: []int{i},
-				Detail: fmt.Sprintf("expected offset %d next; skipped %d offsets holding values, first %d",
-					cur.next, len(skipped), skipped[0].offset)})
+				Detail: fmt.Sprintf("expected offset %d next; skipped %d offsets holding values, first %d%s",
+					cur.next, len(skipped), skipped[0].offset, c.describeTxnAt(skipped[0]))})
 		}
 	}
 }
@@ -433,6 +488,7 @@ func (c *checker) checkFinal() {
 				Detail: "polled, but " + detail})
 		}
 	}
+	c.checkFinalCommitted()
 }
 
 // checkLostInRun applies the in-run lost-write rule of the package doc. For
@@ -461,7 +517,7 @@ func (c *checker) checkLostInRun() {
 				if s.offset >= pr.max {
 					break
 				}
-				if lost[si] || s.done >= pr.invoke {
+				if lost[si] || s.done >= pr.invoke || (pr.readCommitted && !c.mustShow(s.value)) {
 					continue
 				}
 				lost[si] = true
@@ -474,10 +530,12 @@ func (c *checker) checkLostInRun() {
 	}
 }
 
-// checkUnseen counts the liveness measure: ok sends no poll returned.
+// checkUnseen counts the liveness measure: ok sends no poll returned,
+// leaving out the values of transactions not known to have committed,
+// which no read_committed consumer is bound to return.
 func (c *checker) checkUnseen() {
 	for _, s := range c.sends {
-		if s.typ != OK || c.polled[s.value] {
+		if s.typ != OK || c.polled[s.value] || (s.txn != "" && c.committed(c.txns[s.txn]) != yes) {
 			continue
 		}
 		c.report.Unseen++

@@ -25,8 +25,24 @@
 //     carrying the offsets (the next offset to read, per partition), then
 //     ok, fail (the coordinator refused it) or info. A reset is an
 //     explicit change of a group's committed offsets.
+//   - A transactional producer session begins a transaction (txn-begin, a
+//     single event naming it), sends values inside it (sends carrying its
+//     name, completed as any send: ok means appended, not committed), then
+//     invokes a commit (txn-commit) or an abort (txn-abort), completed ok,
+//     fail (it surely did not take effect: the client never sent it) or
+//     info (unknown). A transaction's fate follows: committed when a commit
+//     was acknowledged; unknown when a commit was invoked that did not
+//     fail (an abort after it changes nothing: the commit may have been
+//     written first); aborted when no such commit was invoked but an abort
+//     was, or every commit failed; open when neither was invoked.
+//   - A poll of a read_committed consumer is marked so; it may skip the
+//     values of transactions that did not commit.
 //   - The final read is, per partition, what a fresh consumer read from the
 //     earliest offset to the high watermark after every fault was healed.
+//     The final read_committed read is the same with isolation
+//     read_committed, taken once no transaction is open (so that the last
+//     stable offset is the high watermark). Check takes the first,
+//     CheckReads both.
 //
 // The history's order is the real-time order: an operation recorded before
 // another was recorded before it happened. Op.Time is a monotonic timestamp
@@ -35,7 +51,7 @@
 // # Rules
 //
 // log[p][o] is the set of values seen at offset o of partition p by ok sends,
-// polls and the final read; writer[v] is the send of value v.
+// polls and the final reads; writer[v] is the send of value v.
 //
 //  1. inconsistent-offsets: |log[p][o]| > 1.
 //  2. duplicate: a value at two or more (partition, offset) positions;
@@ -61,7 +77,8 @@
 //  6. nonmonotonic-poll: in one session, since its last assign or revoke of
 //     p, an offset of p at or below one it already returned; poll-skip: the
 //     next offset it returns for p jumps over an offset where log[p] holds a
-//     value. Positions restart on assign, revoke and lost (a client reset
+//     value (for a read_committed poll, a value it must show: see rule 10).
+//     Positions restart on assign, revoke and lost (a client reset
 //     after data loss is recorded as an assign), so a group member given a
 //     partition back re-reads from its group's committed offset freely.
 //  7. nonmonotonic-send: within one producer session and partition, ok
@@ -78,9 +95,44 @@
 //     below one an ok commit of g on p stored before it was invoked, with
 //     no reset in between. Commits that overlap in time are not compared,
 //     since the order the coordinator applied them in is unknown.
-//  10. Transactions are not modelled.
+//  10. Transactions. A read_committed read must show a value when the
+//     value was sent outside a transaction, or its transaction committed:
+//     its fate is committed, or unknown while the final read_committed read
+//     holds a value of it. Without a final read_committed read, an
+//     unknown-outcome transaction's values need not be shown. The rules
+//     apply to every read_committed poll and to the final read_committed
+//     read, each value reported once per anomaly:
+//     aborted-read: a read_committed read returns a value of a transaction
+//     whose fate is aborted, or (a poll) of an unknown-outcome transaction
+//     of which the final read_committed read holds no value: it was
+//     aborted, after the poll saw it.
+//     precommitted-read: a read_committed poll completed before its
+//     transaction's commit was invoked returns a value of it, or a read
+//     returns a value of an open transaction (one still open when the
+//     history ends, whose values the last stable offset must hold back).
+//     torn-transaction: the final read_committed read holds some but not
+//     all values of a committed or unknown-outcome transaction. A
+//     transaction's values are its ok sends and the info sends a final
+//     read holds; all or none must be there.
+//     lost-commit: a transaction whose commit was acknowledged has a value
+//     missing from the final read_committed read.
+//     In the run, atomic visibility is rule 6: a read_committed session
+//     that returns one value of a committed transaction and moves past
+//     another is a poll-skip (and, with its conditions, a
+//     lost-write-in-run, which for a read_committed poll only counts values
+//     it must show). The final read_committed read must hold every value
+//     of the final read sent outside a transaction (else poll-skip) and
+//     nothing the final read lacks (else read-then-lost). Duplicates,
+//     inconsistent offsets and misrouted values in read_committed reads are
+//     rules 1 and 2, which take every read. A read_committed group's
+//     group-skip only counts values it must show. Write cycles between
+//     transactions (G0: t1 before t2 in one partition, t2 before t1 in
+//     another) are allowed, as in Kafka's model, and not looked for; a
+//     read-write cycle (G1c) needs transactions that read, which the
+//     history does not model.
 //  11. Liveness is reported apart from the violations: Unseen counts ok
-//     sends whose value no poll returned.
+//     sends whose value no poll returned, leaving out the values of
+//     transactions not known to have committed.
 //
 // # Cost
 //

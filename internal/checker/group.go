@@ -64,12 +64,16 @@ func (c *checker) checkGroups() {
 		return s
 	}
 	firstPolled := map[string]map[string]int{} // group -> value -> first poll returning it
+	readCommitted := map[string]bool{}         // groups with a read_committed poll
 	pending := map[int64]pendingCommit{}
 	commits := map[groupPartition][]groupCommit{}
 	for i, op := range c.h {
 		switch {
 		case op.Kind == Poll && op.Type == OK && members[op.Session] != "":
 			g := members[op.Session]
+			if op.ReadCommitted {
+				readCommitted[g] = true
+			}
 			if firstPolled[g] == nil {
 				firstPolled[g] = map[string]int{}
 			}
@@ -110,7 +114,7 @@ func (c *checker) checkGroups() {
 		return
 	}
 	for _, gp := range slices.SortedFunc(maps.Keys(commits), compareGroupPartitions) {
-		c.checkGroupSkip(gp, commits[gp], firstPolled[gp.group])
+		c.checkGroupSkip(gp, commits[gp], firstPolled[gp.group], readCommitted[gp.group])
 	}
 }
 
@@ -145,7 +149,7 @@ func (c *checker) checkCommitOrder(gp groupPartition, op Op, pc pendingCommit, d
 // was invoked. A frontier per start offset makes each record checked once:
 // below it, every record was found polled before an earlier commit's
 // invoke (and so before this one's) or was already reported.
-func (c *checker) checkGroupSkip(gp groupPartition, commits []groupCommit, firstPolled map[string]int) {
+func (c *checker) checkGroupSkip(gp groupPartition, commits []groupCommit, firstPolled map[string]int, readCommitted bool) {
 	slices.SortFunc(commits, func(a, b groupCommit) int { return cmp.Compare(a.invoke, b.invoke) })
 	records := c.final[gp.partition]
 	frontier := map[int64]int64{} // start -> offsets below it are done
@@ -161,7 +165,7 @@ func (c *checker) checkGroupSkip(gp groupPartition, commits []groupCommit, first
 				break
 			}
 			at, polled := firstPolled[r.Value]
-			if polled && at < gc.invoke {
+			if (polled && at < gc.invoke) || (readCommitted && !c.mustShow(r.Value)) {
 				continue
 			}
 			detail := "no member of the group ever polled it"

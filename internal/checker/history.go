@@ -69,10 +69,22 @@ const (
 	// kafka-consumer-groups --reset-offsets would do); a single event of
 	// type OK. Below it, the group rules start afresh.
 	Reset
+	// TxnBegin starts a transaction of a transactional producer session; a
+	// single event of type OK naming the transaction in Txn. The sends of
+	// the transaction carry its name too.
+	TxnBegin
+	// TxnCommit asks the transaction coordinator to commit a transaction:
+	// an invoke, then ok (the commit was acknowledged), fail (it surely did
+	// not take effect, e.g. the client never sent it) or info (unknown).
+	TxnCommit
+	// TxnAbort asks the coordinator to abort a transaction: an invoke, then
+	// ok, fail or info.
+	TxnAbort
 )
 
 var kindNames = [...]string{Send: "send", Poll: "poll", Assign: "assign", Revoke: "revoke",
-	Lost: "lost", Commit: "commit", Reset: "reset"}
+	Lost: "lost", Commit: "commit", Reset: "reset", TxnBegin: "txn-begin", TxnCommit: "txn-commit",
+	TxnAbort: "txn-abort"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -135,8 +147,16 @@ type Op struct {
 	Value     string `json:"value,omitempty"`
 	Offset    int64  `json:"offset,omitempty"`
 
+	// Txn names the transaction of a send made inside one, and of a
+	// txn-begin, txn-commit or txn-abort; empty for other operations.
+	Txn string `json:"txn,omitempty"`
+
 	// Records an ok poll returned, in the order returned.
 	Records []Record `json:"records,omitempty"`
+	// ReadCommitted marks a poll (invoke and completion) of a consumer
+	// reading with isolation level read_committed: it must return no value
+	// of a transaction that was not committed, and may skip those values.
+	ReadCommitted bool `json:"read_committed,omitempty"`
 	// Assignment of an assign event; Partitions of a revoke.
 	Assignment []Assigned `json:"assignment,omitempty"`
 	Partitions []int32    `json:"partitions,omitempty"`
@@ -207,6 +227,12 @@ func (r *Recorder) InvokePoll(process, session int) int64 {
 	return r.invoke(Op{Kind: Poll, Process: process, Session: session})
 }
 
+// InvokeReadCommittedPoll records the start of a poll of a read_committed
+// consumer and returns the id its completion (PollOK) must carry.
+func (r *Recorder) InvokeReadCommittedPoll(process, session int) int64 {
+	return r.invoke(Op{Kind: Poll, Process: process, Session: session, ReadCommitted: true})
+}
+
 // PollOK records the records poll id returned; the recorder keeps the
 // slice, so the caller must not change it afterwards.
 func (r *Recorder) PollOK(id int64, records []Record) {
@@ -269,6 +295,48 @@ func (r *Recorder) CommitInfo(id int64, err error) {
 // ResetGroup records an explicit reset of group's committed offsets.
 func (r *Recorder) ResetGroup(process int, group string, offsets []Committed) {
 	r.event(Op{Type: OK, Kind: Reset, Process: process, Group: group, Offsets: offsets})
+}
+
+// BeginTxn records that session, a transactional producer, began
+// transaction txn; txn must be unique in the history.
+func (r *Recorder) BeginTxn(process, session int, txn string) {
+	r.event(Op{Type: OK, Kind: TxnBegin, Process: process, Session: session, Txn: txn})
+}
+
+// InvokeTxnSend records the start of a send of value to partition inside
+// transaction txn and returns the id its completion (SendOK, SendFail or
+// SendInfo) must carry.
+func (r *Recorder) InvokeTxnSend(process, session int, txn string, partition int32, value string) int64 {
+	return r.invoke(Op{Kind: Send, Process: process, Session: session, Txn: txn, Partition: partition, Value: value})
+}
+
+// InvokeEndTxn records the start of a commit (commit true) or an abort of
+// transaction txn and returns the id its completion must carry.
+func (r *Recorder) InvokeEndTxn(process, session int, txn string, commit bool) int64 {
+	kind := TxnAbort
+	if commit {
+		kind = TxnCommit
+	}
+	return r.invoke(Op{Kind: kind, Process: process, Session: session, Txn: txn})
+}
+
+// EndTxnOK records that the coordinator acknowledged the commit or abort
+// id.
+func (r *Recorder) EndTxnOK(id int64) {
+	r.complete(id, OK, func(*Op) {})
+}
+
+// EndTxnFail records that the commit or abort id surely did not take
+// effect (the client did not send it, or the coordinator refused it before
+// changing anything).
+func (r *Recorder) EndTxnFail(id int64, err error) {
+	r.complete(id, Fail, func(op *Op) { op.Error = errorText(err) })
+}
+
+// EndTxnInfo records that the outcome of the commit or abort id is
+// unknown.
+func (r *Recorder) EndTxnInfo(id int64, err error) {
+	r.complete(id, Info, func(op *Op) { op.Error = errorText(err) })
 }
 
 // History returns a copy of the events so far.

@@ -22,6 +22,9 @@ const (
 	RealtimeOrder       = "realtime-order"
 	GroupSkip           = "group-skip"
 	CommitBackwards     = "committed-offsets-backwards"
+	PrecommittedRead    = "precommitted-read"
+	TornTransaction     = "torn-transaction"
+	LostCommit          = "lost-commit"
 )
 
 // MaxExamples is how many examples a report keeps per anomaly: enough to
@@ -86,6 +89,21 @@ type Stats struct {
 	// lost-write, aborted-read-in-final and read-then-lost rules that need
 	// it are not applied.
 	FinalRead bool `json:"final_read"`
+
+	// Transactions counts the transactions of the history by their fate:
+	// committed (the commit was acknowledged), aborted (no commit that may
+	// have taken effect), unknown (a commit of unknown outcome) and open
+	// (neither commit nor abort was invoked).
+	Transactions          int `json:"transactions,omitempty"`
+	TxnCommitted          int `json:"txn_committed,omitempty"`
+	TxnAborted            int `json:"txn_aborted,omitempty"`
+	TxnUnknown            int `json:"txn_unknown,omitempty"`
+	TxnOpen               int `json:"txn_open,omitempty"`
+	ReadCommittedPolls    int `json:"read_committed_polls,omitempty"`
+	FinalCommittedRecords int `json:"final_committed_records,omitempty"`
+	// FinalCommittedRead says whether a final read_committed read was
+	// given; the torn-transaction and lost-commit rules need it.
+	FinalCommittedRead bool `json:"final_committed_read,omitempty"`
 }
 
 // Report is the outcome of Check; it encodes as JSON for saving with a run.
@@ -142,6 +160,16 @@ func (r *Report) Summary() string {
 		s.Ops, s.Sends, s.SendsOK, s.SendsFailed, s.SendsInfo, s.Polls, s.PolledRecords, s.FinalRecords)
 	if s.Commits > 0 {
 		fmt.Fprintf(&b, ", %d group commits (%d ok)", s.Commits, s.CommitsOK)
+	}
+	if s.Transactions > 0 {
+		fmt.Fprintf(&b, ", %d transactions (%d committed, %d aborted, %d unknown, %d open)",
+			s.Transactions, s.TxnCommitted, s.TxnAborted, s.TxnUnknown, s.TxnOpen)
+	}
+	if s.ReadCommittedPolls > 0 {
+		fmt.Fprintf(&b, ", %d of the polls read_committed", s.ReadCommittedPolls)
+	}
+	if s.FinalCommittedRead {
+		fmt.Fprintf(&b, ", %d records in the final read_committed read", s.FinalCommittedRecords)
 	}
 	if s.Polls > 0 { // without consumers, unseen says nothing
 		fmt.Fprintf(&b, ", %d unseen", r.Unseen)

@@ -200,11 +200,12 @@ func provesNothingAppended(err error) bool {
 // read_committed for every second one; every partition from the start)
 // recording each poll.
 type checkedConsumer struct {
-	session int
-	mu      sync.Mutex
-	next    map[int32]int64 // offset it will return next, per partition
-	resets  int             // client resets after detected data loss
-	errs    []string        // first fetch errors, for the log
+	session       int
+	readCommitted bool
+	mu            sync.Mutex
+	next          map[int32]int64 // offset it will read next, per partition
+	resets        int             // client resets after detected data loss
+	errs          []string        // first fetch errors, for the log
 }
 
 func (c *checkedConsumer) position(p int32) int64 {
@@ -220,23 +221,22 @@ func startCheckedConsumers(t *testing.T, ctx context.Context, h *history, seeds 
 	consCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for i := 1; i <= n; i++ {
-		c := &checkedConsumer{session: consumerSessionBase + i, next: map[int32]int64{}}
+		// Every other consumer reads committed: it must skip the values of
+		// aborted transactions and wait for open ones.
+		c := &checkedConsumer{session: consumerSessionBase + i, readCommitted: i%2 == 0, next: map[int32]int64{}}
 		offsets := map[int32]kgo.Offset{}
 		var assigned []checker.Assigned
 		for p := range int32(partitions) {
 			offsets[p] = kgo.NewOffset().AtStart()
 			assigned = append(assigned, checker.Assigned{Partition: p, From: 0}) // a new topic starts at 0
 		}
-		// Every other consumer reads committed: with no transactions the
-		// last stable offset is the high watermark, so the checker's rules
-		// are the same for both.
 		isolation := kgo.ReadUncommitted()
-		if i%2 == 0 {
+		if c.readCommitted {
 			isolation = kgo.ReadCommitted()
 		}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
-			kgo.FetchIsolationLevel(isolation), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.FetchIsolationLevel(isolation), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond),
 			kgo.MetadataMinAge(100*time.Millisecond), kgo.RequestTimeoutOverhead(clientRequestTimeout))
 		if err != nil {
 			t.Fatalf("consumer %d: %v", i, err)
@@ -256,19 +256,24 @@ func startCheckedConsumers(t *testing.T, ctx context.Context, h *history, seeds 
 // elsewhere: that is recorded as an assign, so the checker restarts the
 // session's position there instead of calling it a nonmonotonic poll; the
 // records it read above the new position are still checked against the
-// final read (read-then-lost).
+// final read (read-then-lost). The client keeps control records (the
+// markers that end transactions), so that its position moves past a
+// marker at the end of a partition; they are not values and stay out of
+// the history.
 func (c *checkedConsumer) run(ctx context.Context, cl *kgo.Client, rec *checker.Recorder) {
 	for ctx.Err() == nil {
-		id := rec.InvokePoll(c.session, c.session)
+		var id int64
+		if c.readCommitted {
+			id = rec.InvokeReadCommittedPoll(c.session, c.session)
+		} else {
+			id = rec.InvokePoll(c.session, c.session)
+		}
 		fetches := cl.PollFetches(ctx)
-		var records []checker.Record
-		fetches.EachRecord(func(r *kgo.Record) {
-			records = append(records, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
-		})
+		records, next := valueRecords(fetches)
 		rec.PollOK(id, records)
 		c.mu.Lock()
-		for _, r := range records {
-			c.next[r.Partition] = r.Offset + 1
+		for p, o := range next {
+			c.next[p] = o
 		}
 		fetches.EachError(func(_ string, p int32, err error) {
 			var loss *kgo.ErrDataLoss
@@ -287,24 +292,70 @@ func (c *checkedConsumer) run(ctx context.Context, cl *kgo.Client, rec *checker.
 	}
 }
 
+// valueRecords returns the records of fetches that hold values, for the
+// history, and per partition the offset after the last record of any kind
+// (a transaction marker included), where the client reads next.
+func valueRecords(fetches kgo.Fetches) ([]checker.Record, map[int32]int64) {
+	var records []checker.Record
+	next := map[int32]int64{}
+	fetches.EachRecord(func(r *kgo.Record) {
+		next[r.Partition] = r.Offset + 1
+		if !r.Attrs.IsControl() {
+			records = append(records, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+		}
+	})
+	return records, next
+}
+
 // finalRead reads each partition with a fresh consumer from the earliest
 // offset up to ends[p] (the high watermark after the last acknowledgement),
 // stopping early when nothing new arrives for finalReadIdle. It fails the
-// test if a partition's offsets are not contiguous from 0: without
-// transactions or compaction a Kafka log has no gaps.
+// test if a partition's offsets, transaction markers included, are not
+// contiguous from 0: without compaction a Kafka log has no gaps. It
+// returns the records that hold values.
 func finalRead(t *testing.T, ctx context.Context, seeds []string, topic string, ends map[int32]int64) checker.FinalRead {
 	t.Helper()
 	out := checker.FinalRead{}
 	for p, end := range ends {
-		out[p] = readPartition(t, ctx, seeds, topic, p, end)
-		for i, r := range out[p] {
+		all := readPartition(t, ctx, seeds, topic, p, end, kgo.ReadUncommitted())
+		for i, r := range all {
 			if r.Offset != int64(i) {
 				t.Errorf("final read of partition %d: offset %d at position %d; offsets are not contiguous", p, r.Offset, i)
 				break
 			}
 		}
-		if got := int64(len(out[p])); got != end {
+		if got := int64(len(all)); got != end {
 			t.Errorf("final read of partition %d: %d records below the high watermark %d", p, got, end)
+		}
+		out[p] = valuesOf(all)
+	}
+	return out
+}
+
+// finalReadCommitted is the final read_committed read: each partition from
+// the earliest offset up to ends[p], which must be the last stable offset
+// as well (waitTransactionsEnded). The markers it returns let it know it
+// reached the end even when the last transaction was aborted; it returns
+// the records that hold values.
+func finalReadCommitted(t *testing.T, ctx context.Context, seeds []string, topic string, ends map[int32]int64) checker.FinalRead {
+	t.Helper()
+	out := checker.FinalRead{}
+	for p, end := range ends {
+		all := readPartition(t, ctx, seeds, topic, p, end, kgo.ReadCommitted())
+		if n := len(all); (n == 0 && end > 0) || (n > 0 && all[n-1].Offset+1 != end) {
+			t.Errorf("final read_committed read of partition %d: stopped short of the high watermark %d", p, end)
+		}
+		out[p] = valuesOf(all)
+	}
+	return out
+}
+
+// valuesOf returns the records that hold values: all but the markers.
+func valuesOf(all []finalRecord) []checker.Record {
+	out := make([]checker.Record, 0, len(all))
+	for _, r := range all {
+		if !r.control {
+			out = append(out, r.Record)
 		}
 	}
 	return out
@@ -314,13 +365,23 @@ func finalRead(t *testing.T, ctx context.Context, seeds []string, topic string, 
 // gives up on reaching the high watermark (RELIABILITY.md §3).
 const finalReadIdle = 5 * time.Second
 
-func readPartition(t *testing.T, ctx context.Context, seeds []string, topic string, p int32, end int64) []checker.Record {
+// finalRecord is a record of a final read, a value or a marker.
+type finalRecord struct {
+	checker.Record
+	control bool
+}
+
+// readPartition reads partition p of topic at an isolation level from the
+// earliest offset until it returned a record at end-1 or nothing new came
+// for finalReadIdle. It keeps control records, so that a read_committed
+// read ending with an aborted transaction still gets to end-1, its marker.
+func readPartition(t *testing.T, ctx context.Context, seeds []string, topic string, p int32, end int64, isolation kgo.IsolationLevel) []finalRecord {
 	t.Helper()
 	cl := newKgo(t, seeds[0], kgo.SeedBrokers(seeds...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {p: kgo.NewOffset().AtStart()}}),
-		kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond))
+		kgo.FetchIsolationLevel(isolation), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))
 	defer cl.Close()
-	var out []checker.Record
+	var out []finalRecord
 	next := int64(0)
 	for next < end {
 		idleCtx, cancel := context.WithTimeout(ctx, finalReadIdle)
@@ -328,7 +389,8 @@ func readPartition(t *testing.T, ctx context.Context, seeds []string, topic stri
 		cancel()
 		n := 0
 		fetches.EachRecord(func(r *kgo.Record) {
-			out = append(out, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
+			out = append(out, finalRecord{Record: checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)},
+				control: r.Attrs.IsControl()})
 			next = r.Offset + 1
 			n++
 		})
@@ -346,7 +408,13 @@ func readPartition(t *testing.T, ctx context.Context, seeds []string, topic stri
 // saved there for replay.
 func checkHistory(t *testing.T, name string, hist checker.History, final checker.FinalRead) checker.Report {
 	t.Helper()
-	report := checker.Check(hist, final)
+	return checkHistoryReads(t, name, hist, checker.FinalReads{Uncommitted: final})
+}
+
+// checkHistoryReads is checkHistory with both final reads.
+func checkHistoryReads(t *testing.T, name string, hist checker.History, final checker.FinalReads) checker.Report {
+	t.Helper()
+	report := checker.CheckReads(hist, final)
 	t.Logf("%s: %s", name, report.Summary())
 	saveHistory(t, name, hist, final, report)
 	logUnsureSends(t, hist)
@@ -440,7 +508,9 @@ func (g *checkedGroupState) noteError(err string) {
 // topic from the earliest offset. Each member commits what it polled after
 // every poll, with rebalances blocked from the poll to the commit so that
 // it never commits a partition it no longer owns; its assignment changes
-// and commits go into the history. stop ends them.
+// and commits go into the history. The members keep control records, so
+// that what they commit moves past a transaction marker at the end of a
+// partition. stop ends them.
 func startCheckedGroup(t *testing.T, ctx context.Context, h *history, seeds []string, topic string) (*checkedGroupState, func()) {
 	t.Helper()
 	state := &checkedGroupState{committed: map[int32]int64{}}
@@ -464,7 +534,7 @@ func startCheckedGroup(t *testing.T, ctx context.Context, h *history, seeds []st
 		}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(checkedGroup), kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
-			kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.FetchIsolationLevel(kgo.ReadUncommitted()), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond),
 			kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
 			kgo.RebalanceTimeout(10*time.Second), kgo.MetadataMinAge(100*time.Millisecond),
 			kgo.RequestTimeoutOverhead(clientRequestTimeout),
@@ -493,10 +563,7 @@ func runGroupMember(ctx context.Context, cl *kgo.Client, rec *checker.Recorder, 
 		pollCtx, cancel := context.WithTimeout(ctx, groupPollTimeout)
 		fetches := cl.PollFetches(pollCtx)
 		cancel()
-		var records []checker.Record
-		fetches.EachRecord(func(r *kgo.Record) {
-			records = append(records, checker.Record{Partition: r.Partition, Offset: r.Offset, Value: string(r.Value)})
-		})
+		records, _ := valueRecords(fetches)
 		rec.PollOK(id, records)
 		fetches.EachError(func(_ string, p int32, err error) {
 			var loss *kgo.ErrDataLoss
@@ -569,7 +636,8 @@ func refusedCommit(err error) bool {
 }
 
 // checkedRun is the whole checked workload of RELIABILITY.md §3 against
-// one cluster: the producers, the assign consumers and the consumer group,
+// one cluster: the idempotent and the transactional producers, the assign
+// consumers (read_uncommitted and read_committed) and the consumer group,
 // all recording into one history.
 type checkedRun struct {
 	servers    []*fjordtest.Server
@@ -577,10 +645,11 @@ type checkedRun struct {
 	topic      string
 	partitions int
 	h          *history
+	txns       *txnTally
 	consumers  []*checkedConsumer
 	group      *checkedGroupState
 
-	stopProducers, stopConsumers, stopGroup func()
+	stopProducers, stopTxnProducers, stopConsumers, stopGroup func()
 }
 
 // startCheckedRun starts the workload on topic (which must exist) and
@@ -592,9 +661,11 @@ func startCheckedRun(t *testing.T, ctx context.Context, servers []*fjordtest.Ser
 	r := &checkedRun{servers: servers, adm: adm, topic: topic, partitions: partitions}
 	r.h, r.stopProducers = startCheckedProducer(t, ctx, servers, topic, partitions)
 	t.Logf("history times count from %s", r.h.began.UTC().Format("15:04:05.000000"))
+	r.txns, r.stopTxnProducers = startCheckedTxnProducers(t, ctx, r.h.rec, servers, topic, partitions)
 	r.consumers, r.stopConsumers = startCheckedConsumers(t, ctx, r.h, serverAddrs(servers), topic, partitions, checkedConsumers)
 	r.group, r.stopGroup = startCheckedGroup(t, ctx, r.h, serverAddrs(servers), topic)
 	r.h.waitFor(t, ctx, 300, "before faults")
+	r.txns.waitCommitted(t, ctx, 3, "before faults")
 	eventually(t, ctx, "group committed on every partition", func() (bool, string) {
 		for p := range int32(partitions) {
 			if r.group.position(p) == 0 {
@@ -609,19 +680,28 @@ func startCheckedRun(t *testing.T, ctx context.Context, servers []*fjordtest.Ser
 // stop ends every client of the run; it is safe to call more than once.
 func (r *checkedRun) stop() {
 	r.stopProducers()
+	r.stopTxnProducers()
 	r.stopConsumers()
 	r.stopGroup()
 }
 
 // finish heals the run's view of the cluster and checks it: the producers
-// stop, every replica returns to the ISR, the consumers poll up to the high
-// watermark and the group commits up to it (liveness, within
-// consumerCatchUpTimeout), a final read takes every partition, and the
-// checker checks the whole history. It returns the checker's report.
+// stop (the transactional ones after ending their transactions), every
+// replica returns to the ISR, no transaction stays open, the consumers
+// poll up to the high watermark and the group commits up to it (liveness,
+// within consumerCatchUpTimeout), a final read and a final read_committed
+// read take every partition, and the checker checks the whole history. It
+// returns the checker's report.
 func (r *checkedRun) finish(t *testing.T, ctx context.Context, name string) checker.Report {
 	t.Helper()
 	r.stopProducers()
+	r.stopTxnProducers()
+	t.Logf("transactions: %s", r.txns)
+	if len(r.txns.errs) > 0 {
+		t.Logf("transactions: first errors: %q", r.txns.errs)
+	}
 	waitTopicISR(t, ctx, r.adm, r.topic, len(r.servers))
+	waitTransactionsEnded(t, ctx, serverAddrs(r.servers), r.topic, r.partitions)
 	ends := offsetsOf(t, ctx, r.adm, r.topic, true)
 	waitConsumersCaughtUp(t, ctx, r.consumers, r.group, ends)
 	r.stopConsumers()
@@ -634,8 +714,11 @@ func (r *checkedRun) finish(t *testing.T, ctx context.Context, name string) chec
 	if len(r.group.errs) > 0 {
 		t.Logf("group %s: first commit and fetch errors: %q", checkedGroup, r.group.errs)
 	}
-	fin := finalRead(t, ctx, serverAddrs(r.servers), r.topic, ends)
-	report := checkHistory(t, name, r.h.rec.History(), fin)
+	fin := checker.FinalReads{
+		Uncommitted: finalRead(t, ctx, serverAddrs(r.servers), r.topic, ends),
+		Committed:   finalReadCommitted(t, ctx, serverAddrs(r.servers), r.topic, ends),
+	}
+	report := checkHistoryReads(t, name, r.h.rec.History(), fin)
 	if report.Unseen > 0 {
 		t.Errorf("liveness: %d acknowledged values never polled; first: %v", report.Unseen, report.UnseenExamples[0])
 	}

@@ -63,20 +63,23 @@ const checkedConsumers = 2
 // heal: T_rec of §3 rule 11.
 const consumerCatchUpTimeout = 30 * time.Second
 
-// TestClusterFailover runs two idempotent acks=all producers, two assign
-// consumers (read_uncommitted and read_committed) and a two-member consumer
-// group committing what it polls against a three-node cluster (RF=3,
-// min.insync.replicas=2) while a seeded schedule injects faults drawn from
-// SIGKILL of a partition leader, a follower, the controller leader or two
-// nodes at once, SIGSTOP of a follower or a partition leader, a
-// back-to-back rolling restart (each next node stopped as soon as Metadata
-// shows the ISR full), and network faults (networkFaults: a partition
-// leader or the controller leader cut off from the other nodes, a one-way
-// cut, latency and loss), healing each in turn. Producing
-// must make progress around every fault. At the end every fault is healed,
-// a final read takes each partition up to its high watermark, and the
-// checker (internal/checker) checks the whole history of sends, polls and
-// group commits.
+// TestClusterFailover runs two idempotent acks=all producers, two
+// transactional producers (each transaction writes every partition and
+// commits, or one in txnAbortEvery aborts on purpose), two assign
+// consumers (read_uncommitted and read_committed) and a two-member
+// consumer group committing what it polls against a three-node cluster
+// (RF=3, min.insync.replicas=2) while a seeded schedule injects faults
+// drawn from SIGKILL of a partition leader, a follower, the controller
+// leader or two nodes at once, SIGSTOP of a follower or a partition
+// leader, a back-to-back rolling restart (each next node stopped as soon
+// as Metadata shows the ISR full), and network faults (networkFaults: a
+// partition leader or the controller leader cut off from the other nodes,
+// a one-way cut, latency and loss), healing each in turn. Producing must
+// make progress around every fault, and transactions must commit again
+// after each heal. At the end every fault is healed, every transaction
+// ends, a final read and a final read_committed read take each partition
+// up to its high watermark, and the checker (internal/checker) checks the
+// whole history of sends, transactions, polls and group commits.
 func TestClusterFailover(t *testing.T) {
 	for _, seed := range faultSeeds(t) {
 		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed, faultSteps(t)) })
@@ -122,6 +125,7 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
 	createTopicRF(t, ctx, adm, probeTopic, 3, 3, map[string]string{"min.insync.replicas": "2"})
 
+	defer saveServerLogs(t, servers)
 	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
 	defer run.stop()
 	faults := faultKinds(t, ctx, rng, servers, controllers, fabric, adm, topic, partitions)
@@ -140,7 +144,9 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 		}
 		heal()
 		t.Logf("seed %d step %d healed at %v", seed, step+1, time.Since(began).Round(time.Millisecond))
+		committed := run.txns.committedCount()
 		run.h.waitFor(t, ctx, 150, "after healing: "+f.name)
+		run.txns.waitCommitted(t, ctx, committed+2, "after healing: "+f.name)
 	}
 	t.Logf("seed %d: faults done at %v", seed, time.Since(began).Round(time.Millisecond))
 	run.finish(t, ctx, fmt.Sprintf("seed %d", seed))
@@ -393,9 +399,9 @@ func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*check
 	}
 }
 
-// saveHistory writes a run's history, final read and report as JSON into
-// $FJORD_FAULT_HISTORY_DIR, when set, for replay with checker.Check.
-func saveHistory(t *testing.T, name string, hist checker.History, final checker.FinalRead, report checker.Report) {
+// saveHistory writes a run's history, final reads and report as JSON into
+// $FJORD_FAULT_HISTORY_DIR, when set, for replay with checker.CheckReads.
+func saveHistory(t *testing.T, name string, hist checker.History, final checker.FinalReads, report checker.Report) {
 	t.Helper()
 	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
 	if dir == "" {
@@ -406,13 +412,39 @@ func saveHistory(t *testing.T, name string, hist checker.History, final checker.
 		return
 	}
 	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "_" + name)
-	for suffix, v := range map[string]any{"history.json": hist, "final.json": final, "report.json": report} {
+	files := map[string]any{"history.json": hist, "final.json": final.Uncommitted, "report.json": report}
+	if final.Committed != nil {
+		files["final-committed.json"] = final.Committed
+	}
+	for suffix, v := range files {
 		data, err := json.Marshal(v)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, base+"."+suffix), data, 0o644)
 		}
 		if err != nil {
 			t.Errorf("saving %s: %v", suffix, err)
+		}
+	}
+}
+
+// saveServerLogs writes each server's output into
+// $FJORD_FAULT_HISTORY_DIR, when set, beside the history: a slow step
+// that passed leaves no log otherwise.
+func saveServerLogs(t *testing.T, servers []*fjordtest.Server) {
+	t.Helper()
+	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("FJORD_FAULT_HISTORY_DIR: %v", err)
+		return
+	}
+	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	for i, s := range servers {
+		name := filepath.Join(dir, fmt.Sprintf("%s.node-%d.log", base, i+1))
+		if err := os.WriteFile(name, []byte(s.Log()), 0o644); err != nil {
+			t.Errorf("saving the log of node %d: %v", i+1, err)
 		}
 	}
 }
