@@ -393,6 +393,10 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 	}
 	if _, err := p.replica.AppendAsFollower(fp.Records, s.f.cfg.Now().UnixMilli()); err != nil {
 		if errors.Is(err, partition.ErrNotContiguous) {
+			// A response to a fetch sent before this log was truncated
+			// or restarted: the next fetch asks from the log end again.
+			s.logger().Debug("fetched records do not start at the log end: fetching again", "topic", p.tp.Topic,
+				"partition", p.tp.Partition, "logEndOffset", p.replica.LogEndOffset(), "err", err)
 			s.set(p, true, 0)
 			return
 		}
