@@ -73,6 +73,26 @@ func TestProduceThenConsumeAgainstServer(t *testing.T) {
 	}
 }
 
+// TestGroupedProduceAgainstServer runs the two produce modes that wait
+// between groups of records: transactions, then flushes, and checks each
+// group's end is counted.
+func TestGroupedProduceAgainstServer(t *testing.T) {
+	srv := fjordtest.Start(t, fjordtest.Options{})
+	const records, size = 1000, 50
+	txn := runBench(t, "produce", "--brokers", srv.Addr, "--topic", "txn", "--records", "1000", "--record-size", "50",
+		"--transaction-records", "100", "--quiet")
+	checkSane(t, txn, ModeProduce, records, size)
+	if txn.Transactions != 10 || txn.CommitLatency == nil || txn.Flushes != 0 {
+		t.Errorf("transactional run: %d transactions, commit latency %v, %d flushes", txn.Transactions, txn.CommitLatency, txn.Flushes)
+	}
+	flushed := runBench(t, "produce", "--brokers", srv.Addr, "--topic", "flushed", "--records", "1000", "--record-size", "50",
+		"--flush-records", "300", "--quiet")
+	checkSane(t, flushed, ModeProduce, records, size)
+	if flushed.Flushes != 4 || flushed.FlushLatency == nil || flushed.Transactions != 0 {
+		t.Errorf("flushing run: %d flushes, flush latency %v, %d transactions", flushed.Flushes, flushed.FlushLatency, flushed.Transactions)
+	}
+}
+
 func TestProgressAndRateLimit(t *testing.T) {
 	srv := fjordtest.Start(t, fjordtest.Options{})
 	// 300 records at 200/s take 1.5 s: at least one progress line, and a

@@ -75,6 +75,11 @@ type Options struct {
 	// TransactionRecords, when positive, makes each producer transactional:
 	// it commits a transaction every that many records (produce mode).
 	TransactionRecords int64
+	// FlushRecords, when positive, makes each producer wait for the
+	// acknowledgement of every that many records before producing more
+	// (produce mode): the pace of a transactional producer without the
+	// transactions, which bounds it.
+	FlushRecords int64
 
 	// ReadCommitted reads with isolation.level=read_committed (consume).
 	ReadCommitted bool
@@ -82,7 +87,7 @@ type Options struct {
 
 // usage lines per mode.
 var synopses = map[Mode]string{
-	ModeProduce: "fjord bench produce --topic T --records N [--record-size BYTES] [--partitions P] [--acks all|1|0] [--idempotent=true] [--transaction-records N] [--linger 10ms] [--batch-bytes 1000000] [--producers C] [--rate R] [--compression none|gzip|snappy|lz4|zstd] [--in-process] [--quiet] [--histogram-svg FILE]",
+	ModeProduce: "fjord bench produce --topic T --records N [--record-size BYTES] [--partitions P] [--acks all|1|0] [--idempotent=true] [--transaction-records N | --flush-records N] [--linger 10ms] [--batch-bytes 1000000] [--producers C] [--rate R] [--compression none|gzip|snappy|lz4|zstd] [--in-process] [--quiet] [--histogram-svg FILE]",
 	ModeConsume: "fjord bench consume --topic T --records N [--isolation read_uncommitted|read_committed] [--in-process] [--quiet]",
 	ModeE2E:     "fjord bench e2e --topic T --records N [--rate R] [--record-size BYTES] [--partitions P] [--acks all|1|0] [--in-process] [--quiet] [--histogram-svg FILE]",
 }
@@ -164,6 +169,7 @@ func registerFlags(fs *flag.FlagSet, mode Mode) (*Options, *rawFlags) {
 		fs.IntVar(&o.Producers, "producers", 1, "concurrent producer clients")
 		fs.Float64Var(&o.RecordsPerSecond, "rate", 0, "target records per second over all producers (0: unlimited)")
 		fs.Int64Var(&o.TransactionRecords, "transaction-records", 0, "commit a transaction every `N` records per producer (0: not transactional)")
+		fs.Int64Var(&o.FlushRecords, "flush-records", 0, "wait for the acknowledgements of every `N` records per producer before producing more (0: never)")
 	} else {
 		o.Producers = 1
 		fs.Float64Var(&o.RecordsPerSecond, "rate", 1000, "records per second (0: unlimited; e2e latency then includes queueing)")
@@ -242,6 +248,9 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 	}
 	if o.TransactionRecords < 0 || o.TransactionRecords > 0 && !o.Idempotent {
 		return fmt.Errorf("--transaction-records must be positive, and needs an idempotent producer (--acks all), got %d", o.TransactionRecords)
+	}
+	if o.FlushRecords < 0 || o.FlushRecords > 0 && o.TransactionRecords > 0 {
+		return fmt.Errorf("--flush-records must be positive, and cannot go with --transaction-records (a commit flushes), got %d", o.FlushRecords)
 	}
 	if !(o.RecordsPerSecond >= 0) { // also refuses NaN
 		return fmt.Errorf("--rate must not be negative, got %v", o.RecordsPerSecond)

@@ -56,6 +56,16 @@ func TestParseOptions(t *testing.T) {
 				t.Errorf("e2e: %+v", o)
 			}
 		}},
+		{name: "flush records", args: "produce --topic t --records 10 --flush-records 4", check: func(t *testing.T, o Options) {
+			if o.FlushRecords != 4 || o.TransactionRecords != 0 {
+				t.Errorf("flush records: %+v", o)
+			}
+		}},
+		{name: "flush and transaction records together", args: "produce --topic t --records 10 --flush-records 4 --transaction-records 4",
+			wantErr: "cannot go with --transaction-records"},
+		{name: "negative flush records", args: "produce --topic t --records 10 --flush-records -1", wantErr: "--flush-records must be positive"},
+		{name: "transactions need idempotence", args: "produce --topic t --records 10 --acks 1 --transaction-records 4",
+			wantErr: "needs an idempotent producer"},
 		{name: "no mode", args: "", wantErr: "usage: fjord bench MODE"},
 		{name: "unknown mode", args: "fly --topic t", wantErr: `unknown mode "fly"`},
 		{name: "missing topic", args: "produce --records 1", wantErr: "--topic is required"},

@@ -58,6 +58,7 @@ func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 			client:           cl,
 			records:          share,
 			txnRecords:       o.TransactionRecords,
+			flushRecords:     o.FlushRecords,
 			value:            value,
 			recordsPerSecond: o.RecordsPerSecond / float64(o.Producers),
 			meter:            m,
@@ -77,12 +78,16 @@ func runProduce(ctx context.Context, o Options, stderr io.Writer) (Summary, erro
 		return Summary{}, err
 	}
 	summary := newSummary(ModeProduce, m.records.Load(), m.bytes.Load(), elapsed, m.latency())
-	if o.TransactionRecords > 0 {
-		commits := NewHistogram()
+	if o.TransactionRecords > 0 || o.FlushRecords > 0 {
+		ends := NewHistogram()
 		for _, w := range workers {
-			commits.Merge(w.commits)
+			ends.Merge(w.ends)
 		}
-		summary.addCommits(commits)
+		if o.TransactionRecords > 0 {
+			summary.addCommits(ends)
+		} else {
+			summary.addFlushes(ends)
+		}
 	}
 	return summary, nil
 }
@@ -97,19 +102,22 @@ type producerWorker struct {
 	latency          *latencyRecorder
 	failure          *firstError
 	// txnRecords, when positive, is how many records each transaction
-	// holds; commits is then the time from the last record's send to the
-	// transaction's commit (Flush then EndTransaction, as the Java
-	// producer's commitTransaction flushes), recorded by this worker only.
-	txnRecords int64
-	commits    *Histogram
+	// holds; flushRecords, when positive, how many records go before each
+	// wait for their acknowledgements. ends is then the time from a group's
+	// last send to its commit (Flush then EndTransaction, as the Java
+	// producer's commitTransaction flushes) or its last acknowledgement,
+	// recorded by this worker only.
+	txnRecords   int64
+	flushRecords int64
+	ends         *Histogram
 }
 
 // run produces w.records records and waits for all of them to be
 // acknowledged. kgo blocks Produce once its buffer is full
 // (MaxBufferedRecords), which is what paces an unlimited run.
 func (w *producerWorker) run(ctx context.Context) {
-	if w.txnRecords > 0 {
-		w.runTransactions(ctx)
+	if w.txnRecords > 0 || w.flushRecords > 0 {
+		w.runGroups(ctx)
 		return
 	}
 	// The record's own timestamp is its enqueue time: Kafka's CreateTime,
@@ -138,10 +146,11 @@ func (w *producerWorker) run(ctx context.Context) {
 	}
 }
 
-// runTransactions produces w.records records in transactions of
-// w.txnRecords, each committed before the next begins.
-func (w *producerWorker) runTransactions(ctx context.Context) {
-	w.commits = NewHistogram()
+// runGroups produces w.records records in groups of w.txnRecords, each a
+// transaction committed before the next begins, or of w.flushRecords, each
+// acknowledged before the next is produced.
+func (w *producerWorker) runGroups(ctx context.Context) {
+	w.ends = NewHistogram()
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
 			w.failure.set(err)
@@ -150,13 +159,19 @@ func (w *producerWorker) runTransactions(ctx context.Context) {
 		w.latency.record(time.Since(r.Timestamp))
 		w.meter.add(1, int64(len(r.Value)))
 	}
+	group, txn := w.flushRecords, w.txnRecords > 0
+	if txn {
+		group = w.txnRecords
+	}
 	start := time.Now()
 	for sent := int64(0); sent < w.records && ctx.Err() == nil; {
-		if err := w.client.BeginTransaction(); err != nil {
-			w.failure.set(fmt.Errorf("beginning a transaction: %w", err))
-			return
+		if txn {
+			if err := w.client.BeginTransaction(); err != nil {
+				w.failure.set(fmt.Errorf("beginning a transaction: %w", err))
+				return
+			}
 		}
-		n := min(w.txnRecords, w.records-sent)
+		n := min(group, w.records-sent)
 		for i := range n {
 			at := start.Add(time.Duration(float64(sent+i) / w.recordsPerSecond * float64(time.Second)))
 			if w.recordsPerSecond > 0 && !waitUntil(ctx, at) {
@@ -165,16 +180,18 @@ func (w *producerWorker) runTransactions(ctx context.Context) {
 			w.client.Produce(ctx, &kgo.Record{Value: w.value, Timestamp: time.Now()}, promise)
 		}
 		sent += n
-		commitStart := time.Now()
+		endStart := time.Now()
 		if err := w.client.Flush(ctx); err != nil && ctx.Err() == nil {
 			w.failure.set(fmt.Errorf("flushing: %w", err))
 			return
 		}
-		if err := w.client.EndTransaction(ctx, kgo.TryCommit); err != nil {
-			w.failure.set(fmt.Errorf("committing: %w", err))
-			return
+		if txn {
+			if err := w.client.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				w.failure.set(fmt.Errorf("committing: %w", err))
+				return
+			}
 		}
-		w.commits.Record(time.Since(commitStart))
+		w.ends.Record(time.Since(endStart))
 	}
 }
 

@@ -28,6 +28,10 @@ type Summary struct {
 	// run: the commits, and each one's flush and EndTxn.
 	Transactions  int64           `json:"transactions,omitempty"`
 	CommitLatency *LatencySummary `json:"commit_latency_ms,omitempty"`
+	// Flushes and FlushLatency describe a run with --flush-records: the
+	// waits for acknowledgements, each from the group's last send.
+	Flushes      int64           `json:"flushes,omitempty"`
+	FlushLatency *LatencySummary `json:"flush_latency_ms,omitempty"`
 
 	latencyHistogram *Histogram // for the SVG plot
 }
@@ -59,6 +63,12 @@ func newSummary(mode Mode, records, bytes int64, elapsed time.Duration, latency 
 func (s *Summary) addCommits(commits *Histogram) {
 	s.Transactions = int64(commits.Count())
 	s.CommitLatency = latencySummary(commits)
+}
+
+// addFlushes adds a --flush-records run's flush latencies.
+func (s *Summary) addFlushes(flushes *Histogram) {
+	s.Flushes = int64(flushes.Count())
+	s.FlushLatency = latencySummary(flushes)
 }
 
 func latencySummary(h *Histogram) *LatencySummary {
