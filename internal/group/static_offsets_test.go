@@ -229,6 +229,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(c.Key, c.Value)
 	f.Add(groupMetadataKey("g"), []byte{0, 3, 0, 0})
 	f.Add([]byte{0, 2, 0xff, 0xff}, []byte(nil))
+	f.Add(groupMetadataKey("g"), []byte{0, 4, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0})
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		if _, err := decodeRecord(key, value); err != nil {
 			return
