@@ -399,16 +399,26 @@ func waitConsumersCaughtUp(t *testing.T, ctx context.Context, consumers []*check
 	}
 }
 
+// historyDir is $FJORD_FAULT_HISTORY_DIR, created, when it is set.
+func historyDir(t *testing.T) (string, bool) {
+	t.Helper()
+	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
+	if dir == "" {
+		return "", false
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("FJORD_FAULT_HISTORY_DIR: %v", err)
+		return "", false
+	}
+	return dir, true
+}
+
 // saveHistory writes a run's history, final reads and report as JSON into
 // $FJORD_FAULT_HISTORY_DIR, when set, for replay with checker.CheckReads.
 func saveHistory(t *testing.T, name string, hist checker.History, final checker.FinalReads, report checker.Report) {
 	t.Helper()
-	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Errorf("FJORD_FAULT_HISTORY_DIR: %v", err)
+	dir, ok := historyDir(t)
+	if !ok {
 		return
 	}
 	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name() + "_" + name)
@@ -432,12 +442,8 @@ func saveHistory(t *testing.T, name string, hist checker.History, final checker.
 // that passed leaves no log otherwise.
 func saveServerLogs(t *testing.T, servers []*fjordtest.Server) {
 	t.Helper()
-	dir := os.Getenv("FJORD_FAULT_HISTORY_DIR")
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Errorf("FJORD_FAULT_HISTORY_DIR: %v", err)
+	dir, ok := historyDir(t)
+	if !ok {
 		return
 	}
 	base := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())

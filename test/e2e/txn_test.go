@@ -13,7 +13,6 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // txnPartitions is how many partitions the transaction tests write: a
@@ -96,28 +95,11 @@ func mapsEqual(a, b map[string]int) bool {
 // last stable offset).
 func endOffsets(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, isolation int8) []int64 {
 	t.Helper()
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.IsolationLevel = isolation
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = topic
-	for p := range int32(txnPartitions) {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition, rp.Timestamp = p, -1
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
+	ends, err := listEnds(ctx, cl, topic, txnPartitions, isolation)
 	if err != nil {
-		t.Fatalf("ListOffsets: %v", err)
+		t.Fatal(err)
 	}
-	out := make([]int64, txnPartitions)
-	for _, p := range resp.Topics[0].Partitions {
-		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-			t.Fatalf("ListOffsets %s/%d: %v", topic, p.Partition, err)
-		}
-		out[p.Partition] = p.Offset
-	}
-	return out
+	return ends
 }
 
 func TestTransactionsFranzGoCommitAbort(t *testing.T) {
