@@ -6,9 +6,10 @@
 #   - one producer, one partition: idempotent produce (the baseline), the
 #     same producer waiting for its acknowledgements every 1,024 records
 #     (--flush-records: the pace of a producer that runs one transaction at a
-#     time, without the transactions), transactions of 1 MiB (1,024 records)
-#     and of 100 records;
-#   - four producers, four partitions: idempotent, and transactions of 1 MiB;
+#     time, without the transactions), transactions of 1 MiB (1,024 records),
+#     of 100 records and of 16 MiB;
+#   - four producers, four partitions: idempotent, waiting every 1,024
+#     records, and transactions of 1 MiB;
 # and on the first, the 1 MiB-transaction topic read back read_uncommitted
 # and read_committed. Usage: bench/run-txn.sh [ROUND].
 #
@@ -46,7 +47,9 @@ runs() {
 	produce "$p.flush_1024" --topic flush1m --flush-records 1024
 	produce "$p.txn_1MiB" --topic txn1m --transaction-records 1024
 	produce "$p.txn_100" --topic txn100 --transaction-records 100
+	produce "$p.txn_16MiB" --topic txn16m --transaction-records 16384
 	produce "$p.idempotent_1KiB_4p" --topic idem4 --partitions 4 --producers 4
+	produce "$p.flush_1024_4p" --topic flush4 --partitions 4 --producers 4 --flush-records 1024
 	produce "$p.txn_1MiB_4p" --topic txn4 --partitions 4 --producers 4 --transaction-records 1024
 }
 
