@@ -38,25 +38,35 @@ func (n *Node) writeWithLeadership(ctx context.Context, records []Record) error 
 			return newError(kerr.UnknownServerError, err.Error())
 		}
 	}
-	for _, rec := range DecideLeadership(planned, n.uncleanAllowed(planned)) {
-		n.logLeadershipChange(planned, rec)
+	leadership := DecideLeadership(planned, n.uncleanAllowed(planned))
+	for _, rec := range leadership {
 		records = append(records, rec)
 	}
-	if done := DecideReassignments(planned); len(done) > 0 {
+	var reassigned []PartitionRecord
+	if done := DecideReassignments(planned); len(done) > 0 && len(records) == 0 {
 		// Completed reassignments are decided on the image after the
 		// leadership changes above, so both never write one partition
 		// from the same stale state: they go in a later entry.
-		if len(records) == 0 {
-			for _, rec := range done {
-				n.logger.Info("reassignment completed", "topic", planned.topicNames[rec.TopicID], "partition", rec.Partition, "replicas", rec.Replicas, "leader", rec.Leader)
-				records = append(records, rec)
-			}
+		for _, rec := range done {
+			reassigned = append(reassigned, rec)
+			records = append(records, rec)
 		}
 	}
 	if len(records) == 0 {
 		return nil
 	}
-	return n.write(ctx, records)
+	if err := n.write(ctx, records); err != nil {
+		return err
+	}
+	// Logged once written: a controller that lost its quorum while paused
+	// decides changes it can no longer make.
+	for _, rec := range leadership {
+		n.logLeadershipChange(planned, rec)
+	}
+	for _, rec := range reassigned {
+		n.logger.Info("reassignment completed", "topic", planned.topicNames[rec.TopicID], "partition", rec.Partition, "replicas", rec.Replicas, "leader", rec.Leader)
+	}
+	return nil
 }
 
 func (n *Node) logLeadershipChange(img *Image, rec PartitionRecord) {
