@@ -45,26 +45,13 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 // validateCommit returns the error for every partition of a commit, or the
 // group to commit to.
 func (c *core) validateCommit(now time.Time, msg *kmsg.OffsetCommitRequest) (int16, *group) {
-	if msg.Group == "" || len(msg.Group) > maxGroupIDBytes {
-		return kerr.InvalidGroupID.Code, nil
-	}
-	if code := c.coordinatorError(msg.Group); code != 0 {
-		return code, nil
-	}
 	generation := msg.Generation
 	if msg.Version == 0 {
 		generation = -1
 	}
-	g := c.lookup(msg.Group)
-	if g == nil {
-		if generation >= 0 {
-			// A member of a generation the coordinator no longer knows.
-			return kerr.IllegalGeneration.Code, nil
-		}
-		if g = c.create(msg.Group, now); g == nil {
-			return kerr.CoordinatorNotAvailable.Code, nil
-		}
-		return 0, g
+	code, g, created := c.commitGroup(now, msg.Group, generation)
+	if code != 0 || created {
+		return code, g
 	}
 	if g.consumer != nil {
 		return validateConsumerCommit(g.consumer, msg, generation), g
@@ -90,6 +77,31 @@ func (c *core) validateCommit(now time.Time, msg *kmsg.OffsetCommitRequest) (int
 	// A commit is a sign of life, as in Kafka.
 	m.heartbeatDeadline = now.Add(m.sessionTimeout)
 	return 0, g
+}
+
+// commitGroup is the group an offset commit (plain or transactional) goes
+// to, or the error for every partition: the group id must be valid and
+// this coordinator's, and a group it does not know is created for a commit
+// from outside any generation (created reports that, and nothing more
+// needs checking).
+func (c *core) commitGroup(now time.Time, groupID string, generation int32) (code int16, g *group, created bool) {
+	if groupID == "" || len(groupID) > maxGroupIDBytes {
+		return kerr.InvalidGroupID.Code, nil, false
+	}
+	if code := c.coordinatorError(groupID); code != 0 {
+		return code, nil, false
+	}
+	if g = c.lookup(groupID); g != nil {
+		return 0, g, false
+	}
+	if generation >= 0 {
+		// A member of a generation the coordinator no longer knows.
+		return kerr.IllegalGeneration.Code, nil, false
+	}
+	if g = c.create(groupID, now); g == nil {
+		return kerr.CoordinatorNotAvailable.Code, nil, false
+	}
+	return 0, g, true
 }
 
 // validateConsumerCommit is Kafka's ConsumerGroup.validateOffsetCommit: a

@@ -95,25 +95,13 @@ func (c *core) commitTxnOffsets(now time.Time, id uint64, msg *kmsg.TxnOffsetCom
 // Versions 0-2 carry no member, generation or instance id: they count as
 // absent (-1, "", null), as Kafka reads them.
 func (c *core) validateTxnCommit(now time.Time, msg *kmsg.TxnOffsetCommitRequest) (int16, *group) {
-	if msg.Group == "" || len(msg.Group) > maxGroupIDBytes {
-		return kerr.InvalidGroupID.Code, nil
-	}
-	if code := c.coordinatorError(msg.Group); code != 0 {
-		return code, nil
-	}
 	generation, memberID, instanceID := int32(-1), "", ""
 	if msg.Version >= 3 {
 		generation, memberID, instanceID = msg.Generation, msg.MemberID, deref(msg.InstanceID)
 	}
-	g := c.lookup(msg.Group)
-	if g == nil {
-		if generation >= 0 {
-			return kerr.IllegalGeneration.Code, nil
-		}
-		if g = c.create(msg.Group, now); g == nil {
-			return kerr.CoordinatorNotAvailable.Code, nil
-		}
-		return 0, g
+	code, g, created := c.commitGroup(now, msg.Group, generation)
+	if code != 0 || created {
+		return code, g
 	}
 	if g.consumer != nil {
 		return validateConsumerTxnCommit(g.consumer, memberID, generation), g
