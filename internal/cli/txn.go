@@ -165,6 +165,22 @@ func openTxnSession(ctx context.Context, conn connFlags) (*txnSession, context.C
 	return s, ctx, func() { cancel(); adm.Close() }, nil
 }
 
+// runTxnCommand parses a txn command's arguments, opens a session and runs
+// the command in it.
+func runTxnCommand[O any](ctx context.Context, args []string, stderr io.Writer,
+	parse func([]string, io.Writer) (O, connFlags, error), run func(context.Context, *txnSession, O) error) error {
+	opts, conn, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	s, ctx, closeSession, err := openTxnSession(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer closeSession()
+	return run(ctx, s, opts)
+}
+
 // requestError explains a failed request as the other admin commands do.
 func (s *txnSession) requestError(ctx context.Context, what string, err error) error {
 	return describeRequestError(ctx, what, s.seeds, s.timeout, err)

@@ -154,46 +154,39 @@ func pickAbortTarget(producers kadm.DescribedProducers, topic string, partition 
 }
 
 func txnAbort(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts, conn, err := parseTxnAbortArgs(args, stderr)
-	if err != nil {
-		return err
-	}
-	s, ctx, closeSession, err := openTxnSession(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer closeSession()
+	return runTxnCommand(ctx, args, stderr, parseTxnAbortArgs, func(ctx context.Context, s *txnSession, opts txnAbortOptions) error {
 
-	target := opts.target
-	if err := s.checkPartition(ctx, target.topic, target.partition); err != nil {
-		return err
-	}
-	if opts.startOffset != noStartOffset {
-		producers, err := s.describeOnePartition(ctx, noBroker, target.topic, target.partition)
-		if err != nil {
+		target := opts.target
+		if err := s.checkPartition(ctx, target.topic, target.partition); err != nil {
 			return err
 		}
-		if target, err = pickAbortTarget(producers, target.topic, target.partition, opts.startOffset); err != nil {
+		if opts.startOffset != noStartOffset {
+			producers, err := s.describeOnePartition(ctx, noBroker, target.topic, target.partition)
+			if err != nil {
+				return err
+			}
+			if target, err = pickAbortTarget(producers, target.topic, target.partition, opts.startOffset); err != nil {
+				return err
+			}
+		}
+		// kgo sends the markers to the partition's leader, as Kafka's
+		// AbortTransaction admin call does.
+		resps, err := s.adm.WriteTxnMarkers(ctx, kadm.TxnMarkers{
+			ProducerID:       target.producerID,
+			ProducerEpoch:    target.producerEpoch,
+			Commit:           false,
+			CoordinatorEpoch: target.coordinatorEpoch,
+			Topics:           kadm.TopicsSet{target.topic: {target.partition: {}}},
+		})
+		if err := markerOutcome(resps, err, target); err != nil {
+			if errors.Is(err, errNoMarkerAnswer) {
+				return s.requestError(ctx, "aborting "+target.String(), err)
+			}
 			return err
 		}
-	}
-	// kgo sends the markers to the partition's leader, as Kafka's
-	// AbortTransaction admin call does.
-	resps, err := s.adm.WriteTxnMarkers(ctx, kadm.TxnMarkers{
-		ProducerID:       target.producerID,
-		ProducerEpoch:    target.producerEpoch,
-		Commit:           false,
-		CoordinatorEpoch: target.coordinatorEpoch,
-		Topics:           kadm.TopicsSet{target.topic: {target.partition: {}}},
+		fmt.Fprintf(stdout, "Aborted %s.\n", target)
+		return nil
 	})
-	if err := markerOutcome(resps, err, target); err != nil {
-		if errors.Is(err, errNoMarkerAnswer) {
-			return s.requestError(ctx, "aborting "+target.String(), err)
-		}
-		return err
-	}
-	fmt.Fprintf(stdout, "Aborted %s.\n", target)
-	return nil
 }
 
 // errNoMarkerAnswer marks a WriteTxnMarkers that brought no answer for the

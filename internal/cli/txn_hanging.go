@@ -100,54 +100,47 @@ func parseFindHangingArgs(args []string, stderr io.Writer) (findHangingOptions, 
 }
 
 func txnFindHanging(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts, conn, err := parseFindHangingArgs(args, stderr)
-	if err != nil {
-		return err
-	}
-	s, ctx, closeSession, err := openTxnSession(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer closeSession()
+	return runTxnCommand(ctx, args, stderr, parseFindHangingArgs, func(ctx context.Context, s *txnSession, opts findHangingOptions) error {
 
-	var topics []string
-	if opts.topic != "" {
-		topics = []string{opts.topic}
-	}
-	md, err := s.adm.Metadata(ctx, topics...)
-	if err != nil {
-		return s.requestError(ctx, "reading cluster metadata", err)
-	}
-	searched, err := partitionsToSearch(md, opts)
-	if err != nil {
-		return err
-	}
-	var candidates []kadm.DescribedProducer
-	var failures []string
-	for _, chunk := range chunkPartitions(searched, maxDescribeProducersPartitions) {
-		described, err := s.describeProducers(ctx, opts.broker, chunk)
-		if ctx.Err() != nil {
-			return s.requestError(ctx, "describing producers", ctx.Err())
+		var topics []string
+		if opts.topic != "" {
+			topics = []string{opts.topic}
 		}
-		found, failed := collectCandidates(chunk, described, err, time.Now(), opts.maxTimeout)
-		candidates, failures = append(candidates, found...), append(failures, failed...)
-	}
-	var hanging []kadm.DescribedProducer
-	if len(candidates) > 0 {
-		txnIDs, described, err := s.coordinatorView(ctx, producerIDsOf(candidates))
+		md, err := s.adm.Metadata(ctx, topics...)
+		if err != nil {
+			return s.requestError(ctx, "reading cluster metadata", err)
+		}
+		searched, err := partitionsToSearch(md, opts)
 		if err != nil {
 			return err
 		}
-		hanging = hangingTransactions(candidates, txnIDs, described)
-	}
-	if err := writeHanging(stdout, hanging, time.Now()); err != nil {
-		return err
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("the search missed %d partitions, which may hold hanging transactions too: %s",
-			len(failures), summarizeFailures(failures, maxFailuresShown))
-	}
-	return nil
+		var candidates []kadm.DescribedProducer
+		var failures []string
+		for _, chunk := range chunkPartitions(searched, maxDescribeProducersPartitions) {
+			described, err := s.describeProducers(ctx, opts.broker, chunk)
+			if ctx.Err() != nil {
+				return s.requestError(ctx, "describing producers", ctx.Err())
+			}
+			found, failed := collectCandidates(chunk, described, err, time.Now(), opts.maxTimeout)
+			candidates, failures = append(candidates, found...), append(failures, failed...)
+		}
+		var hanging []kadm.DescribedProducer
+		if len(candidates) > 0 {
+			txnIDs, described, err := s.coordinatorView(ctx, producerIDsOf(candidates))
+			if err != nil {
+				return err
+			}
+			hanging = hangingTransactions(candidates, txnIDs, described)
+		}
+		if err := writeHanging(stdout, hanging, time.Now()); err != nil {
+			return err
+		}
+		if len(failures) > 0 {
+			return fmt.Errorf("the search missed %d partitions, which may hold hanging transactions too: %s",
+				len(failures), summarizeFailures(failures, maxFailuresShown))
+		}
+		return nil
+	})
 }
 
 // partitionsToSearch is the scope of find-hanging: the partition named, the

@@ -60,37 +60,30 @@ func parseTxnListArgs(args []string, stderr io.Writer) (txnListOptions, connFlag
 }
 
 func txnList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts, conn, err := parseTxnListArgs(args, stderr)
-	if err != nil {
-		return err
-	}
-	s, ctx, closeSession, err := openTxnSession(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer closeSession()
+	return runTxnCommand(ctx, args, stderr, parseTxnListArgs, func(ctx context.Context, s *txnSession, opts txnListOptions) error {
 
-	// kadm's ListTransactions has no duration filter, so the request is
-	// built here and sent, as kadm does, to every broker: each answers for
-	// the transactional ids it coordinates.
-	req := kmsg.NewPtrListTransactionsRequest()
-	req.StateFilters = opts.states
-	req.ProducerIDFilters = opts.producerIDs
-	if opts.filterDuration {
-		req.DurationFilterMillis = opts.longerThan.Milliseconds()
-	}
-	shards := s.cl.RequestSharded(ctx, req)
-	listings, failures := collectListings(shards, opts.filterDuration)
-	if len(failures) == len(shards) && len(shards) > 0 && shards[0].Err != nil {
-		return s.requestError(ctx, "listing transactions", shards[0].Err)
-	}
-	if err := writeTxnList(stdout, listings); err != nil {
-		return err
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("listing transactions: the list above misses the coordinators that failed: %w", joinFailures(failures))
-	}
-	return nil
+		// kadm's ListTransactions has no duration filter, so the request is
+		// built here and sent, as kadm does, to every broker: each answers for
+		// the transactional ids it coordinates.
+		req := kmsg.NewPtrListTransactionsRequest()
+		req.StateFilters = opts.states
+		req.ProducerIDFilters = opts.producerIDs
+		if opts.filterDuration {
+			req.DurationFilterMillis = opts.longerThan.Milliseconds()
+		}
+		shards := s.cl.RequestSharded(ctx, req)
+		listings, failures := collectListings(shards, opts.filterDuration)
+		if len(failures) == len(shards) && len(shards) > 0 && shards[0].Err != nil {
+			return s.requestError(ctx, "listing transactions", shards[0].Err)
+		}
+		if err := writeTxnList(stdout, listings); err != nil {
+			return err
+		}
+		if len(failures) > 0 {
+			return fmt.Errorf("listing transactions: the list above misses the coordinators that failed: %w", joinFailures(failures))
+		}
+		return nil
+	})
 }
 
 // collectListings merges the brokers' answers to ListTransactions and says
@@ -164,29 +157,22 @@ func parseTxnDescribeArgs(args []string, stderr io.Writer) (string, connFlags, e
 }
 
 func txnDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	id, conn, err := parseTxnDescribeArgs(args, stderr)
-	if err != nil {
-		return err
-	}
-	s, ctx, closeSession, err := openTxnSession(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer closeSession()
+	return runTxnCommand(ctx, args, stderr, parseTxnDescribeArgs, func(ctx context.Context, s *txnSession, id string) error {
 
-	described, err := s.adm.DescribeTransactions(ctx, id)
-	d, ok := described[id]
-	switch {
-	case !ok && err != nil:
-		return s.requestError(ctx, fmt.Sprintf("describing transactional id %q", id), err)
-	case !ok:
-		return fmt.Errorf("describing transactional id %q: no answer from its coordinator", id)
-	case errors.Is(d.Err, kerr.TransactionalIDNotFound):
-		return fmt.Errorf("transactional id %q is not known to its coordinator (%s)", id, kafkaErrorName(d.Err))
-	case d.Err != nil:
-		return fmt.Errorf("describing transactional id %q: %s", id, kafkaErrorName(d.Err))
-	}
-	return writeTxnDescription(stdout, d, time.Now())
+		described, err := s.adm.DescribeTransactions(ctx, id)
+		d, ok := described[id]
+		switch {
+		case !ok && err != nil:
+			return s.requestError(ctx, fmt.Sprintf("describing transactional id %q", id), err)
+		case !ok:
+			return fmt.Errorf("describing transactional id %q: no answer from its coordinator", id)
+		case errors.Is(d.Err, kerr.TransactionalIDNotFound):
+			return fmt.Errorf("transactional id %q is not known to its coordinator (%s)", id, kafkaErrorName(d.Err))
+		case d.Err != nil:
+			return fmt.Errorf("describing transactional id %q: %s", id, kafkaErrorName(d.Err))
+		}
+		return writeTxnDescription(stdout, d, time.Now())
+	})
 }
 
 // txnDescribeHeaders are kafka-transactions.sh describe's columns.

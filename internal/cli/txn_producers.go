@@ -139,24 +139,17 @@ func parseDescribeProducersArgs(args []string, stderr io.Writer) (describeProduc
 }
 
 func txnDescribeProducers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opts, conn, err := parseDescribeProducersArgs(args, stderr)
-	if err != nil {
-		return err
-	}
-	s, ctx, closeSession, err := openTxnSession(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer closeSession()
+	return runTxnCommand(ctx, args, stderr, parseDescribeProducersArgs, func(ctx context.Context, s *txnSession, opts describeProducersOptions) error {
 
-	if err := s.checkPartition(ctx, opts.topic, opts.partition); err != nil {
-		return err
-	}
-	producers, err := s.describeOnePartition(ctx, opts.broker, opts.topic, opts.partition)
-	if err != nil {
-		return err
-	}
-	return writeProducers(stdout, producers)
+		if err := s.checkPartition(ctx, opts.topic, opts.partition); err != nil {
+			return err
+		}
+		producers, err := s.describeOnePartition(ctx, opts.broker, opts.topic, opts.partition)
+		if err != nil {
+			return err
+		}
+		return writeProducers(stdout, producers)
+	})
 }
 
 // describeProducersHeaders are kafka-transactions.sh describe-producers'
