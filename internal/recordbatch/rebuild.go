@@ -47,7 +47,8 @@ func SnappyXerial(batch []byte) bool {
 }
 
 // Rebuild encodes records into a batch that keeps every field of h: base
-// offset, partition leader epoch, attributes (so the codec, timestamp type,
+// offset, partition leader epoch, attributes (so the codec unless the batch
+// is empty, the timestamp type,
 // transactional and control bits), lastOffsetDelta, base and max
 // timestamps, producer id, epoch and base sequence. Only the record count,
 // the length and the CRC are recomputed. Records keep their own offset
@@ -56,8 +57,8 @@ func SnappyXerial(batch []byte) bool {
 // as Kafka's cleaner writes it. A batch with no records is valid (Kafka
 // keeps such empty batches to hold a producer's last sequence).
 //
-// The payload is compressed with h's codec; xerial selects the Java
-// client's snappy framing.
+// The payload is compressed with h's codec (an empty batch is written
+// uncompressed); xerial selects the Java client's snappy framing.
 func Rebuild(h Header, records []Record, xerial bool) ([]byte, error) {
 	if h.LastOffsetDelta < 0 {
 		return nil, fmt.Errorf("%w: rebuild with lastOffsetDelta %d", ErrInvalidRecord, h.LastOffsetDelta)
@@ -65,6 +66,13 @@ func Rebuild(h Header, records []Record, xerial bool) ([]byte, error) {
 	codec := h.Codec()
 	if codec > CodecZstd {
 		return nil, fmt.Errorf("%w: rebuild with unknown codec %d", ErrCorruptMessage, codec)
+	}
+	if len(records) == 0 {
+		// An empty batch (compaction keeps one for its producer's state)
+		// is written uncompressed, as Kafka writes it: librdkafka asserts
+		// on a compressed payload of no records.
+		h.Attributes &^= attrCodecMask
+		codec = CodecNone
 	}
 	var payload []byte
 	prev := int32(-1)

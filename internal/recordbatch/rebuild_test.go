@@ -58,6 +58,9 @@ func TestRebuildEmptyBatch(t *testing.T) {
 	if nh.RecordCount != 0 || nh.LastOffsetDelta != 4 || nh.ProducerID != 42 || nh.BaseSequence != 7 {
 		t.Fatalf("empty batch header %+v", nh)
 	}
+	if nh.Codec() != CodecNone || len(b) != HeaderSize {
+		t.Fatalf("empty batch of a zstd one: codec %d, %d bytes, want uncompressed and %d bytes", nh.Codec(), len(b), HeaderSize)
+	}
 	if got, err := Records(b, 1<<20); err != nil || len(got) != 0 {
 		t.Fatalf("Records = %d records, %v", len(got), err)
 	}
