@@ -14,8 +14,8 @@ const minCleanerBackoff = 10 * time.Millisecond
 // cleanerLoop is Kafka's LogCleaner: every log.cleaner.backoff.ms it
 // compacts, one partition at a time, the local logs of topics with
 // cleanup.policy=compact whose dirty ratio reached
-// min.cleanable.dirty.ratio or whose tombstones passed their delete
-// horizon. It runs on its own goroutine, off the produce and fetch paths
+// min.cleanable.dirty.ratio or whose tombstones or transaction markers
+// passed their delete horizon. It runs on its own goroutine, off the produce and fetch paths
 // (storage only takes the append lock to swap a cleaned segment in), and
 // stops when ctx ends, also in the middle of a compaction.
 func (m *Manager) cleanerLoop(ctx context.Context) {
@@ -53,14 +53,16 @@ func (m *Manager) cleanOnce(ctx context.Context) {
 		default:
 			m.logger.Debug("log cleaner", "topic", p.Topic, "partition", p.Index, "passes", stats.Passes,
 				"segments", stats.SegmentsCleaned, "bytes_read", stats.BytesRead, "bytes_written", stats.BytesWritten,
-				"records_removed", stats.RecordsRemoved)
+				"records_removed", stats.RecordsRemoved, "markers_marked", stats.MarkersMarked,
+				"markers_removed", stats.MarkersRemoved)
 		}
 	}
 }
 
 // needsCleaning is the cleaner's choice for one partition: a compacted
 // topic whose dirty ratio is positive and at least
-// min.cleanable.dirty.ratio, or whose tombstones are due for removal.
+// min.cleanable.dirty.ratio, or whose tombstones or transaction markers
+// are due for removal (TombstonesDue covers both).
 func needsCleaning(p *Replica, now time.Time) bool {
 	cfg := p.Config()
 	if !cfg.Compact() {

@@ -32,13 +32,17 @@ import (
 // lastOffsetDelta, records keep their offset deltas, and batches whose
 // records all went leave a gap. Producer id, epoch and sequence, the
 // partition leader epoch, the codec and the timestamps of a batch are kept.
-// Control batches are kept as they are, so the aborted transactions of the
-// segments merged stay valid and move to the cleaned segment. A batch left
-// without records is still written, empty, when it is the last batch of
-// its cleaned segment (so the segment keeps its offset range and the log
-// stays contiguous), the last batch of its producer in the cleaned range
-// (so the producer's sequence survives a restart, as Kafka does), or the
-// first of a leader epoch (so epoch boundaries survive).
+// A batch left without records is still written, empty, when it is the
+// last batch of its cleaned segment (so the segment keeps its offset range
+// and the log stays contiguous), the last data batch of its producer in
+// the cleaned range (so the producer's sequence survives a restart, as
+// Kafka's lastDataOffset), or the first of a leader epoch (so epoch
+// boundaries survive).
+//
+// Transaction markers (control batches) stay while their transaction has
+// data in the log, then go after delete.retention.ms as tombstones do; the
+// aborted transactions of the segments merged move to the cleaned segment
+// with their markers (compact_marker.go, compact_txn.go).
 //
 // Tombstones (a key with a null value) follow KIP-534: the first pass that
 // rewrites a batch holding tombstones marks it with a delete horizon of
@@ -47,7 +51,8 @@ import (
 // drops them. So a tombstone lives at least delete.retention.ms after it
 // was first compacted, long enough for a consumer that started reading
 // before that to see it. (Record timestamps are the producer's to choose,
-// so they are not used.)
+// so they are not used.) Markers no longer needed get a horizon the same
+// way.
 //
 // The first dirty offset is kept in memory only: after a restart the whole
 // log counts as dirty and is compacted once more, which changes nothing but
@@ -62,8 +67,8 @@ import (
 // CompactOptions are the settings of one compaction, Kafka's topic and
 // cleaner configs.
 type CompactOptions struct {
-	// Now is the time the pass runs at, for the lag and the tombstone
-	// horizon.
+	// Now is the time the pass runs at, for the lag and the delete
+	// horizons of tombstones and markers.
 	Now time.Time
 	// DeleteRetention is delete.retention.ms.
 	DeleteRetention time.Duration
@@ -81,14 +86,33 @@ type CompactOptions struct {
 
 // CompactStats describes what a Compact call did.
 type CompactStats struct {
-	Passes           int
-	SegmentsCleaned  int
-	BytesRead        int64
-	BytesWritten     int64
+	Passes          int
+	SegmentsCleaned int
+	BytesRead       int64
+	BytesWritten    int64
+	// RecordsRemoved counts removed markers too.
 	RecordsRemoved   int64
 	TombstonesMarked int64
+	// MarkersMarked counts markers given a delete horizon, MarkersRemoved
+	// those dropped after it.
+	MarkersMarked  int64
+	MarkersRemoved int64
 	// Aborted counts swaps given up because the log changed meanwhile.
 	Aborted int
+}
+
+// add counts what filter did with one batch.
+func (s *CompactStats) add(res filtered) {
+	s.RecordsRemoved += res.recordsRemoved
+	if res.tombstonesMarked {
+		s.TombstonesMarked++
+	}
+	if res.markerMarked {
+		s.MarkersMarked++
+	}
+	if res.markerRemoved {
+		s.MarkersRemoved++
+	}
 }
 
 // maxDecompressedBatchBytes caps the memory one batch may inflate to
@@ -111,7 +135,8 @@ type compactionState struct {
 	// firstDirtyOffset starts the dirty section (Kafka's cleaner checkpoint).
 	firstDirtyOffset Offset
 	// deleteHorizonMs is the earliest delete horizon of a batch still
-	// holding tombstones, or 0 when none is pending.
+	// holding tombstones, or of a marker waiting to be dropped, or 0 when
+	// none is pending.
 	deleteHorizonMs int64
 }
 
@@ -188,9 +213,9 @@ func (l *Log) DirtyRatio(now time.Time, minCompactionLag time.Duration) float64 
 	return float64(dirty) / float64(clean+dirty)
 }
 
-// TombstonesDue reports whether tombstones kept by an earlier compaction
-// have passed their delete horizon, so a compaction would remove them even
-// with nothing dirty (KIP-534).
+// TombstonesDue reports whether tombstones or transaction markers kept by
+// an earlier compaction have passed their delete horizon, so a compaction
+// would remove them even with nothing dirty (KIP-534; compact_marker.go).
 func (l *Log) TombstonesDue(now time.Time) bool {
 	l.compaction.mu.Lock()
 	defer l.compaction.mu.Unlock()
@@ -255,7 +280,10 @@ func (l *Log) Compact(ctx context.Context, opts CompactOptions) (CompactStats, e
 
 // compactPass runs one pass over r. It returns the map's end, which becomes
 // the first dirty offset, and the earliest delete horizon left in the
-// segments it rewrote (MaxInt64 when none).
+// segments it rewrote (MaxInt64 when none). After a swap given up, the
+// later groups keep every marker: whether a marker is needed depends on
+// what the earlier groups wrote, and old segments still holding its data
+// stay in place.
 func (l *Log) compactPass(ctx context.Context, r *cleanableRange, opts CompactOptions, stats *CompactStats) (mapEnd Offset, horizon int64, err error) {
 	horizon = math.MaxInt64
 	if len(r.segs) == 0 {
@@ -276,11 +304,15 @@ func (l *Log) compactPass(ctx context.Context, r *cleanableRange, opts CompactOp
 		return 0, horizon, fmt.Errorf("compact %s: %w", l.dir, err)
 	}
 	f := &batchFilter{m: m, mapEnd: mapEnd, nowMs: opts.Now.UnixMilli(),
-		retentionMs: opts.DeleteRetention.Milliseconds(), producers: producers, aborted: aborted, prevEpoch: -1,
-		horizon: math.MaxInt64, logger: l.logger, dir: l.dir}
+		retentionMs: opts.DeleteRetention.Milliseconds(), producers: producers, aborted: aborted,
+		markers: newMarkerTracker(), prevEpoch: -1, horizon: math.MaxInt64, logger: l.logger, dir: l.dir}
 	for _, g := range groupSegments(r, n) {
-		if err := l.cleanGroup(ctx, r, g, f, opts.Now, stats); err != nil {
+		swapped, err := l.cleanGroup(ctx, r, g, f, opts.Now, stats)
+		if err != nil {
 			return 0, horizon, fmt.Errorf("compact %s: %w", l.dir, err)
+		}
+		if !swapped {
+			f.markers.keepAll()
 		}
 	}
 	return mapEnd, f.horizon, nil

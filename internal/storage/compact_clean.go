@@ -79,30 +79,44 @@ func (l *Log) buildOffsetMap(ctx context.Context, r *cleanableRange, m *offsetMa
 	return r.end, nil
 }
 
-// producerLast remembers, per producer id, the base offset of the
-// producer's last batch in the range being cleaned.
+// producerLast remembers, per producer id, the base offsets of the
+// producer's last data batch and of its last batch of any kind (a marker
+// may follow the data) in the range being cleaned.
 type producerLast struct {
-	last     map[int64]Offset
-	overflow bool
+	lastData  map[int64]Offset
+	lastBatch map[int64]Offset
+	overflow  bool
 }
 
-func (p *producerLast) isLast(h recordbatch.Header) bool {
-	return p.overflow || p.last[h.ProducerID] == Offset(h.BaseOffset)
+// isLastData reports whether the data batch h is its producer's last: it
+// holds the producer's last sequence (Kafka's lastDataOffset).
+func (p *producerLast) isLastData(h recordbatch.Header) bool {
+	last, ok := p.lastData[h.ProducerID]
+	return p.overflow || ok && last == Offset(h.BaseOffset)
+}
+
+// isLastBatch reports whether h is its producer's last batch of any kind.
+func (p *producerLast) isLastBatch(h recordbatch.Header) bool {
+	last, ok := p.lastBatch[h.ProducerID]
+	return p.overflow || ok && last == Offset(h.BaseOffset)
 }
 
 // lastProducerBatches reads the headers of the first n segments of r.
 func (l *Log) lastProducerBatches(r *cleanableRange, n int) (*producerLast, error) {
-	p := &producerLast{last: make(map[int64]Offset)}
+	p := &producerLast{lastData: make(map[int64]Offset), lastBatch: make(map[int64]Offset)}
 	for i, s := range r.segs[:n] {
 		err := forEachBatch(s, r.sizes[i], func(_ int64, h recordbatch.Header) error {
 			if !h.Idempotent() || p.overflow {
 				return nil
 			}
-			if _, known := p.last[h.ProducerID]; !known && len(p.last) >= maxTrackedProducers {
-				p.overflow, p.last = true, nil
+			if _, known := p.lastBatch[h.ProducerID]; !known && len(p.lastBatch) >= maxTrackedProducers {
+				p.overflow, p.lastData, p.lastBatch = true, nil, nil
 				return nil
 			}
-			p.last[h.ProducerID] = Offset(h.BaseOffset)
+			p.lastBatch[h.ProducerID] = Offset(h.BaseOffset)
+			if !h.Control() {
+				p.lastData[h.ProducerID] = Offset(h.BaseOffset)
+			}
 			return nil
 		})
 		if err != nil {
@@ -120,33 +134,55 @@ type batchFilter struct {
 	retentionMs int64
 	producers   *producerLast
 	aborted     abortedRanges
+	markers     *markerTracker
 	prevEpoch   int32
 	// horizon is the earliest delete horizon among written batches that
-	// still hold tombstones.
+	// still hold tombstones or markers to be dropped once it passes.
 	horizon int64
 	logger  *slog.Logger
 	dir     string
 }
 
-// filter returns the batch to write in place of raw (raw itself when
-// nothing changed) or nil to drop it, and the number of records removed.
-// last says the batch ends its cleaned segment.
-func (f *batchFilter) filter(h recordbatch.Header, raw []byte, last bool) (out []byte, removed int64, marked bool) {
-	keepEmpty := last || h.PartitionLeaderEpoch != f.prevEpoch || (h.Idempotent() && f.producers.isLast(h))
+// filtered is what filter made of one batch.
+type filtered struct {
+	// batch is what to write in place of the batch read (that batch itself
+	// when nothing changed), or nil to drop it.
+	batch            []byte
+	recordsRemoved   int64
+	tombstonesMarked bool
+	markerMarked     bool
+	markerRemoved    bool
+}
+
+// filter decides on one batch; last says it ends its cleaned segment.
+func (f *batchFilter) filter(h recordbatch.Header, raw []byte, last bool) filtered {
+	structural := last || h.PartitionLeaderEpoch != f.prevEpoch
 	f.prevEpoch = h.PartitionLeaderEpoch
 	if h.Control() {
-		return raw, 0, false
+		return f.filterMarker(h, raw, structural)
 	}
+	res := f.filterData(h, raw, structural || (h.Idempotent() && f.producers.isLastData(h)))
+	if res.batch != nil && h.Transactional() {
+		f.markers.dataWritten(h.ProducerID)
+	}
+	return res
+}
+
+// filterData is filter for a data batch, which is written even without
+// records when keepEmpty.
+func (f *batchFilter) filterData(h recordbatch.Header, raw []byte, keepEmpty bool) filtered {
+	keep := filtered{batch: raw}
 	records, err := recordbatch.Records(raw, maxDecompressedBatchBytes)
 	if err != nil {
 		f.logger.Warn("compaction keeps a batch it cannot decode", "dir", f.dir, "base_offset", h.BaseOffset, "err", err)
-		return raw, 0, false
+		return keep
 	}
 	horizonMs, hasHorizon := h.DeleteHorizon()
 	expired := hasHorizon && f.nowMs >= horizonMs
 	abortedBatch := f.aborted.aborted(h)
 	kept := make([]recordbatch.Record, 0, len(records))
 	tombstones := 0
+	var removed int64
 	for _, rec := range records {
 		if abortedBatch || !f.retain(h, &rec, expired) {
 			removed++
@@ -158,9 +194,10 @@ func (f *batchFilter) filter(h recordbatch.Header, raw []byte, last bool) (out [
 		kept = append(kept, rec)
 	}
 	if len(kept) == 0 && !keepEmpty {
-		return nil, removed, false
+		return filtered{recordsRemoved: removed}
 	}
 	nh := h
+	marked := false
 	if tombstones > 0 && !hasHorizon {
 		nh = h.WithDeleteHorizon(f.nowMs + f.retentionMs)
 		recordbatch.RebaseTimestamps(kept, h.BaseTimestamp, nh.BaseTimestamp)
@@ -171,14 +208,14 @@ func (f *batchFilter) filter(h recordbatch.Header, raw []byte, last bool) (out [
 		f.horizon = min(f.horizon, ms)
 	}
 	if removed == 0 && !marked {
-		return raw, 0, false
+		return keep
 	}
 	b, err := recordbatch.Rebuild(nh, kept, recordbatch.SnappyXerial(raw))
 	if err != nil {
 		f.logger.Warn("compaction keeps a batch it cannot rebuild", "dir", f.dir, "base_offset", h.BaseOffset, "err", err)
-		return raw, 0, false
+		return keep
 	}
-	return b, removed, marked
+	return filtered{batch: b, recordsRemoved: removed, tombstonesMarked: marked}
 }
 
 // retain is Kafka's shouldRetainRecord: a record without a key is invalid
@@ -198,14 +235,14 @@ func (f *batchFilter) retain(h recordbatch.Header, rec *recordbatch.Record, tomb
 }
 
 // cleanGroup rewrites the segments of group g into one cleaned segment and
-// swaps it in.
-func (l *Log) cleanGroup(ctx context.Context, r *cleanableRange, g segmentGroup, f *batchFilter, now time.Time, stats *CompactStats) (err error) {
+// swaps it in. It reports false when the swap was given up because the
+// log changed.
+func (l *Log) cleanGroup(ctx context.Context, r *cleanableRange, g segmentGroup, f *batchFilter, now time.Time, stats *CompactStats) (swapped bool, err error) {
 	base := r.segs[g.from].baseOffset
 	out, err := openCleanedSegment(l.fs, l.dir, base, now)
 	if err != nil {
-		return err
+		return false, err
 	}
-	swapped := false
 	defer func() {
 		if !swapped {
 			out.closeFiles()
@@ -224,40 +261,37 @@ func (l *Log) cleanGroup(ctx context.Context, r *cleanableRange, g segmentGroup,
 			}
 			stats.BytesRead += int64(len(raw))
 			last := i == g.to-1 && pos+h.TotalSize() >= size
-			b, removed, marked := f.filter(h, raw, last)
-			stats.RecordsRemoved += removed
-			if marked {
-				stats.TombstonesMarked++
-			}
-			if b == nil {
+			res := f.filter(h, raw, last)
+			stats.add(res)
+			if res.batch == nil {
 				return nil
 			}
-			return writeCleaned(out, b, r.interval)
+			return writeCleaned(out, res.batch, r.interval)
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 	if te := out.finalTimeEntry(); te != nil {
 		out.timeIndex.entries = append(out.timeIndex.entries, *te)
 	}
 	if err := out.syncLog(); err != nil {
-		return err
+		return false, err
 	}
 	if err := writeIndexFiles(l.fs, l.dir, out.snapshotIndexLocked(), cleanedSuffix); err != nil {
-		return err
+		return false, err
 	}
-	swapped, err = l.swapIn(r, g, out)
+	swapped, err = l.swapIn(r, g, out, f.markers.keepsEntry)
 	if err != nil {
-		return err
+		return swapped, err
 	}
 	if !swapped {
 		stats.Aborted++
-		return nil
+		return false, nil
 	}
 	stats.SegmentsCleaned += g.to - g.from
 	stats.BytesWritten += out.size
-	return nil
+	return true, nil
 }
 
 // writeCleaned appends a batch to a cleaned segment not yet shared and

@@ -18,9 +18,9 @@ import (
 //
 //  1. write a.log.cleaned, then a.index.cleaned and a.timeindex.cleaned
 //     whole from memory, and a.txnindex.cleaned when the old segments hold
-//     aborted transactions (their entries, offsets unchanged, collected
-//     under appendMu at the swap so that none added meanwhile is missed);
-//     fsync all.
+//     aborted transactions whose markers the pass kept (their entries,
+//     offsets unchanged, collected under appendMu at the swap so that none
+//     added meanwhile is missed; see compact_marker.go); fsync all.
 //  2. rename the indexes to .swap, then the log to a.log.swap; fsync the
 //     directory. a.log.swap existing is the commit point.
 //  3. remove the files of every old segment in [a, b).
@@ -73,17 +73,19 @@ func removeCleanedFiles(fs vfs.FS, dir string, base Offset) {
 }
 
 // swapIn replaces the segments of group g by out, on disk and in memory,
-// under appendMu. It reports false, changing nothing, when the log changed
-// since r was taken: the segments were truncated, deleted or grew into the
-// active position, or the log closed.
-func (l *Log) swapIn(r *cleanableRange, g segmentGroup, out *segment) (bool, error) {
+// under appendMu. out's transaction index is the old segments' entries
+// that keep says stay (those whose abort markers the pass kept). It reports
+// false, changing nothing, when the log changed since r was taken: the
+// segments were truncated, deleted or grew into the active position, or
+// the log closed.
+func (l *Log) swapIn(r *cleanableRange, g segmentGroup, out *segment, keep func(AbortedTxn) bool) (bool, error) {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
 	old := r.segs[g.from:g.to]
 	l.mu.Lock()
 	at := l.groupPositionLocked(r, g)
 	if at >= 0 {
-		out.setTxns(concatTxns(old))
+		out.setTxns(concatTxns(old, keep))
 	}
 	l.mu.Unlock()
 	if at < 0 {
@@ -144,12 +146,16 @@ func (l *Log) groupPositionLocked(r *cleanableRange, g segmentGroup) int {
 	return -1
 }
 
-// concatTxns returns the entries of segs in order, in a new slice (Log.mu
-// held).
-func concatTxns(segs []*segment) []AbortedTxn {
+// concatTxns returns the entries of segs that keep accepts, in order, in
+// a new slice (Log.mu held).
+func concatTxns(segs []*segment, keep func(AbortedTxn) bool) []AbortedTxn {
 	var txns []AbortedTxn
 	for _, s := range segs {
-		txns = append(txns, s.txns...)
+		for _, t := range s.txns {
+			if keep(t) {
+				txns = append(txns, t)
+			}
+		}
 	}
 	return txns
 }

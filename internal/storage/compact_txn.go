@@ -7,8 +7,9 @@ import "github.com/fjordhq/fjord/internal/recordbatch"
 // transaction still open is never cleaned; records of aborted transactions
 // are neither mapped (an aborted value must not shadow a committed one of
 // the same key) nor kept (read_committed readers skip them and
-// read_uncommitted readers may see them go, as in Kafka). Markers are kept,
-// so the transaction index stays true for what remains.
+// read_uncommitted readers may see them go, as in Kafka). Markers stay as
+// long as their transaction has data left, and their transaction index
+// entries as long as they do (compact_marker.go).
 
 // abortedRanges answers whether a transactional batch belongs to an
 // aborted transaction: its producer's transaction that spans the batch's
