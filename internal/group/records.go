@@ -88,9 +88,8 @@ type decodedRecord struct {
 }
 
 // decodeRecord decodes one record read back from the log. It never panics
-// or spins on bad bytes: kmsg's reader checks every length against the
-// bytes left, and checkGroupMetadataValue the tagged-field counts it does
-// not.
+// or spins on bad bytes: kmsg's reader checks every length and (from
+// v1.15.1) every tagged-field count against the bytes left.
 func decodeRecord(key, value []byte) (decodedRecord, error) {
 	if len(key) < 2 {
 		return decodedRecord{}, fmt.Errorf("%w: key of %d bytes", ErrBadRecord, len(key))
@@ -123,9 +122,6 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 		d := decodedRecord{group: k.Group, metadataKey: true}
 		if value == nil {
 			return d, nil
-		}
-		if err := checkGroupMetadataValue(value); err != nil {
-			return decodedRecord{}, fmt.Errorf("%w: group metadata value of %s: %v", ErrBadRecord, k.Group, err)
 		}
 		v := kmsg.NewGroupMetadataValue()
 		if err := v.ReadFrom(value); err != nil {

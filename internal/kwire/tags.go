@@ -1,7 +1,6 @@
 // Package kwire holds the few pieces of Kafka's wire format that kmsg does
 // not expose for frames read by hand: the tagged-field section of request
-// and response headers, and a Walker that guards kmsg's decoders against
-// values whose counts outrun their bytes. Message bodies are kmsg's.
+// and response headers. Message bodies are kmsg's.
 package kwire
 
 import (

@@ -177,6 +177,20 @@ func TestTruncatedBodyClosesConnection(t *testing.T) {
 	c.expectClosed()
 }
 
+// TestHugeTagCountClosesConnection: a body whose tagged-field count
+// claims 2^32 fields with no bytes behind them closes the connection at
+// once; kmsg before v1.15.1 looped over the count, a minute of CPU for
+// seven bytes.
+func TestHugeTagCountClosesConnection(t *testing.T) {
+	c := dial(t, testServer(t, apiVersionsRoutes(), DefaultLimits()))
+	start := time.Now()
+	c.sendRaw(18, 3, 1, true, []byte{1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	c.expectClosed()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closing took %v", d)
+	}
+}
+
 // TestResponsesInRequestOrder pipelines requests whose responses complete
 // in reverse order and checks they are written in request order.
 func TestResponsesInRequestOrder(t *testing.T) {

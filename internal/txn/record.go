@@ -2,6 +2,7 @@ package txn
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -125,11 +126,11 @@ func decodeRecord(key, value []byte) (string, *txnState, error) {
 }
 
 func decodeValue(value []byte) (*txnState, error) {
-	// kmsg's decoder loops on a tagged field count without checking it
-	// against the bytes left; checkValue walks the value first so that a
-	// corrupt count cannot spin it for minutes.
-	if err := checkValue(value); err != nil {
-		return nil, err
+	if len(value) < 2 {
+		return nil, errors.New("short value")
+	}
+	if version := int16(binary.BigEndian.Uint16(value)); version != 0 && version != valueVersion {
+		return nil, fmt.Errorf("unknown value version %d", version)
 	}
 	var v kmsg.TxnMetadataValue
 	if err := v.ReadFrom(value); err != nil {
