@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,13 +86,49 @@ func (c *conn) serve(parent context.Context) {
 // requests, so idle connections do not pin large buffers.
 const maxReusedFrameBytes = 8 << 20
 
-func (c *conn) frameBuffer(size int) []byte {
+// frameGrowStep is how far a frame's buffer may run ahead of the bytes
+// that arrived: a client that announces a large frame and sends little of
+// it holds little memory (Kafka allocates a request's buffer whole; its
+// memory pool, queued.max.request.bytes, bounds the sum instead).
+const frameGrowStep = 1 << 20
+
+// readFrame reads a frame of size bytes into the connection's kept buffer
+// when it is large enough, else into one that grows with the bytes read.
+func (c *conn) readFrame(r io.Reader, size int) ([]byte, error) {
 	buf := c.frameBuf
 	c.frameBuf = nil
-	if cap(buf) >= size {
-		return buf[:size]
+	buf, err := readFrame(r, size, buf)
+	if err != nil {
+		return nil, err
 	}
-	return make([]byte, size)
+	return buf, nil
+}
+
+// readFrame reads size bytes into buf when it has room, else into a new
+// buffer of at most frameGrowStep more than was read so far (at most
+// double, as the bytes keep coming). What it read so far comes back with
+// an error.
+func readFrame(r io.Reader, size int, buf []byte) ([]byte, error) {
+	if cap(buf) >= size || size <= frameGrowStep {
+		if cap(buf) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		n, err := io.ReadFull(r, buf)
+		return buf[:n], err
+	}
+	buf = make([]byte, 0, frameGrowStep)
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(size, 2*len(buf))-len(buf))
+		}
+		n, err := io.ReadFull(r, buf[len(buf):min(size, cap(buf))])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func (c *conn) keepFrameBuffer(frame []byte) {
@@ -117,8 +154,8 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.FrameTimeout)); err != nil {
 			return err
 		}
-		frame := c.frameBuffer(int(size))
-		if _, err := io.ReadFull(br, frame); err != nil {
+		frame, err := c.readFrame(br, int(size))
+		if err != nil {
 			return fmt.Errorf("reading %d byte frame: %w", size, err)
 		}
 		s, err := c.handleFrame(ctx, frame, pendingWG)
