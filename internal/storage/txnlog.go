@@ -34,9 +34,10 @@ func (l *Log) AddAbortedTxn(t AbortedTxn) error {
 	defer l.appendMu.Unlock()
 	l.mu.Lock()
 	s, err := l.txnSegmentLocked(t)
+	rolled := false
 	if err == nil {
 		s.addTxn(t)
-		if s != l.activeLocked() {
+		if rolled = s != l.activeLocked(); rolled {
 			l.markTxnDirtyLocked(s)
 		}
 	}
@@ -46,7 +47,18 @@ func (l *Log) AddAbortedTxn(t AbortedTxn) error {
 	}
 	// A segment below the recovery point is one Open trusted: its
 	// .txnindex must not be rewritten in place until that changes.
-	return l.lowerRecoveryPoint(s)
+	if !rolled {
+		return l.lowerRecoveryPoint(s)
+	}
+	// A Sync may be writing a checkpoint it computed before s waited for
+	// its file, with a recovery point past s that it adopts only after the
+	// write: lowering it must queue behind that write (checkpointMu) rather
+	// than read the recovery point held in memory, or the old file would be
+	// trusted after a crash. No I/O when the point is already at or below s.
+	if err := l.writeCheckpoint(func(c *checkpoint) { c.recoveryPoint = min(c.recoveryPoint, s.baseOffset) }); err != nil {
+		return fmt.Errorf("lower recovery point to %d: %w", s.baseOffset, err)
+	}
+	return nil
 }
 
 // txnSegmentLocked checks t against the log and returns the segment its
