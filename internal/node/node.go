@@ -274,5 +274,9 @@ func serverLimits(cfg config.Broker) server.Limits {
 	if cfg.MaxConnections > 0 {
 		limits.MaxConnections = int(cfg.MaxConnections)
 	}
+	limits.QueuedMaxRequestBytes = cfg.QueuedMaxRequestBytes
+	if cfg.QueuedMaxRequests > 0 {
+		limits.QueuedMaxRequests = int(cfg.QueuedMaxRequests)
+	}
 	return limits
 }

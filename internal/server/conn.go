@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -30,6 +29,7 @@ type slot struct {
 	response       kmsg.Response
 	pending        chan kmsg.Response // set when the response comes later
 	close          bool               // close the connection after this slot
+	noResponse     bool               // pending work whose response is dropped (acks=0)
 }
 
 type conn struct {
@@ -68,6 +68,7 @@ func (c *conn) serve(parent context.Context) {
 		cancel() // a write error ends the connection
 	}()
 	err := c.readLoop(ctx, &pendingWG)
+	c.takeKeptBuffer()
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 		c.srv.logger.Debug("connection closed", "remote", c.nc.RemoteAddr(), "err", err)
 	}
@@ -83,62 +84,99 @@ func (c *conn) serve(parent context.Context) {
 }
 
 // maxReusedFrameBytes bounds the frame buffer a connection keeps between
-// requests, so idle connections do not pin large buffers.
+// requests (Server.keptFrameBytes bounds the sum over connections), so
+// idle connections do not pin large buffers.
 const maxReusedFrameBytes = 8 << 20
 
-// frameGrowStep is how far a frame's buffer may run ahead of the bytes
-// that arrived: a client that announces a large frame and sends little of
-// it holds little memory (Kafka allocates a request's buffer whole; its
-// memory pool, queued.max.request.bytes, bounds the sum instead).
-const frameGrowStep = 1 << 20
+// Per-connection socket buffers: what a connection costs before it holds
+// any request.
+const (
+	readBufferBytes  = 8 << 10
+	writeBufferBytes = 64 << 10
+)
 
-// readFrame reads a frame of size bytes into the connection's kept buffer
-// when it is large enough, else into one that grows with the bytes read.
-func (c *conn) readFrame(r io.Reader, size int) ([]byte, error) {
-	buf := c.frameBuf
-	c.frameBuf = nil
-	buf, err := readFrame(r, size, buf)
-	if err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
+// frameFirstStep is the memory a frame starts with; it doubles as its
+// bytes arrive, so a client that announces a large frame and sends little
+// of it holds little memory (Kafka allocates a request's buffer whole
+// when its size is read).
+const frameFirstStep = 16 << 10
 
-// readFrame reads size bytes into buf when it has room, else into a new
-// buffer of at most frameGrowStep more than was read so far (at most
-// double, as the bytes keep coming). What it read so far comes back with
-// an error.
-func readFrame(r io.Reader, size int, buf []byte) ([]byte, error) {
-	if cap(buf) >= size || size <= frameGrowStep {
-		if cap(buf) < size {
-			buf = make([]byte, size)
+// readFrame reads a frame of size bytes, taking its memory from the
+// listener's request pool: into the connection's kept buffer when that is
+// large enough, else into one that grows with the bytes read. The caller
+// releases the ticket once the request was handled.
+func (c *conn) readFrame(ctx context.Context, r io.Reader, size int) ([]byte, *frameTicket, error) {
+	buf := c.takeKeptBuffer()
+	pool := c.srv.pool
+	if cap(buf) >= size {
+		t, err := pool.admit(ctx, int64(size))
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := c.setFrameDeadline(); err != nil {
+			pool.doneReading(t)
+			return nil, t, err
 		}
 		buf = buf[:size]
 		n, err := io.ReadFull(r, buf)
-		return buf[:n], err
+		pool.doneReading(t)
+		return buf[:n], t, err
 	}
-	buf = make([]byte, 0, frameGrowStep)
+	first := min(size, frameFirstStep)
+	t, err := pool.admit(ctx, int64(first))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer pool.doneReading(t)
+	if err := c.setFrameDeadline(); err != nil {
+		return nil, t, err
+	}
+	buf = make([]byte, 0, first)
 	for len(buf) < size {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(size, 2*len(buf))-len(buf))
+			more := min(size, 2*len(buf)) - len(buf)
+			if err := pool.grow(ctx, t, int64(more)); err != nil {
+				return buf, t, err
+			}
+			grown := make([]byte, len(buf), len(buf)+more)
+			copy(grown, buf)
+			buf = grown
 		}
 		n, err := io.ReadFull(r, buf[len(buf):min(size, cap(buf))])
 		buf = buf[:len(buf)+n]
 		if err != nil {
-			return buf, err
+			return buf, t, err
 		}
 	}
-	return buf, nil
+	return buf, t, nil
 }
 
+// takeKeptBuffer hands the kept buffer to the next frame.
+func (c *conn) takeKeptBuffer() []byte {
+	buf := c.frameBuf
+	c.frameBuf = nil
+	c.srv.keptFrameBytes.Add(-int64(cap(buf)))
+	return buf
+}
+
+// keepFrameBuffer keeps frame's buffer for the next request when its route
+// allows, it is not too large, and the listener's kept buffers stay within
+// their share of the request pool.
 func (c *conn) keepFrameBuffer(frame []byte) {
-	if len(frame) >= 2 && c.srv.routes[int16(binary.BigEndian.Uint16(frame))].FrameReusable && cap(frame) <= maxReusedFrameBytes {
-		c.frameBuf = frame
+	if len(frame) < 2 || !c.srv.routes[int16(binary.BigEndian.Uint16(frame))].FrameReusable || cap(frame) > maxReusedFrameBytes {
+		return
 	}
+	if c.srv.keptFrameBytes.Add(int64(cap(frame))) > c.srv.maxKeptFrameBytes {
+		c.srv.keptFrameBytes.Add(-int64(cap(frame)))
+		return
+	}
+	c.frameBuf = frame
 }
 
 func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
-	br := bufio.NewReaderSize(c.nc, 64*1024)
+	// Small: every connection has one from the start, and frames larger
+	// than it are read straight into their own buffers.
+	br := bufio.NewReaderSize(c.nc, readBufferBytes)
 	var sizeBuf [4]byte
 	for {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.IdleTimeout)); err != nil {
@@ -151,14 +189,25 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 		if size < 0 || size > c.srv.limits.MaxRequestBytes {
 			return fmt.Errorf("%w: request size %d outside [0, %d] (socket.request.max.bytes)", errClose, size, c.srv.limits.MaxRequestBytes)
 		}
-		if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.FrameTimeout)); err != nil {
+		if err := c.setFrameDeadline(); err != nil {
 			return err
 		}
-		frame, err := c.readFrame(br, int(size))
+		if size > 0 {
+			// Memory is taken from the pool only once the frame's
+			// bytes start to arrive: a silent client holds none.
+			if _, err := br.Peek(1); err != nil {
+				return err
+			}
+		}
+		frame, ticket, err := c.readFrame(ctx, br, int(size))
 		if err != nil {
+			if ticket != nil {
+				c.srv.pool.release(ticket)
+			}
 			return fmt.Errorf("reading %d byte frame: %w", size, err)
 		}
-		s, err := c.handleFrame(ctx, frame, pendingWG)
+		s, err := c.handleRead(ctx, frame, pendingWG)
+		c.srv.pool.release(ticket)
 		c.keepFrameBuffer(frame)
 		if err != nil {
 			return err
@@ -175,6 +224,24 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 			return errClose
 		}
 	}
+}
+
+// setFrameDeadline bounds how long the rest of a frame may take once
+// memory was admitted for it.
+func (c *conn) setFrameDeadline() error {
+	return c.nc.SetReadDeadline(time.Now().Add(c.srv.limits.FrameTimeout))
+}
+
+// handleRead handles a frame read in full once one of the listener's
+// queued.max.requests handling slots is free.
+func (c *conn) handleRead(ctx context.Context, frame []byte, pendingWG *sync.WaitGroup) (*slot, error) {
+	select {
+	case c.srv.handling <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.srv.handling }()
+	return c.handleFrame(ctx, frame, pendingWG)
 }
 
 // handleFrame decodes one request and dispatches it. It returns the slot to
@@ -221,16 +288,13 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		close:          res.CloseConnection,
 	}
 	switch {
-	case res.Pending != nil && res.NoResponse:
-		// Work that must finish though nobody waits for its answer
-		// (acks=0 records still have to become durable and visible).
-		pendingWG.Add(1)
-		go func() {
-			defer pendingWG.Done()
-			res.Pending(ctx)
-		}()
-		return nil, nil
 	case res.Pending != nil:
+		// With NoResponse too, the work must finish though nobody waits
+		// for its answer (acks=0 records still have to become durable and
+		// visible): it takes a slot like any other, so that a flood of
+		// acks=0 produce meets the same in-flight bound, and the writer
+		// drops its response.
+		s.noResponse = res.NoResponse
 		s.pending = make(chan kmsg.Response, 1)
 		pendingWG.Add(1)
 		go func() {
@@ -269,9 +333,19 @@ func (c *conn) unsupportedAPIVersions() kmsg.Response {
 // closed and drained, or a write fails. It returns a slot it took but did
 // not finish, whose response the caller must release.
 func (c *conn) writeLoop(ctx context.Context) *slot {
-	bw := bufio.NewWriterSize(c.nc, 64*1024)
+	// Made on the first response: a connection that only connects, or
+	// only sends acks=0 produce, holds no write buffer.
+	var bw *bufio.Writer
+	defer func() {
+		if bw != nil {
+			bw.Flush()
+		}
+	}()
 	var buf []byte
 	for s := range c.slots {
+		if bw == nil {
+			bw = bufio.NewWriterSize(c.nc, writeBufferBytes)
+		}
 		resp := s.response
 		if s.pending != nil {
 			select {
@@ -280,9 +354,11 @@ func (c *conn) writeLoop(ctx context.Context) *slot {
 				return s
 			}
 		}
+		if s.noResponse {
+			resp = nil
+		}
 		if resp == nil {
 			if s.close {
-				bw.Flush()
 				return nil
 			}
 			continue
@@ -314,7 +390,6 @@ func (c *conn) writeLoop(ctx context.Context) *slot {
 			return nil
 		}
 	}
-	bw.Flush()
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -100,6 +101,13 @@ type Limits struct {
 	FrameTimeout time.Duration
 	// MaxConnections is max.connections.
 	MaxConnections int
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
+	// request frames the listener holds at once (requestPool); <= 0 is
+	// no limit.
+	QueuedMaxRequestBytes int64
+	// QueuedMaxRequests is queued.max.requests: requests read in full and
+	// being handled at once, over all connections.
+	QueuedMaxRequests int
 }
 
 // DefaultLimits are Kafka's defaults where Kafka has them.
@@ -111,6 +119,8 @@ func DefaultLimits() Limits {
 		IdleTimeout:              10 * time.Minute, // connections.max.idle.ms
 		FrameTimeout:             60 * time.Second,
 		MaxConnections:           10000,
+		QueuedMaxRequestBytes:    256 << 20,
+		QueuedMaxRequests:        500, // queued.max.requests
 	}
 }
 
@@ -121,7 +131,15 @@ type Server struct {
 	logger *slog.Logger
 
 	connSlots chan struct{}
-	wg        sync.WaitGroup
+	// handling holds a slot per request being handled
+	// (QueuedMaxRequests).
+	handling chan struct{}
+	pool     *requestPool
+	// keptFrameBytes counts the idle frame buffers connections keep for
+	// their next produce; past maxKeptFrameBytes they are dropped instead.
+	keptFrameBytes    atomic.Int64
+	maxKeptFrameBytes int64
+	wg                sync.WaitGroup
 }
 
 // New returns a server dispatching to routes.
@@ -129,11 +147,18 @@ func New(routes Routes, limits Limits, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	kept := int64(64 << 20)
+	if limits.QueuedMaxRequestBytes > 0 {
+		kept = limits.QueuedMaxRequestBytes / 4
+	}
 	return &Server{
-		routes:    routes,
-		limits:    limits,
-		logger:    logger,
-		connSlots: make(chan struct{}, limits.MaxConnections),
+		routes:            routes,
+		limits:            limits,
+		logger:            logger,
+		connSlots:         make(chan struct{}, limits.MaxConnections),
+		handling:          make(chan struct{}, max(1, limits.QueuedMaxRequests)),
+		pool:              newRequestPool(limits.QueuedMaxRequestBytes),
+		maxKeptFrameBytes: kept,
 	}
 }
 

@@ -18,6 +18,12 @@ import (
 // testServer serves routes on a loopback listener until the test ends.
 func testServer(t *testing.T, routes Routes, limits Limits) string {
 	t.Helper()
+	addr, _ := testServerWith(t, routes, limits)
+	return addr
+}
+
+func testServerWith(t *testing.T, routes Routes, limits Limits) (string, *Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +38,7 @@ func testServer(t *testing.T, routes Routes, limits Limits) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), srv
 }
 
 type client struct {
