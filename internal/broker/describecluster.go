@@ -13,7 +13,7 @@ import (
 
 func init() { registerAPI(60, 0, 1, (*Broker).handleDescribeCluster) }
 
-func (b *Broker) handleDescribeCluster(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDescribeCluster(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeClusterRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	if req.Version >= 1 && req.EndpointType != 1 {
@@ -25,7 +25,7 @@ func (b *Broker) handleDescribeCluster(_ context.Context, _ *server.RequestConte
 	resp.EndpointType = 1
 	resp.ClusterID = img.ClusterID()
 	resp.ControllerID = b.controllerID()
-	for _, br := range b.metadataBrokers(img) {
+	for _, br := range b.metadataBrokers(img, rc.Listener) {
 		out := kmsg.NewDescribeClusterResponseBroker()
 		out.NodeID, out.Host, out.Port, out.Rack = br.NodeID, br.Host, br.Port, br.Rack
 		resp.Brokers = append(resp.Brokers, out)

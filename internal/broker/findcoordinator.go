@@ -23,7 +23,7 @@ const (
 	coordinatorTypeTransaction = 1
 )
 
-func (b *Broker) handleFindCoordinator(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleFindCoordinator(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	// Created on first use, when the cluster's brokers are known; until
@@ -39,7 +39,7 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, _ *server.RequestCon
 		}
 	}
 	if req.Version < 4 {
-		c := b.findCoordinator(req.CoordinatorType, req.CoordinatorKey)
+		c := b.findCoordinator(req.CoordinatorType, req.CoordinatorKey, rc.Listener)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
 		if c.ErrorCode != 0 {
 			resp.ErrorMessage = c.ErrorMessage
@@ -47,12 +47,12 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, _ *server.RequestCon
 		return server.Result{Response: resp}
 	}
 	for _, key := range req.CoordinatorKeys {
-		resp.Coordinators = append(resp.Coordinators, b.findCoordinator(req.CoordinatorType, key))
+		resp.Coordinators = append(resp.Coordinators, b.findCoordinator(req.CoordinatorType, key, rc.Listener))
 	}
 	return server.Result{Response: resp}
 }
 
-func (b *Broker) findCoordinator(keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+func (b *Broker) findCoordinator(keyType int8, key, listener string) kmsg.FindCoordinatorResponseCoordinator {
 	c := kmsg.NewFindCoordinatorResponseCoordinator()
 	c.Key, c.NodeID, c.Port = key, -1, -1
 	fail := func(err *kerr.Error) kmsg.FindCoordinatorResponseCoordinator {
@@ -78,7 +78,11 @@ func (b *Broker) findCoordinator(keyType int8, key string) kmsg.FindCoordinatorR
 	if code != 0 {
 		return fail(kerr.ErrorForCode(code).(*kerr.Error))
 	}
-	c.NodeID, c.Host, c.Port = br.NodeID, br.Host, br.Port
+	host, port, ok := br.Endpoint(listener)
+	if !ok {
+		return fail(kerr.CoordinatorNotAvailable)
+	}
+	c.NodeID, c.Host, c.Port = br.NodeID, host, port
 	return c
 }
 

@@ -22,7 +22,7 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	img := b.meta.Image()
-	resp.Brokers = b.metadataBrokers(img)
+	resp.Brokers = b.metadataBrokers(img, rc.Listener)
 	clusterID := img.ClusterID()
 	resp.ClusterID = &clusterID
 	resp.ControllerID = b.controllerID()
@@ -72,13 +72,20 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 	return server.Result{Response: resp}
 }
 
-func (b *Broker) metadataBrokers(img *metadata.Image) []kmsg.MetadataResponseBroker {
+// metadataBrokers lists the live brokers at their addresses on listener,
+// the one the client came in on; brokers without it are left out, as
+// Kafka does.
+func (b *Broker) metadataBrokers(img *metadata.Image, listener string) []kmsg.MetadataResponseBroker {
 	var out []kmsg.MetadataResponseBroker
 	for _, br := range img.Brokers() {
 		if br.Fenced {
 			continue // fenced brokers are not offered to clients, as Kafka
 		}
-		mb := kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: br.Host, Port: br.Port}
+		host, port, ok := br.Endpoint(listener)
+		if !ok {
+			continue
+		}
+		mb := kmsg.MetadataResponseBroker{NodeID: br.NodeID, Host: host, Port: port}
 		if br.Rack != "" {
 			rack := br.Rack
 			mb.Rack = &rack

@@ -18,6 +18,13 @@ type Broker struct {
 	Advertise string // host:port of the first entry of advertised.listeners, else Listen
 	DataDir   string // log.dirs, else log.dir
 
+	// Listeners are listeners with advertised.listeners and
+	// listener.security.protocol.map applied, in the order given.
+	Listeners []Listener
+	// InterBrokerListener is inter.broker.listener.name, else the first
+	// listener's name: the address other brokers reach this one at.
+	InterBrokerListener string
+
 	AutoCreateTopics         bool  // auto.create.topics.enable
 	DeleteTopicEnable        bool  // delete.topic.enable
 	NumPartitions            int32 // num.partitions
@@ -85,10 +92,9 @@ func ParseBroker(props map[string]string) (Broker, error) {
 			b.NodeID = id
 		}
 	}
-	b.Listen = p.listener("listeners")
-	b.Advertise = b.Listen
-	if _, set := props["advertised.listeners"]; set {
-		b.Advertise = p.listener("advertised.listeners")
+	b.Listeners, b.InterBrokerListener = p.parseListeners()
+	if len(b.Listeners) > 0 {
+		b.Listen, b.Advertise = b.Listeners[0].Addr, b.Listeners[0].Advertise
 	}
 	b.DataDir = p.str("log.dir")
 	if dirs := splitList(p.str("log.dirs")); len(dirs) > 0 {
@@ -210,14 +216,6 @@ func (p *brokerParser) ms(name string) time.Duration {
 	return time.Duration(p.int64(name)) * time.Millisecond
 }
 
-func (p *brokerParser) listener(name string) string {
-	list := splitList(p.raw(name))
-	if len(list) == 0 {
-		return ""
-	}
-	_, addr, _ := splitListener(list[0])
-	return addr
-}
 
 // splitListener splits "NAME://host:port" into the listener name and host:port.
 func splitListener(l string) (name, addr string, err error) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func TestParseBrokerDefaults(t *testing.T) {
 
 func TestParseBroker(t *testing.T) {
 	b, err := ParseBroker(map[string]string{
-		"node.id": "3", "listeners": "PLAINTEXT://127.0.0.1:19092,CTRL://:9093",
+		"node.id": "3", "listeners": "PLAINTEXT://127.0.0.1:19092,ctrl://:9093",
+		"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CTRL:SASL_SSL", "inter.broker.listener.name": "ctrl",
 		"advertised.listeners": "PLAINTEXT://broker3:9092", "log.dirs": "/data/a,/data/b",
 		"num.partitions": " 6 ", "auto.create.topics.enable": "FALSE", "my.custom.key": "x",
 	})
@@ -52,6 +54,13 @@ func TestParseBroker(t *testing.T) {
 	if b.NodeID != 3 || b.Listen != "127.0.0.1:19092" || b.Advertise != "broker3:9092" ||
 		b.DataDir != "/data/a" || b.NumPartitions != 6 || b.AutoCreateTopics {
 		t.Fatalf("unexpected %+v", b)
+	}
+	wantListeners := []Listener{
+		{Name: "PLAINTEXT", Addr: "127.0.0.1:19092", Advertise: "broker3:9092", Protocol: Plaintext},
+		{Name: "CTRL", Addr: ":9093", Advertise: ":9093", Protocol: SASLSSL},
+	}
+	if !slices.Equal(b.Listeners, wantListeners) || b.InterBrokerListener != "CTRL" {
+		t.Fatalf("listeners %+v (inter-broker %s), want %+v (CTRL)", b.Listeners, b.InterBrokerListener, wantListeners)
 	}
 	if len(b.Unknown) != 1 || b.Unknown[0] != "my.custom.key" {
 		t.Fatalf("Unknown = %v", b.Unknown)
@@ -288,5 +297,20 @@ func TestErrorMessages(t *testing.T) {
 	err = ValidateBrokerConfig("num.partitions", "2", true)
 	if !errors.Is(err, ErrReadOnlyConfig) || !errors.Is(err, kerr.InvalidConfig) {
 		t.Fatalf("read-only: %v", err)
+	}
+}
+
+func TestParseListenersRefusesInconsistentOnes(t *testing.T) {
+	for _, props := range []map[string]string{
+		{"listeners": "INTERNAL://:9092"},
+		{"listeners": "PLAINTEXT://:9092,PLAINTEXT://:9093"},
+		{"listeners": "PLAINTEXT://:9092,SSL://:9092"},
+		{"listeners": "PLAINTEXT://:9092", "advertised.listeners": "SSL://h:9093"},
+		{"listeners": "PLAINTEXT://:9092", "inter.broker.listener.name": "SSL"},
+		{"listeners": "A://:9092", "listener.security.protocol.map": "A:KERBEROS"},
+	} {
+		if _, err := ParseBroker(props); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%v: err %v, want ErrInvalidConfig", props, err)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func (b *builder) registerBroker(r RegisterBrokerRecord, index uint64) {
 		b.img.brokers, b.brokersCopied = maps.Clone(b.img.brokers), true
 	}
 	b.img.brokers[r.NodeID] = BrokerImage{NodeID: r.NodeID, Host: r.Host, Port: r.Port, Rack: r.Rack,
-		Incarnation: r.Incarnation, Epoch: int64(index)}
+		Incarnation: r.Incarnation, Epoch: int64(index), Endpoints: r.Endpoints}
 }
 
 func (b *builder) fenceBroker(r BrokerFenceRecord) error {

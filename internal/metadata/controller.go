@@ -121,12 +121,14 @@ type BrokerRegistration struct {
 	Port        int32
 	Rack        string
 	Incarnation [16]byte
+	Endpoints   []BrokerEndpoint `json:",omitempty"`
 }
 
 // registerBrokerLocal records a broker as alive at its address. A re-registration
 // replaces the previous one and advances the broker's epoch.
 func (n *Node) registerBrokerLocal(ctx context.Context, reg BrokerRegistration) error {
-	rec := RegisterBrokerRecord{NodeID: reg.NodeID, Host: reg.Host, Port: reg.Port, Rack: reg.Rack, Incarnation: reg.Incarnation}
+	rec := RegisterBrokerRecord{NodeID: reg.NodeID, Host: reg.Host, Port: reg.Port, Rack: reg.Rack, Incarnation: reg.Incarnation,
+		Endpoints: reg.Endpoints}
 	if err := check(rec); err != nil || reg.Host == "" {
 		return newError(kerr.InvalidRequest, fmt.Sprintf("invalid broker registration for node %d", reg.NodeID))
 	}

@@ -52,7 +52,24 @@ type BrokerImage struct {
 	Rack        string
 	Incarnation [16]byte
 	Epoch       int64
-	Fenced      bool `json:",omitempty"`
+	Fenced      bool             `json:",omitempty"`
+	Endpoints   []BrokerEndpoint `json:",omitempty"`
+}
+
+// Endpoint returns where clients that came in on the listener called name
+// reach the broker. A broker registered without endpoints answers at its
+// one address on every listener; one with endpoints but none of that name
+// is not reachable from there (Kafka leaves it out of Metadata).
+func (b BrokerImage) Endpoint(name string) (host string, port int32, ok bool) {
+	if len(b.Endpoints) == 0 || name == "" {
+		return b.Host, b.Port, true
+	}
+	for _, e := range b.Endpoints {
+		if e.Name == name {
+			return e.Host, e.Port, true
+		}
+	}
+	return "", 0, false
 }
 
 // NewImage returns the empty image of a cluster.

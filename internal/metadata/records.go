@@ -24,7 +24,24 @@ type RegisterBrokerRecord struct {
 	Port        int32    `json:"port"`
 	Rack        string   `json:"rack,omitempty"`
 	Incarnation [16]byte `json:"incarnation"`
+	// Endpoints are the broker's listeners, as Kafka's
+	// RegisterBrokerRecord endpoints; Host and Port are its inter-broker
+	// listener's. Records written before listeners had names have none:
+	// Host and Port serve every client then.
+	Endpoints []BrokerEndpoint `json:"endpoints,omitempty"`
 }
+
+// BrokerEndpoint is one listener of a broker: where clients that came in
+// on the listener called Name are sent.
+type BrokerEndpoint struct {
+	Name             string `json:"name"`
+	Host             string `json:"host"`
+	Port             int32  `json:"port"`
+	SecurityProtocol int16  `json:"securityProtocol"`
+}
+
+// maxBrokerEndpoints bounds a registration's listeners.
+const maxBrokerEndpoints = 16
 
 // TopicRecord creates a topic; its partitions follow as PartitionRecords.
 type TopicRecord struct {
@@ -252,6 +269,14 @@ func check(r Record) error {
 	case RegisterBrokerRecord:
 		if r.NodeID < 0 || r.Port < 0 || r.Port > 65535 || len(r.Host) > maxNameBytes || len(r.Rack) > maxNameBytes {
 			return errors.New("node id, port, host or rack out of range")
+		}
+		if len(r.Endpoints) > maxBrokerEndpoints {
+			return fmt.Errorf("%d endpoints, more than %d", len(r.Endpoints), maxBrokerEndpoints)
+		}
+		for _, e := range r.Endpoints {
+			if e.Name == "" || len(e.Name) > maxNameBytes || e.Host == "" || len(e.Host) > maxNameBytes || e.Port <= 0 || e.Port > 65535 || e.SecurityProtocol < 0 || e.SecurityProtocol > 3 {
+				return fmt.Errorf("endpoint %q out of range", e.Name)
+			}
 		}
 	case TopicRecord:
 		if err := ValidateTopicName(r.Name); err != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -63,15 +64,22 @@ func Run(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
-	}
-	defer ln.Close()
-	advHost, advPort, err := advertisedAddr(cfg, ln.Addr())
+	listeners, err := listen(cfg)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, l := range listeners {
+			l.ln.Close()
+		}
+	}()
+	inter := listeners[0]
+	for _, l := range listeners {
+		if l.cfg.Name == cfg.InterBrokerListener {
+			inter = l
+		}
+	}
+	advHost, advPort := inter.host, inter.port
 
 	start := time.Now()
 	metaOpts, closeTransport, err := metadataOptions(quorum, cfg, logger.With("component", "metadata"))
@@ -87,15 +95,16 @@ func Run(ctx context.Context, opts Options) error {
 	if err := meta.WaitReady(ctx); err != nil {
 		return fmt.Errorf("waiting for the metadata quorum: %w", err)
 	}
-	if err := registerBroker(ctx, meta, cfg, advHost, advPort, len(quorum.voters) > 0); err != nil {
+	if err := registerBroker(ctx, meta, cfg, listeners, inter, len(quorum.voters) > 0); err != nil {
 		return err
 	}
 	b := broker.New(broker.Options{
 		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
 		Config: cfg, StaticProps: opts.Props, FS: opts.FS, Meta: meta, Logger: logger,
 	})
-	s := &serving{opts: opts, cfg: cfg, clustered: len(quorum.voters) > 0, meta: meta, broker: b, ln: ln,
-		addr: net.JoinHostPort(advHost, strconv.Itoa(int(advPort))), start: start}
+	first := listeners[0]
+	s := &serving{opts: opts, cfg: cfg, clustered: len(quorum.voters) > 0, meta: meta, broker: b, listeners: listeners,
+		addr: net.JoinHostPort(first.host, strconv.Itoa(int(first.port))), start: start}
 	return s.run(ctx)
 }
 
@@ -106,8 +115,8 @@ type serving struct {
 	clustered bool
 	meta      *metadata.Node
 	broker    *broker.Broker
-	ln        net.Listener
-	addr      string
+	listeners []boundListener
+	addr      string // the first listener's advertised address
 	start     time.Time
 }
 
@@ -131,15 +140,18 @@ func (s *serving) run(ctx context.Context) error {
 		return err
 	}
 	defer s.broker.Close()
-	srv := server.New(s.broker.Routes(), serverLimits(cfg), logger.With("component", "server"))
-	serveErr := make(chan error, 1)
-	wg.Go(func() { serveErr <- srv.Serve(runCtx, s.ln) })
+	serveErr := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		srv := server.NewListener(server.ListenerConfig{Name: l.cfg.Name}, s.broker.Routes(), serverLimits(cfg),
+			logger.With("component", "server", "listener", l.cfg.Name))
+		wg.Go(func() { serveErr <- srv.Serve(runCtx, l.ln) })
+	}
 	wg.Go(func() { s.broker.Run(runCtx) })
 	if s.clustered {
 		wg.Go(func() { s.reportLogDirFailure(runCtx, stopHeartbeats) })
 	}
 
-	logger.Info("broker started", "node_id", cfg.NodeID, "listen", s.ln.Addr().String(), "advertise", s.addr,
+	logger.Info("broker started", "node_id", cfg.NodeID, "listen", s.listeners[0].ln.Addr().String(), "advertise", s.addr,
 		"data_dir", cfg.DataDir, "startup", time.Since(s.start).Round(time.Millisecond))
 	if s.opts.Ready != nil {
 		s.opts.Ready(s.addr)
@@ -208,11 +220,43 @@ func controlledShutdown(meta *metadata.Node, nodeID int32, logger *slog.Logger) 
 	}
 }
 
-// advertisedAddr is the address clients are told to use: the configured
-// advertised listener, else the bound address (so --listen HOST:0 works).
-func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
-	adv := cfg.Advertise
-	if adv == "" || adv == cfg.Listen {
+// boundListener is one listener, bound, with the address it advertises.
+type boundListener struct {
+	cfg  config.Listener
+	ln   net.Listener
+	host string
+	port int32
+}
+
+// listen binds every listener; on an error it closes those it bound.
+func listen(cfg config.Broker) ([]boundListener, error) {
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("no listeners configured")
+	}
+	var out []boundListener
+	for _, l := range cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err == nil {
+			var host string
+			var port int32
+			host, port, err = advertisedAddr(l, ln.Addr())
+			out = append(out, boundListener{cfg: l, ln: ln, host: host, port: port})
+		}
+		if err != nil {
+			for _, b := range out {
+				b.ln.Close()
+			}
+			return nil, fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// advertisedAddr is the address clients of a listener are told to use: its
+// advertised address, else the bound one (so --listen HOST:0 works).
+func advertisedAddr(l config.Listener, bound net.Addr) (string, int32, error) {
+	adv := l.Advertise
+	if adv == "" || adv == l.Addr {
 		adv = bound.String()
 	}
 	host, portText, err := net.SplitHostPort(adv)
@@ -224,7 +268,7 @@ func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
 		return "", 0, fmt.Errorf("advertised address %q: bad port", adv)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
-		return "", 0, errors.New("listening on all interfaces needs --advertise with a host clients can reach")
+		return "", 0, errors.New("listening on all interfaces needs --advertise (advertised.listeners) with a host clients can reach")
 	}
 	return host, int32(port), nil
 }
@@ -235,12 +279,18 @@ func advertisedAddr(cfg config.Broker, bound net.Addr) (string, int32, error) {
 // at every start, which moves leadership away from its previous process
 // (metadata.registerBrokerLocal); a lone node whose registration is
 // unchanged writes nothing.
-func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, host string, port int32, clustered bool) error {
+func registerBroker(ctx context.Context, meta *metadata.Node, cfg config.Broker, listeners []boundListener, inter boundListener, clustered bool) error {
 	rack := cfg.Props["broker.rack"]
-	if br, ok := meta.Image().Broker(cfg.NodeID); ok && !clustered && br.Host == host && br.Port == port && br.Rack == rack && !br.Fenced {
+	var endpoints []metadata.BrokerEndpoint
+	for _, l := range listeners {
+		endpoints = append(endpoints, metadata.BrokerEndpoint{Name: l.cfg.Name, Host: l.host, Port: l.port,
+			SecurityProtocol: l.cfg.Protocol.WireID()})
+	}
+	if br, ok := meta.Image().Broker(cfg.NodeID); ok && !clustered && br.Host == inter.host && br.Port == inter.port && br.Rack == rack && !br.Fenced &&
+		slices.Equal(br.Endpoints, endpoints) {
 		return nil
 	}
-	reg := metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: host, Port: port, Rack: rack}
+	reg := metadata.BrokerRegistration{NodeID: cfg.NodeID, Host: inter.host, Port: inter.port, Rack: rack, Endpoints: endpoints}
 	if _, err := rand.Read(reg.Incarnation[:]); err != nil {
 		return fmt.Errorf("choosing an incarnation id: %w", err)
 	}

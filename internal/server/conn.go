@@ -278,6 +278,7 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		CorrelationID: hdr.correlationID,
 		ClientID:      hdr.clientID,
 		ClientAddr:    c.nc.RemoteAddr(),
+		Listener:      c.srv.listener.Name,
 		ReceivedAt:    time.Now(),
 	}
 	res := route.Handle(ctx, rc, req)

@@ -37,6 +37,9 @@ type RequestContext struct {
 	CorrelationID int32
 	ClientID      string
 	ClientAddr    net.Addr
+	// Listener is the name of the listener the request came in on:
+	// Metadata and FindCoordinator answer with that listener's addresses.
+	Listener string
 	// ReceivedAt is when the frame was read, for request timeouts.
 	ReceivedAt time.Time
 }
@@ -124,11 +127,18 @@ func DefaultLimits() Limits {
 	}
 }
 
+// ListenerConfig is what a listener is, beside its limits.
+type ListenerConfig struct {
+	// Name is the listener's name (listeners, upper case).
+	Name string
+}
+
 // Server serves the Kafka protocol on one listener.
 type Server struct {
-	routes Routes
-	limits Limits
-	logger *slog.Logger
+	listener ListenerConfig
+	routes   Routes
+	limits   Limits
+	logger   *slog.Logger
 
 	connSlots chan struct{}
 	// handling holds a slot per request being handled
@@ -142,8 +152,13 @@ type Server struct {
 	wg                sync.WaitGroup
 }
 
-// New returns a server dispatching to routes.
+// New returns a server of an unnamed listener dispatching to routes.
 func New(routes Routes, limits Limits, logger *slog.Logger) *Server {
+	return NewListener(ListenerConfig{}, routes, limits, logger)
+}
+
+// NewListener returns a server of the listener l dispatching to routes.
+func NewListener(l ListenerConfig, routes Routes, limits Limits, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -152,6 +167,7 @@ func New(routes Routes, limits Limits, logger *slog.Logger) *Server {
 		kept = limits.QueuedMaxRequestBytes / 4
 	}
 	return &Server{
+		listener:          l,
 		routes:            routes,
 		limits:            limits,
 		logger:            logger,
