@@ -8,8 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/fjordhq/fjord/internal/cli"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/cli"
 )
 
 // Limits on the command line. Each keeps a typo from turning into a run

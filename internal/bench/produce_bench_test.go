@@ -4,9 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/fjordhq/fjord/internal/cli"
 	"github.com/fjordhq/fjord/internal/fjordtest"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // BenchmarkProduceToAck measures the broker's produce path from a kgo client

@@ -216,7 +216,6 @@ func (p *brokerParser) ms(name string) time.Duration {
 	return time.Duration(p.int64(name)) * time.Millisecond
 }
 
-
 // splitListener splits "NAME://host:port" into the listener name and host:port.
 func splitListener(l string) (name, addr string, err error) {
 	name, addr, ok := strings.Cut(l, "://")

@@ -3,6 +3,7 @@ package recordbatch
 import (
 	"encoding/binary"
 	"fmt"
+
 	"github.com/klauspost/compress/snappy"
 )
 
