@@ -41,6 +41,7 @@ type builder struct {
 	img  Image
 
 	topicsCopied, namesCopied, collisionsCopied, brokersCopied, brokerConfigsCopied bool
+	scramCopied, aclsCopied, quotasCopied                                          bool
 
 	ownedTopics map[string]bool
 }
@@ -66,6 +67,9 @@ func (b *builder) apply(r Record, index uint64) error {
 		}
 		b.img.nextProducerID = r.NextProducerID
 		return nil
+	}
+	if known, err := b.applySecurity(r); known {
+		return err
 	}
 	return fmt.Errorf("unknown record %T", r)
 }

@@ -153,7 +153,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		TopicRecord{Name: "a", ID: idA}, partition(idA, 0, 1), partition(idA, 1, 1),
 		ConfigRecord{ResourceType: ResourceTopic, ResourceName: "a", Name: "cleanup.policy", Value: strptr("compact")},
 		ConfigRecord{ResourceType: ResourceBroker, ResourceName: "1", Name: "max.connections", Value: strptr("9")},
-		ProducerIDsRecord{NextProducerID: 77})
+		ProducerIDsRecord{NextProducerID: 77},
+		ScramCredentialRecord{User: "alice", Mechanism: ScramSHA256, Salt: []byte("s"), StoredKey: make([]byte, 32),
+			ServerKey: make([]byte, 32), Iterations: 8192},
+		ACLRecord{ID: [16]byte{3}, ResourceType: 3, ResourceName: "g", PatternType: 3, Principal: "User:*", Host: "*",
+			Operation: 3, Permission: 3},
+		ClientQuotaRecord{Entity: []QuotaEntityPart{{Type: "client-id", Name: strptr("c")}}, Key: "consumer_byte_rate",
+			Value: float64ptr(5e6)})
 	b, err := img.MarshalSnapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -167,5 +173,54 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if _, err := readSnapshot(bytes.NewReader(b[:len(b)/2])); !errors.Is(err, ErrCorruptRecord) {
 		t.Fatalf("truncated snapshot: %v", err)
+	}
+}
+
+// TestSecurityRecords: credentials, ACLs and quotas are set, replaced and
+// removed; removing what is not there is inconsistent; earlier images are
+// not changed by later records.
+func TestSecurityRecords(t *testing.T) {
+	cred := func(iter int32) ScramCredentialRecord {
+		return ScramCredentialRecord{User: "bob", Mechanism: ScramSHA512, Salt: []byte("x"), StoredKey: make([]byte, 64),
+			ServerKey: make([]byte, 64), Iterations: iter}
+	}
+	acl := ACLRecord{ID: [16]byte{9}, ResourceType: 2, ResourceName: "t", PatternType: 3, Principal: "User:bob", Host: "*",
+		Operation: 4, Permission: 3}
+	quota := func(v *float64) ClientQuotaRecord {
+		return ClientQuotaRecord{Entity: []QuotaEntityPart{{Type: "user", Name: strptr("bob")}}, Key: "producer_byte_rate", Value: v}
+	}
+	base := NewImage("c")
+	img := mustApply(t, base, cred(4096), cred(10000), acl, quota(float64ptr(100)))
+	if c, ok := img.ScramCredential("bob", ScramSHA512); !ok || c.Iterations != 10000 {
+		t.Fatalf("credential %+v %v, want the replacing one", c, ok)
+	}
+	if acls, v := img.ACLs(); len(acls) != 1 || acls[0] != acl || v == 0 {
+		t.Fatalf("acls %+v version %d", acls, v)
+	}
+	if q := img.ClientQuotas(); len(q) != 1 || q[0].Values["producer_byte_rate"] != 100 {
+		t.Fatalf("quotas %+v", q)
+	}
+	before := img.ACLVersion()
+	img2 := mustApply(t, img, RemoveScramCredentialRecord{User: "bob", Mechanism: ScramSHA512}, RemoveACLRecord{ID: acl.ID},
+		quota(nil))
+	if _, ok := img2.ScramCredential("bob", ScramSHA512); ok || len(img2.ScramUsers()) != 0 {
+		t.Fatal("credential not removed")
+	}
+	if acls, v := img2.ACLs(); len(acls) != 0 || v == before {
+		t.Fatalf("acls %+v version %d (was %d)", acls, v, before)
+	}
+	if q := img2.ClientQuotas(); len(q) != 0 {
+		t.Fatalf("quotas %+v after removal", q)
+	}
+	if _, ok := img.ScramCredential("bob", ScramSHA512); !ok || len(base.ScramUsers()) != 0 {
+		t.Fatal("an earlier image changed")
+	}
+	for _, r := range []Record{RemoveScramCredentialRecord{User: "bob", Mechanism: ScramSHA512}, RemoveACLRecord{ID: acl.ID}} {
+		if _, err := Apply(img2, r); !errors.Is(err, ErrInconsistentRecord) {
+			t.Errorf("%T of nothing: err %v", r, err)
+		}
+	}
+	if _, err := Apply(img, acl); !errors.Is(err, ErrInconsistentRecord) {
+		t.Errorf("duplicate acl id: err %v", err)
 	}
 }

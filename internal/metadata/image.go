@@ -14,6 +14,7 @@ type Image struct {
 	brokers        map[int32]BrokerImage
 	brokerConfigs  map[string]map[string]string // "" = cluster default, else node id
 	nextProducerID int64
+	security       securityImage
 }
 
 // TopicImage is one topic. Partitions are indexed by partition number.

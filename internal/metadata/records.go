@@ -248,6 +248,9 @@ func decodeData(typ string, data json.RawMessage) (Record, error) {
 	case "brokerFence":
 		return decodeAs[BrokerFenceRecord](data)
 	}
+	if r, known, err := decodeSecurityData(typ, data); known {
+		return r, err
+	}
 	return nil, fmt.Errorf("unknown record type %q", typ)
 }
 
@@ -302,6 +305,10 @@ func check(r Record) error {
 	case ProducerIDsRecord:
 		if r.NextProducerID < 0 {
 			return errors.New("negative next producer id")
+		}
+	default:
+		if _, err := checkSecurity(r); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -28,6 +28,7 @@ type imageSnapshot struct {
 	Brokers        []BrokerImage        `json:"brokers"`
 	Topics         []TopicImage         `json:"topics"`
 	BrokerConfigs  []brokerConfigsEntry `json:"brokerConfigs"`
+	Security       *securitySnapshot    `json:"security,omitempty"`
 }
 
 type brokerConfigsEntry struct {
@@ -38,7 +39,7 @@ type brokerConfigsEntry struct {
 // MarshalSnapshot encodes the image.
 func (img *Image) MarshalSnapshot() ([]byte, error) {
 	s := imageSnapshot{Version: snapshotVersion, Offset: img.offset, ClusterID: img.clusterID,
-		NextProducerID: img.nextProducerID, Brokers: img.Brokers(), Topics: img.Topics()}
+		NextProducerID: img.nextProducerID, Brokers: img.Brokers(), Topics: img.Topics(), Security: img.securitySnapshot()}
 	for name, c := range img.brokerConfigs {
 		s.BrokerConfigs = append(s.BrokerConfigs, brokerConfigsEntry{Name: name, Configs: c})
 	}
@@ -81,6 +82,9 @@ func readSnapshot(r io.Reader) (*Image, error) {
 		if len(e.Configs) > 0 {
 			img.brokerConfigs[e.Name] = e.Configs
 		}
+	}
+	if err := restoreSecurity(img, s.Security); err != nil {
+		return nil, fmt.Errorf("%w: snapshot: %v", ErrCorruptRecord, err)
 	}
 	return img, nil
 }
