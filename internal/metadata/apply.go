@@ -41,7 +41,7 @@ type builder struct {
 	img  Image
 
 	topicsCopied, namesCopied, collisionsCopied, brokersCopied, brokerConfigsCopied bool
-	scramCopied, aclsCopied, quotasCopied                                          bool
+	scramCopied, aclsCopied, quotasCopied                                           bool
 
 	ownedTopics map[string]bool
 }

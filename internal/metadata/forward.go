@@ -54,6 +54,7 @@ const (
 	opAlterPartitions  = "alterPartitions"
 	opElectLeaders     = "electLeaders"
 	opReassign         = "reassign"
+	opAlterSecurity    = "alterSecurity"
 	// opNodeStatus is answered by any node about itself; it is not forwarded.
 	opNodeStatus = "nodeStatus"
 )
@@ -82,6 +83,7 @@ type forwardRequest struct {
 	ElectionType    ElectionType            `json:"electionType,omitempty"`
 	Elections       []TopicPartitions       `json:"elections,omitempty"`
 	Reassignments   []Reassignment          `json:"reassignments,omitempty"`
+	Security        *SecurityChange         `json:"security,omitempty"`
 }
 
 type forwardResponse struct {
@@ -100,6 +102,8 @@ type forwardResponse struct {
 	// Results are per-item outcomes of a batched operation (reassignments,
 	// AlterPartitions).
 	Results []forwardResponse `json:"results,omitempty"`
+	// ACLIDs are the ids of the ACLs an alterSecurity created.
+	ACLIDs [][16]byte `json:"aclIds,omitempty"`
 }
 
 func (r forwardResponse) err() error {

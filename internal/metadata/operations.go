@@ -219,6 +219,8 @@ func (n *Node) execute(ctx context.Context, req forwardRequest) (forwardResponse
 		resp.Elections, err = n.electLeadersLocal(ctx, req.ElectionType, req.Elections)
 	case opReassign:
 		resp.Results, err = n.reassignLocal(ctx, req.Reassignments)
+	case opAlterSecurity:
+		resp, err = n.alterSecurityLocal(ctx, req.Security)
 	case opAddObserver:
 		err = n.addObserverLocal(req.NodeID, req.Addr)
 	case opBarrier:
