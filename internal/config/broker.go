@@ -187,6 +187,9 @@ func (p *brokerParser) checkRest() {
 	sort.Strings(keys)
 	for _, k := range keys {
 		d, ok := p.defs[k]
+		if !ok {
+			d, ok = p.listenerDef(k)
+		}
 		switch {
 		case !ok:
 			p.unknown = append(p.unknown, k)

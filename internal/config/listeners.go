@@ -125,3 +125,58 @@ func (b Broker) ListenerNamed(name string) (Listener, bool) {
 	}
 	return b.Listeners[i], true
 }
+
+// listenerPrefix is how a listener's own value of a config is named, as
+// Kafka's listener.name.<name lower case>.<config>.
+func listenerPrefix(listener string) string {
+	return "listener.name." + strings.ToLower(listener) + "."
+}
+
+// ListenerValue returns the value of name for listener: its
+// listener.name.<listener>.<name> override, else the broker's value, else
+// name's default.
+func (b Broker) ListenerValue(listener, name string) string {
+	if v, ok := b.Props[listenerPrefix(listener)+name]; ok {
+		return strings.TrimSpace(v)
+	}
+	if v, ok := b.Props[name]; ok {
+		return strings.TrimSpace(v)
+	}
+	for _, d := range BrokerDefs() {
+		if d.Name == name {
+			return d.Default
+		}
+	}
+	return ""
+}
+
+// MechanismValue returns the value of name for one SASL mechanism of a
+// listener, as Kafka's listener.name.<listener>.<mechanism lower case>.<name>
+// (sasl.jaas.config), else the listener's or the broker's value.
+func (b Broker) MechanismValue(listener, mechanism, name string) string {
+	if v, ok := b.Props[listenerPrefix(listener)+strings.ToLower(mechanism)+"."+name]; ok {
+		return strings.TrimSpace(v)
+	}
+	return b.ListenerValue(listener, name)
+}
+
+// listenerDef finds the definition a listener.name.<listener>.[<mechanism>.]
+// config overrides, so that such keys are validated, not warned about.
+func (p *brokerParser) listenerDef(key string) (Def, bool) {
+	rest, ok := strings.CutPrefix(key, "listener.name.")
+	if !ok {
+		return Def{}, false
+	}
+	_, name, ok := strings.Cut(rest, ".")
+	if !ok {
+		return Def{}, false
+	}
+	if d, ok := p.defs[name]; ok {
+		return d, true
+	}
+	if _, name, ok = strings.Cut(name, "."); ok { // a mechanism's own
+		d, ok := p.defs[name]
+		return d, ok
+	}
+	return Def{}, false
+}
