@@ -147,6 +147,7 @@ func (b *Broker) Routes() server.Routes {
 				return a.handle(b, ctx, rc, req)
 			}}
 	}
+	server.AddConnectionRoutes(routes)
 	b.routes = routes
 	return routes
 }

@@ -45,6 +45,12 @@ type conn struct {
 	// slots carries responses to the writer in request order; its capacity
 	// bounds requests in flight on this connection.
 	slots chan *slot
+
+	// auth is the connection's SASL authentication; tlsPrincipal the
+	// principal its client certificate maps to, if any. Both belong to
+	// the reader.
+	auth         saslState
+	tlsPrincipal string
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -252,6 +258,9 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errClose, err)
 	}
+	if err := c.admitRequest(hdr.apiKey, len(frame)); err != nil {
+		return nil, err
+	}
 	route, known := c.srv.routes[hdr.apiKey]
 	if !route.LargeRequests && int32(len(frame)) > c.srv.limits.MaxAdminRequestBytes {
 		return nil, fmt.Errorf("%w: %d byte %s request over %d bytes", errClose, len(frame), kmsg.NameForKey(hdr.apiKey), c.srv.limits.MaxAdminRequestBytes)
@@ -272,6 +281,11 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	if err := req.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("%w: decoding %s v%d: %v", errClose, kmsg.NameForKey(hdr.apiKey), hdr.apiVersion, err)
 	}
+	if route.connection {
+		resp, closeAfter := c.handleConnectionRequest(req)
+		return &slot{correlationID: hdr.correlationID, apiKey: hdr.apiKey, flexibleHeader: req.IsFlexible(),
+			response: resp, close: closeAfter}, nil
+	}
 	rc := &RequestContext{
 		APIKey:        hdr.apiKey,
 		APIVersion:    hdr.apiVersion,
@@ -279,6 +293,7 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		ClientID:      hdr.clientID,
 		ClientAddr:    c.nc.RemoteAddr(),
 		Listener:      c.srv.listener.Name,
+		Principal:     c.principal(),
 		ReceivedAt:    time.Now(),
 	}
 	res := route.Handle(ctx, rc, req)

@@ -40,6 +40,10 @@ type RequestContext struct {
 	// Listener is the name of the listener the request came in on:
 	// Metadata and FindCoordinator answer with that listener's addresses.
 	Listener string
+	// Principal is who sent the request, as Kafka's principal string:
+	// "User:alice" after SASL or from a client certificate, else
+	// "User:ANONYMOUS".
+	Principal string
 	// ReceivedAt is when the frame was read, for request timeouts.
 	ReceivedAt time.Time
 }
@@ -76,6 +80,9 @@ type Route struct {
 	// frame once it returns (Produce copies its records into the log), so
 	// the connection reads the next request into the same buffer.
 	FrameReusable bool
+	// connection marks the APIs the connection serves itself
+	// (AddConnectionRoutes).
+	connection bool
 }
 
 // Routes maps API keys to handlers. It is built once at start-up and only
@@ -131,6 +138,9 @@ func DefaultLimits() Limits {
 type ListenerConfig struct {
 	// Name is the listener's name (listeners, upper case).
 	Name string
+	// SASL, when set, requires SASL authentication (SASL_PLAINTEXT,
+	// SASL_SSL).
+	SASL *SASLConfig
 }
 
 // Server serves the Kafka protocol on one listener.

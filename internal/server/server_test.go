@@ -24,12 +24,18 @@ func testServer(t *testing.T, routes Routes, limits Limits) string {
 
 func testServerWith(t *testing.T, routes Routes, limits Limits) (string, *Server) {
 	t.Helper()
+	srv := New(routes, limits, nil)
+	return serveOn(t, srv), srv
+}
+
+// serveOn serves srv on a loopback listener until the test ends.
+func serveOn(t *testing.T, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := New(routes, limits, nil)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
@@ -38,7 +44,7 @@ func testServerWith(t *testing.T, routes Routes, limits Limits) (string, *Server
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String(), srv
+	return ln.Addr().String()
 }
 
 type client struct {
