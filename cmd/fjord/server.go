@@ -26,6 +26,7 @@ type serverFlags struct {
 	controllers, controllerListen, processRoles      string
 	pprofAddr                                        string
 	nodeID                                           int
+	addScram                                         []node.ScramBootstrap
 }
 
 func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
@@ -42,6 +43,14 @@ func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
 	fs.StringVar(&f.controllers, "controllers", "", "the metadata quorum's voters, ID@HOST:PORT,... (controller.quorum.voters); empty: a lone node")
 	fs.StringVar(&f.controllerListen, "controller-listen", "", "HOST:PORT of this node's controller listener (default: its entry in --controllers)")
 	fs.StringVar(&f.processRoles, "process-roles", "", "broker,controller (default) or broker: a broker-only node joins the quorum as an observer")
+	fs.Func("add-scram", "SCRAM credential to create if missing, as kafka-storage format: SCRAM-SHA-512=[name=NAME,password=PASSWORD] (repeatable)",
+		func(v string) error {
+			u, err := node.ParseAddScram(v)
+			if err == nil {
+				f.addScram = append(f.addScram, u)
+			}
+			return err
+		})
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -116,6 +125,6 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer stopPprof()
 	}
-	return node.Run(ctx, node.Options{Props: props, FS: vfs.Default(), Logger: logger,
+	return node.Run(ctx, node.Options{Props: props, FS: vfs.Default(), Logger: logger, AddScram: f.addScram,
 		Ready: func(addr string) { fmt.Fprintln(stdout, readyPrefix+addr) }})
 }

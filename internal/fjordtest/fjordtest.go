@@ -151,10 +151,15 @@ func newServer(t testing.TB, opts Options) *Server {
 		dataDir = t.TempDir()
 	}
 	listen := opts.Listen
-	if listen == "" {
+	if listen == "" && opts.Config["listeners"] == "" {
 		listen = "127.0.0.1:0"
 	}
-	args := []string{"server", "--listen", listen, "--data-dir", dataDir}
+	args := []string{"server", "--data-dir", dataDir}
+	if listen != "" {
+		// --listen replaces listeners; without it, Config's listeners
+		// hold, and the first of them is the address clients get.
+		args = append(args, "--listen", listen)
+	}
 	if len(opts.Config) > 0 {
 		path := filepath.Join(t.TempDir(), "server.properties")
 		var b strings.Builder
@@ -181,7 +186,9 @@ func (s *Server) start(t testing.TB, listen string) {
 func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	t.Helper()
 	args := append([]string(nil), s.args...)
-	args[2] = listen
+	if s.listen != "" {
+		args[4] = listen // restarts keep the port clients know
+	}
 	// One log across restarts: a failure is often explained by what the
 	// previous process did on its way down.
 	s.mu.Lock()

@@ -36,6 +36,8 @@ type Options struct {
 	// Ready, if set, is called once clients can connect, with the
 	// advertised address.
 	Ready func(addr string)
+	// AddScram are SCRAM credentials to create if missing (--add-scram).
+	AddScram []ScramBootstrap
 }
 
 // Run runs the node until ctx ends (then it shuts down in order) or the
@@ -98,6 +100,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := registerBroker(ctx, meta, cfg, listeners, inter, len(quorum.voters) > 0); err != nil {
 		return err
 	}
+	if err := bootstrapScram(ctx, meta, opts.AddScram); err != nil {
+		return err
+	}
 	b := broker.New(broker.Options{
 		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
 		Config: cfg, StaticProps: opts.Props, FS: opts.FS, Meta: meta, Logger: logger,
@@ -140,11 +145,19 @@ func (s *serving) run(ctx context.Context) error {
 		return err
 	}
 	defer s.broker.Close()
-	serveErr := make(chan error, len(s.listeners))
+	servers := make([]*server.Server, 0, len(s.listeners))
+	routes := s.broker.Routes()
 	for _, l := range s.listeners {
-		srv := server.NewListener(server.ListenerConfig{Name: l.cfg.Name}, s.broker.Routes(), serverLimits(cfg),
-			logger.With("component", "server", "listener", l.cfg.Name))
-		wg.Go(func() { serveErr <- srv.Serve(runCtx, l.ln) })
+		lc, err := listenerSecurity(runCtx, cfg, l.cfg, meta, func(f func()) { wg.Go(f) })
+		if err != nil {
+			return err
+		}
+		servers = append(servers, server.NewListener(lc, routes, serverLimits(cfg),
+			logger.With("component", "server", "listener", l.cfg.Name)))
+	}
+	serveErr := make(chan error, len(s.listeners))
+	for i, l := range s.listeners {
+		wg.Go(func() { serveErr <- servers[i].Serve(runCtx, l.ln) })
 	}
 	wg.Go(func() { s.broker.Run(runCtx) })
 	if s.clustered {

@@ -1,0 +1,243 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/sasl"
+	"github.com/fjordhq/fjord/internal/server"
+)
+
+// listenerSecurity builds what a listener's connections need to
+// authenticate, from the broker's properties (with their
+// listener.name.<listener>. overrides, as Kafka). Background work a
+// mechanism needs (refreshing an https: JWKS) runs under ctx.
+func listenerSecurity(ctx context.Context, cfg config.Broker, l config.Listener, meta *metadata.Node, run func(func())) (server.ListenerConfig, error) {
+	out := server.ListenerConfig{Name: l.Name}
+	if !l.Protocol.SASL() {
+		return out, nil
+	}
+	names := splitNames(cfg.ListenerValue(l.Name, "sasl.enabled.mechanisms"))
+	if len(names) == 0 {
+		return out, fmt.Errorf("listener %s: sasl.enabled.mechanisms is empty", l.Name)
+	}
+	insecureOK := strings.EqualFold(cfg.ListenerValue(l.Name, "sasl.without.tls.allowed"), "true")
+	saslCfg := &server.SASLConfig{}
+	for _, name := range names {
+		if !l.Protocol.TLS() && !insecureOK && name != sasl.OAuthBearerMechanismName {
+			return out, fmt.Errorf("listener %s: %s over %s sends credentials unencrypted; use SASL_SSL, or set sasl.without.tls.allowed=true",
+				l.Name, name, l.Protocol)
+		}
+		m, err := mechanism(ctx, cfg, l.Name, name, meta, run)
+		if err != nil {
+			return out, fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		saslCfg.Mechanisms = append(saslCfg.Mechanisms, m)
+	}
+	reauth, _ := strconv.ParseInt(cfg.ListenerValue(l.Name, "connections.max.reauth.ms"), 10, 64)
+	saslCfg.MaxReauth = time.Duration(reauth) * time.Millisecond
+	out.SASL = saslCfg
+	return out, nil
+}
+
+func splitNames(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func mechanism(ctx context.Context, cfg config.Broker, listener, name string, meta *metadata.Node, run func(func())) (sasl.Mechanism, error) {
+	switch name {
+	case sasl.PlainMechanismName:
+		users, err := plainUsers(cfg, listener)
+		if err != nil {
+			return nil, err
+		}
+		return sasl.NewPlain(users), nil
+	case sasl.OAuthBearerMechanismName:
+		return oauthBearer(ctx, cfg, listener, run)
+	case "GSSAPI":
+		return nil, fmt.Errorf("SASL mechanism GSSAPI (Kerberos) is not supported; use SCRAM-SHA-512, PLAIN or OAUTHBEARER")
+	}
+	if m, ok := sasl.ScramMechanismByName(name); ok {
+		return sasl.NewScram(m, imageScramCredentials{meta}, sasl.ScramOptions{})
+	}
+	return nil, fmt.Errorf("unknown SASL mechanism %q in sasl.enabled.mechanisms", name)
+}
+
+// plainUsers reads PLAIN's user_NAME="password" options from the
+// listener's sasl.jaas.config, as Kafka's PlainServerCallbackHandler.
+func plainUsers(cfg config.Broker, listener string) (sasl.StaticPlainUsers, error) {
+	raw := cfg.MechanismValue(listener, sasl.PlainMechanismName, "sasl.jaas.config")
+	if raw == "" {
+		return nil, fmt.Errorf("PLAIN needs listener.name.%s.plain.sasl.jaas.config with user_NAME=\"password\" options", strings.ToLower(listener))
+	}
+	e, err := config.ParseJAAS(raw)
+	if err != nil {
+		return nil, err
+	}
+	users := sasl.StaticPlainUsers{}
+	for k, v := range e.Options {
+		if name, ok := strings.CutPrefix(k, "user_"); ok && name != "" {
+			users[name] = v
+		}
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("PLAIN's sasl.jaas.config names no user_NAME=\"password\" option")
+	}
+	return users, nil
+}
+
+// oauthBearer checks tokens against the JWKS of
+// sasl.oauthbearer.jwks.endpoint.url: a file, or an https: URL the
+// operator allowed (CVE-2025-27817: no config makes the broker fetch an
+// arbitrary URL).
+func oauthBearer(ctx context.Context, cfg config.Broker, listener string, run func(func())) (sasl.Mechanism, error) {
+	value := func(name string) string { return cfg.MechanismValue(listener, sasl.OAuthBearerMechanismName, name) }
+	oc := sasl.DefaultOAuthConfig()
+	oc.ExpectedAudience = splitNames(value("sasl.oauthbearer.expected.audience"))
+	oc.ExpectedIssuer = value("sasl.oauthbearer.expected.issuer")
+	oc.SubClaimName = value("sasl.oauthbearer.sub.claim.name")
+	oc.ScopeClaimName = value("sasl.oauthbearer.scope.claim.name")
+	skew, _ := strconv.Atoi(value("sasl.oauthbearer.clock.skew.seconds"))
+	oc.ClockSkew = time.Duration(skew) * time.Second
+	raw := value("sasl.oauthbearer.jwks.endpoint.url")
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil {
+		return nil, fmt.Errorf("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url (a file: or https: URL)")
+	}
+	var keys sasl.KeySource
+	switch u.Scheme {
+	case "file":
+		src, err := sasl.NewFileKeySource(u.Path, nil)
+		if err != nil {
+			return nil, err
+		}
+		keys = src
+	case "https":
+		if !slices.Contains(splitNames(cfg.ListenerValue(listener, "org.apache.kafka.sasl.oauthbearer.allowed.urls")), raw) {
+			return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url %s is not in org.apache.kafka.sasl.oauthbearer.allowed.urls", raw)
+		}
+		opts := sasl.DefaultURLKeySourceOptions()
+		refresh, _ := strconv.ParseInt(value("sasl.oauthbearer.jwks.endpoint.refresh.ms"), 10, 64)
+		opts.RefreshInterval = time.Duration(refresh) * time.Millisecond
+		src, err := sasl.NewURLKeySource(raw, &http.Client{Timeout: 30 * time.Second}, opts)
+		if err != nil {
+			return nil, err
+		}
+		run(func() { _ = src.Run(ctx) })
+		keys = src
+	default:
+		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url %s: only file: and https: URLs", raw)
+	}
+	return sasl.NewOAuthBearer(oc, keys)
+}
+
+// imageScramCredentials looks SCRAM credentials up in the newest metadata
+// image, so that a credential altered or deleted counts from the next
+// authentication on.
+type imageScramCredentials struct{ meta *metadata.Node }
+
+func (c imageScramCredentials) ScramCredential(m sasl.ScramMechanism, user string) (sasl.ScramCredential, bool) {
+	cr, ok := c.meta.Image().ScramCredential(user, int8(m))
+	if !ok {
+		return sasl.ScramCredential{}, false
+	}
+	return sasl.ScramCredential{Mechanism: m, Salt: cr.Salt, StoredKey: cr.StoredKey, ServerKey: cr.ServerKey,
+		Iterations: int(cr.Iterations)}, true
+}
+
+// ScramBootstrap is a credential `fjord server --add-scram` creates when the
+// quorum has none for its user and mechanism, as kafka-storage format
+// --add-scram does: the first users of a cluster whose listeners all
+// require SASL.
+type ScramBootstrap struct {
+	Mechanism  sasl.ScramMechanism
+	User       string
+	Password   string
+	Iterations int
+}
+
+// ParseAddScram parses kafka-storage's --add-scram syntax:
+//
+//	SCRAM-SHA-512=[name=alice,password=alice-secret,iterations=8192]
+//
+// with values optionally in double quotes.
+func ParseAddScram(v string) (ScramBootstrap, error) {
+	mechName, rest, ok := strings.Cut(v, "=")
+	m, known := sasl.ScramMechanismByName(strings.TrimSpace(mechName))
+	rest = strings.TrimSpace(rest)
+	if !ok || !known || !strings.HasPrefix(rest, "[") || !strings.HasSuffix(rest, "]") {
+		return ScramBootstrap{}, fmt.Errorf("--add-scram %q: want SCRAM-SHA-256=[name=NAME,password=PASSWORD] or SCRAM-SHA-512=[...]", v)
+	}
+	out := ScramBootstrap{Mechanism: m, Iterations: sasl.ScramDefaultIterations}
+	for _, kv := range strings.Split(rest[1:len(rest)-1], ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return ScramBootstrap{}, fmt.Errorf("--add-scram %q: %q is not key=value", v, kv)
+		}
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		switch strings.TrimSpace(k) {
+		case "name":
+			out.User = val
+		case "password":
+			out.Password = val
+		case "iterations":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return ScramBootstrap{}, fmt.Errorf("--add-scram %q: iterations %q", v, val)
+			}
+			out.Iterations = n
+		default:
+			return ScramBootstrap{}, fmt.Errorf("--add-scram %q: unknown key %q (name, password, iterations)", v, k)
+		}
+	}
+	if out.User == "" || out.Password == "" {
+		return ScramBootstrap{}, fmt.Errorf("--add-scram %q: name and password are required", v)
+	}
+	return out, nil
+}
+
+// bootstrapScram creates the credentials of users that have none yet.
+func bootstrapScram(ctx context.Context, meta *metadata.Node, users []ScramBootstrap) error {
+	var change metadata.SecurityChange
+	for _, u := range users {
+		if _, ok := meta.Image().ScramCredential(u.User, int8(u.Mechanism)); ok {
+			continue
+		}
+		cred, err := sasl.NewScramCredential(u.Mechanism, u.Password, u.Iterations)
+		if err != nil {
+			return fmt.Errorf("--add-scram for %s: %w", u.User, err)
+		}
+		change.ScramUpserts = append(change.ScramUpserts, metadata.ScramCredentialRecord{User: u.User, Mechanism: int8(u.Mechanism),
+			Salt: cred.Salt, StoredKey: cred.StoredKey, ServerKey: cred.ServerKey, Iterations: int32(cred.Iterations)})
+	}
+	if len(change.ScramUpserts) == 0 {
+		return nil
+	}
+	res, err := meta.AlterSecurity(ctx, change)
+	if err != nil {
+		return fmt.Errorf("--add-scram: %w", err)
+	}
+	for i, err := range res.ScramUpserts {
+		if err != nil {
+			return fmt.Errorf("--add-scram for %s: %w", change.ScramUpserts[i].User, err)
+		}
+	}
+	return nil
+}
