@@ -119,3 +119,40 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestMuteStopsReadingTheConnection: after a response that asks for a
+// throttle, the connection's next request waits that long, while other
+// connections are served at once.
+func TestMuteStopsReadingTheConnection(t *testing.T) {
+	const throttle = time.Second
+	routes := apiVersionsRoutes()
+	routes[3] = Route{MinVersion: 0, MaxVersion: 12, Handle: func(_ context.Context, _ *RequestContext, req kmsg.Request) Result {
+		return Result{Response: req.ResponseKind(), Mute: throttle}
+	}}
+	addr := testServer(t, routes, DefaultLimits())
+	c := dial(t, addr)
+	meta := kmsg.NewPtrMetadataRequest()
+	meta.Version = 9
+	c.send(meta, 1)
+	if _, _, err := c.receive(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	av := kmsg.NewPtrApiVersionsRequest()
+	av.Version = 3
+	c.send(av, 2)
+	other := dial(t, addr)
+	other.send(av, 9)
+	if _, _, err := other.receive(); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited >= throttle {
+		t.Fatalf("another connection waited %v behind a muted one", waited)
+	}
+	if _, _, err := c.receive(); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < throttle {
+		t.Fatalf("muted connection answered after %v, before its %v throttle", waited, throttle)
+	}
+}

@@ -30,6 +30,7 @@ type slot struct {
 	pending        chan kmsg.Response // set when the response comes later
 	close          bool               // close the connection after this slot
 	noResponse     bool               // pending work whose response is dropped (acks=0)
+	mute           time.Duration      // stop reading the connection this long after this request
 }
 
 type conn struct {
@@ -229,6 +230,17 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 		if s.close {
 			return errClose
 		}
+		if s.mute > 0 {
+			// KIP-219: a throttled client's connection is not read
+			// until its throttle time has passed.
+			t := time.NewTimer(s.mute)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
 	}
 }
 
@@ -302,6 +314,7 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		apiKey:         hdr.apiKey,
 		flexibleHeader: req.IsFlexible() && hdr.apiKey != apiVersionsKey,
 		close:          res.CloseConnection,
+		mute:           res.Mute,
 	}
 	switch {
 	case res.Pending != nil:
@@ -320,6 +333,10 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	case res.NoResponse:
 		if res.CloseConnection {
 			return nil, errClose
+		}
+		if res.Mute > 0 {
+			s.noResponse = true
+			return s, nil
 		}
 		return nil, nil
 	default:

@@ -62,6 +62,10 @@ type Result struct {
 	// CloseConnection asks the server to close the connection after any
 	// earlier responses are written (a protocol violation).
 	CloseConnection bool
+	// Mute stops reading the connection for this long once the request
+	// was handled: a quota's throttle, told to the client in the
+	// response's throttle_time_ms (KIP-219).
+	Mute time.Duration
 }
 
 // Handler handles one decoded request. It runs on the connection's reader
