@@ -148,7 +148,7 @@ func (s *serving) run(ctx context.Context) error {
 	servers := make([]*server.Server, 0, len(s.listeners))
 	routes := s.broker.Routes()
 	for _, l := range s.listeners {
-		lc, err := listenerSecurity(runCtx, cfg, l.cfg, meta, func(f func()) { wg.Go(f) })
+		lc, err := listenerSecurity(runCtx, cfg, l.cfg, meta, logger, func(f func()) { wg.Go(f) })
 		if err != nil {
 			return err
 		}

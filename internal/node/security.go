@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,14 +15,25 @@ import (
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/sasl"
 	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/tlsconfig"
 )
 
 // listenerSecurity builds what a listener's connections need to
 // authenticate, from the broker's properties (with their
 // listener.name.<listener>. overrides, as Kafka). Background work a
 // mechanism needs (refreshing an https: JWKS) runs under ctx.
-func listenerSecurity(ctx context.Context, cfg config.Broker, l config.Listener, meta *metadata.Node, run func(func())) (server.ListenerConfig, error) {
+func listenerSecurity(ctx context.Context, cfg config.Broker, l config.Listener, meta *metadata.Node, logger *slog.Logger,
+	run func(func())) (server.ListenerConfig, error) {
 	out := server.ListenerConfig{Name: l.Name}
+	if l.Protocol.TLS() {
+		srv, err := tlsconfig.NewServer(cfg.Props, l.Name, tlsconfig.Options{OnReloadError: func(err error) {
+			logger.Warn("TLS key or trust store changed but could not be loaded; the previous ones stay in use", "listener", l.Name, "err", err)
+		}})
+		if err != nil {
+			return out, fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		out.TLS = srv
+	}
 	if !l.Protocol.SASL() {
 		return out, nil
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -63,8 +64,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) serve(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
+	raw := c.nc // under TLS too, closing the socket ends every read and write
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
+	if c.srv.listener.TLS != nil {
+		if err := c.handshakeTLS(ctx); err != nil {
+			c.srv.logger.Info("TLS handshake failed", "remote", c.nc.RemoteAddr(), "err", err)
+			c.nc.Close()
+			return
+		}
+	}
 
 	var pendingWG sync.WaitGroup
 	writerDone := make(chan struct{})
@@ -88,6 +97,31 @@ func (c *conn) serve(parent context.Context) {
 		releaseUnsent(oneSlot(unwritten))
 	}
 	releaseUnsent(c.slots)
+}
+
+// handshakeTLS runs the server side of the TLS handshake, bounded like a
+// frame, and takes the principal of the client's certificate. The
+// connection is then the TLS one.
+func (c *conn) handshakeTLS(ctx context.Context) error {
+	tc := tls.Server(c.nc, c.srv.listener.TLS.TLSConfig())
+	if err := c.nc.SetDeadline(time.Now().Add(c.srv.limits.FrameTimeout)); err != nil {
+		return err
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	if err := c.nc.SetDeadline(time.Time{}); err != nil {
+		return err
+	}
+	principal, err := c.srv.listener.TLS.Principal(tc.ConnectionState())
+	if err != nil {
+		return fmt.Errorf("client certificate: %w", err)
+	}
+	if principal != anonymous {
+		c.tlsPrincipal = principal
+	}
+	c.nc = tc
+	return nil
 }
 
 // maxReusedFrameBytes bounds the frame buffer a connection keeps between

@@ -19,6 +19,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,6 +146,19 @@ type ListenerConfig struct {
 	// SASL, when set, requires SASL authentication (SASL_PLAINTEXT,
 	// SASL_SSL).
 	SASL *SASLConfig
+	// TLS, when set, encrypts the listener's connections (SSL, SASL_SSL).
+	TLS TLSServer
+}
+
+// TLSServer is a listener's TLS: the configuration of each handshake
+// (certificates may be reloaded between them) and the principal a client
+// certificate maps to. internal/tlsconfig provides it.
+type TLSServer interface {
+	TLSConfig() *tls.Config
+	// Principal maps the verified client certificate, if any, to a
+	// principal ("User:ANONYMOUS" without one); an error refuses the
+	// connection.
+	Principal(tls.ConnectionState) (string, error)
 }
 
 // Server serves the Kafka protocol on one listener.
