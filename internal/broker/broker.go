@@ -49,6 +49,8 @@ type Options struct {
 	Meta        *metadata.Node
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// InterBroker is how this broker connects to the others (TLS, SASL).
+	InterBroker interbroker.Security
 }
 
 // Broker serves client APIs for the partitions this node hosts.
@@ -87,7 +89,8 @@ func New(opts Options) *Broker {
 	}
 	b := &Broker{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
 	b.replicas = replicas.New(replicas.Options{NodeID: opts.NodeID, DataDir: opts.DataDir, Config: opts.Config,
-		StaticProps: opts.StaticProps, FS: opts.FS, Meta: opts.Meta, Logger: opts.Logger, Now: opts.Now})
+		StaticProps: opts.StaticProps, FS: opts.FS, Meta: opts.Meta, Logger: opts.Logger, Now: opts.Now,
+		InterBroker: opts.InterBroker})
 	b.producerIDs.meta = opts.Meta
 	return b
 }

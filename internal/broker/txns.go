@@ -35,7 +35,8 @@ func (b *Broker) startTxns() {
 	if t, ok := img.Topic(transactionStateTopic); ok {
 		numPartitions = int32(len(t.Partitions))
 	}
-	b.peers = interbroker.NewPool(b.brokerAddress, fmt.Sprintf("broker-%d", b.opts.NodeID), interBrokerMaxResponseBytes)
+	b.peers = interbroker.NewPool(b.brokerAddress, fmt.Sprintf("broker-%d", b.opts.NodeID), interBrokerMaxResponseBytes,
+		interbroker.WithSecurity(b.opts.InterBroker))
 	b.txns = txn.New(txn.Options{
 		Config: txn.Config{
 			NumPartitions: numPartitions,

@@ -41,6 +41,10 @@ type Conn struct {
 	// versions is the highest version of each API both sides serve;
 	// written by Dial only, read-only after.
 	versions map[int16]int16
+	// sessionEnd is when the SASL session should be renewed by dialing
+	// again (before the broker's connections.max.reauth.ms ends it);
+	// zero without one. Written by Dial only.
+	sessionEnd time.Time
 
 	// turn admits one request at a time; a channel rather than a mutex so
 	// that a caller waiting its turn leaves when its context ends. The
@@ -62,11 +66,16 @@ type Conn struct {
 // clientID and softwareName name the caller in request headers and in
 // ApiVersions (KIP-511); maxResponseBytes bounds the frame of any response,
 // checked before the frame is read.
-func Dial(ctx context.Context, addr, clientID, softwareName string, maxResponseBytes int64) (*Conn, error) {
+func Dial(ctx context.Context, addr, clientID, softwareName string, maxResponseBytes int64, sec Security) (*Conn, error) {
 	d := net.Dialer{Timeout: DialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dialing broker at %s: %w", addr, err)
+	}
+	conn, err := sec.secure(ctx, raw, addr)
+	if err != nil {
+		_ = raw.Close()
+		return nil, err
 	}
 	c := &Conn{conn: conn, addr: addr, formatter: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)),
 		maxResponseBytes: maxResponseBytes, versions: map[int16]int16{}, turn: make(chan struct{}, 1)}
@@ -74,7 +83,20 @@ func Dial(ctx context.Context, addr, clientID, softwareName string, maxResponseB
 		_ = conn.Close()
 		return nil, err
 	}
+	if sec.SASL != nil {
+		if err := c.authenticate(ctx, sec.SASL); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// Expired reports whether the connection's SASL session has ended (the
+// broker set connections.max.reauth.ms): its requests would be refused,
+// so the owner dials again.
+func (c *Conn) Expired() bool {
+	return !c.sessionEnd.IsZero() && !time.Now().Before(c.sessionEnd)
 }
 
 // negotiate sends ApiVersions. A broker that does not serve the version

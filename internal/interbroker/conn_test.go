@@ -14,7 +14,7 @@ const testMaxResponseBytes = 1 << 20
 
 func dial(t *testing.T, b *fakeBroker) *Conn {
 	t.Helper()
-	c, err := Dial(t.Context(), b.addr(), "broker-1-test", "fjord-test", testMaxResponseBytes)
+	c, err := Dial(t.Context(), b.addr(), "broker-1-test", "fjord-test", testMaxResponseBytes, Security{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestDialReadsRefusedApiVersions(t *testing.T) {
 // TestDialFailsOnApiVersionsError: any other error refuses the connection.
 func TestDialFailsOnApiVersionsError(t *testing.T) {
 	b := startFakeBroker(t, func(r received) reply { return apiVersions(r.version, kerr.UnknownServerError.Code, served) })
-	if _, err := Dial(t.Context(), b.addr(), "x", "x", testMaxResponseBytes); !errors.Is(err, kerr.UnknownServerError) {
+	if _, err := Dial(t.Context(), b.addr(), "x", "x", testMaxResponseBytes, Security{}); !errors.Is(err, kerr.UnknownServerError) {
 		t.Fatalf("dial: %v", err)
 	}
 }

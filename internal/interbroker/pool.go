@@ -26,6 +26,7 @@ type Pool struct {
 	clientID         string
 	maxResponseBytes int64
 	requestTimeout   time.Duration
+	security         Security
 
 	mu struct {
 		sync.Mutex
@@ -45,6 +46,9 @@ type brokerConn struct {
 
 // PoolOption sets an optional property of a Pool.
 type PoolOption func(*Pool)
+
+// WithSecurity connects with sec (TLS, SASL) instead of PLAINTEXT.
+func WithSecurity(sec Security) PoolOption { return func(p *Pool) { p.security = sec } }
 
 // WithRequestTimeout sets how long a broker may take to answer a request
 // (request.timeout.ms; DefaultRequestTimeout unless set to more than
@@ -122,6 +126,9 @@ func (p *Pool) connect(ctx context.Context, broker int32, b *brokerConn) (*Conn,
 	if closed {
 		return nil, ErrPoolClosed
 	}
+	if b.conn != nil && b.conn.Expired() {
+		p.drop(b, b.conn)
+	}
 	if b.conn != nil {
 		return b.conn, nil
 	}
@@ -129,7 +136,7 @@ func (p *Pool) connect(ctx context.Context, broker int32, b *brokerConn) (*Conn,
 	if err != nil {
 		return nil, fmt.Errorf("address of broker %d: %w", broker, err)
 	}
-	conn, err := Dial(ctx, addr, p.clientID, poolSoftwareName, p.maxResponseBytes)
+	conn, err := Dial(ctx, addr, p.clientID, poolSoftwareName, p.maxResponseBytes, p.security)
 	if err != nil {
 		return nil, fmt.Errorf("broker %d: %w", broker, err)
 	}

@@ -103,9 +103,13 @@ func Run(ctx context.Context, opts Options) error {
 	if err := bootstrapScram(ctx, meta, opts.AddScram); err != nil {
 		return err
 	}
+	interSec, err := interBrokerSecurity(cfg, logger)
+	if err != nil {
+		return err
+	}
 	b := broker.New(broker.Options{
 		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
-		Config: cfg, StaticProps: opts.Props, FS: opts.FS, Meta: meta, Logger: logger,
+		Config: cfg, StaticProps: opts.Props, FS: opts.FS, Meta: meta, Logger: logger, InterBroker: interSec,
 	})
 	first := listeners[0]
 	s := &serving{opts: opts, cfg: cfg, clustered: len(quorum.voters) > 0, meta: meta, broker: b, listeners: listeners,

@@ -11,7 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
 	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/interbroker"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/sasl"
 	"github.com/fjordhq/fjord/internal/server"
@@ -252,4 +256,104 @@ func bootstrapScram(ctx context.Context, meta *metadata.Node, users []ScramBoots
 		}
 	}
 	return nil
+}
+
+// interBrokerSecurity is how this broker connects to the others' listener
+// named inter.broker.listener.name: with that listener's ssl.* settings
+// for TLS (its trust store checks their certificates, its key store is
+// this broker's certificate for mutual TLS), and with the username and
+// password options of its sasl.jaas.config for the mechanism
+// sasl.mechanism.inter.broker.protocol, as Kafka's brokers.
+func interBrokerSecurity(cfg config.Broker, logger *slog.Logger) (interbroker.Security, error) {
+	var sec interbroker.Security
+	l, ok := cfg.ListenerNamed(cfg.InterBrokerListener)
+	if !ok {
+		return sec, nil
+	}
+	if l.Protocol.TLS() {
+		client, err := tlsconfig.NewClient(listenerProps(cfg, l.Name), tlsconfig.Options{OnReloadError: func(err error) {
+			logger.Warn("inter-broker TLS stores changed but could not be loaded; the previous ones stay in use", "err", err)
+		}})
+		if err != nil {
+			return sec, fmt.Errorf("inter-broker listener %s: %w", l.Name, err)
+		}
+		sec.TLS = client.TLSConfig
+	}
+	if !l.Protocol.SASL() {
+		return sec, nil
+	}
+	mech := cfg.ListenerValue(l.Name, "sasl.mechanism.inter.broker.protocol")
+	if mech == "" {
+		if names := splitNames(cfg.ListenerValue(l.Name, "sasl.enabled.mechanisms")); len(names) > 0 {
+			mech = names[0]
+		}
+	}
+	e, err := config.ParseJAAS(cfg.MechanismValue(l.Name, mech, "sasl.jaas.config"))
+	if err != nil {
+		return sec, fmt.Errorf("inter-broker listener %s needs listener.name.%s.%s.sasl.jaas.config with this broker's username and password: %w",
+			l.Name, strings.ToLower(l.Name), strings.ToLower(mech), err)
+	}
+	user, pass := e.Options["username"], e.Options["password"]
+	if user == "" || pass == "" {
+		return sec, fmt.Errorf("inter-broker listener %s: the %s sasl.jaas.config has no username and password options", l.Name, mech)
+	}
+	switch mech {
+	case sasl.PlainMechanismName:
+		sec.SASL = plain.Auth{User: user, Pass: pass}.AsMechanism()
+	case "SCRAM-SHA-256":
+		sec.SASL = scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+	case "SCRAM-SHA-512":
+		sec.SASL = scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+	default:
+		return sec, fmt.Errorf("inter-broker SASL mechanism %q: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mech)
+	}
+	return sec, nil
+}
+
+// listenerProps are the broker's properties with a listener's
+// listener.name.<listener>. overrides applied, for code that reads
+// unprefixed names.
+func listenerProps(cfg config.Broker, listener string) map[string]string {
+	out := make(map[string]string, len(cfg.Props))
+	prefix := "listener.name." + strings.ToLower(listener) + "."
+	for k, v := range cfg.Props {
+		if _, has := out[k]; !has {
+			out[k] = v
+		}
+		if name, ok := strings.CutPrefix(k, prefix); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// controllerTLS secures the controller listener (Raft and forwarded
+// operations) when controller.listener.security.protocol is SSL: mutual
+// TLS with the listener.name.controller.ssl.* settings (else ssl.*), client
+// certificates always required, so that only holders of a certificate of
+// the trusted CA (the cluster's nodes) can vote, register or fence.
+func controllerTLS(cfg config.Broker, logger *slog.Logger) (metadata.NetworkTLS, error) {
+	var out metadata.NetworkTLS
+	switch proto := strings.ToUpper(cfg.ListenerValue("CONTROLLER", "controller.listener.security.protocol")); proto {
+	case "", "PLAINTEXT":
+		return out, nil
+	case "SSL":
+	default:
+		return out, fmt.Errorf("controller.listener.security.protocol=%s: PLAINTEXT or SSL", proto)
+	}
+	props := listenerProps(cfg, "CONTROLLER")
+	props["ssl.client.auth"] = "required"
+	onErr := tlsconfig.Options{OnReloadError: func(err error) {
+		logger.Warn("controller TLS stores changed but could not be loaded; the previous ones stay in use", "err", err)
+	}}
+	srv, err := tlsconfig.NewServer(props, "", onErr)
+	if err != nil {
+		return out, fmt.Errorf("controller listener: %w", err)
+	}
+	client, err := tlsconfig.NewClient(props, onErr)
+	if err != nil {
+		return out, fmt.Errorf("controller listener: %w", err)
+	}
+	out.Server, out.Client = srv.TLSConfig(), client.TLSConfig
+	return out, nil
 }

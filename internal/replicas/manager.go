@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/interbroker"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/replication"
 	"github.com/fjordhq/fjord/internal/storage"
@@ -41,6 +42,8 @@ type Options struct {
 	Meta        Metadata
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// InterBroker is how followers connect to leaders (TLS, SASL).
+	InterBroker interbroker.Security
 }
 
 // Manager owns the partition replicas this broker hosts; see the package

@@ -72,7 +72,7 @@ func (m *Manager) startReplication(ctx context.Context) {
 	m.fetcher = replication.NewFetcher(ctx, replication.FetcherConfig{
 		ReplicaID:    m.opts.NodeID,
 		ReplicaEpoch: m.ownBrokerEpoch,
-		Dial:         replication.WireDialer(m.brokerAddress, m.opts.Config.ReplicaFetchResponseMaxBytes, m.opts.NodeID),
+		Dial:         replication.WireDialer(m.brokerAddress, m.opts.Config.ReplicaFetchResponseMaxBytes, m.opts.NodeID, m.opts.InterBroker),
 		MaxWait:      m.opts.Config.ReplicaFetchWaitMax,
 		MinBytes:     m.opts.Config.ReplicaFetchMinBytes,
 		// replica.fetch.backoff.ms defaults to 50 ms here, not Kafka's 1 s:

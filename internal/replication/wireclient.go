@@ -38,7 +38,7 @@ var ErrLeaderConnBroken = interbroker.ErrBroken
 // API versions with it. responseMaxBytes is replica.fetch.response.max.bytes
 // (zero for the default); it bounds what one response may make the
 // follower read, with the KIP-74 slack.
-func WireDialer(addressOf func(BrokerID) (string, error), responseMaxBytes int32, replicaID BrokerID) func(context.Context, BrokerID) (LeaderClient, error) {
+func WireDialer(addressOf func(BrokerID) (string, error), responseMaxBytes int32, replicaID BrokerID, sec interbroker.Security) func(context.Context, BrokerID) (LeaderClient, error) {
 	if responseMaxBytes <= 0 {
 		responseMaxBytes = DefaultFetchResponseMaxBytes
 	}
@@ -47,7 +47,7 @@ func WireDialer(addressOf func(BrokerID) (string, error), responseMaxBytes int32
 		if err != nil {
 			return nil, fmt.Errorf("address of broker %d: %w", leader, err)
 		}
-		return dialLeader(ctx, addr, fmt.Sprintf("broker-%d-fetcher", replicaID), int64(responseMaxBytes)+fetchResponseSlackBytes)
+		return dialLeader(ctx, addr, fmt.Sprintf("broker-%d-fetcher", replicaID), int64(responseMaxBytes)+fetchResponseSlackBytes, sec)
 	}
 }
 
@@ -60,8 +60,8 @@ type wireLeaderClient struct {
 
 // dialLeader connects to addr, learns which versions the leader serves,
 // and checks that it serves the APIs a follower needs.
-func dialLeader(ctx context.Context, addr, clientID string, maxResponseBytes int64) (*wireLeaderClient, error) {
-	conn, err := interbroker.Dial(ctx, addr, clientID, replicaClientSoftware, maxResponseBytes)
+func dialLeader(ctx context.Context, addr, clientID string, maxResponseBytes int64, sec interbroker.Security) (*wireLeaderClient, error) {
+	conn, err := interbroker.Dial(ctx, addr, clientID, replicaClientSoftware, maxResponseBytes, sec)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +79,11 @@ func dialLeader(ctx context.Context, addr, clientID string, maxResponseBytes int
 // resp, whose byte fields alias the connection's buffer until the next
 // call. Any failure midway leaves the connection broken.
 func (c *wireLeaderClient) roundTrip(ctx context.Context, req kmsg.Request, resp kmsg.Response, timeout time.Duration) error {
+	if c.conn.Expired() {
+		// The leader would close the connection at this request; the
+		// fetcher dials again, authenticating anew.
+		return fmt.Errorf("SASL session to the leader is ending: %w", ErrLeaderConnBroken)
+	}
 	return c.conn.RoundTrip(ctx, req, resp, timeout)
 }
 

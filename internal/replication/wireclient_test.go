@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/interbroker"
 )
 
 // wireLeader is a scripted leader on a loopback port: it reads Kafka
@@ -113,7 +115,7 @@ func oneFetch() *FetchRequest {
 
 func dialWireLeader(t *testing.T, l *wireLeader, maxRead int64) *wireLeaderClient {
 	t.Helper()
-	c, err := dialLeader(t.Context(), l.ln.Addr().String(), "broker-7-fetcher", maxRead)
+	c, err := dialLeader(t.Context(), l.ln.Addr().String(), "broker-7-fetcher", maxRead, interbroker.Security{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestWireClientRefusesLeaderWithoutFetch(t *testing.T) {
 	l := startWireLeader(t, func(key, version int16, _ string) ([]byte, bool) {
 		return apiVersionsBody(version, 0, map[int16]int16{kmsg.ApiVersions.Int16(): 3}), false
 	})
-	if _, err := dialLeader(t.Context(), l.ln.Addr().String(), "x", 1<<20); err == nil {
+	if _, err := dialLeader(t.Context(), l.ln.Addr().String(), "x", 1<<20, interbroker.Security{}); err == nil {
 		t.Fatal("dial succeeded against a leader without Fetch")
 	}
 }
