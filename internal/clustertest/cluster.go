@@ -122,6 +122,9 @@ func (nd *Node) Addr() string {
 	return nd.mu.addr
 }
 
+// Props are the node's broker properties.
+func (nd *Node) Props() map[string]string { return nd.props }
+
 // Log is what the node logged, every restart included.
 func (nd *Node) Log() string { return nd.logs.String() }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 )
@@ -71,7 +72,8 @@ func (p *brokerParser) parseListeners() (listeners []Listener, interBroker strin
 			p.errs = append(p.errs, fmt.Errorf("%w: listener %s has no security protocol in listener.security.protocol.map", ErrInvalidConfig, name))
 			continue
 		}
-		if slices.ContainsFunc(listeners, func(l Listener) bool { return l.Name == name || l.Addr == addr }) {
+		_, port, _ := net.SplitHostPort(addr)
+		if slices.ContainsFunc(listeners, func(l Listener) bool { return l.Name == name || (l.Addr == addr && port != "0") }) {
 			p.errs = append(p.errs, fmt.Errorf("%w: listeners: %s repeats a listener name or address", ErrInvalidConfig, entry))
 			continue
 		}

@@ -19,6 +19,7 @@ package controllerwire
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -46,9 +47,26 @@ var ErrFrameTooLarge = errors.New("controllerwire: frame exceeds the limit")
 
 // Dial connects to a controller listener at addr and names the stream.
 func Dial(addr string, stream byte, timeout time.Duration) (net.Conn, error) {
+	return DialTLS(addr, stream, timeout, nil)
+}
+
+// DialTLS is Dial over TLS when tlsConfig is not nil: the stream byte is
+// the first thing written inside the TLS session, and the handshake counts
+// against timeout.
+func DialTLS(addr string, stream byte, timeout time.Duration, tlsConfig *tls.Config) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
+	}
+	if tlsConfig != nil {
+		tc := tls.Client(c, tlsConfig)
+		_ = c.SetDeadline(time.Now().Add(timeout))
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake with controller %s: %w", addr, err)
+		}
+		_ = c.SetDeadline(time.Time{})
+		c = tc
 	}
 	_ = c.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := c.Write([]byte{stream}); err != nil {

@@ -31,7 +31,7 @@ func startClusterWith(t *testing.T, size int, configure func(*Options)) *testClu
 	t.Helper()
 	c := &testCluster{t: t, configure: configure}
 	for i := range size {
-		nw, err := Listen("127.0.0.1:0", "", nil)
+		nw, err := Listen("127.0.0.1:0", "", nil, NetworkTLS{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func (c *testCluster) stop(i int) {
 // restart starts node i again from its directory on its address.
 func (c *testCluster) restart(i int) {
 	c.t.Helper()
-	nw, err := Listen(c.voters[i].Addr, "", nil)
+	nw, err := Listen(c.voters[i].Addr, "", nil, NetworkTLS{})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestClusterFencing(t *testing.T) {
 func TestClusterObserverJoins(t *testing.T) {
 	c := startCluster(t, 3)
 	c.registerAll()
-	nw, err := Listen("127.0.0.1:0", "", nil)
+	nw, err := Listen("127.0.0.1:0", "", nil, NetworkTLS{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,13 +131,13 @@ func errorResponse(err error) forwardResponse {
 }
 
 // roundTrip sends one request to addr and reads the response.
-func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardResponse, error) {
+func (n *Node) roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardResponse, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultApplyTimeout)
 	}
 	req.TimeoutMs = max(time.Until(deadline).Milliseconds(), 1)
-	c, err := controllerwire.Dial(addr, controllerwire.StreamForward, time.Until(deadline))
+	c, err := n.dialController(addr, controllerwire.StreamForward, time.Until(deadline))
 	if err != nil {
 		return forwardResponse{}, err
 	}
@@ -153,6 +153,15 @@ func roundTrip(ctx context.Context, addr string, req forwardRequest) (forwardRes
 		return forwardResponse{}, err
 	}
 	return resp, nil
+}
+
+// dialController connects to another node's controller listener through
+// this node's Network (TLS when configured).
+func (n *Node) dialController(addr string, stream byte, timeout time.Duration) (net.Conn, error) {
+	if n.opts.Network == nil {
+		return controllerwire.Dial(addr, stream, timeout)
+	}
+	return n.opts.Network.dial(addr, stream, timeout)
 }
 
 // serveForwardConn answers one request on c. It runs on a goroutine of the
@@ -219,7 +228,7 @@ func (n *Node) forward(ctx context.Context, req forwardRequest) (forwardResponse
 		hint = ""
 		var lastErr error
 		if addr != "" && addr != string(n.opts.LocalAddr) {
-			resp, err := roundTrip(ctx, addr, req)
+			resp, err := n.roundTrip(ctx, addr, req)
 			switch {
 			case err != nil:
 				lastErr = err

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,7 @@ type Network struct {
 	advertise raft.ServerAddress
 	logger    *slog.Logger
 	transport *raft.NetworkTransport
+	clientTLS func(serverName string) *tls.Config
 
 	raftConns chan net.Conn
 	pending   chan struct{} // semaphore of connections naming their protocol
@@ -78,7 +80,7 @@ type Network struct {
 // Listen binds the controller listener on addr (HOST:PORT). advertise is the
 // address other nodes dial, as written in --controllers; empty means the
 // bound address.
-func Listen(addr, advertise string, logger *slog.Logger) (*Network, error) {
+func Listen(addr, advertise string, logger *slog.Logger, sec NetworkTLS) (*Network, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,11 +88,16 @@ func Listen(addr, advertise string, logger *slog.Logger) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metadata: controller listener on %s: %w", addr, err)
 	}
+	if sec.Server != nil {
+		// The handshake runs within the first read, which the stream
+		// header's deadline bounds.
+		ln = tls.NewListener(ln, sec.Server)
+	}
 	if advertise == "" {
 		advertise = ln.Addr().String()
 	}
 	nw := &Network{
-		ln: ln, advertise: raft.ServerAddress(advertise), logger: logger,
+		ln: ln, advertise: raft.ServerAddress(advertise), logger: logger, clientTLS: sec.Client,
 		raftConns: make(chan net.Conn, raftAcceptQueue),
 		pending:   make(chan struct{}, maxPendingStreams),
 		forwardSe: make(chan struct{}, maxForwardConns),
@@ -257,7 +264,29 @@ func (s raftStream) Close() error   { return nil } // Network.Close owns the lis
 func (s raftStream) Addr() net.Addr { return advertisedAddr(s.nw.advertise) }
 
 func (s raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return controllerwire.Dial(string(addr), controllerwire.StreamRaft, timeout)
+	return s.nw.dial(string(addr), controllerwire.StreamRaft, timeout)
+}
+
+// NetworkTLS secures the controller listener: Server for the connections
+// it accepts (it should require client certificates, so that only the
+// cluster's nodes connect), Client for those it makes. Zero: plaintext.
+type NetworkTLS struct {
+	Server *tls.Config
+	Client func(serverName string) *tls.Config
+}
+
+// dial connects to another node's controller listener, over TLS when the
+// Network uses it.
+func (nw *Network) dial(addr string, stream byte, timeout time.Duration) (net.Conn, error) {
+	var cfg *tls.Config
+	if nw.clientTLS != nil {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg = nw.clientTLS(host)
+	}
+	return controllerwire.DialTLS(addr, stream, timeout, cfg)
 }
 
 // advertisedAddr is a net.Addr naming the advertised address, which raft

@@ -56,7 +56,7 @@ func (n *Node) describeQuorumLocal(ctx context.Context) (QuorumStatus, error) {
 			rs.Reachable, rs.LastLogIndex, rs.Lag = true, last, 0
 		} else {
 			sctx, cancel := context.WithTimeout(ctx, statusTimeout)
-			resp, err := roundTrip(sctx, string(s.Address), forwardRequest{Op: opNodeStatus})
+			resp, err := n.roundTrip(sctx, string(s.Address), forwardRequest{Op: opNodeStatus})
 			cancel()
 			if err == nil && resp.Replica != nil {
 				rs.Reachable, rs.LastLogIndex = true, resp.Replica.LastLogIndex

@@ -115,7 +115,11 @@ func metadataOptions(q quorumConfig, cfg config.Broker, logger *slog.Logger) (me
 		opts.Transport, opts.LocalAddr = transport, addr
 		return opts, func() { transport.Close() }, nil
 	}
-	nw, err := metadata.Listen(q.listen, q.advertise, logger)
+	sec, err := controllerTLS(cfg, logger)
+	if err != nil {
+		return opts, nil, err
+	}
+	nw, err := metadata.Listen(q.listen, q.advertise, logger, sec)
 	if err != nil {
 		return opts, nil, err
 	}
