@@ -13,6 +13,6 @@ import (
 
 func init() { registerAPI(25, 0, 4, (*Broker).handleAddOffsetsToTxn) }
 
-func (b *Broker) handleAddOffsetsToTxn(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
-	return b.txnRequest(req)
+func (b *Broker) handleAddOffsetsToTxn(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.txnRequest(rc, req)
 }

@@ -13,6 +13,6 @@ import (
 
 func init() { registerAPI(24, 0, 5, (*Broker).handleAddPartitionsToTxn) }
 
-func (b *Broker) handleAddPartitionsToTxn(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
-	return b.txnRequest(req)
+func (b *Broker) handleAddPartitionsToTxn(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.txnRequest(rc, req)
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(33, 0, 2, (*Broker).handleAlterConfigs) }
 
-func (b *Broker) handleAlterConfigs(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleAlterConfigs(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.AlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 	for _, rr := range req.Resources {
@@ -29,12 +30,31 @@ func (b *Broker) handleAlterConfigs(ctx context.Context, _ *server.RequestContex
 		}
 		resType, err := b.configResource(rr.ResourceType, rr.ResourceName)
 		if err == nil {
+			err = b.authorizeConfigs(rc, acl.OpAlterConfigs, rr.ResourceType, rr.ResourceName)
+		}
+		if err == nil {
 			err = b.meta.ReplaceConfigs(ctx, resType, rr.ResourceName, configs, req.ValidateOnly)
 		}
 		out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return server.Result{Response: resp}
+}
+
+// authorizeConfigs checks op (DescribeConfigs, AlterConfigs) on a topic,
+// or on the cluster for a broker's configs, as Kafka.
+func (b *Broker) authorizeConfigs(rc *server.RequestContext, op acl.Operation, t kmsg.ConfigResourceType, name string) error {
+	switch t {
+	case kmsg.ConfigResourceTypeTopic:
+		if !b.allowedTopic(rc, op, name) {
+			return kerr.TopicAuthorizationFailed
+		}
+	case kmsg.ConfigResourceTypeBroker, kmsg.ConfigResourceTypeBrokerLogger:
+		if !b.allowedCluster(rc, op) {
+			return kerr.ClusterAuthorizationFailed
+		}
+	}
+	return nil
 }
 
 // configResource maps a wire resource type to the metadata one, refusing

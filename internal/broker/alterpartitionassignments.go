@@ -7,16 +7,23 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(45, 0, 0, (*Broker).handleAlterPartitionAssignments) }
 
-func (b *Broker) handleAlterPartitionAssignments(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleAlterPartitionAssignments(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.AlterPartitionAssignmentsRequest)
+	if !b.allowedCluster(rc, acl.OpAlter) {
+		resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return server.Result{Response: resp}
+	}
 	var reqs []metadata.Reassignment
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {

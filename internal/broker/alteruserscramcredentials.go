@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/sasl"
 	"github.com/fjordhq/fjord/internal/server"
@@ -27,9 +28,27 @@ type userAlteration struct {
 	deletes []metadata.RemoveScramCredentialRecord
 }
 
-func (b *Broker) handleAlterUserScramCredentials(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleAlterUserScramCredentials(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.AlterUserSCRAMCredentialsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	if !b.allowedCluster(rc, acl.OpAlter) {
+		names := map[string]bool{}
+		add := func(name string) {
+			if !names[name] {
+				names[name] = true
+				out := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+				out.User, out.ErrorCode = name, kerr.ClusterAuthorizationFailed.Code
+				resp.Results = append(resp.Results, out)
+			}
+		}
+		for _, d := range req.Deletions {
+			add(d.Name)
+		}
+		for _, u := range req.Upsertions {
+			add(u.Name)
+		}
+		return server.Result{Response: resp}
+	}
 	var order []string
 	users := map[string]*userAlteration{}
 	seen := map[string]map[int8]bool{}

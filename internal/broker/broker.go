@@ -77,6 +77,12 @@ type Broker struct {
 	// peers are connections to the other brokers, for requests between
 	// coordinators and leaders (transaction markers).
 	peers *interbroker.Pool
+
+	// quotas are the client quotas and their usage (quotas.go).
+	quotas *clientQuotas
+
+	// authz decides what each principal may do (authz.go).
+	authz *authz
 }
 
 // New creates a broker. Call Start before serving requests.
@@ -92,12 +98,15 @@ func New(opts Options) *Broker {
 		StaticProps: opts.StaticProps, FS: opts.FS, Meta: opts.Meta, Logger: opts.Logger, Now: opts.Now,
 		InterBroker: opts.InterBroker})
 	b.producerIDs.meta = opts.Meta
+	b.quotas = newClientQuotas(opts.StaticProps, opts.Logger)
+	b.authz = newAuthz(opts.Config, opts.Meta)
 	return b
 }
 
 // Start opens the replicas of the current metadata image, follows later
 // images, and starts the group coordinator.
 func (b *Broker) Start(ctx context.Context) error {
+	b.meta.Subscribe(b.quotas.noteImage)
 	if err := b.replicas.Start(ctx); err != nil {
 		return err
 	}
@@ -114,6 +123,7 @@ func (b *Broker) Run(ctx context.Context) {
 	wg.Go(func() { b.replicas.Run(ctx) })
 	wg.Go(func() { b.groups.Run(ctx) })
 	wg.Go(func() { b.txns.Run(ctx) })
+	wg.Go(func() { b.runQuotas(ctx) })
 	wg.Wait()
 }
 
@@ -147,7 +157,7 @@ func (b *Broker) Routes() server.Routes {
 	for _, a := range apis {
 		routes[a.key] = server.Route{MinVersion: a.minVersion, MaxVersion: a.maxVersion, LargeRequests: a.largeRequests,
 			FrameReusable: a.frameReusable, Handle: func(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-				return a.handle(b, ctx, rc, req)
+				return b.serveWithQuotas(a, ctx, rc, req)
 			}}
 	}
 	server.AddConnectionRoutes(routes)

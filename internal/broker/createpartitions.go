@@ -5,16 +5,19 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(37, 0, 3, (*Broker).handleCreatePartitions) }
 
-func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleCreatePartitions(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.CreatePartitionsRequest)
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	mutations := b.newMutationQuota(rc, req.Version >= 3)
 	for _, rt := range req.Topics {
 		out := kmsg.NewCreatePartitionsResponseTopic()
 		out.Topic = rt.Topic
@@ -22,7 +25,11 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestCo
 		for _, a := range rt.Assignment {
 			assignments = append(assignments, a.Replicas)
 		}
-		if err := b.meta.CreatePartitions(ctx, rt.Topic, rt.Count, assignments, req.ValidateOnly); err != nil {
+		if !b.allowedTopic(rc, acl.OpAlter, rt.Topic) {
+			out.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		} else if err := mutations.createPartitions(req.ValidateOnly, rt.Topic, rt.Count); err != nil {
+			out.ErrorCode, out.ErrorMessage = errorCode(err), quotaMessage(err)
+		} else if err := b.meta.CreatePartitions(ctx, rt.Topic, rt.Count, assignments, req.ValidateOnly); err != nil {
 			out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
 		}
 		resp.Topics = append(resp.Topics, out)
@@ -30,5 +37,5 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *server.RequestCo
 	if !req.ValidateOnly {
 		b.awaitLocalApply(ctx)
 	}
-	return server.Result{Response: resp}
+	return mutations.result(resp)
 }

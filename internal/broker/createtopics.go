@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/replicas"
@@ -18,9 +19,10 @@ import (
 
 func init() { registerAPI(19, 2, 7, (*Broker).handleCreateTopics) }
 
-func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleCreateTopics(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.CreateTopicsRequest)
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	mutations := b.newMutationQuota(rc, req.Version >= 6)
 	seen := map[string]int{}
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
@@ -33,6 +35,11 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContex
 			out.ErrorCode = kerr.InvalidRequest.Code
 			msg := "topic " + rt.Topic + " appears more than once in the request"
 			out.ErrorMessage = &msg
+			resp.Topics = append(resp.Topics, out)
+			continue
+		}
+		if !b.allowedCluster(rc, acl.OpCreate) && !b.allowedTopic(rc, acl.OpCreate, rt.Topic) {
+			out.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			resp.Topics = append(resp.Topics, out)
 			continue
 		}
@@ -54,6 +61,11 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContex
 				spec.Configs[c.Name] = *c.Value
 			}
 		}
+		if err := mutations.createTopic(spec); err != nil {
+			out.ErrorCode, out.ErrorMessage = errorCode(err), quotaMessage(err)
+			resp.Topics = append(resp.Topics, out)
+			continue
+		}
 		t, err := b.meta.CreateTopic(ctx, spec)
 		if err != nil {
 			out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
@@ -73,7 +85,7 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *server.RequestContex
 	if !req.ValidateOnly {
 		b.awaitLocalApply(ctx)
 	}
-	return server.Result{Response: resp}
+	return mutations.result(resp)
 }
 
 // createdTopicConfigs lists a new topic's effective configuration.

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
@@ -19,7 +20,7 @@ import (
 
 func init() { registerAPI(21, 0, 2, (*Broker).handleDeleteRecords) }
 
-func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDeleteRecords(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteRecordsRequest)
 	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
 	type pending struct {
@@ -40,6 +41,8 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *server.RequestContext
 			pr.Partition = rp.Partition
 			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			switch {
+			case !b.allowedTopic(rc, acl.OpDelete, rt.Topic):
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case perr != nil:
 				pr.ErrorCode = perr.Code
 			case isInternalTopic(rt.Topic):

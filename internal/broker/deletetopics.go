@@ -9,14 +9,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(20, 1, 6, (*Broker).handleDeleteTopics) }
 
-func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDeleteTopics(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteTopicsRequest)
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	mutations := b.newMutationQuota(rc, req.Version >= 5)
 	topics := req.Topics
 	if req.Version < 6 {
 		topics = nil
@@ -50,6 +52,19 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContex
 		if out.ErrorCode == 0 && isInternalTopic(name) {
 			out.ErrorCode = kerr.TopicAuthorizationFailed.Code
 		}
+		// Checked before existence is told: without Delete (and so
+		// without Describe) an unknown topic looks like any other.
+		if name != "" && !b.allowedTopic(rc, acl.OpDelete, name) {
+			out.ErrorCode, out.ErrorMessage = kerr.TopicAuthorizationFailed.Code, nil
+			if rt.Topic == nil {
+				out.Topic = nil
+			}
+		}
+		if out.ErrorCode == 0 {
+			if err := mutations.deleteTopic(name); err != nil {
+				out.ErrorCode, out.ErrorMessage = errorCode(err), quotaMessage(err)
+			}
+		}
 		if out.ErrorCode == 0 {
 			if err := b.meta.DeleteTopic(ctx, name, out.TopicID); err != nil {
 				out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
@@ -58,5 +73,5 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *server.RequestContex
 		resp.Topics = append(resp.Topics, out)
 	}
 	b.awaitLocalApply(ctx)
-	return server.Result{Response: resp}
+	return mutations.result(resp)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
@@ -17,7 +18,7 @@ import (
 
 func init() { registerAPI(32, 1, 4, (*Broker).handleDescribeConfigs) }
 
-func (b *Broker) handleDescribeConfigs(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDescribeConfigs(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	img := b.meta.Image()
@@ -25,6 +26,11 @@ func (b *Broker) handleDescribeConfigs(_ context.Context, _ *server.RequestConte
 		out := kmsg.NewDescribeConfigsResponseResource()
 		out.ResourceType, out.ResourceName = rr.ResourceType, rr.ResourceName
 		var entries []config.Entry
+		if err := b.authorizeConfigs(rc, acl.OpDescribeConfigs, rr.ResourceType, rr.ResourceName); err != nil {
+			out.ErrorCode, out.ErrorMessage = errorCode(err), errorMessage(err)
+			resp.Resources = append(resp.Resources, out)
+			continue
+		}
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
 			t, ok := img.Topic(rr.ResourceName)

@@ -6,14 +6,16 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(61, 0, 0, (*Broker).handleDescribeProducers) }
 
-func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDescribeProducers(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeProducersRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
 	for _, rt := range req.Topics {
@@ -23,6 +25,9 @@ func (b *Broker) handleDescribeProducers(_ context.Context, _ *server.RequestCon
 			pr := kmsg.NewDescribeProducersResponseTopicPartition()
 			pr.Partition = idx
 			p, perr := b.replicas.Leader(rt.Topic, idx)
+			if !b.allowedTopic(rc, acl.OpRead, rt.Topic) {
+				perr = kerr.TopicAuthorizationFailed
+			}
 			if perr != nil {
 				pr.ErrorCode = perr.Code
 				out.Partitions = append(out.Partitions, pr)

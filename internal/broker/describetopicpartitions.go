@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
@@ -24,7 +25,7 @@ const maxDescribePartitions = 2000
 
 func init() { registerAPI(75, 0, 0, (*Broker).handleDescribeTopicPartitions) }
 
-func (b *Broker) handleDescribeTopicPartitions(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleDescribeTopicPartitions(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeTopicPartitionsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeTopicPartitionsResponse)
 	img := b.meta.Image()
@@ -32,7 +33,9 @@ func (b *Broker) handleDescribeTopicPartitions(_ context.Context, _ *server.Requ
 	var names []string
 	if len(req.Topics) == 0 {
 		for _, t := range img.Topics() {
-			names = append(names, t.Name)
+			if b.allowedTopic(rc, acl.OpDescribe, t.Name) {
+				names = append(names, t.Name)
+			}
 		}
 	} else {
 		for _, t := range req.Topics {
@@ -57,6 +60,13 @@ func (b *Broker) handleDescribeTopicPartitions(_ context.Context, _ *server.Requ
 
 	for i, name := range names {
 		t, ok := img.Topic(name)
+		if !b.allowedTopic(rc, acl.OpDescribe, name) {
+			rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
+			rt.ErrorCode, rt.Topic = kerr.TopicAuthorizationFailed.Code, &name
+			resp.Topics = append(resp.Topics, rt)
+			firstPartition = 0
+			continue
+		}
 		if !ok {
 			rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 			rt.ErrorCode, rt.Topic = kerr.UnknownTopicOrPartition.Code, &name

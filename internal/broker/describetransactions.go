@@ -13,6 +13,6 @@ import (
 
 func init() { registerAPI(65, 0, 0, (*Broker).handleDescribeTransactions) }
 
-func (b *Broker) handleDescribeTransactions(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
-	return b.txnRequest(req)
+func (b *Broker) handleDescribeTransactions(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.txnRequest(rc, req)
 }

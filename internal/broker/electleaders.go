@@ -11,14 +11,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(43, 0, 2, (*Broker).handleElectLeaders) }
 
-func (b *Broker) handleElectLeaders(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleElectLeaders(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.ElectLeadersRequest)
+	if !b.allowedCluster(rc, acl.OpAlter) {
+		resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return server.Result{Response: resp}
+	}
 	typ := metadata.ElectPreferred
 	if req.Version >= 1 && req.ElectionType == 1 {
 		typ = metadata.ElectUnclean

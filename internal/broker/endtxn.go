@@ -16,6 +16,6 @@ import (
 
 func init() { registerAPI(26, 0, 5, (*Broker).handleEndTxn) }
 
-func (b *Broker) handleEndTxn(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
-	return b.txnRequest(req)
+func (b *Broker) handleEndTxn(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.txnRequest(rc, req)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
@@ -51,19 +52,23 @@ func (b *Broker) handleFetch(ctx context.Context, rc *server.RequestContext, kre
 	if req.Version >= 15 {
 		replica, replicaEpoch = req.ReplicaState.ID, req.ReplicaState.Epoch
 	}
-	if _, ok := b.meta.Image().Broker(replica); replica >= 0 && !ok {
-		// Only registered brokers follow; a client posing as one must not
-		// move any replica state (CVE-2018-1288). Without authentication
-		// this is a sanity check, not a security boundary.
+	if _, ok := b.meta.Image().Broker(replica); replica >= 0 && (!ok || !b.allowedCluster(rc, acl.OpClusterAction)) {
+		// Only registered brokers follow, and with ACLs on only principals
+		// with ClusterAction: a client posing as one must not move any
+		// replica state (CVE-2018-1288).
 		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 		return server.Result{Response: resp}
 	}
-	f := b.newFetch(req)
+	f := b.newFetch(req, func(topic string) bool { return replica < 0 && !b.allowedTopic(rc, acl.OpRead, topic) })
 	f.replica, f.replicaEpoch = replica, replicaEpoch
+	f.quota = b.fetchQuota(rc, replica)
 	bytes := f.read()
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if bytes >= int64(req.MinBytes) || wait <= 0 || f.failed {
-		return server.Result{Response: f.finish()}
+		resp := f.finish()
+		// A long poll's throttle reaches only its response: the
+		// connection was read on long before (quotas.go).
+		return server.Result{Response: resp, Mute: f.quota.throttle}
 	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		return f.longPoll(ctx, min(wait, maxFetchWait), int64(req.MinBytes))
@@ -84,6 +89,8 @@ type fetch struct {
 	// throttledBytes are the bytes read for partitions under the leader's
 	// replication throttle, counted against it when the response goes.
 	throttledBytes int64
+	// quota is the consumer's consumer_byte_rate (quotas.go).
+	quota consumerFetchQuota
 
 	// slices are the file ranges to send, parallel to parts, each marked
 	// in the response by a placeholder (see fetch_splice.go).
@@ -91,7 +98,9 @@ type fetch struct {
 	marker [8]byte
 }
 
-func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
+// newFetch prepares the response; denied says which topics the consumer
+// may not read (TOPIC_AUTHORIZATION_FAILED).
+func (b *Broker) newFetch(req *kmsg.FetchRequest, denied func(topic string) bool) *fetch {
 	img := b.meta.Image()
 	f := &fetch{b: b, req: req, resp: req.ResponseKind().(*kmsg.FetchResponse)}
 	f.resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
@@ -99,6 +108,9 @@ func (b *Broker) newFetch(req *kmsg.FetchRequest) *fetch {
 		out := &f.resp.Topics[ti]
 		out.Topic, out.TopicID = rt.Topic, rt.TopicID
 		name, topicErr := fetchTopicName(img, req.Version, rt)
+		if name != "" && denied(name) {
+			topicErr = kerr.TopicAuthorizationFailed
+		}
 		out.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		for pi, rp := range rt.Partitions {
 			pr := &out.Partitions[pi]
@@ -137,6 +149,9 @@ func (f *fetch) read() int64 {
 	}
 	if maxBytes := int64(f.b.opts.Config.FetchMaxBytes); maxBytes > 0 && budget > maxBytes {
 		budget = maxBytes // fetch.max.bytes caps what a client may ask for
+	}
+	if f.quota.limited && budget > f.quota.maxBytes {
+		budget = f.quota.maxBytes
 	}
 	f.releaseSlices()
 	f.throttledBytes = 0
@@ -263,6 +278,9 @@ func abortedTransactions(p *replicas.Replica, from, upTo storage.Offset) []kmsg.
 // response goes, whatever the follower's ISR membership).
 func (f *fetch) finish() kmsg.Response {
 	f.b.replicas.RecordThrottled(f.throttledBytes)
+	if f.finishQuota() {
+		return f.resp
+	}
 	return f.response()
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
@@ -39,7 +40,7 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, rc *server.RequestCo
 		}
 	}
 	if req.Version < 4 {
-		c := b.findCoordinator(req.CoordinatorType, req.CoordinatorKey, rc.Listener)
+		c := b.findCoordinator(rc, req.CoordinatorType, req.CoordinatorKey)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
 		if c.ErrorCode != 0 {
 			resp.ErrorMessage = c.ErrorMessage
@@ -47,12 +48,13 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, rc *server.RequestCo
 		return server.Result{Response: resp}
 	}
 	for _, key := range req.CoordinatorKeys {
-		resp.Coordinators = append(resp.Coordinators, b.findCoordinator(req.CoordinatorType, key, rc.Listener))
+		resp.Coordinators = append(resp.Coordinators, b.findCoordinator(rc, req.CoordinatorType, key))
 	}
 	return server.Result{Response: resp}
 }
 
-func (b *Broker) findCoordinator(keyType int8, key, listener string) kmsg.FindCoordinatorResponseCoordinator {
+func (b *Broker) findCoordinator(rc *server.RequestContext, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+	listener := rc.Listener
 	c := kmsg.NewFindCoordinatorResponseCoordinator()
 	c.Key, c.NodeID, c.Port = key, -1, -1
 	fail := func(err *kerr.Error) kmsg.FindCoordinatorResponseCoordinator {
@@ -66,10 +68,16 @@ func (b *Broker) findCoordinator(keyType int8, key, listener string) kmsg.FindCo
 		if key == "" {
 			return fail(kerr.InvalidGroupID)
 		}
+		if !b.allowedGroup(rc, acl.OpDescribe, key) {
+			return fail(kerr.GroupAuthorizationFailed)
+		}
 		br, code = b.groupCoordinatorFor(key)
 	case coordinatorTypeTransaction:
 		if key == "" {
 			return fail(kerr.InvalidRequest)
+		}
+		if !b.allowedTxnID(rc, acl.OpDescribe, key) {
+			return fail(kerr.TransactionalIDAuthorizationFailed)
 		}
 		br, code = b.txnCoordinatorFor(key)
 	default:

@@ -134,14 +134,20 @@ func (b *Broker) groupRequest(rc *server.RequestContext, req kmsg.Request) serve
 			host = h
 		}
 	}
+	az := b.authorizeGroupRequest(rc, req)
+	if az.refused {
+		return server.Result{Response: groupErrorResponse(req, az.code)}
+	}
 	r := group.Request{Msg: req, ClientID: rc.ClientID, ClientHost: "/" + host}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
-		if b.groups == nil {
-			return groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
+		resp := groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
+		if b.groups != nil {
+			if out, err := b.groups.Do(ctx, r); err == nil {
+				resp = out
+			}
 		}
-		resp, err := b.groups.Do(ctx, r)
-		if err != nil {
-			return groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
+		if az.merge != nil {
+			az.merge(resp)
 		}
 		return resp
 	}}

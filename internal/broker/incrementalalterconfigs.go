@@ -8,13 +8,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(44, 0, 1, (*Broker).handleIncrementalAlterConfigs) }
 
-func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.IncrementalAlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	for _, rr := range req.Resources {
@@ -29,6 +30,9 @@ func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *server.Re
 			ops = append(ops, op)
 		}
 		resType, err := b.configResource(rr.ResourceType, rr.ResourceName)
+		if err == nil {
+			err = b.authorizeConfigs(rc, acl.OpAlterConfigs, rr.ResourceType, rr.ResourceName)
+		}
 		if err == nil {
 			err = b.meta.AlterConfigs(ctx, resType, rr.ResourceName, ops, req.ValidateOnly)
 		}

@@ -10,20 +10,28 @@ import (
 	"context"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(22, 0, 5, (*Broker).handleInitProducerID) }
 
-func (b *Broker) handleInitProducerID(ctx context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleInitProducerID(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.InitProducerIDRequest)
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		return b.txnRequest(req)
+		return b.txnRequest(rc, req)
+	}
+	// An idempotent producer needs IdempotentWrite on the cluster or, since
+	// KIP-679, Write on some topic.
+	if !b.allowedCluster(rc, acl.OpIdempotentWrite) && !b.allowedAnyTopic(rc, acl.OpWrite) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return server.Result{Response: resp}
 	}
 	// KIP-360: an idempotent producer that re-initializes after an error
 	// (v3+ with its old id) gets a fresh id too; a new id never collides

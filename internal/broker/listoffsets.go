@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
@@ -29,7 +30,7 @@ const (
 	maxDecompressedForIndex = 64 << 20 // bounds a batch decompressed to find one record
 )
 
-func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleListOffsets(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.ListOffsetsRequest)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
 	resp.Topics = make([]kmsg.ListOffsetsResponseTopic, len(req.Topics))
@@ -37,10 +38,15 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *server.RequestContext, 
 		out := &resp.Topics[ti]
 		out.Topic = rt.Topic
 		out.Partitions = make([]kmsg.ListOffsetsResponseTopicPartition, len(rt.Partitions))
+		denied := !b.allowedTopic(rc, acl.OpDescribe, rt.Topic)
 		for pi, rp := range rt.Partitions {
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
+			if denied {
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				continue
+			}
 			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			if perr != nil {
 				pr.ErrorCode = perr.Code

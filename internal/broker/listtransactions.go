@@ -13,6 +13,6 @@ import (
 
 func init() { registerAPI(66, 0, 1, (*Broker).handleListTransactions) }
 
-func (b *Broker) handleListTransactions(_ context.Context, _ *server.RequestContext, req kmsg.Request) server.Result {
-	return b.txnRequest(req)
+func (b *Broker) handleListTransactions(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.txnRequest(rc, req)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/server"
 )
@@ -29,7 +30,11 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 
 	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
 		for _, t := range img.Topics() {
-			resp.Topics = append(resp.Topics, metadataTopic(t))
+			// Topics the principal may not describe are left out: their
+			// existence is not revealed.
+			if b.allowedTopic(rc, acl.OpDescribe, t.Name) {
+				resp.Topics = append(resp.Topics, metadataTopic(t))
+			}
 		}
 		return server.Result{Response: resp}
 	}
@@ -41,11 +46,24 @@ func (b *Broker) handleMetadata(ctx context.Context, rc *server.RequestContext, 
 				resp.Topics = append(resp.Topics, errorTopic(kerr.UnknownTopicID.Code, nil, rt.TopicID))
 				continue
 			}
+			if !b.allowedTopic(rc, acl.OpDescribe, t.Name) {
+				resp.Topics = append(resp.Topics, errorTopic(kerr.TopicAuthorizationFailed.Code, nil, rt.TopicID))
+				continue
+			}
 			resp.Topics = append(resp.Topics, metadataTopic(t))
 			continue
 		}
 		name := *rt.Topic
+		if !b.allowedTopic(rc, acl.OpDescribe, name) {
+			resp.Topics = append(resp.Topics, errorTopic(kerr.TopicAuthorizationFailed.Code, &name, [16]byte{}))
+			continue
+		}
 		t, ok := img.Topic(name)
+		if !ok && autoCreate && b.opts.Config.AutoCreateTopics &&
+			!b.allowedCluster(rc, acl.OpCreate) && !b.allowedTopic(rc, acl.OpCreate, name) {
+			resp.Topics = append(resp.Topics, errorTopic(kerr.TopicAuthorizationFailed.Code, &name, [16]byte{}))
+			continue
+		}
 		if !ok && autoCreate && b.opts.Config.AutoCreateTopics {
 			created, err := b.meta.CreateTopic(ctx, metadata.CreateTopicSpec{Name: name, NumPartitions: -1, ReplicationFactor: -1})
 			switch {

@@ -7,14 +7,16 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/server"
 )
 
 func init() { registerAPI(23, 2, 4, (*Broker).handleOffsetForLeaderEpoch) }
 
-func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	resp.Topics = make([]kmsg.OffsetForLeaderEpochResponseTopic, len(req.Topics))
@@ -22,10 +24,22 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *server.Request
 		out := &resp.Topics[ti]
 		out.Topic = rt.Topic
 		out.Partitions = make([]kmsg.OffsetForLeaderEpochResponseTopicPartition, len(rt.Partitions))
+		// Followers need ClusterAction, consumers Describe on the topic.
+		var denied int16
+		switch {
+		case req.ReplicaID >= 0 && !b.allowedCluster(rc, acl.OpClusterAction):
+			denied = kerr.ClusterAuthorizationFailed.Code
+		case req.ReplicaID < 0 && !b.allowedTopic(rc, acl.OpDescribe, rt.Topic):
+			denied = kerr.TopicAuthorizationFailed.Code
+		}
 		for pi, rp := range rt.Partitions {
 			pr := &out.Partitions[pi]
 			*pr = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			pr.Partition = rp.Partition
+			if denied != 0 {
+				pr.ErrorCode = denied
+				continue
+			}
 			p, perr := b.replicas.Leader(rt.Topic, rp.Partition)
 			if perr != nil {
 				pr.ErrorCode = perr.Code

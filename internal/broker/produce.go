@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/metadata"
 	"github.com/fjordhq/fjord/internal/partition"
 	"github.com/fjordhq/fjord/internal/recordbatch"
@@ -38,6 +39,10 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 	img := b.meta.Image()
 	nowMs := b.now().UnixMilli()
 	acksValid := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
+	// A transactional producer needs Write on its transactional id, every
+	// producer Write on each topic (which is also all an idempotent one
+	// needs since KIP-679).
+	txnDenied := req.TransactionID != nil && !b.allowedTxnID(rc, acl.OpWrite, *req.TransactionID)
 
 	var waits []appended
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
@@ -45,6 +50,7 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 		out := &resp.Topics[ti]
 		out.Topic, out.TopicID = rt.Topic, rt.TopicID
 		name, topicErr := produceTopicName(img, req.Version, rt)
+		topicDenied := name != "" && !b.allowedTopic(rc, acl.OpWrite, name)
 		out.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		for pi, rp := range rt.Partitions {
 			pr := &out.Partitions[pi]
@@ -53,6 +59,12 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 			switch {
 			case !acksValid:
 				pr.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			case txnDenied:
+				pr.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+				continue
+			case topicDenied:
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				continue
 			case topicErr != nil:
 				pr.ErrorCode = topicErr.Code

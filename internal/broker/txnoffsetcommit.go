@@ -28,6 +28,9 @@ func init() { registerAPI(28, 0, 5, (*Broker).handleTxnOffsetCommit) }
 func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.TxnOffsetCommitRequest)
 	forward := b.groupRequest(rc, req)
+	if forward.Pending == nil {
+		return forward // refused by authorization
+	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		if code := b.verifyTxnOffsets(ctx, req); code != 0 {
 			return groupErrorResponse(req, code)

@@ -108,9 +108,17 @@ func (b *Broker) txnCoordinatorFor(transactionalID string) (metadata.BrokerImage
 
 // txnRequest hands a request to the transaction coordinator on a Pending
 // goroutine: it waits for __transaction_state writes.
-func (b *Broker) txnRequest(req kmsg.Request) server.Result {
+func (b *Broker) txnRequest(rc *server.RequestContext, req kmsg.Request) server.Result {
+	refused, merge := b.authorizeTxnRequest(rc, req)
+	if refused != nil {
+		return server.Result{Response: refused}
+	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
-		return b.txns.Handle(ctx, req)
+		resp := b.txns.Handle(ctx, req)
+		if merge != nil {
+			merge(resp)
+		}
+		return resp
 	}}
 }
 

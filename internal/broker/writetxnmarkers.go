@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/fjordhq/fjord/internal/acl"
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/storage"
@@ -29,9 +30,28 @@ func init() { registerAPI(27, 0, 2, (*Broker).handleWriteTxnMarkers) }
 // Kafka's coordinator sends markers with its request timeout.
 const markerWriteTimeout = 30 * time.Second
 
-func (b *Broker) handleWriteTxnMarkers(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+func (b *Broker) handleWriteTxnMarkers(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.WriteTxnMarkersRequest)
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
+	if !b.allowedCluster(rc, acl.OpClusterAction) {
+		// Only brokers (transaction coordinators) write markers.
+		for _, rm := range req.Markers {
+			m := kmsg.NewWriteTxnMarkersResponseMarker()
+			m.ProducerID = rm.ProducerID
+			for _, t := range rm.Topics {
+				rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+					rp.Partition, rp.ErrorCode = p, kerr.ClusterAuthorizationFailed.Code
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				m.Topics = append(m.Topics, rt)
+			}
+			resp.Markers = append(resp.Markers, m)
+		}
+		return server.Result{Response: resp}
+	}
 	type job struct {
 		marker    recordbatch.Marker
 		version   int8

@@ -103,7 +103,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := bootstrapScram(ctx, meta, opts.AddScram); err != nil {
 		return err
 	}
-	interSec, err := interBrokerSecurity(cfg, logger)
+	interSec, err := interBrokerSecurity(cfg, logger, len(quorum.voters) > 0)
 	if err != nil {
 		return err
 	}

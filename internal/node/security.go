@@ -263,8 +263,9 @@ func bootstrapScram(ctx context.Context, meta *metadata.Node, users []ScramBoots
 // for TLS (its trust store checks their certificates, its key store is
 // this broker's certificate for mutual TLS), and with the username and
 // password options of its sasl.jaas.config for the mechanism
-// sasl.mechanism.inter.broker.protocol, as Kafka's brokers.
-func interBrokerSecurity(cfg config.Broker, logger *slog.Logger) (interbroker.Security, error) {
+// sasl.mechanism.inter.broker.protocol, as Kafka's brokers. A lone node,
+// which never connects to another broker, may go without credentials.
+func interBrokerSecurity(cfg config.Broker, logger *slog.Logger, clustered bool) (interbroker.Security, error) {
 	var sec interbroker.Security
 	l, ok := cfg.ListenerNamed(cfg.InterBrokerListener)
 	if !ok {
@@ -288,7 +289,12 @@ func interBrokerSecurity(cfg config.Broker, logger *slog.Logger) (interbroker.Se
 			mech = names[0]
 		}
 	}
-	e, err := config.ParseJAAS(cfg.MechanismValue(l.Name, mech, "sasl.jaas.config"))
+	raw := cfg.MechanismValue(l.Name, mech, "sasl.jaas.config")
+	if raw == "" && !clustered {
+		// A lone node never connects to another broker.
+		return sec, nil
+	}
+	e, err := config.ParseJAAS(raw)
 	if err != nil {
 		return sec, fmt.Errorf("inter-broker listener %s needs listener.name.%s.%s.sasl.jaas.config with this broker's username and password: %w",
 			l.Name, strings.ToLower(l.Name), strings.ToLower(mech), err)

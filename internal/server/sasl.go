@@ -26,9 +26,11 @@ const (
 	saslAuthenticateKey = 36
 )
 
-// anonymous is the principal of an unauthenticated connection, as Kafka's
-// KafkaPrincipal.ANONYMOUS.
-const anonymous = "User:ANONYMOUS"
+// AnonymousPrincipal is the principal of an unauthenticated connection,
+// as Kafka's KafkaPrincipal.ANONYMOUS.
+const AnonymousPrincipal = "User:ANONYMOUS"
+
+const anonymous = AnonymousPrincipal
 
 // maxUnauthenticatedFrameBytes bounds frames before authentication: Kafka's
 // sasl.server.max.receive.size default, so that a stranger cannot make the
