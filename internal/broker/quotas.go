@@ -424,3 +424,7 @@ func (m *mutationQuota) deleteTopic(topic string) error {
 	}
 	return m.record(len(t.Partitions))
 }
+
+// QuotaStore is the client quota configuration the broker keeps in step
+// with the metadata image, for the listeners' per-IP connection rates.
+func (b *Broker) QuotaStore() *quota.Store { return b.quotas.store }

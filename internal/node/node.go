@@ -151,11 +151,17 @@ func (s *serving) run(ctx context.Context) error {
 	defer s.broker.Close()
 	servers := make([]*server.Server, 0, len(s.listeners))
 	routes := s.broker.Routes()
+	conns, err := newConnectionQuotas(cfg, s.broker.QuotaStore())
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { conns.run(runCtx) })
 	for _, l := range s.listeners {
 		lc, err := listenerSecurity(runCtx, cfg, l.cfg, meta, logger, func(f func()) { wg.Go(f) })
 		if err != nil {
 			return err
 		}
+		lc.Connections = conns
 		servers = append(servers, server.NewListener(lc, routes, serverLimits(cfg),
 			logger.With("component", "server", "listener", l.cfg.Name)))
 	}
@@ -174,7 +180,7 @@ func (s *serving) run(ctx context.Context) error {
 		s.opts.Ready(s.addr)
 	}
 
-	var err error
+	err = nil
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/interbroker"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/quota"
 	"github.com/fjordhq/fjord/internal/sasl"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/tlsconfig"
@@ -362,4 +365,70 @@ func controllerTLS(cfg config.Broker, logger *slog.Logger) (metadata.NetworkTLS,
 	}
 	out.Server, out.Client = srv.TLSConfig(), client.TLSConfig
 	return out, nil
+}
+
+// connectionQuotas admits connections by Kafka's per-IP limits
+// (max.connections.per.ip, its overrides, the ip entities'
+// connection_creation_rate) and max.connection.creation.rate, for every
+// listener of the node. max.connections itself is the server's own bound.
+type connectionQuotas struct{ q *quota.ConnectionQuotas }
+
+func newConnectionQuotas(cfg config.Broker, store *quota.Store) (connectionQuotas, error) {
+	cc := quota.DefaultConnectionConfig()
+	if cfg.MaxConnectionsPerIP > 0 {
+		cc.MaxConnectionsPerIP = int(cfg.MaxConnectionsPerIP)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(cfg.Props["quota.window.num"])); err == nil && n > 1 {
+		cc.NumSamples = n
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(cfg.Props["quota.window.size.seconds"])); err == nil && n > 0 {
+		cc.WindowSize = time.Duration(n) * time.Second
+	}
+	overrides, err := quota.ParseOverrides(cfg.Props["max.connections.per.ip.overrides"])
+	if err != nil {
+		return connectionQuotas{}, fmt.Errorf("max.connections.per.ip.overrides: %w", err)
+	}
+	resolve := func(host string) (netip.Addr, error) {
+		addrs, err := net.LookupHost(host)
+		if err != nil || len(addrs) == 0 {
+			return netip.Addr{}, fmt.Errorf("resolving %s: %v", host, err)
+		}
+		return netip.ParseAddr(addrs[0])
+	}
+	if cc.PerIPOverrides, err = quota.ResolveOverrides(overrides, resolve); err != nil {
+		return connectionQuotas{}, fmt.Errorf("max.connections.per.ip.overrides: %w", err)
+	}
+	if v := strings.TrimSpace(cfg.Props["max.connection.creation.rate"]); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return connectionQuotas{}, fmt.Errorf("max.connection.creation.rate=%q: want a number of connections per second", v)
+		}
+		cc.MaxConnectionCreationRate = n
+	}
+	q, err := quota.NewConnectionQuotas(cc, store)
+	if err != nil {
+		return connectionQuotas{}, err
+	}
+	return connectionQuotas{q: q}, nil
+}
+
+func (c connectionQuotas) Admit(ip netip.Addr, now time.Time) (bool, time.Duration, error) {
+	a := c.q.Accept(ip, now)
+	return a.Action == quota.Accept, a.Delay, a.Err
+}
+
+func (c connectionQuotas) Release(ip netip.Addr) { _ = c.q.Release(ip) }
+
+// run drops idle per-IP rate sensors until ctx ends.
+func (c connectionQuotas) run(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			c.q.Expire(now)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,19 @@ type ListenerConfig struct {
 	SASL *SASLConfig
 	// TLS, when set, encrypts the listener's connections (SSL, SASL_SSL).
 	TLS TLSServer
+	// Connections, when set, admits each accepted connection
+	// (max.connections.per.ip with its overrides, connection creation
+	// rates; internal/quota provides it) and is told when it closes.
+	Connections ConnectionAdmission
+}
+
+// ConnectionAdmission decides whether a new connection from ip is served
+// (after a delay, which holds the accept loop as Kafka's creation rate
+// throttle does) or closed (after a delay, so that a refused client does
+// not reconnect at once).
+type ConnectionAdmission interface {
+	Admit(ip netip.Addr, now time.Time) (ok bool, delay time.Duration, err error)
+	Release(ip netip.Addr)
 }
 
 // TLSServer is a listener's TLS: the configuration of each handshake
@@ -206,6 +220,50 @@ func NewListener(l ListenerConfig, routes Routes, limits Limits, logger *slog.Lo
 	}
 }
 
+// admit asks the listener's ConnectionAdmission about nc, waiting out an
+// accept delay; a refused connection is closed after its delay by a
+// goroutine the Server joins.
+func (s *Server) admit(ctx context.Context, nc net.Conn) (netip.Addr, bool) {
+	if s.listener.Connections == nil {
+		return netip.Addr{}, true
+	}
+	ip := remoteIP(nc)
+	ok, delay, err := s.listener.Connections.Admit(ip, time.Now())
+	if !ok {
+		s.logger.Debug("connection refused", "remote", nc.RemoteAddr(), "err", err)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer nc.Close()
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}()
+		return ip, false
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return ip, true
+}
+
+func remoteIP(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
 // Serve accepts connections on ln until ctx is cancelled, then closes the
 // listener and every connection and waits for their goroutines.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -233,11 +291,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			nc.Close()
 			continue
 		}
+		ip, admitted := s.admit(ctx, nc)
+		if !admitted {
+			<-s.connSlots
+			continue
+		}
 		c := newConn(s, nc)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.connSlots }()
+			if s.listener.Connections != nil {
+				defer s.listener.Connections.Release(ip)
+			}
 			c.serve(ctx)
 		}()
 	}

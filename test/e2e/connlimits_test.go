@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// TestConnectionsPerIP: with max.connections.per.ip=4, a fifth connection
+// from 127.0.0.1 is closed unserved while 127.0.0.2, listed in the
+// overrides, gets more; once one closes, a new one is served; an ip quota
+// of connection_creation_rate, set with AlterClientQuotas, refuses a burst
+// of new connections beyond it.
+func TestConnectionsPerIP(t *testing.T) {
+	srv := startServer(t, map[string]string{
+		"max.connections.per.ip":           "4",
+		"max.connections.per.ip.overrides": "127.0.0.2:10",
+		// Rates over two one-second samples, so that a short burst
+		// exceeds a rate of one a second.
+		"quota.window.num": "2",
+	})
+	ctx := testContext(t, testTimeout)
+	dial := func(from string) net.Conn {
+		t.Helper()
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		conn, err := d.Dial("tcp", srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	var held []net.Conn
+	for i := range 4 {
+		c := dial("127.0.0.1")
+		if !served(c) {
+			t.Fatalf("connection %d of 4 from 127.0.0.1 not served", i+1)
+		}
+		held = append(held, c)
+	}
+	if served(dial("127.0.0.1")) {
+		t.Fatal("a fifth connection from 127.0.0.1 was served with max.connections.per.ip=4")
+	}
+	for i := range 6 {
+		if !served(dial("127.0.0.2")) {
+			t.Fatalf("connection %d from 127.0.0.2 (override 10) not served", i+1)
+		}
+	}
+	held[0].Close()
+	eventually(t, ctx, "a connection slot of 127.0.0.1 to come back", func() (bool, string) {
+		c := dial("127.0.0.1")
+		defer c.Close()
+		return served(c), "refused"
+	})
+
+	// An ip entity's connection_creation_rate: at most 1 per second from
+	// 127.0.0.3, so of a quick burst some are refused.
+	adm := newAdmin(t, srv.Addr)
+	rate := 1.0
+	if _, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{
+		Entity: []kadm.ClientQuotaEntityComponent{{Type: "ip", Name: kadm.StringPtr("127.0.0.3")}},
+		Ops:    []kadm.AlterClientQuotaOp{{Key: "connection_creation_rate", Value: rate}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for range 6 {
+		c := dial("127.0.0.3")
+		if !served(c) {
+			refused++
+		}
+		c.Close()
+	}
+	if refused == 0 {
+		t.Fatal("six connections in a burst from an ip limited to one a second were all served")
+	}
+}
+
+// served reports whether a raw connection gets an ApiVersions answer.
+func served(conn net.Conn) bool {
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	// ApiVersions v0: size 10, key 18, version 0, correlation 1, client id "".
+	if _, err := conn.Write([]byte{0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0, 0}); err != nil {
+		return false
+	}
+	var b [4]byte
+	_, err := conn.Read(b[:])
+	return err == nil
+}
