@@ -314,3 +314,28 @@ func TestParseListenersRefusesInconsistentOnes(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeRedactsSecrets: no described value or synonym of a broker
+// carries a password, key or JAAS value, whether set as the broker's own
+// property or under a listener's prefix (which is not described at all).
+func TestDescribeRedactsSecrets(t *testing.T) {
+	const secret = "s3cr3t-value"
+	props := map[string]string{
+		"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_a="` + secret + `";`,
+		"listener.name.sasl_ssl.plain.sasl.jaas.config": `x required user_a="` + secret + `";`,
+		"ssl.keystore.key":        secret,
+		"ssl.key.password":        secret,
+		"ssl.keystore.password":   secret,
+		"ssl.truststore.password": secret,
+	}
+	for _, e := range DescribeBrokerLayers(BrokerLayers{Static: props}) {
+		if strings.Contains(e.Value, secret) {
+			t.Errorf("%s described with the secret", e.Name)
+		}
+		for _, s := range e.Synonyms {
+			if strings.Contains(s.Value, secret) {
+				t.Errorf("%s synonym %s carries the secret", e.Name, s.Name)
+			}
+		}
+	}
+}

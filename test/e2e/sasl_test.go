@@ -148,8 +148,8 @@ func TestSASLRefusesStrangers(t *testing.T) {
 		return err.Error()
 	}
 	for _, pair := range [][2]sasl.Mechanism{
-		{scram.Auth{User: "admin", Pass: "wrong"}.AsSha512Mechanism(), scram.Auth{User: "nobody", Pass: "wrong"}.AsSha512Mechanism()},
-		{plain.Auth{User: "alice", Pass: "wrong"}.AsMechanism(), plain.Auth{User: "nobody", Pass: "wrong"}.AsMechanism()},
+		{scram.Auth{User: "admin", Pass: "not-the-password"}.AsSha512Mechanism(), scram.Auth{User: "nobody", Pass: "not-the-password"}.AsSha512Mechanism()},
+		{plain.Auth{User: "alice", Pass: "not-the-password"}.AsMechanism(), plain.Auth{User: "nobody", Pass: "not-the-password"}.AsMechanism()},
 	} {
 		wrong, unknown := failure(pair[0]), failure(pair[1])
 		if wrong != unknown {
@@ -167,8 +167,14 @@ func TestSASLRefusesStrangers(t *testing.T) {
 	if after := offsetsOf(t, ctx, adm, topic, true); after[0] != before[0] {
 		t.Fatalf("log end moved from %d to %d after an unauthenticated produce", before[0], after[0])
 	}
-	if !strings.Contains(srv.Log(), "SASL authentication failed") {
+	log := srv.Log()
+	if !strings.Contains(log, "SASL authentication failed") {
 		t.Fatal("the failed authentications were not logged")
+	}
+	for _, secret := range []string{"admin-secret", "alice-secret", "bob secret", "not-the-password"} {
+		if strings.Contains(log, secret) {
+			t.Fatalf("the broker's log holds a password (%q)", secret)
+		}
 	}
 }
 
