@@ -32,21 +32,7 @@ func (b *Broker) handleAlterUserScramCredentials(ctx context.Context, rc *server
 	req := kreq.(*kmsg.AlterUserSCRAMCredentialsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
 	if !b.allowedCluster(rc, acl.OpAlter) {
-		names := map[string]bool{}
-		add := func(name string) {
-			if !names[name] {
-				names[name] = true
-				out := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
-				out.User, out.ErrorCode = name, kerr.ClusterAuthorizationFailed.Code
-				resp.Results = append(resp.Results, out)
-			}
-		}
-		for _, d := range req.Deletions {
-			add(d.Name)
-		}
-		for _, u := range req.Upsertions {
-			add(u.Name)
-		}
+		refuseScramAlterations(req, resp)
 		return server.Result{Response: resp}
 	}
 	var order []string
@@ -161,3 +147,23 @@ func newScramError(code *kerr.Error, msg string) error { return &scramError{code
 
 func (e *scramError) Error() string { return e.msg }
 func (e *scramError) Unwrap() error { return e.code }
+
+// refuseScramAlterations answers every user of req
+// CLUSTER_AUTHORIZATION_FAILED.
+func refuseScramAlterations(req *kmsg.AlterUserSCRAMCredentialsRequest, resp *kmsg.AlterUserSCRAMCredentialsResponse) {
+	names := map[string]bool{}
+	add := func(name string) {
+		if !names[name] {
+			names[name] = true
+			out := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+			out.User, out.ErrorCode = name, kerr.ClusterAuthorizationFailed.Code
+			resp.Results = append(resp.Results, out)
+		}
+	}
+	for _, d := range req.Deletions {
+		add(d.Name)
+	}
+	for _, u := range req.Upsertions {
+		add(u.Name)
+	}
+}

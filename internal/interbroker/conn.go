@@ -92,13 +92,6 @@ func Dial(ctx context.Context, addr, clientID, softwareName string, maxResponseB
 	return c, nil
 }
 
-// Expired reports whether the connection's SASL session has ended (the
-// broker set connections.max.reauth.ms): its requests would be refused,
-// so the owner dials again.
-func (c *Conn) Expired() bool {
-	return !c.sessionEnd.IsZero() && !time.Now().Before(c.sessionEnd)
-}
-
 // negotiate sends ApiVersions. A broker that does not serve the version
 // asked answers with error UNSUPPORTED_VERSION in the v0 layout, listing
 // the ApiVersions versions it serves (KIP-511): the request is sent once

@@ -95,3 +95,10 @@ func (c *Conn) authenticate(ctx context.Context, mech sasl.Mechanism) error {
 	}
 	return fmt.Errorf("SASL %s with %s: no end after 8 steps", mech.Name(), c.addr)
 }
+
+// Expired reports whether the connection's SASL session has ended (the
+// broker set connections.max.reauth.ms): its requests would be refused,
+// so the owner dials again.
+func (c *Conn) Expired() bool {
+	return !c.sessionEnd.IsZero() && !time.Now().Before(c.sessionEnd)
+}

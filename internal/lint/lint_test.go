@@ -34,18 +34,21 @@ var longFuncs = []string{
 // or are the clock an injected one defaults to. Everywhere else time comes
 // from an injected clock, so that tests can stop and move it.
 var wallClockFiles = []string{
-	"internal/node/node.go",         // start-up time in the log
-	"internal/bench/",               // throughput and latency measurements
-	"internal/checker/history.go",   // the recorder's default clock
-	"internal/controllerwire/",      // socket deadlines
-	"internal/fjordtest/",           // test harness
-	"internal/serverproc/",          // process harness
-	"internal/group/coordinator.go", // realClock, the coordinator's default
-	"internal/txn/clock.go",         // realClock, the coordinator's default
-	"internal/metadata/forward.go",  // socket deadlines
-	"internal/metadata/network.go",  // socket deadlines
-	"internal/server/conn.go",       // socket deadlines, request receipt
-	"internal/cli/",                 // command-line timers
+	"internal/node/node.go",            // start-up time in the log
+	"internal/bench/",                  // throughput and latency measurements
+	"internal/checker/history.go",      // the recorder's default clock
+	"internal/controllerwire/",         // socket deadlines
+	"internal/fjordtest/",              // test harness
+	"internal/serverproc/",             // process harness
+	"internal/group/coordinator.go",    // realClock, the coordinator's default
+	"internal/txn/clock.go",            // realClock, the coordinator's default
+	"internal/metadata/forward.go",     // socket deadlines
+	"internal/metadata/network.go",     // socket deadlines
+	"internal/server/conn.go",          // socket deadlines, request receipt
+	"internal/server/server.go",        // connection admission, as the accept loop sees it
+	"internal/server/sasl.go",          // the default clock of SASL session lifetimes
+	"internal/interbroker/security.go", // SASL session lifetimes told by another broker
+	"internal/cli/",                    // command-line timers
 }
 
 // dataPathDirs must reach files through vfs.FS, so that tests can crash
