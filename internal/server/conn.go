@@ -149,6 +149,10 @@ const frameFirstStep = 16 << 10
 func (c *conn) readFrame(ctx context.Context, r io.Reader, size int) ([]byte, *frameTicket, error) {
 	buf := c.takeKeptBuffer()
 	pool := c.srv.pool
+	// Waiting for memory counts against the frame timeout too: a client
+	// that went away while its connection waited is let go by then.
+	ctx, cancel := context.WithTimeout(ctx, c.srv.limits.FrameTimeout)
+	defer cancel()
 	if cap(buf) >= size {
 		t, err := pool.admit(ctx, int64(size))
 		if err != nil {

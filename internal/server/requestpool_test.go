@@ -82,3 +82,46 @@ func TestRequestPoolOldestFrameAlwaysGrows(t *testing.T) {
 		t.Fatalf("pool holds %d after every release", held)
 	}
 }
+
+// TestRequestPoolServesInOrder: new frames waiting for memory are admitted
+// in the order they came, and one that gives up leaves the queue without
+// holding up those behind it.
+func TestRequestPoolServesInOrder(t *testing.T) {
+	ctx := context.Background()
+	p := newRequestPool(100)
+	full, _ := p.admit(ctx, 100)
+	order := make(chan int, 3)
+	gaveUp, cancel := context.WithCancel(ctx)
+	for i := range 3 {
+		go func() {
+			wctx := ctx
+			if i == 1 {
+				wctx = gaveUp
+			}
+			// Each takes the whole pool, so they are admitted one
+			// at a time and their order shows.
+			t1, err := p.admit(wctx, 100)
+			if err != nil {
+				order <- -1
+				return
+			}
+			order <- i
+			p.release(t1)
+		}()
+		waitFor(t, func() bool { return p.waiting() == i+1 }, "the waiter to queue")
+	}
+	cancel()
+	if got := <-order; got != -1 {
+		t.Fatalf("first event %d, want the cancelled waiter giving up", got)
+	}
+	if p.waiting() != 2 {
+		t.Fatalf("%d waiters after one gave up, want 2", p.waiting())
+	}
+	p.release(full)
+	if a, b := <-order, <-order; a != 0 || b != 2 {
+		t.Fatalf("admitted in order %d, %d; want 0, 2", a, b)
+	}
+	if held := p.held(); held != 0 {
+		t.Fatalf("pool holds %d after every release", held)
+	}
+}
