@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/node"
@@ -33,8 +34,10 @@ func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
 	var f serverFlags
 	fs := flag.NewFlagSet("fjord server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.listen, "listen", "", "HOST:PORT to serve Kafka clients on (default 127.0.0.1:9092)")
-	fs.StringVar(&f.advertise, "advertise", "", "HOST:PORT clients are told to connect to (default: the listen address)")
+	fs.StringVar(&f.listen, "listen", "",
+		"HOST:PORT of the first listener in listeners, keeping its name and protocol; without listeners, PLAINTEXT://HOST:PORT (default 127.0.0.1:9092)")
+	fs.StringVar(&f.advertise, "advertise", "",
+		"HOST:PORT clients of the first listener are told to connect to, in advertised.listeners (default: its listen address)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory for logs and metadata (default ./fjord-data)")
 	fs.IntVar(&f.nodeID, "node-id", -1, "this node's id (default 1)")
 	fs.StringVar(&f.configFile, "config", "", "Kafka-style properties file with broker and topic-default settings")
@@ -82,16 +85,16 @@ func brokerProps(f serverFlags) (map[string]string, error) {
 			props[key] = fallback
 		}
 	}
-	listen := ""
+	if len(listenerEntries(props["listeners"])) == 0 {
+		props["listeners"] = "PLAINTEXT://127.0.0.1:9092"
+	}
 	if f.listen != "" {
-		listen = "PLAINTEXT://" + f.listen
+		props["listeners"] = withListenerAddr(props["listeners"], "", f.listen)
 	}
-	advertise := ""
 	if f.advertise != "" {
-		advertise = "PLAINTEXT://" + f.advertise
+		first, _, _ := strings.Cut(listenerEntries(props["listeners"])[0], "://")
+		props["advertised.listeners"] = withListenerAddr(props["advertised.listeners"], first, f.advertise)
 	}
-	set("listeners", listen, "PLAINTEXT://127.0.0.1:9092")
-	set("advertised.listeners", advertise, "")
 	set("log.dirs", f.dataDir, "fjord-data")
 	nodeID := ""
 	if f.nodeID >= 0 {
@@ -127,4 +130,37 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return node.Run(ctx, node.Options{Props: props, FS: vfs.Default(), Logger: logger, AddScram: f.addScram,
 		Ready: func(addr string) { fmt.Fprintln(stdout, readyPrefix+addr) }})
+}
+
+// listenerEntries splits a listeners or advertised.listeners value into
+// its NAME://HOST:PORT entries.
+func listenerEntries(list string) []string {
+	var out []string
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// withListenerAddr returns list with the address of its entry called name
+// (case-insensitive, as Kafka's listener names) set to addr, the others
+// kept: --listen and --advertise are shorthands for one listener of a file
+// that may name several. An empty name means the first entry; an entry
+// missing is added in front, PLAINTEXT when list is empty. An entry that is
+// not NAME://HOST:PORT is left for the config parser to report.
+func withListenerAddr(list, name, addr string) string {
+	entries := listenerEntries(list)
+	for i, e := range entries {
+		n, _, ok := strings.Cut(e, "://")
+		if ok && (name == "" || strings.EqualFold(n, name)) {
+			entries[i] = n + "://" + addr
+			return strings.Join(entries, ",")
+		}
+	}
+	if name == "" {
+		name = "PLAINTEXT"
+	}
+	return strings.Join(append([]string{name + "://" + addr}, entries...), ",")
 }

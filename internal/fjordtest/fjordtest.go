@@ -102,7 +102,8 @@ type Options struct {
 	Args []string
 	// Config is written to a properties file passed with --config.
 	Config map[string]string
-	// Listen is the --listen address, kept across restarts; empty means
+	// Listen is the --listen address (of the first listener), kept across
+	// restarts; empty means the first address of Config's listeners, else
 	// 127.0.0.1 on a free port.
 	Listen string
 	// NetNS names a network namespace (/run/netns/NetNS, as `ip netns add`
@@ -151,15 +152,13 @@ func newServer(t testing.TB, opts Options) *Server {
 		dataDir = t.TempDir()
 	}
 	listen := opts.Listen
-	if listen == "" && opts.Config["listeners"] == "" {
-		listen = "127.0.0.1:0"
+	if listen == "" {
+		listen = firstListenerAddr(opts.Config["listeners"])
 	}
-	args := []string{"server", "--data-dir", dataDir}
-	if listen != "" {
-		// --listen replaces listeners; without it, Config's listeners
-		// hold, and the first of them is the address clients get.
-		args = append(args, "--listen", listen)
-	}
+	// --listen sets the address of the first listener (PLAINTEXT without
+	// Config's listeners), the one clients get; it is always passed so
+	// that a restart can name the port the first launch bound.
+	args := []string{"server", "--data-dir", dataDir, "--listen", listen}
 	if len(opts.Config) > 0 {
 		path := filepath.Join(t.TempDir(), "server.properties")
 		var b strings.Builder
@@ -175,6 +174,17 @@ func newServer(t testing.TB, opts Options) *Server {
 	return &Server{t: t, DataDir: dataDir, args: args, listen: listen, netNS: opts.NetNS}
 }
 
+// firstListenerAddr is the HOST:PORT of the first NAME://HOST:PORT entry
+// of a listeners property, or 127.0.0.1:0 (a free loopback port) when
+// there is none.
+func firstListenerAddr(listeners string) string {
+	first, _, _ := strings.Cut(listeners, ",")
+	if _, addr, ok := strings.Cut(strings.TrimSpace(first), "://"); ok && addr != "" {
+		return addr
+	}
+	return "127.0.0.1:0"
+}
+
 // start launches the process with listen as --listen and waits for readiness.
 func (s *Server) start(t testing.TB, listen string) {
 	t.Helper()
@@ -186,9 +196,7 @@ func (s *Server) start(t testing.TB, listen string) {
 func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	t.Helper()
 	args := append([]string(nil), s.args...)
-	if s.listen != "" {
-		args[4] = listen // restarts keep the port clients know
-	}
+	args[4] = listen // restarts keep the port clients know
 	// One log across restarts: a failure is often explained by what the
 	// previous process did on its way down.
 	s.mu.Lock()

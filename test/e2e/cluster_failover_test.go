@@ -80,9 +80,14 @@ const consumerCatchUpTimeout = 30 * time.Second
 // ends, a final read and a final read_committed read take each partition
 // up to its high watermark, and the checker (internal/checker) checks the
 // whole history of sends, transactions, polls and group commits.
+//
+// With FJORD_FAULT_TLS=1 the cluster is secured (clusterSecurity): the
+// brokers replicate over SASL_SSL with mutual TLS and the controllers talk
+// over mutual TLS, while the clients stay on the plaintext listener.
 func TestClusterFailover(t *testing.T) {
+	secure := faultTLS(t)
 	for _, seed := range faultSeeds(t) {
-		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed, faultSteps(t)) })
+		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) { runFaultSchedule(t, seed, faultSteps(t), secure) })
 	}
 }
 
@@ -95,7 +100,9 @@ type fault struct {
 	run      func() (nodes []int32, heal func())
 }
 
-func runFaultSchedule(t *testing.T, seed int64, steps int) {
+// runFaultSchedule runs one seeded schedule of steps faults; secure runs
+// it on a cluster secured as clusterSecurity describes.
+func runFaultSchedule(t *testing.T, seed int64, steps int, secure bool) {
 	// Two streams: the kinds of faults depend on the seed alone; which
 	// node each hits also depends on where leaders happen to be.
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
@@ -109,17 +116,26 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	// The network faults need a namespace per node (netfault_test.go),
 	// which needs root, as CI has; elsewhere the cluster runs on loopback
 	// and the schedule draws from the other faults.
+	var sec *clusterSecurity
+	if secure {
+		sec = newClusterSecurity(t, 3, interBrokerMechanism(seed))
+		t.Logf("seed %d: %s", seed, sec.describe())
+	}
 	var servers []*fjordtest.Server
 	var controllers []string
 	var fabric *netFabric
 	if err := netFaultsUsable(t); err != nil {
 		t.Logf("network faults off (%v): the cluster runs on loopback", err)
-		servers, controllers = startClusterControllers(t, 3, config)
+		servers, controllers = startSecuredClusterControllers(t, 3, config, sec)
 	} else {
-		servers, fabric = startNetCluster(t, 3, config)
+		servers, fabric = startNetCluster(t, 3, config, sec)
 		controllers = fabric.controllers()
 	}
 	ctx := testContext(t, time.Duration(steps+4)*30*time.Second)
+	quorum := func() (string, int, error) { return clusterStatus(t, controllers) }
+	if sec != nil {
+		quorum = func() (string, int, error) { return sec.quorumStatus(ctx, controllers) }
+	}
 	adm := newAdmin(t, servers[0].Addr)
 	const topic, partitions = "checked", 3
 	createTopicRF(t, ctx, adm, topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
@@ -128,7 +144,7 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	defer saveServerLogs(t, servers)
 	run := startCheckedRun(t, ctx, servers, adm, topic, partitions)
 	defer run.stop()
-	faults := faultKinds(t, ctx, rng, servers, controllers, fabric, adm, topic, partitions)
+	faults := faultKinds(t, ctx, rng, servers, quorum, fabric, adm, topic, partitions)
 	// Every kind once in a shuffled order, then kinds drawn with
 	// repetition: a short run still covers each fault.
 	order := kinds.Perm(len(faults))
@@ -171,8 +187,9 @@ func runFaultSchedule(t *testing.T, seed int64, steps int) {
 	})
 }
 
-// faultKinds are the faults a schedule draws from, with repetition.
-func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fjordtest.Server, controllers []string,
+// faultKinds are the faults a schedule draws from, with repetition. quorum
+// reports the metadata quorum's status and leader, as clusterStatus.
+func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fjordtest.Server, quorum func() (string, int, error),
 	fabric *netFabric, adm *kadm.Client, topic string, partitions int) []fault {
 	followerOf := func(p int32) int32 {
 		leader := leaderOf(t, ctx, adm, topic, p)
@@ -195,7 +212,7 @@ func faultKinds(t *testing.T, ctx context.Context, rng *rand.Rand, servers []*fj
 	controllerLeader := func() int32 {
 		var n int
 		eventually(t, ctx, "controller leader", func() (bool, string) {
-			out, leader, err := clusterStatus(t, controllers)
+			out, leader, err := quorum()
 			n = leader
 			return err == nil && leader > 0, fmt.Sprintf("%v %s", err, out)
 		})

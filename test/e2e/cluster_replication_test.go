@@ -28,17 +28,32 @@ func startCluster(t *testing.T, n int, config map[string]string) []*fjordtest.Se
 // controller address, for `fjord cluster status`.
 func startClusterControllers(t *testing.T, n int, config map[string]string) ([]*fjordtest.Server, []string) {
 	t.Helper()
+	return startSecuredClusterControllers(t, n, config, nil)
+}
+
+// startSecuredClusterControllers is startClusterControllers with the
+// brokers replicating over an inter-broker listener of their own, on a
+// loopback port each keeps across restarts, and the controllers talking
+// as sec says (cluster_failover_tls_test.go); nil sec is plaintext.
+func startSecuredClusterControllers(t *testing.T, n int, config map[string]string, sec *clusterSecurity) ([]*fjordtest.Server, []string) {
+	t.Helper()
 	ctx := testContext(t, time.Minute)
-	ports := freeLoopbackPorts(t, n)
+	// One call, so that the controller and inter-broker ports differ.
+	ports := freeLoopbackPorts(t, 2*n)
+	controllerPorts, interBrokerPorts := ports[:n], ports[n:]
 	var voters, controllers []string
-	for i, p := range ports {
+	for i, p := range controllerPorts {
 		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, p))
 		controllers = append(controllers, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	var opts []fjordtest.Options
-	for i := range ports {
+	for i := range n {
 		args := []string{"--node-id", strconv.Itoa(i + 1), "--controllers", strings.Join(voters, ",")}
-		opts = append(opts, fjordtest.Options{Args: args, Config: config})
+		o := fjordtest.Options{Args: args, Config: config}
+		if sec != nil {
+			o = sec.secure(o, i+1, fmt.Sprintf("127.0.0.1:%d", interBrokerPorts[i]))
+		}
+		opts = append(opts, o)
 	}
 	servers := fjordtest.StartAll(t, opts...)
 	for i, s := range servers {

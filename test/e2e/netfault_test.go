@@ -23,10 +23,11 @@ import (
 //
 // Each node runs in a network namespace of its own that holds nothing but
 // a loopback interface, so it can reach no other node except through the
-// test process. The node listens on 127.0.0.1:P (Kafka) and 127.0.0.1:C
-// (controller) inside its namespace and advertises those addresses. In
-// every other node's namespace the test listens on the same two addresses,
-// and in its own namespace too: the address a node advertises is thus, in
+// test process. The node listens on 127.0.0.1:P (Kafka), 127.0.0.1:C
+// (controller) and, when its brokers replicate over a listener of their
+// own (inter.broker.listener.name), 127.0.0.1:I inside its namespace, and
+// advertises those addresses. In every other node's namespace the test
+// listens on the same addresses, and in its own namespace too: the address a node advertises is thus, in
 // each namespace, a TCP proxy that the test owns for one link (source,
 // destination), and the same address in the test's namespace is the
 // clients' proxy to that node. Every proxy dials its destination from
@@ -89,9 +90,12 @@ type netFabric struct {
 	names           []string // names[n-1] is node n's namespace
 	kafkaPorts      []int    // kafkaPorts[n-1] is node n's Kafka port
 	controllerPorts []int
-	ctx             context.Context
-	cancel          context.CancelFunc
-	wg              sync.WaitGroup
+	// interBrokerPorts are the ports of an inter-broker listener,
+	// proxied whether or not the nodes listen there.
+	interBrokerPorts []int
+	ctx              context.Context
+	cancel           context.CancelFunc
+	wg               sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -143,12 +147,14 @@ func newNetFabric(t *testing.T, nodes int) *netFabric {
 	for n := 1; n <= nodes; n++ {
 		f.kafkaPorts = append(f.kafkaPorts, f.serve(t, "", clientsEndpoint, n, 0))
 		f.controllerPorts = append(f.controllerPorts, f.serve(t, "", clientsEndpoint, n, 0))
+		f.interBrokerPorts = append(f.interBrokerPorts, f.serve(t, "", clientsEndpoint, n, 0))
 	}
 	for from := 1; from <= nodes; from++ {
 		for to := 1; to <= nodes; to++ {
 			if from != to {
 				f.serve(t, f.names[from-1], from, to, f.kafkaPorts[to-1])
 				f.serve(t, f.names[from-1], from, to, f.controllerPorts[to-1])
+				f.serve(t, f.names[from-1], from, to, f.interBrokerPorts[to-1])
 			}
 		}
 	}
@@ -421,8 +427,10 @@ func (f *netFabric) controllers() []string {
 // startNetCluster starts a cluster of nodes combined nodes, each in its
 // namespace of a new fabric, and waits until each lists every broker. The
 // servers' Addr is the clients' proxy to each; links are healed before the
-// servers stop at the end of the test.
-func startNetCluster(t *testing.T, nodes int, config map[string]string) ([]*fjordtest.Server, *netFabric) {
+// servers stop at the end of the test. With sec, the brokers replicate
+// over an inter-broker listener on the fabric's inter-broker ports and the
+// controllers talk over TLS (cluster_failover_tls_test.go).
+func startNetCluster(t *testing.T, nodes int, config map[string]string, sec *clusterSecurity) ([]*fjordtest.Server, *netFabric) {
 	t.Helper()
 	f := newNetFabric(t, nodes)
 	var voters []string
@@ -431,10 +439,14 @@ func startNetCluster(t *testing.T, nodes int, config map[string]string) ([]*fjor
 	}
 	var opts []fjordtest.Options
 	for i := range nodes {
-		opts = append(opts, fjordtest.Options{
+		o := fjordtest.Options{
 			Args:   []string{"--node-id", strconv.Itoa(i + 1), "--controllers", strings.Join(voters, ",")},
 			Config: config, NetNS: f.names[i], Listen: fmt.Sprintf("127.0.0.1:%d", f.kafkaPorts[i]),
-		})
+		}
+		if sec != nil {
+			o = sec.secure(o, i+1, fmt.Sprintf("127.0.0.1:%d", f.interBrokerPorts[i]))
+		}
+		opts = append(opts, o)
 	}
 	servers := fjordtest.StartAll(t, opts...)
 	t.Cleanup(f.heal)
