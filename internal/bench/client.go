@@ -25,6 +25,7 @@ func newClient(o Options, opts ...kgo.Opt) (*kgo.Client, error) {
 		kgo.RetryTimeout(o.Timeout),
 		kgo.DialTimeout(min(o.Timeout, maxDialTimeout)),
 	}
+	base = append(base, o.ClientSecurityOpts()...)
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating client for %s: %w", strings.Join(o.Brokers, ","), err)

@@ -84,6 +84,19 @@ type Options struct {
 
 	// ReadCommitted reads with isolation.level=read_committed (consume).
 	ReadCommitted bool
+
+	// Security is how every client of the run authenticates, from
+	// --command-config and the security flags, as for the other commands.
+	Security *cli.ClientSecurity
+}
+
+// ClientSecurityOpts are the kgo options that make a bench client connect
+// with o.Security; each client's options start with them.
+func (o Options) ClientSecurityOpts() []kgo.Opt {
+	if o.Security == nil {
+		return nil
+	}
+	return o.Security.Opts(min(o.Timeout, maxDialTimeout))
 }
 
 // usage lines per mode.
@@ -137,6 +150,7 @@ type rawFlags struct {
 	partitions  int
 	replication int
 	batchBytes  int
+	security    cli.SecurityFlags
 }
 
 // registerFlags returns the Options the flags write into once parsed.
@@ -153,6 +167,7 @@ func registerFlags(fs *flag.FlagSet, mode Mode) (*Options, *rawFlags) {
 	fs.Int64Var(&o.Records, "records", 0, "number of records to produce or consume (required)")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line on stderr")
 	fs.BoolVar(&o.InProcess, "in-process", false, "start a private broker (this binary as fjord server on a temporary directory) and run against it")
+	raw.security.Register(fs)
 	if mode == ModeConsume {
 		fs.StringVar(&raw.isolation, "isolation", "read_uncommitted", "isolation.level: read_uncommitted or read_committed")
 		return o, raw
@@ -192,6 +207,12 @@ func (raw *rawFlags) finish(o *Options, mode Mode, idempotentSet bool) error {
 	}
 	if o.Records < 1 || o.Records > maxRecords {
 		return fmt.Errorf("--records must be between 1 and %d, got %d", int64(maxRecords), o.Records)
+	}
+	if o.Security, err = raw.security.Resolve(); err != nil {
+		return err
+	}
+	if o.InProcess && o.Security.Protocol != cli.ProtocolPlaintext {
+		return fmt.Errorf("--in-process starts a PLAINTEXT broker; security.protocol %s does not apply", o.Security.Protocol)
 	}
 	if mode == ModeConsume {
 		switch raw.isolation {

@@ -75,7 +75,7 @@ type partitionRange struct {
 }
 
 func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOptions, stdout io.Writer) (int64, error) {
-	meta, err := newAdmin(seeds, conn.timeout)
+	meta, err := newAdmin(conn, seeds)
 	if err != nil {
 		return 0, err
 	}
@@ -99,7 +99,7 @@ func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOp
 	if !opts.follow && len(remaining) == 0 {
 		return 0, nil
 	}
-	cl, err := newClient(seeds, conn.timeout,
+	cl, err := newClient(conn, seeds,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{opts.topic: assign}),
 		// A start offset below the log start (retention deleted it) begins
 		// at the earliest record still there.

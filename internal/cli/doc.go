@@ -1,6 +1,7 @@
 // Package cli implements the client side of the fjord command line:
-// `fjord topic`, `fjord produce`, `fjord consume`, `fjord cluster` and
-// `fjord group`.
+// `fjord topic`, `fjord produce`, `fjord consume`, `fjord cluster`,
+// `fjord group`, `fjord partition`, `fjord txn`, and the security admin
+// commands `fjord user` (SCRAM credentials), `fjord acl` and `fjord quota`.
 //
 // Model: every command is a function of (ctx, args, stdin, stdout, stderr)
 // that parses its own flag.FlagSet, talks to the brokers through one
@@ -9,6 +10,14 @@
 // stderr) is 2, any other error is printed as "fjord: <message>" and is 1.
 // Nothing reads os.Args, os.Stdin or os.Exit here, so commands run
 // in-process in tests.
+//
+// Security: every client is made by newClient, which applies the settings
+// of --command-config (a Kafka client properties file: security.protocol,
+// sasl.mechanism, sasl.jaas.config, ssl.*) overridden flag by flag by
+// --security-protocol, --sasl-*, --tls-*. They are resolved once, when the
+// command line is checked, so a bad setting is a usage error naming the
+// setting. Passwords, tokens and keys are never part of an error, of help
+// or of ClientSecurity.String.
 //
 // Concurrency: a command runs on the caller's goroutine. The franz-go client
 // it creates owns its own goroutines and is closed before the command

@@ -34,8 +34,12 @@ const maxBrokerAddrs = 64
 
 // connFlags are the flags every command that talks to brokers takes.
 type connFlags struct {
-	brokers string
-	timeout time.Duration
+	brokers  string
+	timeout  time.Duration
+	security SecurityFlags
+	// resolved is what validate made of security; copies of a validated
+	// connFlags share it, so files are read once per command.
+	resolved *ClientSecurity
 }
 
 // register adds --brokers and --timeout to fs.
@@ -46,14 +50,32 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&c.brokers, "brokers", def, "comma-separated `host:port` list of seed brokers (env "+BrokersEnv+")")
 	fs.DurationVar(&c.timeout, "timeout", DefaultTimeout, "bound on each broker operation")
+	c.security.Register(fs)
 }
 
-// validate checks the values after parsing and returns the seed list.
+// validate checks the values after parsing, resolves the security
+// settings and returns the seed list.
 func (c *connFlags) validate() ([]string, error) {
 	if c.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout must be positive, got %v", c.timeout)
 	}
-	return ParseBrokers(c.brokers)
+	seeds, err := ParseBrokers(c.brokers)
+	if err != nil {
+		return nil, err
+	}
+	if c.resolved, err = c.security.Resolve(); err != nil {
+		return nil, err
+	}
+	return seeds, nil
+}
+
+// clientSecurity returns the settings validate resolved, resolving them
+// now for a copy taken before validate ran.
+func (c connFlags) clientSecurity() (*ClientSecurity, error) {
+	if c.resolved != nil {
+		return c.resolved, nil
+	}
+	return c.security.Resolve()
 }
 
 // ParseBrokers splits a comma-separated seed list and checks that every

@@ -207,7 +207,7 @@ func groupResetOffsets(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "fjord group reset-offsets: %v\n", err)
 		return ErrUsage
 	}
-	adm, err := newAdmin(seeds, conn.timeout)
+	adm, err := newAdmin(conn, seeds)
 	if err != nil {
 		return err
 	}

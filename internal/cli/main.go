@@ -26,6 +26,9 @@ func ClientCommands() []Command {
 		{"group", "list, describe, reset offsets of and delete consumer groups", Group},
 		{"partition", "reassign partition replicas and list reassignments", Partition},
 		{"txn", "list, describe, abort and find hanging transactions", Txn},
+		{"user", "create, list and delete SCRAM users", User},
+		{"acl", "create, list and delete ACLs", ACL},
+		{"quota", "set and list client quotas of users, client ids and IPs", Quota},
 	}
 }
 

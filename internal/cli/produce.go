@@ -91,7 +91,7 @@ func produce(ctx context.Context, seeds []string, conn connFlags, opts produceOp
 	if opts.partition >= 0 {
 		kopts = append(kopts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}
-	cl, err := newClient(seeds, conn.timeout, kopts...)
+	cl, err := newClient(conn, seeds, kopts...)
 	if err != nil {
 		return err
 	}

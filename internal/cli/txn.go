@@ -154,7 +154,7 @@ func openTxnSession(ctx context.Context, conn connFlags) (*txnSession, context.C
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cl, err := newClient(seeds, conn.timeout)
+	cl, err := newClient(conn, seeds)
 	if err != nil {
 		return nil, nil, nil, err
 	}
