@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -64,6 +65,15 @@ func (p *PKI) write(name string, data []byte) string {
 // and client for 127.0.0.1 and localhost, and returns the PEM key store
 // file (key, then certificate) a broker's ssl.keystore.location names.
 func (p *PKI) NodeKeyStore(commonName string) string {
+	_, _, keystore := p.Issue(pkix.Name{CommonName: commonName}, true, time.Now().Add(24*time.Hour))
+	return keystore
+}
+
+// Issue makes a certificate for subject valid until notAfter: a server's
+// (for 127.0.0.1 and localhost, and as a client of other brokers) when
+// server is set, else a client's. It returns the PEM files of the
+// certificate and the key, and the key store (key, then certificate).
+func (p *PKI) Issue(subject pkix.Name, server bool, notAfter time.Time) (cert, key, keystore string) {
 	p.t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -74,11 +84,12 @@ func (p *PKI) NodeKeyStore(commonName string) string {
 		p.t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: commonName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		SerialNumber: serial, Subject: subject, NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+		tmpl.IPAddresses, tmpl.DNSNames = []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &k.PublicKey, p.key)
 	if err != nil {
@@ -88,7 +99,26 @@ func (p *PKI) NodeKeyStore(commonName string) string {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	return p.write(commonName+"-keystore.pem", data)
+	name := subject.CommonName
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	cert, key = p.write(name+".crt", certPEM), p.write(name+".key", keyPEM)
+	return cert, key, p.write(name+"-keystore.pem", append(append([]byte{}, keyPEM...), certPEM...))
+}
+
+// ClientTLS is a client's TLS configuration trusting the authority, with
+// the key pair in cert and key when given (mutual TLS).
+func (p *PKI) ClientTLS(cert, key string) *tls.Config {
+	p.t.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(p.ca)
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg
 }

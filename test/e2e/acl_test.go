@@ -205,10 +205,10 @@ func TestACLMatrix(t *testing.T) {
 // is the certificate subject mapped by ssl.principal.mapping.rules, and
 // ACLs name it: CN=Alice,OU=eng is User:alice.
 func TestACLForCertificatePrincipal(t *testing.T) {
-	pki := newTestPKI(t, "acl-mtls")
-	_, _, keystore := pki.issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
-	aliceCert, aliceKey, _ := pki.issue(pkix.Name{CommonName: "Alice", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
-	adminCert, adminKey, _ := pki.issue(pkix.Name{CommonName: "Admin", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
+	pki := fjordtest.NewPKI(t, "acl-mtls")
+	_, _, keystore := pki.Issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
+	aliceCert, aliceKey, _ := pki.Issue(pkix.Name{CommonName: "Alice", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
+	adminCert, adminKey, _ := pki.Issue(pkix.Name{CommonName: "Admin", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
 	srv := startServer(t, map[string]string{
 		"listeners":                   "SSL://127.0.0.1:0",
 		"ssl.keystore.location":       keystore,
@@ -219,10 +219,10 @@ func TestACLForCertificatePrincipal(t *testing.T) {
 		"super.users":                 "User:admin",
 	})
 	ctx := testContext(t, testTimeout)
-	adm := kadm.NewClient(newKgo(t, srv.Addr, kgo.DialTLSConfig(pki.clientTLS(adminCert, adminKey))))
+	adm := kadm.NewClient(newKgo(t, srv.Addr, kgo.DialTLSConfig(pki.ClientTLS(adminCert, adminKey))))
 	const topic = "cert-topic"
 	createTopic(t, ctx, adm, topic, 1, nil)
-	alice := newKgo(t, srv.Addr, append(quickFail(), kgo.DialTLSConfig(pki.clientTLS(aliceCert, aliceKey)))...)
+	alice := newKgo(t, srv.Addr, append(quickFail(), kgo.DialTLSConfig(pki.ClientTLS(aliceCert, aliceKey)))...)
 	if err := alice.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("x")}).FirstErr(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Fatalf("produce before the ACL: %v", err)
 	}

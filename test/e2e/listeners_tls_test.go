@@ -18,8 +18,8 @@ import (
 // address and the protocol the file gave it, and its clients, over TLS,
 // are told that address.
 func TestListenFlagsSetFirstListener(t *testing.T) {
-	pki := newTestPKI(t, "listen-flags")
-	_, _, keystore := pki.issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
+	pki := fjordtest.NewPKI(t, "listen-flags")
+	_, _, keystore := pki.Issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
 	ports := freeLoopbackPorts(t, 2)
 	internal := fmt.Sprintf("127.0.0.1:%d", ports[1])
 	advertised := fmt.Sprintf("localhost:%d", ports[0])
@@ -41,7 +41,7 @@ func TestListenFlagsSetFirstListener(t *testing.T) {
 		opts           []kgo.Opt
 	}{
 		{"PLAINTEXT", advertised, nil},
-		{"INTERNAL", internal, []kgo.Opt{kgo.DialTLSConfig(pki.clientTLS("", ""))}},
+		{"INTERNAL", internal, []kgo.Opt{kgo.DialTLSConfig(pki.ClientTLS("", ""))}},
 	} {
 		md, err := nodeMetadata(ctx, newKgo(t, tc.addr, tc.opts...).SeedBrokers()[0])
 		if err != nil {

@@ -15,14 +15,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
 // TestSASLSSLClients: franz-go and sarama with SCRAM-SHA-512 and PLAIN, and
 // librdkafka (kcat) with PLAIN and SCRAM-SHA-512, produce and consume over
 // SASL_SSL; a client without TLS, and one capped at TLS 1.1, are refused.
 func TestSASLSSLClients(t *testing.T) {
-	pki := newTestPKI(t, "sasl-ssl")
-	_, _, keystore := pki.issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
+	pki := fjordtest.NewPKI(t, "sasl-ssl")
+	_, _, keystore := pki.Issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
 	srv := startServer(t, map[string]string{
 		"listeners":               "SASL_SSL://127.0.0.1:0",
 		"ssl.keystore.location":   keystore,
@@ -31,7 +33,7 @@ func TestSASLSSLClients(t *testing.T) {
 	}, "--add-scram", "SCRAM-SHA-512=[name=admin,password=admin-secret]")
 	ctx := testContext(t, testTimeout)
 	topic := uniqueTopic(t, "sasl-ssl")
-	tlsCfg := kgo.DialTLSConfig(pki.clientTLS("", ""))
+	tlsCfg := kgo.DialTLSConfig(pki.ClientTLS("", ""))
 	admin := newKgo(t, srv.Addr, tlsCfg, scram512("admin", "admin-secret"))
 	createTopic(t, ctx, kadm.NewClient(admin), topic, 2, nil)
 
@@ -48,7 +50,7 @@ func TestSASLSSLClients(t *testing.T) {
 	produceOne("kgo-plain", newKgo(t, srv.Addr, tlsCfg, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())))
 	for _, mech := range []sarama.SASLMechanism{sarama.SASLTypeSCRAMSHA512, sarama.SASLTypePlaintext} {
 		cfg := saramaConfig()
-		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, pki.clientTLS("", "")
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, pki.ClientTLS("", "")
 		cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism = true, mech
 		cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", "alice-secret"
 		if mech == sarama.SASLTypeSCRAMSHA512 {
@@ -77,7 +79,7 @@ func TestSASLSSLClients(t *testing.T) {
 	if err := plainClient.Ping(pctx); err == nil {
 		t.Fatal("a plaintext client was served on the SASL_SSL listener")
 	}
-	old := pki.clientTLS("", "")
+	old := pki.ClientTLS("", "")
 	old.MaxVersion = tls.VersionTLS11
 	if conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.Addr, old); err == nil {
 		conn.Close()
@@ -102,12 +104,12 @@ func kcatRecords(out string) []rec {
 // without a certificate, with one of another CA, or with an expired one is
 // refused at the handshake.
 func TestMutualTLS(t *testing.T) {
-	pki := newTestPKI(t, "mtls")
-	_, _, keystore := pki.issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
-	cert, key, _ := pki.issue(pkix.Name{CommonName: "Alice", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
-	expCert, expKey, _ := pki.issue(pkix.Name{CommonName: "expired"}, false, time.Now().Add(-time.Hour))
-	other := newTestPKI(t, "other")
-	strangerCert, strangerKey, _ := other.issue(pkix.Name{CommonName: "stranger"}, false, time.Now().Add(24*time.Hour))
+	pki := fjordtest.NewPKI(t, "mtls")
+	_, _, keystore := pki.Issue(pkix.Name{CommonName: "broker"}, true, time.Now().Add(24*time.Hour))
+	cert, key, _ := pki.Issue(pkix.Name{CommonName: "Alice", OrganizationalUnit: []string{"eng"}}, false, time.Now().Add(24*time.Hour))
+	expCert, expKey, _ := pki.Issue(pkix.Name{CommonName: "expired"}, false, time.Now().Add(-time.Hour))
+	other := fjordtest.NewPKI(t, "other")
+	strangerCert, strangerKey, _ := other.Issue(pkix.Name{CommonName: "stranger"}, false, time.Now().Add(24*time.Hour))
 	srv := startServer(t, map[string]string{
 		"listeners":                   "SSL://127.0.0.1:0",
 		"ssl.keystore.location":       keystore,
@@ -117,7 +119,7 @@ func TestMutualTLS(t *testing.T) {
 	})
 	ctx := testContext(t, testTimeout)
 	topic := uniqueTopic(t, "mtls")
-	withCert := kgo.DialTLSConfig(pki.clientTLS(cert, key))
+	withCert := kgo.DialTLSConfig(pki.ClientTLS(cert, key))
 	cl := newKgo(t, srv.Addr, withCert)
 	createTopic(t, ctx, kadm.NewClient(cl), topic, 1, nil)
 	want := []rec{{Key: "kgo", Value: "kgo-value"}}
@@ -125,7 +127,7 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := saramaConfig()
-	cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, pki.clientTLS(cert, key)
+	cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, pki.ClientTLS(cert, key)
 	produceSarama(t, srv.Addr, topic, []rec{{Key: "sarama", Value: "sarama-value"}}, cfg)
 	want = append(want, rec{Key: "sarama", Value: "sarama-value"})
 	kcatMTLS := []string{"-X", "security.protocol=SSL", "-X", "ssl.ca.location=" + pki.CA,
@@ -136,9 +138,9 @@ func TestMutualTLS(t *testing.T) {
 	checkSameValues(t, "kcat over mTLS", kcatRecords(kcat(t, ctx, srv.Addr, "", append([]string{"-C", "-t", topic, "-e", "-q", "-f", "%k\t%s\n"}, kcatMTLS...)...)), want)
 
 	for name, cfg := range map[string]*tls.Config{
-		"no certificate":      pki.clientTLS("", ""),
-		"another CA's":        mixTrust(pki.clientTLS("", ""), other.clientTLS(strangerCert, strangerKey)),
-		"expired certificate": pki.clientTLS(expCert, expKey),
+		"no certificate":      pki.ClientTLS("", ""),
+		"another CA's":        mixTrust(pki.ClientTLS("", ""), other.ClientTLS(strangerCert, strangerKey)),
+		"expired certificate": pki.ClientTLS(expCert, expKey),
 	} {
 		if err := refusedHandshake(srv.Addr, cfg); err != nil {
 			t.Errorf("%s: %v", name, err)
