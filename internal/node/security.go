@@ -303,6 +303,9 @@ func interBrokerSecurity(cfg config.Broker, logger *slog.Logger, clustered bool)
 			l.Name, strings.ToLower(l.Name), strings.ToLower(mech), err)
 	}
 	user, pass := e.Options["username"], e.Options["password"]
+	if (user == "" || pass == "") && !clustered {
+		return sec, nil
+	}
 	if user == "" || pass == "" {
 		return sec, fmt.Errorf("inter-broker listener %s: the %s sasl.jaas.config has no username and password options", l.Name, mech)
 	}

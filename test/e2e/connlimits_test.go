@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // TestConnectionsPerIP: with max.connections.per.ip=4, a fifth connection
@@ -88,4 +92,74 @@ func served(conn net.Conn) bool {
 	var b [4]byte
 	_, err := conn.Read(b[:])
 	return err == nil
+}
+
+// TestQuotasHoldUnderStorm (RELIABILITY 9.9): while a thousand
+// connections from 127.0.0.5 storm a SASL broker (each held open, silent
+// or sending a partial frame), at most max.connections.per.ip of them are
+// served, and the per-principal byte quota of user bob still throttles
+// him: a producer of his over the quota is told so in throttle_time_ms
+// and held near the rate, while alice, without a quota, is not throttled.
+func TestQuotasHoldUnderStorm(t *testing.T) {
+	config := map[string]string{
+		"listeners":                "SASL_PLAINTEXT://127.0.0.1:0",
+		"sasl.enabled.mechanisms":  "PLAIN",
+		"sasl.without.tls.allowed": "true",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ` +
+			`user_alice="alice-secret" user_bob="bob-secret";`,
+		"max.connections.per.ip":           "50",
+		"max.connections.per.ip.overrides": "127.0.0.1:1000",
+	}
+	for k, v := range quotaConfig {
+		config[k] = v
+	}
+	srv := startServer(t, config)
+	ctx := testContext(t, testTimeout)
+	alice := plainUser("alice", "alice-secret")
+	adm := kadm.NewClient(newKgo(t, srv.Addr, alice))
+	topic := uniqueTopic(t, "storm-quota")
+	createTopic(t, ctx, adm, topic, 1, nil)
+	alterQuota(t, ctx, adm, quotaEntity("user", kadm.StringPtr("bob")), "producer_byte_rate", quotaRate, false)
+
+	// The storm: connections from 127.0.0.5, half silent, half sending
+	// the start of a large frame; each answered or refused is counted.
+	const storm = 1000
+	var answered atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := range storm {
+		wg.Go(func() {
+			d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.5")}}
+			conn, err := d.Dial("tcp", srv.Addr)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			if i%2 == 0 {
+				// A SASL listener answers ApiVersions before
+				// authentication: served connections show.
+				if served(conn) {
+					answered.Add(1)
+				}
+			} else {
+				_, _ = conn.Write([]byte{0, 0x10, 0, 0, 0, 18}) // 1 MiB announced, 2 bytes sent
+			}
+			_ = conn.SetDeadline(time.Time{})
+			<-stop
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	bob := newKgo(t, srv.Addr, kgo.ClientID("bob-producer"), kgo.MaxVersions(kversion.V3_7_0()), plainUser("bob", "bob-secret"))
+	if ms := produceThrottle(t, ctx, bob, topic, 15); ms <= 0 {
+		t.Fatalf("bob over his quota during the storm: throttle_time_ms %d, want > 0", ms)
+	}
+	aliceRaw := newKgo(t, srv.Addr, kgo.ClientID("alice-producer"), kgo.MaxVersions(kversion.V3_7_0()), alice)
+	if ms := produceThrottle(t, ctx, aliceRaw, topic, 15); ms != 0 {
+		t.Fatalf("alice without a quota during the storm: throttle_time_ms %d, want 0", ms)
+	}
+	if n := answered.Load(); n > 50 {
+		t.Fatalf("%d connections from 127.0.0.5 served, max.connections.per.ip is 50", n)
+	}
+	t.Logf("storm of %d connections from 127.0.0.5: %d served", storm, answered.Load())
 }
