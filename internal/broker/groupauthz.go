@@ -119,17 +119,24 @@ func (b *Broker) authorizeGroupRequest(rc *server.RequestContext, req kmsg.Reque
 	return groupAuthz{}
 }
 
+// splitRefused takes out of *items those refused says, in order, and
+// returns them.
+func splitRefused[T any](items *[]T, refused func(T) bool) []T {
+	var out []T
+	*items = slices.DeleteFunc(*items, func(x T) bool {
+		if refused(x) {
+			out = append(out, x)
+			return true
+		}
+		return false
+	})
+	return out
+}
+
 // filterGroups takes out of *groups those op is refused on; merge answers
 // them GROUP_AUTHORIZATION_FAILED.
 func (b *Broker) filterGroups(rc *server.RequestContext, op acl.Operation, groups *[]string, add func(kmsg.Response, []string)) groupAuthz {
-	var refused []string
-	*groups = slices.DeleteFunc(*groups, func(g string) bool {
-		if b.allowedGroup(rc, op, g) {
-			return false
-		}
-		refused = append(refused, g)
-		return true
-	})
+	refused := splitRefused(groups, func(g string) bool { return !b.allowedGroup(rc, op, g) })
 	if len(refused) == 0 {
 		return groupAuthz{}
 	}
@@ -137,14 +144,7 @@ func (b *Broker) filterGroups(rc *server.RequestContext, op acl.Operation, group
 }
 
 func (b *Broker) filterOffsetCommit(rc *server.RequestContext, r *kmsg.OffsetCommitRequest) groupAuthz {
-	var refused []kmsg.OffsetCommitRequestTopic
-	r.Topics = slices.DeleteFunc(r.Topics, func(t kmsg.OffsetCommitRequestTopic) bool {
-		if b.allowedTopic(rc, acl.OpRead, t.Topic) {
-			return false
-		}
-		refused = append(refused, t)
-		return true
-	})
+	refused := splitRefused(&r.Topics, func(t kmsg.OffsetCommitRequestTopic) bool { return !b.allowedTopic(rc, acl.OpRead, t.Topic) })
 	if len(refused) == 0 {
 		return groupAuthz{}
 	}
@@ -163,14 +163,7 @@ func (b *Broker) filterOffsetCommit(rc *server.RequestContext, r *kmsg.OffsetCom
 }
 
 func (b *Broker) filterTxnOffsetCommit(rc *server.RequestContext, r *kmsg.TxnOffsetCommitRequest) groupAuthz {
-	var refused []kmsg.TxnOffsetCommitRequestTopic
-	r.Topics = slices.DeleteFunc(r.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) bool {
-		if b.allowedTopic(rc, acl.OpRead, t.Topic) {
-			return false
-		}
-		refused = append(refused, t)
-		return true
-	})
+	refused := splitRefused(&r.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) bool { return !b.allowedTopic(rc, acl.OpRead, t.Topic) })
 	if len(refused) == 0 {
 		return groupAuthz{}
 	}
@@ -189,14 +182,7 @@ func (b *Broker) filterTxnOffsetCommit(rc *server.RequestContext, r *kmsg.TxnOff
 }
 
 func (b *Broker) filterOffsetDelete(rc *server.RequestContext, r *kmsg.OffsetDeleteRequest) groupAuthz {
-	var refused []kmsg.OffsetDeleteRequestTopic
-	r.Topics = slices.DeleteFunc(r.Topics, func(t kmsg.OffsetDeleteRequestTopic) bool {
-		if b.allowedTopic(rc, acl.OpRead, t.Topic) {
-			return false
-		}
-		refused = append(refused, t)
-		return true
-	})
+	refused := splitRefused(&r.Topics, func(t kmsg.OffsetDeleteRequestTopic) bool { return !b.allowedTopic(rc, acl.OpRead, t.Topic) })
 	if len(refused) == 0 {
 		return groupAuthz{}
 	}
@@ -224,13 +210,7 @@ func (b *Broker) filterOffsetFetch(rc *server.RequestContext, r *kmsg.OffsetFetc
 		}
 		var refused []kmsg.OffsetFetchRequestTopic
 		if r.Topics != nil {
-			r.Topics = slices.DeleteFunc(r.Topics, func(t kmsg.OffsetFetchRequestTopic) bool {
-				if b.allowedTopic(rc, acl.OpDescribe, t.Topic) {
-					return false
-				}
-				refused = append(refused, t)
-				return true
-			})
+			refused = splitRefused(&r.Topics, func(t kmsg.OffsetFetchRequestTopic) bool { return !b.allowedTopic(rc, acl.OpDescribe, t.Topic) })
 		}
 		return groupAuthz{merge: func(resp kmsg.Response) {
 			out := resp.(*kmsg.OffsetFetchResponse)
@@ -250,25 +230,17 @@ func (b *Broker) filterOffsetFetch(rc *server.RequestContext, r *kmsg.OffsetFetc
 		}}
 	}
 	var refusedGroups []string
-	r.Groups = slices.DeleteFunc(r.Groups, func(g kmsg.OffsetFetchRequestGroup) bool {
-		if b.allowedGroup(rc, acl.OpDescribe, g.Group) {
-			return false
-		}
+	for _, g := range splitRefused(&r.Groups, func(g kmsg.OffsetFetchRequestGroup) bool { return !b.allowedGroup(rc, acl.OpDescribe, g.Group) }) {
 		refusedGroups = append(refusedGroups, g.Group)
-		return true
-	})
+	}
 	refusedTopics := map[string][]kmsg.OffsetFetchRequestGroupTopic{}
 	for i := range r.Groups {
 		g := &r.Groups[i]
 		if g.Topics == nil {
 			continue
 		}
-		g.Topics = slices.DeleteFunc(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) bool {
-			if b.allowedTopic(rc, acl.OpDescribe, t.Topic) {
-				return false
-			}
-			refusedTopics[g.Group] = append(refusedTopics[g.Group], t)
-			return true
+		refusedTopics[g.Group] = splitRefused(&g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) bool {
+			return !b.allowedTopic(rc, acl.OpDescribe, t.Topic)
 		})
 	}
 	return groupAuthz{merge: func(resp kmsg.Response) {
