@@ -57,8 +57,60 @@ func TestACLEveryAPI(t *testing.T) {
 	old := newKgo(t, srv.Addr, plainUser("alice", "alice-secret"), kgo.MaxVersions(kversion.V3_0_0()))
 	cur := newKgo(t, srv.Addr, plainUser("alice", "alice-secret"))
 
+	reqs := dataRequests(topic, group, txnID, id)
+	for k, v := range adminRequests(topic, group, txnID) {
+		reqs[k] = v
+	}
+	newer := map[string]bool{"ConsumerGroupHeartbeat": true, "ConsumerGroupDescribe": true, "DescribeTopicPartitions": true,
+		"DescribeTransactions": true, "DescribeProducers": true, "DescribeUserScramCredentials": true,
+		"AlterUserScramCredentials": true, "DescribeLogDirs": true}
+	for name, build := range reqs {
+		cl := old
+		if newer[name] {
+			cl = cur
+		}
+		resp, err := cl.Broker(1).Request(ctx, build())
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var codes []int16
+		errorCodes(reflect.ValueOf(resp), &codes)
+		denied := slices.ContainsFunc(codes, func(c int16) bool { return slices.Contains(authzCodes, c) })
+		if !denied || slices.Contains(codes, 0) && !slices.ContainsFunc(codes, func(c int16) bool { return c != 0 }) {
+			t.Errorf("%s from a principal without ACLs: error codes %v, want an authorization error", name, codes)
+		}
+	}
+
+	// Answered, revealing nothing.
+	md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, old.Broker(1))
+	if err != nil || len(md.Topics) != 0 {
+		t.Errorf("Metadata of all topics: %d topics (%v), want none", len(md.Topics), err)
+	}
+	groups, err := kmsg.NewPtrListGroupsRequest().RequestWith(ctx, old.Broker(1))
+	if err != nil || groups.ErrorCode != 0 {
+		t.Errorf("ListGroups: %+v %v", groups, err)
+	}
+
+	// The super user is not refused.
+	for _, name := range []string{"Produce", "DescribeConfigs(topic)", "DescribeAcls", "DescribeLogDirs", "CreatePartitions"} {
+		resp, err := admin.Broker(1).Request(ctx, reqs[name]())
+		if err != nil {
+			t.Fatalf("%s as the super user: %v", name, err)
+		}
+		var codes []int16
+		errorCodes(reflect.ValueOf(resp), &codes)
+		if slices.ContainsFunc(codes, func(c int16) bool { return slices.Contains(authzCodes, c) }) {
+			t.Errorf("%s as the super user: refused (%v)", name, codes)
+		}
+	}
+}
+
+// dataRequests are the produce, consume and group requests of the API matrix, each
+// naming topic, group or txnID.
+func dataRequests(topic, group, txnID string, id [16]byte) map[string]func() kmsg.Request {
 	str := func(s string) *string { return &s }
-	reqs := map[string]func() kmsg.Request{
+	return map[string]func() kmsg.Request{
 		"Produce": func() kmsg.Request { return produceRequest(topic, -1, encodeBatch("x")) },
 		"Fetch": func() kmsg.Request {
 			r := kmsg.NewPtrFetchRequest()
@@ -126,6 +178,13 @@ func TestACLEveryAPI(t *testing.T) {
 			r.Group = group
 			return r
 		},
+	}
+}
+
+// adminRequests are the administration and transaction requests of the API matrix.
+func adminRequests(topic, group, txnID string) map[string]func() kmsg.Request {
+	str := func(s string) *string { return &s }
+	return map[string]func() kmsg.Request{
 		"CreateTopics": func() kmsg.Request {
 			r := kmsg.NewPtrCreateTopicsRequest()
 			rt := kmsg.NewCreateTopicsRequestTopic()
@@ -283,48 +342,5 @@ func TestACLEveryAPI(t *testing.T) {
 			r.Topics = []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: topic}}
 			return r
 		},
-	}
-	newer := map[string]bool{"ConsumerGroupHeartbeat": true, "ConsumerGroupDescribe": true, "DescribeTopicPartitions": true,
-		"DescribeTransactions": true, "DescribeProducers": true, "DescribeUserScramCredentials": true,
-		"AlterUserScramCredentials": true, "DescribeLogDirs": true}
-	for name, build := range reqs {
-		cl := old
-		if newer[name] {
-			cl = cur
-		}
-		resp, err := cl.Broker(1).Request(ctx, build())
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		var codes []int16
-		errorCodes(reflect.ValueOf(resp), &codes)
-		denied := slices.ContainsFunc(codes, func(c int16) bool { return slices.Contains(authzCodes, c) })
-		if !denied || slices.Contains(codes, 0) && !slices.ContainsFunc(codes, func(c int16) bool { return c != 0 }) {
-			t.Errorf("%s from a principal without ACLs: error codes %v, want an authorization error", name, codes)
-		}
-	}
-
-	// Answered, revealing nothing.
-	md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, old.Broker(1))
-	if err != nil || len(md.Topics) != 0 {
-		t.Errorf("Metadata of all topics: %d topics (%v), want none", len(md.Topics), err)
-	}
-	groups, err := kmsg.NewPtrListGroupsRequest().RequestWith(ctx, old.Broker(1))
-	if err != nil || groups.ErrorCode != 0 {
-		t.Errorf("ListGroups: %+v %v", groups, err)
-	}
-
-	// The super user is not refused.
-	for _, name := range []string{"Produce", "DescribeConfigs(topic)", "DescribeAcls", "DescribeLogDirs", "CreatePartitions"} {
-		resp, err := admin.Broker(1).Request(ctx, reqs[name]())
-		if err != nil {
-			t.Fatalf("%s as the super user: %v", name, err)
-		}
-		var codes []int16
-		errorCodes(reflect.ValueOf(resp), &codes)
-		if slices.ContainsFunc(codes, func(c int16) bool { return slices.Contains(authzCodes, c) }) {
-			t.Errorf("%s as the super user: refused (%v)", name, codes)
-		}
 	}
 }
