@@ -74,6 +74,7 @@ type Network struct {
 		sync.Mutex
 		handler func(net.Conn) // serves an 'F' stream; nil until a Node starts
 		conns   map[net.Conn]struct{}
+		dialed  map[*dialedConn]struct{} // outbound raft connections
 	}
 }
 
@@ -264,7 +265,47 @@ func (s raftStream) Close() error   { return nil } // Network.Close owns the lis
 func (s raftStream) Addr() net.Addr { return advertisedAddr(s.nw.advertise) }
 
 func (s raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return s.nw.dial(string(addr), controllerwire.StreamRaft, timeout)
+	c, err := s.nw.dial(string(addr), controllerwire.StreamRaft, timeout)
+	if err != nil {
+		return nil, err
+	}
+	s.nw.mu.Lock()
+	defer s.nw.mu.Unlock()
+	if s.nw.mu.dialed == nil {
+		s.nw.mu.dialed = map[*dialedConn]struct{}{}
+	}
+	d := &dialedConn{Conn: c, nw: s.nw}
+	s.nw.mu.dialed[d] = struct{}{}
+	return d, nil
+}
+
+// dialedConn is an outbound raft connection the Network can close: raft
+// reads a pipeline's responses without a deadline, so a peer that stops
+// answering (paused, or its link cut) would otherwise hold raft's shutdown
+// forever (closeDialed).
+type dialedConn struct {
+	net.Conn
+	nw *Network
+}
+
+func (d *dialedConn) Close() error {
+	d.nw.mu.Lock()
+	delete(d.nw.mu.dialed, d)
+	d.nw.mu.Unlock()
+	return d.Conn.Close()
+}
+
+// closeDialed closes every outbound raft connection.
+func (nw *Network) closeDialed() {
+	nw.mu.Lock()
+	conns := make([]net.Conn, 0, len(nw.mu.dialed))
+	for d := range nw.mu.dialed {
+		conns = append(conns, d.Conn)
+	}
+	nw.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // NetworkTLS secures the controller listener: Server for the connections

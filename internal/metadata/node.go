@@ -383,11 +383,36 @@ func (n *Node) Close() error {
 		n.cancel()
 		n.raft.DeregisterObserver(n.observer)
 		n.resignLeadership()
-		err := n.raft.Shutdown().Error()
+		err := n.shutdownRaft()
 		n.wg.Wait()
 		n.closeErr = errors.Join(err, n.store.Close())
 	})
 	return n.closeErr
+}
+
+// raftShutdownGrace is how long raft may take to stop before its outbound
+// connections are closed under it.
+const raftShutdownGrace = 5 * time.Second
+
+// shutdownRaft stops raft. A replication pipeline blocked on a peer that
+// stopped answering does not notice raft stopping; closing the outbound
+// connections after a grace period ends its read, and so the shutdown.
+func (n *Node) shutdownRaft() error {
+	done := make(chan error, 1)
+	f := n.raft.Shutdown()
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(raftShutdownGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+	}
+	if n.opts.Network != nil {
+		n.logger.Warn("raft shutdown is waiting on a peer; closing its connections")
+		n.opts.Network.closeDialed()
+	}
+	return <-done
 }
 
 // resignLeadership hands the quorum's leadership to another voter before
