@@ -8,12 +8,15 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	fjordsasl "github.com/fjordhq/fjord/internal/sasl"
 )
 
 // secret is in every password, token and key of these tests; no error
@@ -101,14 +104,17 @@ func TestResolveSecurity(t *testing.T) {
 				t.Fatal(err)
 			}
 			if s.Protocol != tt.wantProtocol || s.Mechanism != tt.wantMechanism || s.Username != tt.wantUser ||
-				s.password != tt.wantPassword || s.token != tt.wantToken || (s.tls != nil) != tt.wantTLS {
-				t.Fatalf("got %s (password %q, token %q, tls %v)", s, s.password, s.token, s.tls != nil)
+				(s.TLSConfig("localhost") != nil) != tt.wantTLS {
+				t.Fatalf("got %s (tls %v)", s, s.TLSConfig("localhost") != nil)
+			}
+			if err := checkCredentials(t, s, tt.wantPassword, tt.wantToken); err != nil {
+				t.Fatal(err)
 			}
 			if strings.Contains(s.String(), secret) {
 				t.Errorf("String() shows a secret: %s", s)
 			}
 			if tt.wantClientCert {
-				cert, err := s.tls.TLSConfig("localhost").GetClientCertificate(nil)
+				cert, err := s.TLSConfig("localhost").GetClientCertificate(nil)
 				if err != nil || len(cert.Certificate) == 0 {
 					t.Errorf("no client certificate: %v", err)
 				}
@@ -118,6 +124,66 @@ func TestResolveSecurity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkCredentials runs s's SASL mechanism against fjord's server side of
+// it, which knows the user's password (PLAIN, SCRAM), or reads the token
+// from the client's first message (OAUTHBEARER).
+func checkCredentials(t *testing.T, s *ClientSecurity, password, token string) error {
+	t.Helper()
+	client := s.SASL()
+	if client == nil {
+		return nil
+	}
+	session, message, err := client.Authenticate(t.Context(), "localhost:9092")
+	if err != nil {
+		return err
+	}
+	var server fjordsasl.Mechanism
+	switch s.Mechanism {
+	case MechanismOAuthBearer:
+		if !strings.Contains(string(message), "auth=Bearer "+token+"\x01") {
+			return fmt.Errorf("OAUTHBEARER does not send token %q", token)
+		}
+		return nil
+	case MechanismPlain:
+		server = fjordsasl.NewPlain(fjordsasl.StaticPlainUsers{s.Username: password})
+	default:
+		mechanism, _ := fjordsasl.ScramMechanismByName(s.Mechanism)
+		credential, err := fjordsasl.NewScramCredential(mechanism, password, fjordsasl.ScramMinIterations)
+		if err != nil {
+			return err
+		}
+		if server, err = fjordsasl.NewScram(mechanism, scramUser{s.Username, credential}, fjordsasl.ScramOptions{}); err != nil {
+			return err
+		}
+	}
+	exchange := server.Start(fjordsasl.ConnInfo{})
+	for range 4 {
+		challenge, done, err := exchange.Step(message)
+		if err != nil {
+			return fmt.Errorf("%s as %s: %w", s.Mechanism, s.Username, err)
+		}
+		clientDone, next, err := session.Challenge(challenge)
+		if done || err != nil {
+			if err == nil && !clientDone {
+				err = errors.New("server done, client not")
+			}
+			return err
+		}
+		message = next
+	}
+	return errors.New("exchange did not end")
+}
+
+// scramUser is a credential store of one user.
+type scramUser struct {
+	name       string
+	credential fjordsasl.ScramCredential
+}
+
+func (u scramUser) ScramCredential(_ fjordsasl.ScramMechanism, user string) (fjordsasl.ScramCredential, bool) {
+	return u.credential, user == u.name
 }
 
 func TestResolveSecurityErrors(t *testing.T) {
