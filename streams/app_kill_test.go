@@ -1,0 +1,196 @@
+package streams_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/streams"
+)
+
+// killSeedsEnv runs TestWordCountExactlyOnceUnderKills with that many seeds
+// (default 2; even seeds run the instances with a standby replica of each
+// task); killLinesEnv sets the lines produced per seed.
+const (
+	killSeedsEnv = "FJORD_STREAMS_KILL_SEEDS"
+	killLinesEnv = "FJORD_STREAMS_KILL_LINES"
+	// killFirstSeedEnv is the first seed of the run, default 1.
+	killFirstSeedEnv = "FJORD_STREAMS_KILL_FIRST_SEED"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestWordCountExactlyOnceUnderKills is issue 16's first acceptance test:
+// word count under exactly_once_v2 with three instances, one SIGKILLed and
+// restarted every few seconds (sometimes with its state directory lost)
+// while lines are produced. A read_committed reader of the output must see,
+// for every word, exactly the counts 1, 2, ..., n in order, and the final
+// counts must equal a brute-force count of the input.
+func TestWordCountExactlyOnceUnderKills(t *testing.T) {
+	seeds := envInt(killSeedsEnv, 2)
+	first := envInt(killFirstSeedEnv, 1)
+	for seed := first; seed < first+seeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { wordCountUnderKills(t, uint64(seed)) })
+	}
+}
+
+func wordCountUnderKills(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 16))
+	addr := startBroker(t, map[string]int32{"text-input": 6, "word-counts": 6})
+	appID := fmt.Sprintf("wc-kill-%d", seed)
+	dirs := make([]string, 3)
+	envs := make([][]string, 3)
+	procs := make([]*instanceProc, 3)
+	for i := range procs {
+		dirs[i] = filepath.Join(t.TempDir(), fmt.Sprint(i))
+		envs[i] = []string{instanceBrokersEnv + "=" + addr, instanceStateDirEnv + "=" + dirs[i], instanceAppIDEnv + "=" + appID}
+		if seed%2 == 0 {
+			envs[i] = append(envs[i], instanceStandbysEnv+"=1")
+		}
+		procs[i] = startInstance(t, envs[i])
+	}
+	defer func() {
+		for _, p := range procs {
+			if p != nil {
+				p.stop(t)
+			}
+		}
+	}()
+
+	// An instance dies every 3 to 10 seconds of input: some faults fall
+	// while the group is still recovering from the last one.
+	nextKill := 600 + rng.IntN(1400)
+	want, total := produceLines(t, addr, rng, envInt(killLinesEnv, 6000), func(i int) {
+		if i != nextKill {
+			return
+		}
+		nextKill += 600 + rng.IntN(1400)
+		victim := rng.IntN(len(procs))
+		procs[victim].kill()
+		if rng.IntN(3) == 0 {
+			if err := os.RemoveAll(dirs[victim]); err != nil {
+				t.Error(err)
+			}
+			t.Logf("line %d: killed instance %d and removed its state directory", i, victim)
+		} else {
+			t.Logf("line %d: killed instance %d", i, victim)
+		}
+		procs[victim] = startInstance(t, envs[victim])
+	})
+	produced := time.Now()
+	checkWordCounts(t, addr, want, total)
+	t.Logf("%d words counted; the output was complete %v after the last line", total, time.Since(produced).Round(time.Millisecond))
+}
+
+// produceLines writes n lines of random words, calling between before each
+// line, and returns the brute-force count of each word.
+func produceLines(t *testing.T, addr string, rng *rand.Rand, n int, between func(i int)) (map[string]int64, int) {
+	t.Helper()
+	producer, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	want := make(map[string]int64)
+	total := 0
+	ctx := context.Background()
+	// The lines are spread over time so that faults fall while input
+	// flows: lineRate lines a second.
+	const lineRate = 200
+	tick := time.NewTicker(time.Second / lineRate)
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		between(i)
+		words := make([]string, 1+rng.IntN(5))
+		for j := range words {
+			words[j] = fmt.Sprintf("w%02d", rng.IntN(40))
+			want[words[j]]++
+			total++
+		}
+		r := &kgo.Record{Topic: "text-input", Key: []byte(strconv.Itoa(i)), Value: []byte(strings.Join(words, " "))}
+		producer.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+		if i%50 == 0 {
+			if err := producer.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := producer.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return want, total
+}
+
+// checkWordCounts reads the committed output until every word reached its
+// count and checks that each word's counts ran 1, 2, ..., n.
+func checkWordCounts(t *testing.T, addr string, want map[string]int64, total int) {
+	t.Helper()
+	records := readCommitted(t, addr, "word-counts", total, 180*time.Second)
+	last := make(map[string]int64)
+	for _, r := range records {
+		v, err := streams.Int64.Deserialize("word-counts", r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := string(r.Key)
+		if v != last[w]+1 {
+			t.Errorf("word %q at %d-%d@%d: count %d after %d", w, r.Partition, r.Partition, r.Offset, v, last[w])
+		}
+		last[w] = v
+	}
+	for w, n := range want {
+		if last[w] != n {
+			t.Errorf("word %q: final count %d, want %d", w, last[w], n)
+		}
+	}
+}
+
+// TestWordCountScaleOutAndIn grows word count under exactly_once_v2 from one
+// instance to three and back to one while lines are produced: tasks move
+// with their state, and the committed output must still count every word
+// exactly 1, 2, ..., n.
+func TestWordCountScaleOutAndIn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 16))
+	addr := startBroker(t, map[string]int32{"text-input": 6, "word-counts": 6})
+	env := func(i int) []string {
+		return []string{instanceBrokersEnv + "=" + addr, instanceStateDirEnv + "=" + filepath.Join(t.TempDir(), fmt.Sprint(i)),
+			instanceAppIDEnv + "=wc-scale", instanceStandbysEnv + "=1"}
+	}
+	procs := []*instanceProc{startInstance(t, env(0))}
+	defer func() {
+		for _, p := range procs {
+			p.stop(t)
+		}
+	}()
+	want, total := produceLines(t, addr, rng, envInt(killLinesEnv, 6000), func(i int) {
+		switch i {
+		case 1000, 2000:
+			procs = append(procs, startInstance(t, env(len(procs))))
+			t.Logf("line %d: %d instances", i, len(procs))
+		case 3500, 4500:
+			last := procs[len(procs)-1]
+			procs = procs[:len(procs)-1]
+			last.stop(t)
+			t.Logf("line %d: %d instances", i, len(procs))
+		}
+	})
+	checkWordCounts(t, addr, want, total)
+}
