@@ -100,6 +100,10 @@ func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOp
 		return 0, nil
 	}
 	cl, err := newClient(conn, seeds,
+		// Control records (transaction markers) are read so that a
+		// partition whose last offsets are markers still reaches its end;
+		// they are not printed.
+		kgo.KeepControlRecords(),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{opts.topic: assign}),
 		// A start offset below the log start (retention deleted it) begins
 		// at the earliest record still there.
@@ -230,6 +234,12 @@ func pollRecords(ctx context.Context, cl *kgo.Client, conn connFlags, opts consu
 			end, tracked := remaining[r.Partition]
 			if !opts.follow && (!tracked || r.Offset >= end) {
 				return // past the end captured at start
+			}
+			if r.Attrs.IsControl() {
+				if tracked && r.Offset+1 >= end {
+					delete(remaining, r.Partition)
+				}
+				return
 			}
 			buf = opts.format.appendRecord(buf[:0], r)
 			_, _ = out.Write(buf)
