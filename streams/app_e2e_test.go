@@ -44,10 +44,20 @@ func startBroker(t *testing.T, topics map[string]int32) string {
 // records arrived or the deadline passed.
 func readCommitted(t *testing.T, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
 	t.Helper()
+	out, err := readCommittedUpTo(addr, topic, n, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readCommittedUpTo is readCommitted returning what it read by the
+// deadline with an error instead of failing the test.
+func readCommittedUpTo(addr, topic string, n int, deadline time.Duration) ([]*kgo.Record, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -56,11 +66,11 @@ func readCommitted(t *testing.T, addr, topic string, n int, deadline time.Durati
 	for len(out) < n {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s before the deadline", len(out), n, topic)
+			return out, fmt.Errorf("read %d of %d records of %s before the deadline", len(out), n, topic)
 		}
 		fetches.EachRecord(func(r *kgo.Record) { out = append(out, r) })
 	}
-	return out
+	return out, nil
 }
 
 func TestAppWordCountExactlyOnce(t *testing.T) {

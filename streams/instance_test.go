@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,10 +31,16 @@ const (
 	// instanceLogDirEnv, when set, keeps each instance's whole output in a
 	// file there.
 	instanceLogDirEnv = "FJORD_STREAMS_LOG_DIR"
+	// instanceRFEnv sets replication.factor of the internal topics.
+	instanceRFEnv = "FJORD_STREAMS_RF"
 )
 
 func runInstance() int {
-	topo, err := newWordCount()
+	newTopology := func() (*streams.Topology, error) { return newWordCount() }
+	if os.Getenv(instanceEnv) == "windowed" {
+		newTopology = newWindowedCount
+	}
+	topo, err := newTopology()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -46,6 +53,9 @@ func runInstance() int {
 	cfg.StateDir = os.Getenv(instanceStateDirEnv)
 	if os.Getenv(instanceStandbysEnv) != "" {
 		cfg.NumStandbyReplicas = 1
+	}
+	if rf := os.Getenv(instanceRFEnv); rf != "" {
+		cfg.ReplicationFactor, _ = strconv.Atoi(rf)
 	}
 	// Short session timeouts so that the group notices a killed instance
 	// within seconds, as a fault test needs.
@@ -88,8 +98,8 @@ type instanceProc struct {
 func startInstance(t *testing.T, env []string) *instanceProc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, instanceEnv+"=wordcount")
+	cmd.Env = append(os.Environ(), instanceEnv+"=wordcount")
+	cmd.Env = append(cmd.Env, env...)
 	var logOut io.Writer = io.Discard
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -150,6 +160,13 @@ func (p *instanceProc) log() string {
 
 func (p *instanceProc) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// dumpStacks makes the instance print its goroutines (SIGQUIT) and exit,
+// for the log of a failed test.
+func (p *instanceProc) dumpStacks() {
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 	<-p.done
 }
 

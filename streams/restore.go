@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -15,16 +14,23 @@ import (
 
 // restorer reads changelog partitions into stores: up to the changelog's
 // end for a task about to run (restoration), and for as long as the thread
-// holds it for a standby (keeping a warm copy). It has its own client,
-// outside the group, that reads committed records only under exactly-once.
+// holds it for a standby (keeping a warm copy). Its clients are outside the
+// group and read committed records only under exactly-once.
+//
+// Each restoration has a client of its own, and the standbys' client is made
+// anew whenever the set of standbys changes: a client that stopped reading a
+// partition may still hold fetched records of it, and records from an
+// earlier read arriving after a later one began would skip the offsets in
+// between.
 //
 // A restorer is used by its thread's goroutine only.
 type restorer struct {
-	client  *kgo.Client
-	admin   *kadm.Client
-	eos     bool
-	entries map[topicPartition]*restoreEntry
-	logf    func(format string, args ...any)
+	opts  []kgo.Opt
+	admin *kadm.Client
+	logf  func(format string, args ...any)
+	// followed are the standbys' changelog partitions; standbys reads them.
+	followed map[topicPartition]*restoreEntry
+	standbys *kgo.Client // nil while nothing is followed
 	// restoredBytes counts what restoration wrote, for the restore rate.
 	restoredBytes int64
 }
@@ -42,14 +48,31 @@ func newRestorer(opts []kgo.Opt, admin *kadm.Client, eos bool, logf func(string,
 	if eos {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	client, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("streams: restore client: %w", err)
-	}
-	return &restorer{client: client, admin: admin, eos: eos, entries: make(map[topicPartition]*restoreEntry), logf: logf}, nil
+	return &restorer{opts: opts, admin: admin, followed: make(map[topicPartition]*restoreEntry), logf: logf}, nil
 }
 
-func (r *restorer) close() { r.client.Close() }
+func (r *restorer) close() {
+	if r.standbys != nil {
+		r.standbys.Close()
+		r.standbys = nil
+	}
+}
+
+// clientFor makes a client reading entries from their next offsets.
+func (r *restorer) clientFor(entries map[topicPartition]*restoreEntry) (*kgo.Client, error) {
+	consume := make(map[string]map[int32]kgo.Offset)
+	for tp, e := range entries {
+		if consume[tp.topic] == nil {
+			consume[tp.topic] = make(map[int32]kgo.Offset)
+		}
+		consume[tp.topic][tp.partition] = kgo.NewOffset().At(e.next)
+	}
+	client, err := kgo.NewClient(append(r.opts[:len(r.opts):len(r.opts)], kgo.ConsumePartitions(consume))...)
+	if err != nil {
+		return nil, fmt.Errorf("streams: changelog reader: %w", err)
+	}
+	return client, nil
+}
 
 // changelogsOf lists a task's logged stores by changelog partition.
 func changelogsOf(stores map[string]*taskStore, partition int32) map[topicPartition]store.KeyValue {
@@ -107,35 +130,37 @@ func (r *restorer) restore(ctx context.Context, logs map[topicPartition]store.Ke
 		return err
 	}
 	targets := make(map[topicPartition]int64)
-	consume := make(map[string]map[int32]kgo.Offset)
+	entries := make(map[topicPartition]*restoreEntry)
 	for tp, raw := range logs {
 		from, err := r.startingOffset(tp, raw, end, start)
 		if err != nil {
 			return err
 		}
-		target := end[tp.topic][tp.partition].Offset
-		if from >= target {
-			continue
+		if target := end[tp.topic][tp.partition].Offset; from < target {
+			targets[tp] = target
+			entries[tp] = &restoreEntry{raw: raw, next: from}
 		}
-		targets[tp] = target
-		r.entries[tp] = &restoreEntry{raw: raw, next: from}
-		if consume[tp.topic] == nil {
-			consume[tp.topic] = make(map[int32]kgo.Offset)
-		}
-		consume[tp.topic][tp.partition] = kgo.NewOffset().At(from)
 	}
 	if len(targets) == 0 {
 		return nil
 	}
-	r.client.AddConsumePartitions(consume)
-	defer r.stop(maps.Clone(targets))
+	client, err := r.clientFor(entries)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
 	for len(targets) > 0 {
-		if err := r.pollOnce(ctx); err != nil {
+		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := client.PollFetches(pollCtx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.apply(entries, fetches); err != nil {
 			return err
 		}
 		for tp, target := range targets {
-			e := r.entries[tp]
-			if e.next >= target {
+			if e := entries[tp]; e.next >= target {
 				if err := e.raw.Commit(store.Checkpoint{Offset: e.next}); err != nil {
 					return err
 				}
@@ -192,19 +217,8 @@ func wipe(raw store.KeyValue) error {
 	return raw.Commit(store.Checkpoint{Offset: -1})
 }
 
-// pollOnce applies one poll's changelog records to their stores.
-func (r *restorer) pollOnce(ctx context.Context) error {
-	pollCtx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	fetches := r.client.PollFetches(pollCtx)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return r.apply(fetches)
-}
-
-// apply writes polled changelog records to their stores.
-func (r *restorer) apply(fetches kgo.Fetches) error {
+// apply writes polled changelog records to their entries' stores.
+func (r *restorer) apply(entries map[topicPartition]*restoreEntry, fetches kgo.Fetches) error {
 	var errs []error
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
@@ -215,7 +229,7 @@ func (r *restorer) apply(fetches kgo.Fetches) error {
 		return err
 	}
 	fetches.EachRecord(func(rec *kgo.Record) {
-		e := r.entries[topicPartition{rec.Topic, rec.Partition}]
+		e := entries[topicPartition{rec.Topic, rec.Partition}]
 		if e == nil || rec.Offset < e.next {
 			return
 		}
@@ -237,16 +251,6 @@ func (r *restorer) apply(fetches kgo.Fetches) error {
 	return errors.Join(errs...)
 }
 
-// stop ends the reading of restored partitions.
-func (r *restorer) stop(tps map[topicPartition]int64) {
-	remove := make(map[string][]int32)
-	for tp := range tps {
-		remove[tp.topic] = append(remove[tp.topic], tp.partition)
-		delete(r.entries, tp)
-	}
-	r.client.RemoveConsumePartitions(remove)
-}
-
 // follow starts keeping stores up to date with their changelogs for as
 // long as they are followed: a standby's.
 func (r *restorer) follow(ctx context.Context, logs map[topicPartition]store.KeyValue) error {
@@ -261,52 +265,63 @@ func (r *restorer) follow(ctx context.Context, logs map[topicPartition]store.Key
 	if err != nil {
 		return err
 	}
-	consume := make(map[string]map[int32]kgo.Offset)
 	for tp, raw := range logs {
 		from, err := r.startingOffset(tp, raw, end, start)
 		if err != nil {
 			return err
 		}
-		r.entries[tp] = &restoreEntry{raw: raw, next: from}
-		if consume[tp.topic] == nil {
-			consume[tp.topic] = make(map[int32]kgo.Offset)
-		}
-		consume[tp.topic][tp.partition] = kgo.NewOffset().At(from)
+		r.followed[tp] = &restoreEntry{raw: raw, next: from}
 	}
-	r.client.AddConsumePartitions(consume)
-	return nil
+	return r.remakeStandbyClient()
 }
 
 // unfollow stops following changelogs; what was read and not committed is
 // dropped with the stores' next Abort or Close.
 func (r *restorer) unfollow(logs map[topicPartition]store.KeyValue) {
-	remove := make(map[string][]int32)
+	changed := false
 	for tp := range logs {
-		if _, ok := r.entries[tp]; ok {
-			remove[tp.topic] = append(remove[tp.topic], tp.partition)
-			delete(r.entries, tp)
+		if _, ok := r.followed[tp]; ok {
+			delete(r.followed, tp)
+			changed = true
 		}
 	}
-	if len(remove) > 0 {
-		r.client.RemoveConsumePartitions(remove)
+	if changed {
+		if err := r.remakeStandbyClient(); err != nil {
+			r.logf("streams: standby changelog reader: %v", err)
+		}
 	}
 }
 
-// pollFollowed applies what the client has buffered for followed
-// changelogs, without waiting.
+// remakeStandbyClient replaces the standbys' client with one reading the
+// followed partitions from where each stands.
+func (r *restorer) remakeStandbyClient() error {
+	r.close()
+	if len(r.followed) == 0 {
+		return nil
+	}
+	client, err := r.clientFor(r.followed)
+	if err != nil {
+		return err
+	}
+	r.standbys = client
+	return nil
+}
+
+// pollFollowed applies what the standbys' client has buffered, without
+// waiting.
 func (r *restorer) pollFollowed() error {
-	if len(r.entries) == 0 {
+	if r.standbys == nil {
 		return nil
 	}
 	//nolint:staticcheck // A nil context makes franz-go return what is buffered at once.
-	return r.apply(r.client.PollFetches(nil))
+	return r.apply(r.followed, r.standbys.PollFetches(nil))
 }
 
 // commitFollowed commits the followed stores that read records since their
 // last commit, at the offset they reached.
 func (r *restorer) commitFollowed() error {
 	var errs []error
-	for _, e := range r.entries {
+	for _, e := range r.followed {
 		if e.dirty {
 			e.dirty = false
 			errs = append(errs, e.raw.Commit(store.Checkpoint{Offset: e.next}))
