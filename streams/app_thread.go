@@ -63,7 +63,9 @@ func (a *App) newThread(ctx context.Context, index int) (*streamThread, error) {
 		}
 		th.client = client
 	}
-	th.collector = newKafkaCollector(ctx, th.client)
+	// The producer's records must not fail because the application is
+	// closing: the last commit still sends them, or aborts them.
+	th.collector = newKafkaCollector(context.WithoutCancel(ctx), th.client)
 	env := *a.env
 	env.collector = th.collector
 	th.env = &env

@@ -377,8 +377,12 @@ func (th *streamThread) commitInputs(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 		th.inTxn = false
+		// Every record is acknowledged (or failed) before the transaction
+		// ends: End commits the input offsets whatever happened to the
+		// records, so a failed write must turn the commit into an abort.
 		try := kgo.TryCommit
-		if err := th.collector.takeError(); err != nil {
+		flushErr := th.client.Flush(ctx)
+		if err := errors.Join(flushErr, th.collector.takeError()); err != nil {
 			th.app.logf("streams: %s: a write failed, aborting the transaction: %v", th.name(), err)
 			try = kgo.TryAbort
 		}

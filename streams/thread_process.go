@@ -25,9 +25,14 @@ func (th *streamThread) processFetches(fetches kgo.Fetches) error {
 		if sub == nil {
 			return
 		}
-		tk := th.tasks[TaskID{Subtopology: sub.id, Partition: p.Partition}]
+		id := TaskID{Subtopology: sub.id, Partition: p.Partition}
+		tk := th.tasks[id]
 		if tk == nil {
-			return // not this thread's any more; the group moved it
+			// Not this thread's any more: the group moved it, and its
+			// next owner starts from the committed offset.
+			th.app.logf("streams: %s skips %d records of %s-%d from offset %d: no task %s here (assigned %v)",
+				th.name(), len(p.Records), p.Topic, p.Partition, p.Records[0].Offset, id, th.assigned)
+			return
 		}
 		queues[tk] = append(queues[tk], &partitionQueue{records: p.Records})
 	})
