@@ -60,8 +60,12 @@ func TestConnectionsPerIP(t *testing.T) {
 	})
 
 	// An ip entity's connection_creation_rate: at most 1 per second from
-	// 127.0.0.3, so of a quick burst some are refused.
-	adm := newAdmin(t, srv.Addr)
+	// 127.0.0.3, so of a quick burst some are refused. The admin client
+	// connects from 127.0.0.4: from 127.0.0.1, whose slots the test
+	// holds, franz-go's second connection (beside its seed one) could be
+	// refused.
+	adminDialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}
+	adm := kadm.NewClient(newKgo(t, srv.Addr, kgo.Dialer(adminDialer.DialContext)))
 	rate := 1.0
 	if _, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{
 		Entity: []kadm.ClientQuotaEntityComponent{{Type: "ip", Name: kadm.StringPtr("127.0.0.3")}},
