@@ -40,7 +40,9 @@ func TestListTransactions(t *testing.T) {
 	h := newHarness(t, Config{}, nil)
 	pa, ea := h.begin("app-1")
 	h.addCode("app-1", pa, ea, tp("t", 0))
-	h.clock.Advance(time.Minute)
+	// 40 s: past the 30 s duration filter below, short of app-1's 60 s
+	// transaction timeout, whose abort would race with the listing.
+	h.clock.Advance(40 * time.Second)
 	pb, eb := h.begin("app-2")
 	h.addCode("app-2", pb, eb, tp("t", 0))
 	h.end("app-2", 3, pb, eb, true)
