@@ -14,6 +14,6 @@ import (
 
 func init() { registerAPI(69, 0, 1, (*Broker).handleConsumerGroupDescribe) }
 
-func (b *Broker) handleConsumerGroupDescribe(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleConsumerGroupDescribe(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -16,6 +16,6 @@ import (
 
 func init() { registerAPI(68, 0, 1, (*Broker).handleConsumerGroupHeartbeat) }
 
-func (b *Broker) handleConsumerGroupHeartbeat(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleConsumerGroupHeartbeat(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

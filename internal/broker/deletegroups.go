@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(42, 0, 2, (*Broker).handleDeleteGroups) }
 
-func (b *Broker) handleDeleteGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleDeleteGroups(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(15, 0, 5, (*Broker).handleDescribeGroups) }
 
-func (b *Broker) handleDescribeGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleDescribeGroups(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

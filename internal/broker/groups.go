@@ -7,6 +7,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -124,9 +125,33 @@ func (b *Broker) groupCoordinatorFor(groupID string) (metadata.BrokerImage, int1
 	return br, 0
 }
 
-// groupRequest forwards a request to the coordinator on a Pending
-// goroutine, since a JoinGroup waits for the whole join phase.
-func (b *Broker) groupRequest(rc *server.RequestContext, req kmsg.Request) server.Result {
+// groupRequest queues a request for the coordinator on the connection's
+// reader, so that a connection's group requests take effect in the order
+// they were sent (two pipelined OffsetCommits must not swap), and waits for
+// the answer on a Pending goroutine, since a JoinGroup waits for the whole
+// join phase.
+func (b *Broker) groupRequest(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	r, az := b.authorizeGroupForward(rc, req)
+	if az.refused {
+		return server.Result{Response: groupErrorResponse(req, az.code)}
+	}
+	var call *group.Call
+	err := errors.New("no group coordinator")
+	if b.groups != nil {
+		call, err = b.groups.Submit(ctx, r)
+	}
+	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
+		var out kmsg.Response
+		if err == nil {
+			out, err = call.Wait(ctx)
+		}
+		return az.answer(req, out, err)
+	}}
+}
+
+// authorizeGroupForward checks req against the ACLs and makes the
+// coordinator's request of it.
+func (b *Broker) authorizeGroupForward(rc *server.RequestContext, req kmsg.Request) (group.Request, groupAuthz) {
 	host := ""
 	if rc.ClientAddr != nil {
 		host = rc.ClientAddr.String()
@@ -134,23 +159,20 @@ func (b *Broker) groupRequest(rc *server.RequestContext, req kmsg.Request) serve
 			host = h
 		}
 	}
-	az := b.authorizeGroupRequest(rc, req)
-	if az.refused {
-		return server.Result{Response: groupErrorResponse(req, az.code)}
+	return group.Request{Msg: req, ClientID: rc.ClientID, ClientHost: "/" + host}, b.authorizeGroupRequest(rc, req)
+}
+
+// answer is the response to req: the coordinator's, or
+// COORDINATOR_NOT_AVAILABLE when it could not answer (err), with what
+// authorization refused merged in.
+func (az groupAuthz) answer(req kmsg.Request, resp kmsg.Response, err error) kmsg.Response {
+	if err != nil || resp == nil {
+		resp = groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
 	}
-	r := group.Request{Msg: req, ClientID: rc.ClientID, ClientHost: "/" + host}
-	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
-		resp := groupErrorResponse(req, kerr.CoordinatorNotAvailable.Code)
-		if b.groups != nil {
-			if out, err := b.groups.Do(ctx, r); err == nil {
-				resp = out
-			}
-		}
-		if az.merge != nil {
-			az.merge(resp)
-		}
-		return resp
-	}}
+	if az.merge != nil {
+		az.merge(resp)
+	}
+	return resp
 }
 
 // groupErrorResponse answers a group request the coordinator could not

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(12, 0, 4, (*Broker).handleHeartbeat) }
 
-func (b *Broker) handleHeartbeat(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleHeartbeat(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

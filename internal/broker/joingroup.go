@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(11, 0, 9, (*Broker).handleJoinGroup) }
 
-func (b *Broker) handleJoinGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleJoinGroup(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

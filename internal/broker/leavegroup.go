@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(13, 0, 5, (*Broker).handleLeaveGroup) }
 
-func (b *Broker) handleLeaveGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleLeaveGroup(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(16, 0, 5, (*Broker).handleListGroups) }
 
-func (b *Broker) handleListGroups(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleListGroups(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

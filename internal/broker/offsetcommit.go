@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(8, 0, 9, (*Broker).handleOffsetCommit) }
 
-func (b *Broker) handleOffsetCommit(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleOffsetCommit(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(47, 0, 0, (*Broker).handleOffsetDelete) }
 
-func (b *Broker) handleOffsetDelete(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleOffsetDelete(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(9, 0, 9, (*Broker).handleOffsetFetch) }
 
-func (b *Broker) handleOffsetFetch(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleOffsetFetch(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -12,6 +12,6 @@ import (
 
 func init() { registerAPI(14, 0, 5, (*Broker).handleSyncGroup) }
 
-func (b *Broker) handleSyncGroup(_ context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
-	return b.groupRequest(rc, req)
+func (b *Broker) handleSyncGroup(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+	return b.groupRequest(ctx, rc, req)
 }

@@ -15,6 +15,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -25,17 +26,25 @@ import (
 
 func init() { registerAPI(28, 0, 5, (*Broker).handleTxnOffsetCommit) }
 
+// handleTxnOffsetCommit verifies the transaction before the coordinator
+// sees the offsets, so the request is queued for it only after that wait,
+// on the Pending goroutine: a producer sends its next TxnOffsetCommit only
+// once this one is answered, so no order of its is at stake.
 func (b *Broker) handleTxnOffsetCommit(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.TxnOffsetCommitRequest)
-	forward := b.groupRequest(rc, req)
-	if forward.Pending == nil {
-		return forward // refused by authorization
+	r, az := b.authorizeGroupForward(rc, req)
+	if az.refused {
+		return server.Result{Response: groupErrorResponse(req, az.code)}
 	}
 	return server.Result{Pending: func(ctx context.Context) kmsg.Response {
 		if code := b.verifyTxnOffsets(ctx, req); code != 0 {
 			return groupErrorResponse(req, code)
 		}
-		return forward.Pending(ctx)
+		if b.groups == nil {
+			return az.answer(req, nil, errors.New("no group coordinator"))
+		}
+		out, err := b.groups.Do(ctx, r)
+		return az.answer(req, out, err)
 	}}
 }
 

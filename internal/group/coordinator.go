@@ -133,13 +133,44 @@ var ErrStopped = errors.New("group coordinator stopped")
 // only when ctx ends or the coordinator stopped, and the caller answers
 // COORDINATOR_NOT_AVAILABLE.
 func (c *Coordinator) Do(ctx context.Context, req Request) (kmsg.Response, error) {
-	res, err := c.call(ctx, envelope{req: req, reply: make(chan result, 1)})
+	call, err := c.Submit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return call.Wait(ctx)
+}
+
+// Call is a group request queued for the coordinator goroutine.
+type Call struct {
+	c     *Coordinator
+	reply chan result
+}
+
+// Submit queues req for the coordinator goroutine and returns without
+// waiting for its answer. Requests are served in the order they were
+// submitted: a connection's reader submits each request before reading the
+// next, so that, as in Kafka, a connection's requests take effect in the
+// order they were sent. Two OffsetCommits pipelined on one connection (as
+// sarama sends them, one goroutine per partition) must not swap, or the
+// committed offset goes back to the older one.
+func (c *Coordinator) Submit(ctx context.Context, req Request) (*Call, error) {
+	env := envelope{req: req, reply: make(chan result, 1)}
+	if err := c.enqueue(ctx, env); err != nil {
+		return nil, err
+	}
+	return &Call{c: c, reply: env.reply}, nil
+}
+
+// Wait returns the call's response once every record it depends on is
+// durable, as Do.
+func (call *Call) Wait(ctx context.Context) (kmsg.Response, error) {
+	res, err := call.c.await(ctx, call.reply)
 	if err != nil {
 		return nil, err
 	}
 	if res.wait != nil {
 		if err := res.wait(); err != nil {
-			c.logger.Warn("group state not durable", "err", err)
+			call.c.logger.Warn("group state not durable", "err", err)
 			// Kafka answers a failed offsets append with NOT_COORDINATOR
 			// so the client finds the (possibly new) coordinator again.
 			setErrorCode(res.resp, kerr.NotCoordinator.Code)
@@ -174,15 +205,28 @@ func (c *Coordinator) CompleteTransaction(ctx context.Context, partition int32, 
 
 // call queues env for the coordinator goroutine and waits for its result.
 func (c *Coordinator) call(ctx context.Context, env envelope) (result, error) {
+	if err := c.enqueue(ctx, env); err != nil {
+		return result{}, err
+	}
+	return c.await(ctx, env.reply)
+}
+
+// enqueue queues env for the coordinator goroutine.
+func (c *Coordinator) enqueue(ctx context.Context, env envelope) error {
 	select {
 	case c.requests <- env:
+		return nil
 	case <-ctx.Done():
-		return result{}, ctx.Err()
+		return ctx.Err()
 	case <-c.done:
-		return result{}, ErrStopped
+		return ErrStopped
 	}
+}
+
+// await waits for the result sent on reply.
+func (c *Coordinator) await(ctx context.Context, reply chan result) (result, error) {
 	select {
-	case res := <-env.reply:
+	case res := <-reply:
 		return res, nil
 	case <-ctx.Done():
 		return result{}, ctx.Err()

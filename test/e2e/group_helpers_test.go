@@ -38,6 +38,9 @@ type consumed struct {
 	mu      sync.Mutex
 	records []rec
 	by      map[string]int
+	// where lists, per value, who consumed it at which partition and
+	// offset, so that a duplicate can be traced to the members involved.
+	where map[string][]string
 }
 
 func (c *consumed) add(who string, rs []rec) {
@@ -45,9 +48,33 @@ func (c *consumed) add(who string, rs []rec) {
 	defer c.mu.Unlock()
 	if c.by == nil {
 		c.by = map[string]int{}
+		c.where = map[string][]string{}
 	}
 	c.records = append(c.records, rs...)
 	c.by[who] += len(rs)
+	for _, r := range rs {
+		c.where[r.Value] = append(c.where[r.Value], fmt.Sprintf("%s@%d/%d", who, r.Partition, r.Offset))
+	}
+}
+
+// distinct is the number of different values consumed: a wait on it is not
+// ended early by a duplicate standing in for a record not consumed yet.
+func (c *consumed) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.where)
+}
+
+// logDuplicates logs who consumed each value consumed more than once.
+func (c *consumed) logDuplicates(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for v, at := range c.where {
+		if len(at) > 1 {
+			t.Logf("value %s consumed at %v", v, at)
+		}
+	}
 }
 
 func (c *consumed) count() int {

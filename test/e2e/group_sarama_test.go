@@ -407,7 +407,7 @@ func TestGroupSarama(t *testing.T) {
 	sink := &consumed{}
 	allConsumed := func(produced []string) func() (bool, string) {
 		return func() (bool, string) {
-			return sink.count() >= len(produced), fmt.Sprintf("%d of %d", sink.count(), len(produced))
+			return sink.distinct() >= len(produced), fmt.Sprintf("%d of %d", sink.distinct(), len(produced))
 		}
 	}
 
@@ -443,4 +443,7 @@ func TestGroupSarama(t *testing.T) {
 	produced = append(produced, produceValues(t, ctx, producer, topic, "four", 120)...)
 	eventually(t, ctx, "records consumed by b alone", allConsumed(produced))
 	checkExactlyOnce(t, produced, sink.snapshot())
+	if t.Failed() {
+		sink.logDuplicates(t)
+	}
 }
