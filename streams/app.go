@@ -153,6 +153,7 @@ func NewApp(t *Topology, cfg Config, opts ...AppOption) (*App, error) {
 		wallClock:         a.now,
 		logf:              a.logf,
 		cacheBytesPerTask: cfg.CacheMaxBytes,
+		counters:          &recordCounters{},
 	}
 	for _, s := range a.subs {
 		for _, src := range s.sources {
@@ -178,6 +179,9 @@ func (a *App) optsFor(roles ...clientRole) []kgo.Opt {
 	}
 	return opts
 }
+
+// Metrics returns the record counts of this instance's tasks since Start.
+func (a *App) Metrics() Metrics { return a.env.counters.metrics() }
 
 // now is the wall clock of punctuators and commit intervals.
 func (a *App) now() time.Time { return wallClock() }

@@ -69,11 +69,7 @@ func (a *App) newThread(ctx context.Context, index int) (*streamThread, error) {
 	env := *a.env
 	env.collector = th.collector
 	th.env = &env
-	th.restorer, err = newRestorer(a.optsFor(roleRestoreConsumer), a.admin, th.eos, a.logf)
-	if err != nil {
-		th.client.Close()
-		return nil, err
-	}
+	th.restorer = newRestorer(a.optsFor(roleRestoreConsumer), a.admin, th.eos, a.logf)
 	return th, nil
 }
 

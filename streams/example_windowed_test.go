@@ -53,10 +53,12 @@ func ExampleWindowedBy() {
 	for _, r := range records {
 		fmt.Printf("%s [%v, %v): %d\n", r.Key.Key, r.Key.Start.UTC().Format("15:04"), r.Key.End.UTC().Format("15:04"), r.Value)
 	}
+	fmt.Println("dropped as late:", d.Metrics().DroppedLateRecords)
 	// Output:
 	// alice [00:00, 00:01): 2
 	// bob [00:00, 00:01): 2
 	// alice [00:01, 00:02): 2
+	// dropped as late: 1
 }
 
 // Grouping clicks into sessions that end after five minutes of inactivity,

@@ -667,13 +667,8 @@ type kafkaGlobalSource struct {
 }
 
 func newKafkaGlobalSource(a *App) (*kafkaGlobalSource, error) {
-	roleOpts, err := a.cfg.clientOpts(roleGlobalConsumer)
-	if err != nil {
-		return nil, err
-	}
 	eos := a.cfg.ProcessingGuarantee == ExactlyOnceV2
-	opts := append(a.clientOpts[:len(a.clientOpts):len(a.clientOpts)], kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))
-	opts = append(opts, roleOpts...)
+	opts := append(a.optsFor(roleGlobalConsumer), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))
 	if eos {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}

@@ -353,7 +353,7 @@ func (s *joinSide[K, VThis, VOther, VR]) process(r Record[K, VThis]) error {
 		}
 	}
 	if ts+s.forward+s.graceMs < c.streamTime {
-		s.task.droppedLate++
+		s.task.env.counters.droppedLate.Add(1)
 		return nil
 	}
 	rawKey, err := s.thisWS.keys.Serialize(s.thisWS.topic, r.Key)

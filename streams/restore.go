@@ -43,12 +43,12 @@ type restoreEntry struct {
 	dirty bool
 }
 
-func newRestorer(opts []kgo.Opt, admin *kadm.Client, eos bool, logf func(string, ...any)) (*restorer, error) {
+func newRestorer(opts []kgo.Opt, admin *kadm.Client, eos bool, logf func(string, ...any)) *restorer {
 	opts = append(opts[:len(opts):len(opts)], kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))
 	if eos {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	return &restorer{opts: opts, admin: admin, followed: make(map[topicPartition]*restoreEntry), logf: logf}, nil
+	return &restorer{opts: opts, admin: admin, followed: make(map[topicPartition]*restoreEntry), logf: logf}
 }
 
 func (r *restorer) close() {

@@ -188,7 +188,7 @@ func (p *sessionProcessor[K, V, A]) process(r Record[K, V], ts int64) error {
 		start, end = min(start, s.start), max(end, s.end)
 	}
 	if end < p.observed-p.graceMs-p.gapMs {
-		p.task.droppedLate++
+		p.task.env.counters.droppedLate.Add(1)
 		return nil
 	}
 	for _, s := range found {

@@ -33,12 +33,6 @@ type task struct {
 	punctuators     []*punctuator
 	commitRequested bool
 	err             error
-
-	// Counts kept for metrics and tests.
-	droppedLate             int64
-	droppedInvalidTimestamp int64
-	skippedDeserialize      int64
-	processed               int64
 }
 
 // taskEnv is what every task of one application or test driver shares.
@@ -59,6 +53,8 @@ type taskEnv struct {
 	// globals holds the global tables' stores, which every task reads;
 	// nil when the topology has none.
 	globals *globalState
+	// counters are the record counts of Metrics.
+	counters *recordCounters
 }
 
 // resolve turns a logical topic name into the topic on the cluster: internal
@@ -237,7 +233,7 @@ func (t *task) process(in *inputRecord) error {
 	t.currentTime = in.timestamp
 	src.receiveRaw(in)
 	t.hasCurrent = false
-	t.processed++
+	t.env.counters.processed.Add(1)
 	if t.err == nil {
 		t.punctuate(StreamTime, t.streamTime)
 	}
@@ -252,7 +248,7 @@ func (t *task) fail(err error) {
 
 func (t *task) deserializationError(n *node, in *inputRecord, err error) {
 	if t.env.skipBadRecords {
-		t.skippedDeserialize++
+		t.env.counters.skippedBad.Add(1)
 		if t.env.logf != nil {
 			t.env.logf("streams: task %s skips %s-%d@%d: %v", t.id, in.topic, in.partition, in.offset, err)
 		}

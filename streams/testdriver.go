@@ -63,6 +63,7 @@ func NewTestDriver(t *Topology, cfg TestDriverConfig) (*TestDriver, error) {
 		wallClock:         func() time.Time { return d.now },
 		skipBadRecords:    cfg.SkipBadRecords,
 		cacheBytesPerTask: cfg.CacheMaxBytes,
+		counters:          &recordCounters{},
 	}
 	if err := d.openGlobals(); err != nil {
 		d.Close()
@@ -177,6 +178,10 @@ func (d *TestDriver) StateStore(name string) (StateStore, error) {
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownStore, name)
 }
+
+// Metrics returns the record counts of the driver's tasks, as App.Metrics:
+// a test can check that its late records were dropped and counted.
+func (d *TestDriver) Metrics() Metrics { return d.env.counters.metrics() }
 
 // Close closes the tasks and their stores.
 func (d *TestDriver) Close() error {

@@ -64,7 +64,7 @@ func (th *streamThread) processTask(tk *task, qs []*partitionQueue) error {
 		rec := qs[best].records[0]
 		qs[best].records = qs[best].records[1:]
 		if bestTime < 0 {
-			tk.droppedInvalidTimestamp++
+			tk.env.counters.droppedInvalidTimestamp.Add(1)
 			continue
 		}
 		in = inputRecord{topic: rec.Topic, partition: rec.Partition, offset: rec.Offset, key: rec.Key, value: rec.Value, timestamp: bestTime}

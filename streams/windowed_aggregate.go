@@ -196,7 +196,7 @@ func (p *timeWindowProcessor[K, V, A]) receive(r Record[K, V]) {
 		end := start + sizeMs
 		if end <= closeMs {
 			// Kafka Streams counts a drop per closed window.
-			p.task.droppedLate++
+			p.task.env.counters.droppedLate.Add(1)
 			continue
 		}
 		key := windowed(r.Key, start, end)
@@ -248,7 +248,7 @@ func (p *slidingProcessor[K, V, A]) receive(r Record[K, V]) {
 	}
 	rec := slidingRecord[K, V]{key: r.Key, raw: raw, value: r.Value, ts: ts, closeMs: p.observed - p.graceMs}
 	if ts+p.diffMs < rec.closeMs {
-		p.task.droppedLate++
+		p.task.env.counters.droppedLate.Add(1)
 		return
 	}
 	if ts < p.diffMs {

@@ -172,7 +172,7 @@ func runModelCase(build func(streams.Grouped[string, int32]) streams.Table[strea
 			}
 		}
 	}
-	if got, want := streams.DroppedLateRecords(d), model.dropped(); got != want {
+	if got, want := d.Metrics().DroppedLateRecords, model.dropped(); got != want {
 		return fmt.Errorf("%d records dropped as late, the model drops %d", got, want)
 	}
 	updates, err := readWindows(d, "updates", keys, false)

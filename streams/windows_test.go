@@ -13,16 +13,6 @@ import (
 	"github.com/fjordhq/fjord/streams/internal/store"
 )
 
-// DroppedLateRecords is, for the tests of package streams_test, the number
-// of records the driver's tasks dropped as late.
-func DroppedLateRecords(d *TestDriver) int64 {
-	var n int64
-	for _, tk := range d.tasks {
-		n += tk.droppedLate
-	}
-	return n
-}
-
 // RestartTestDriver closes d and starts a driver of the same topology whose
 // stores are restored from d's changelog topics, as an application instance
 // restarting without its state directory would be; the changelogs carry
@@ -426,7 +416,7 @@ func runBatched(t *testing.T, build func(g Grouped[string, int32]) (Table[Window
 		}
 		return m
 	}
-	return windowedOutcome{updates: read("updates"), final: read("final"), dropped: DroppedLateRecords(d)}
+	return windowedOutcome{updates: read("updates"), final: read("final"), dropped: d.Metrics().DroppedLateRecords}
 }
 
 // TestCachingAndBatchingDoNotChangeResults runs random records through
