@@ -37,8 +37,11 @@ const (
 
 func runInstance() int {
 	newTopology := func() (*streams.Topology, error) { return newWordCount() }
-	if os.Getenv(instanceEnv) == "windowed" {
+	switch os.Getenv(instanceEnv) {
+	case "windowed":
 		newTopology = newWindowedCount
+	case "joins":
+		newTopology = newJoinTopology
 	}
 	topo, err := newTopology()
 	if err != nil {
