@@ -16,6 +16,9 @@ import (
 type kafkaCollector struct {
 	ctx    context.Context
 	client *kgo.Client
+	// sends counts the records sent; the thread's goroutine, which calls
+	// send, is the only one to read it.
+	sends int64
 
 	mu struct {
 		sync.Mutex
@@ -43,6 +46,7 @@ func (c *kafkaCollector) send(topic string, partition int32, key, value []byte, 
 			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
+	c.sends++
 	c.client.Produce(c.ctx, rec, c.acknowledged)
 }
 

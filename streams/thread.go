@@ -38,6 +38,8 @@ type streamThread struct {
 	assigned   []TaskID
 	lastCommit time.Time
 	inTxn      bool
+	// txnSends is the collector's sends when the open transaction began.
+	txnSends int64
 
 	// stateMu is held by the thread's goroutine while it works on its
 	// tasks and standbys, and released while it polls: interactive queries
@@ -195,6 +197,7 @@ func (th *streamThread) beginTransaction() error {
 		return fmt.Errorf("streams: begin transaction: %w", err)
 	}
 	th.inTxn = true
+	th.txnSends = th.collector.sends
 	return nil
 }
 
@@ -374,6 +377,16 @@ func (th *streamThread) commit(ctx context.Context) error {
 func (th *streamThread) commitInputs(ctx context.Context) (bool, error) {
 	if th.eos {
 		if !th.inTxn {
+			return true, nil
+		}
+		if th.collector.sends == th.txnSends && len(th.client.UncommittedOffsets()) == 0 {
+			// Nothing was sent or consumed: the transaction stays open
+			// into the next interval, as ending it would commit nothing.
+			// Ending it is not free: franz-go (v1.22) reads an empty
+			// offset commit as a broker without KIP-447 and holds the
+			// session's lock for 500 ms after End, so an idle thread
+			// would stall that long in each commit, holding stateMu,
+			// and every interactive query would wait for it.
 			return true, nil
 		}
 		th.inTxn = false
