@@ -23,8 +23,6 @@ import (
 const (
 	killSeedsEnv = "FJORD_STREAMS_KILL_SEEDS"
 	killLinesEnv = "FJORD_STREAMS_KILL_LINES"
-	// scaleEnv runs TestWordCountScaleOutAndIn.
-	scaleEnv = "FJORD_STREAMS_SCALE"
 	// killFirstSeedEnv is the first seed of the run, default 1.
 	killFirstSeedEnv = "FJORD_STREAMS_KILL_FIRST_SEED"
 )
@@ -218,9 +216,6 @@ func describeRepartition(t *testing.T, addr string, want, last map[string]int64)
 // with their state, and the committed output must still count every word
 // exactly 1, 2, ..., n.
 func TestWordCountScaleOutAndIn(t *testing.T) {
-	if os.Getenv(scaleEnv) == "" {
-		t.Skip("set " + scaleEnv + "=1 to run it (about 40 s); it joins CI once its fix for lost counts of closing instances has run longer")
-	}
 	rng := rand.New(rand.NewPCG(7, 16))
 	addr := startBroker(t, map[string]int32{"text-input": 6, "word-counts": 6})
 	env := func(i int) []string {
