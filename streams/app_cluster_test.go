@@ -172,21 +172,5 @@ func checkWindowCounts(t *testing.T, addrs []string, want map[windowKey]int64) {
 // readCommittedFrom is readCommitted against a cluster.
 func readCommittedFrom(t *testing.T, addrs []string, topic string, n int, deadline time.Duration) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s before the deadline", len(out), n, topic)
-		}
-		fetches.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
+	return readCommitted(t, strings.Join(addrs, ","), topic, n, deadline)
 }

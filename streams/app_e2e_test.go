@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/internal/fjordtest"
@@ -20,23 +19,7 @@ import (
 func startBroker(t *testing.T, topics map[string]int32) string {
 	t.Helper()
 	srv := fjordtest.Start(t, fjordtest.Options{})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(srv.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for topic, partitions := range topics {
-		resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			t.Fatalf("create %s: %v", topic, err)
-		}
-	}
+	srv.CreateTopics(t, topics)
 	return srv.Addr
 }
 
@@ -52,9 +35,10 @@ func readCommitted(t *testing.T, addr, topic string, n int, deadline time.Durati
 }
 
 // readCommittedUpTo is readCommitted returning what it read by the
-// deadline with an error instead of failing the test.
+// deadline with an error instead of failing the test. addr may list the
+// brokers of a cluster, comma-separated.
 func readCommittedUpTo(addr, topic string, n int, deadline time.Duration) ([]*kgo.Record, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...), kgo.ConsumeTopics(topic),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, err

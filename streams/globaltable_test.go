@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/internal/fjordtest"
@@ -476,22 +475,7 @@ func startGlobalTestApp(t *testing.T, ctx context.Context, cfg Config) *App {
 func startGlobalTestBroker(t *testing.T, topics map[string]int32) string {
 	t.Helper()
 	srv := fjordtest.Start(t, fjordtest.Options{})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(srv.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for topic, partitions := range topics {
-		resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			t.Fatalf("create %s: %v", topic, err)
-		}
-	}
+	srv.CreateTopics(t, topics)
 	return srv.Addr
 }
 
