@@ -2,6 +2,8 @@ package rest
 
 import (
 	"encoding/json"
+
+	"github.com/fjordhq/fjord/connect"
 )
 
 // The types below are the bodies of Kafka Connect's REST API, field for
@@ -147,84 +149,15 @@ type PluginInfo struct {
 
 // ConfigInfos is the result of validating a connector configuration: the
 // body of PUT /connector-plugins/{type}/config/validate, and what a
-// refused creation or update lists in its error message. The runtime fills
-// it in from its connector's configuration definition.
-type ConfigInfos struct {
-	Name       string       `json:"name"` // the connector class
-	ErrorCount int          `json:"error_count"`
-	Groups     []string     `json:"groups"`
-	Configs    []ConfigInfo `json:"configs"`
-}
-
-// MarshalJSON writes nil lists as [].
-func (c ConfigInfos) MarshalJSON() ([]byte, error) {
-	type plain ConfigInfos
-	p := plain(c)
-	if p.Groups == nil {
-		p.Groups = []string{}
-	}
-	if p.Configs == nil {
-		p.Configs = []ConfigInfo{}
-	}
-	return json.Marshal(p)
-}
-
-// ConfigInfo pairs one configuration key's definition with its validated
-// value. Either may be null: Kafka reports a value with no definition
-// (a key the connector does not know) and a definition with no value.
-type ConfigInfo struct {
-	Definition *ConfigKeyInfo   `json:"definition"`
-	Value      *ConfigValueInfo `json:"value"`
-}
-
-// ConfigKeyInfo describes one configuration key.
-type ConfigKeyInfo struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"` // Kafka's ConfigDef.Type name: STRING, INT, LIST...
-	Required bool   `json:"required"`
-	// DefaultValue is null for a key without a default (a required one).
-	DefaultValue  *string  `json:"default_value"`
-	Importance    string   `json:"importance"` // HIGH, MEDIUM or LOW
-	Documentation string   `json:"documentation"`
-	Group         string   `json:"group"`
-	OrderInGroup  int      `json:"order"`
-	Width         string   `json:"width"` // NONE, SHORT, MEDIUM or LONG
-	DisplayName   string   `json:"display_name"`
-	Dependents    []string `json:"dependents"`
-}
-
-// MarshalJSON writes a nil dependents list as [].
-func (c ConfigKeyInfo) MarshalJSON() ([]byte, error) {
-	type plain ConfigKeyInfo
-	p := plain(c)
-	if p.Dependents == nil {
-		p.Dependents = []string{}
-	}
-	return json.Marshal(p)
-}
-
-// ConfigValueInfo is one key's value after validation.
-type ConfigValueInfo struct {
-	Name string `json:"name"`
-	// Value is null when the key is unset and has no default.
-	Value             *string  `json:"value"`
-	RecommendedValues []string `json:"recommended_values"`
-	Errors            []string `json:"errors"`
-	Visible           bool     `json:"visible"`
-}
-
-// MarshalJSON writes nil lists as [].
-func (c ConfigValueInfo) MarshalJSON() ([]byte, error) {
-	type plain ConfigValueInfo
-	p := plain(c)
-	if p.RecommendedValues == nil {
-		p.RecommendedValues = []string{}
-	}
-	if p.Errors == nil {
-		p.Errors = []string{}
-	}
-	return json.Marshal(p)
-}
+// refused creation or update lists in its error message. It is the public
+// connect package's, which a connector's ConfigDef fills in with Kafka's
+// JSON; ConfigInfo, ConfigKeyInfo and ConfigValueInfo are its parts.
+type (
+	ConfigInfos     = connect.ConfigInfos
+	ConfigInfo      = connect.ConfigInfo
+	ConfigKeyInfo   = connect.ConfigKeyInfo
+	ConfigValueInfo = connect.ConfigValueInfo
+)
 
 // ConnectorOffsets is the body of GET /connectors/{name}/offsets and of
 // PATCH /connectors/{name}/offsets (KIP-875).

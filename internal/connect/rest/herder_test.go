@@ -400,12 +400,12 @@ func validate(config Config) (ConfigInfos, error) {
 			tasksValue.Errors = []string{"Invalid value " + *v + " for configuration tasks.max: Not a number of type INT"}
 		}
 	}
-	defaultTasks := "1"
+	defaultTasks, common := "1", "Common"
 	infos.Configs = []ConfigInfo{
 		{Definition: &ConfigKeyInfo{Name: connectorClassConfig, Type: "STRING", Required: true, Importance: "HIGH",
-			Group: "Common", OrderInGroup: 2, Width: "LONG", DisplayName: "Connector class"}, Value: classValue},
+			Group: &common, Order: 2, Width: "LONG", DisplayName: "Connector class"}, Value: classValue},
 		{Definition: &ConfigKeyInfo{Name: "tasks.max", Type: "INT", DefaultValue: &defaultTasks, Importance: "HIGH",
-			Group: "Common", OrderInGroup: 3, Width: "SHORT", DisplayName: "Tasks max"}, Value: tasksValue},
+			Group: &common, Order: 3, Width: "SHORT", DisplayName: "Tasks max"}, Value: tasksValue},
 	}
 	infos.ErrorCount = len(classValue.Errors) + len(tasksValue.Errors)
 	return infos, nil
