@@ -29,6 +29,7 @@ func ClientCommands() []Command {
 		{"user", "create, list and delete SCRAM users", User},
 		{"acl", "create, list and delete ACLs", ACL},
 		{"quota", "set and list client quotas of users, client ids and IPs", Quota},
+		{"connector", "list, create, pause, restart connectors of a Connect worker and their offsets", Connector},
 	}
 }
 

@@ -20,8 +20,8 @@ type Mode int8
 
 // The modes.
 const (
-	Standalone Mode = iota + 1
-	Distributed
+	ModeStandalone Mode = iota + 1
+	ModeDistributed
 )
 
 // Worker configuration keys, with Kafka Connect's names.
@@ -191,10 +191,10 @@ func ParseWorkerConfig(mode Mode, props map[string]string) (*WorkerConfig, error
 // checkMode requires the keys a mode cannot do without, as Kafka does.
 func (w *WorkerConfig) checkMode() error {
 	var missing []string
-	if w.Mode == Standalone && w.OffsetFile == "" {
+	if w.Mode == ModeStandalone && w.OffsetFile == "" {
 		missing = append(missing, keyOffsetFile)
 	}
-	if w.Mode == Distributed {
+	if w.Mode == ModeDistributed {
 		for k, v := range map[string]string{keyGroupID: w.GroupID, keyOffsetTopic: w.OffsetTopic,
 			keyConfigTopic: w.ConfigTopic, keyStatusTopic: w.StatusTopic} {
 			if v == "" {

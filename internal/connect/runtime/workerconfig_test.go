@@ -10,7 +10,7 @@ import (
 )
 
 func TestParseWorkerConfig(t *testing.T) {
-	w, err := ParseWorkerConfig(Distributed, map[string]string{
+	w, err := ParseWorkerConfig(ModeDistributed, map[string]string{
 		"bootstrap.servers": "a:9092, b:9092", "group.id": "connect-cluster",
 		"offset.storage.topic": "connect-offsets", "config.storage.topic": "connect-configs",
 		"status.storage.topic": "connect-status", "listeners": "http://0.0.0.0:18083",
@@ -38,12 +38,12 @@ func TestParseWorkerConfigErrors(t *testing.T) {
 		props map[string]string
 		want  string
 	}{
-		{"standalone without offsets file", Standalone, map[string]string{}, "offset.storage.file.filename"},
-		{"distributed without topics", Distributed, map[string]string{"group.id": "g"}, "config.storage.topic, offset.storage.topic, status.storage.topic"},
-		{"bad listener", Standalone, map[string]string{"offset.storage.file.filename": "f", "listeners": "ftp://x:1"}, `"ftp://x:1" is not http://host:port`},
-		{"bad number", Standalone, map[string]string{"offset.storage.file.filename": "f", "offset.flush.interval.ms": "soon"}, "offset.flush.interval.ms"},
-		{"bad exactly-once level", Standalone, map[string]string{"offset.storage.file.filename": "f", "exactly.once.source.support": "always"}, "exactly.once.source.support"},
-		{"bad security", Standalone, map[string]string{"offset.storage.file.filename": "f", "security.protocol": "TLS"}, "security.protocol"},
+		{"standalone without offsets file", ModeStandalone, map[string]string{}, "offset.storage.file.filename"},
+		{"distributed without topics", ModeDistributed, map[string]string{"group.id": "g"}, "config.storage.topic, offset.storage.topic, status.storage.topic"},
+		{"bad listener", ModeStandalone, map[string]string{"offset.storage.file.filename": "f", "listeners": "ftp://x:1"}, `"ftp://x:1" is not http://host:port`},
+		{"bad number", ModeStandalone, map[string]string{"offset.storage.file.filename": "f", "offset.flush.interval.ms": "soon"}, "offset.flush.interval.ms"},
+		{"bad exactly-once level", ModeStandalone, map[string]string{"offset.storage.file.filename": "f", "exactly.once.source.support": "always"}, "exactly.once.source.support"},
+		{"bad security", ModeStandalone, map[string]string{"offset.storage.file.filename": "f", "security.protocol": "TLS"}, "security.protocol"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseWorkerConfig(tt.mode, tt.props)

@@ -1,0 +1,236 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/connect"
+)
+
+// Target states of a connector, with Kafka's names in the config topic.
+const (
+	targetStarted = "STARTED"
+	targetPaused  = "PAUSED"
+	targetStopped = "STOPPED"
+)
+
+// connectorRun is one connector on this worker: its configuration and
+// target state, its Connector instance while it runs, and its tasks. Its
+// fields are guarded by the herder's mu; starting and stopping happen
+// under the herder's opMu, one operation at a time, so that a connector's
+// and its tasks' methods are never called concurrently by the herder.
+type connectorRun struct {
+	name   string
+	config map[string]string
+	plugin connect.Plugin
+	target string
+
+	state, trace string
+	conn         connect.Connector
+	taskConfigs  []map[string]string
+	tasks        []*taskRun
+}
+
+// taskRun is one task's goroutine and its last reported state.
+type taskRun struct {
+	id           TaskID
+	state, trace string
+	cancel       context.CancelFunc
+	done         chan struct{}
+	target       *targetState
+}
+
+// runEnv is what running connectors and tasks need from the herder.
+type runEnv struct {
+	worker   *WorkerConfig
+	offsets  offsetStore
+	baseOpts []kgo.Opt
+	logger   *slog.Logger
+	// mu guards the runs' states, which the task goroutines report.
+	mu *sync.Mutex
+	// reconfigure is called when a connector asks for new task configs,
+	// raised when it fails on its own (ConnectorContext.RaiseError).
+	reconfigure func(name string)
+	raised      func(name string, err error)
+	// transforms builds a connector's transformation chain for its
+	// source records; nil keeps records as they are.
+	transforms func(config map[string]string) (func(*connect.SourceRecord) (bool, error), error)
+}
+
+// start starts the connector and, unless it is stopped, its tasks.
+func (e *runEnv) start(ctx context.Context, run *connectorRun) {
+	if run.target == targetStopped {
+		e.setConnector(run, StateStopped, nil)
+		return
+	}
+	conn := run.plugin.New()
+	cctx := &connectorContext{env: e, name: run.name, reader: storeReader{store: e.offsets, connector: run.name}}
+	if err := conn.Start(cctx, run.config); err != nil {
+		e.setConnector(run, StateFailed, fmt.Errorf("starting connector %s: %w", run.name, err))
+		return
+	}
+	e.mu.Lock()
+	run.conn = conn
+	e.mu.Unlock()
+	configs, err := conn.TaskConfigs(tasksMax(run.config))
+	if err != nil {
+		e.setConnector(run, StateFailed, fmt.Errorf("connector %s: task configurations: %w", run.name, err))
+		return
+	}
+	state := StateRunning
+	if run.target == targetPaused {
+		state = StatePaused
+	}
+	e.setConnector(run, state, nil)
+	e.mu.Lock()
+	run.taskConfigs = configs
+	e.mu.Unlock()
+	for i, tc := range configs {
+		e.startTask(ctx, run, i, tc)
+	}
+}
+
+// startTask starts task i of run with its configuration.
+func (e *runEnv) startTask(ctx context.Context, run *connectorRun, i int, taskConfig map[string]string) {
+	t := &taskRun{id: TaskID{run.name, i}, state: StateUnassigned, done: make(chan struct{}), target: &targetState{}}
+	t.target.set(run.target == targetPaused)
+	e.mu.Lock()
+	run.tasks = append(run.tasks, t)
+	e.mu.Unlock()
+	report := func(state string, err error) { e.setTask(t, state, err) }
+	runner, err := e.newRunner(run, t, taskConfig, report)
+	if err != nil {
+		report(StateFailed, err)
+		close(t.done)
+		return
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	t.cancel = cancel
+	go func() {
+		defer close(t.done)
+		runner.run(tctx)
+	}()
+}
+
+// taskRunner is a source or sink task's loop.
+type taskRunner interface{ run(ctx context.Context) }
+
+// newRunner makes the loop of a task of run.
+func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]string, report func(string, error)) (taskRunner, error) {
+	conv, err := connectorConverters(e.worker, run.config)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", t.id, err)
+	}
+	switch conn := run.conn.(type) {
+	case connect.SourceConnector:
+		var transform func(*connect.SourceRecord) (bool, error)
+		if e.transforms != nil {
+			if transform, err = e.transforms(run.config); err != nil {
+				return nil, fmt.Errorf("task %s: %w", t.id, err)
+			}
+		}
+		producer, err := kgo.NewClient(append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))...)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: producer: %w", t.id, err)
+		}
+		return &closingRunner{taskRunner: &sourceTaskRunner{
+			id: t.id, task: conn.NewTask(), config: taskConfig, converters: conv, transform: transform,
+			producer: producer, offsets: e.offsets, flushEvery: e.worker.OffsetFlushInterval,
+			flushTimeout: e.worker.OffsetFlushTimeout, report: report, logger: e.logger, target: t.target,
+		}, close: producer.Close}, nil
+	default:
+		return nil, fmt.Errorf("task %s: %w: %s connectors cannot run on this worker yet", t.id, errors.ErrUnsupported, run.plugin.Type)
+	}
+}
+
+// clientOpts are a new client's options: the worker's own.
+func (e *runEnv) clientOpts() []kgo.Opt { return append([]kgo.Opt(nil), e.baseOpts...) }
+
+// closingRunner closes a task's clients once its loop returns.
+type closingRunner struct {
+	taskRunner
+	close func()
+}
+
+func (c *closingRunner) run(ctx context.Context) {
+	defer c.close()
+	c.taskRunner.run(ctx)
+}
+
+// stop stops run's tasks (each within task.shutdown.graceful.timeout.ms,
+// then abandoned with a warning, as Kafka does) and its connector.
+func (e *runEnv) stop(run *connectorRun) {
+	e.stopTasks(run)
+	e.mu.Lock()
+	conn := run.conn
+	run.conn = nil
+	e.mu.Unlock()
+	if conn != nil {
+		if err := conn.Stop(); err != nil {
+			e.logger.Warn("stopping connector", "connector", run.name, "err", err)
+		}
+	}
+}
+
+func (e *runEnv) stopTasks(run *connectorRun) {
+	e.mu.Lock()
+	tasks := run.tasks
+	run.tasks = nil
+	e.mu.Unlock()
+	for _, t := range tasks {
+		if t.cancel != nil {
+			t.cancel()
+		}
+	}
+	timer := time.NewTimer(e.worker.TaskShutdownTimeout)
+	defer timer.Stop()
+	for _, t := range tasks {
+		select {
+		case <-t.done:
+		case <-timer.C:
+			e.logger.Warn("task did not stop in time; abandoned", "task", t.id.String(), "timeout", e.worker.TaskShutdownTimeout)
+		}
+	}
+}
+
+func (e *runEnv) setConnector(run *connectorRun, state string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	run.state, run.trace = state, ""
+	if err != nil {
+		run.trace = err.Error()
+		e.logger.Error("connector failed", "connector", run.name, "err", err)
+	}
+}
+
+func (e *runEnv) setTask(t *taskRun, state string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t.state, t.trace = state, ""
+	if err != nil {
+		t.trace = err.Error()
+	}
+}
+
+// connectorContext is what a connector sees of the worker.
+type connectorContext struct {
+	env    *runEnv
+	name   string
+	reader connect.OffsetReader
+}
+
+func (c *connectorContext) RequestTaskReconfiguration() { c.env.reconfigure(c.name) }
+
+func (c *connectorContext) RaiseError(err error) { c.env.raised(c.name, err) }
+
+func (c *connectorContext) OffsetReader() connect.OffsetReader { return c.reader }
+
+// cloneConfig copies a configuration map.
+func cloneConfig(c map[string]string) map[string]string { return maps.Clone(c) }
