@@ -71,7 +71,9 @@ func (h *Standalone) SetTransforms(build func(config map[string]string) (func(*c
 // configurations, as connect-standalone.sh takes them) and serves until
 // ctx ends, then stops every connector and task.
 func (h *Standalone) Run(ctx context.Context, initial []map[string]string) error {
+	h.mu.Lock()
 	h.runCtx = ctx
+	h.mu.Unlock()
 	for _, config := range initial {
 		if _, _, err := h.PutConnectorConfig(ctx, config[keyName], config, "", false); err != nil {
 			return fmt.Errorf("connector %q: %w", config[keyName], err)
@@ -250,6 +252,8 @@ func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config
 // context is the context runs start under: Run's, or, before Run, the
 // caller's (tests that drive the herder without Run).
 func (h *Standalone) context(ctx context.Context) context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.runCtx != nil {
 		return h.runCtx
 	}
@@ -390,11 +394,12 @@ func (h *Standalone) reconfigure(name string) {
 		h.opMu.Lock()
 		defer h.opMu.Unlock()
 		run, err := h.run(name)
-		if err != nil || h.runCtx == nil || h.runCtx.Err() != nil {
+		runCtx := h.context(context.Background())
+		if err != nil || runCtx.Err() != nil {
 			return
 		}
 		h.env.stop(run)
-		h.env.start(h.runCtx, run)
+		h.env.start(runCtx, run)
 	}()
 }
 
