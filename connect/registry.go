@@ -15,9 +15,9 @@ var ErrUnknownPlugin = errors.New("connect: unknown plugin")
 // PluginType is the kind of a plugin, as GET /connector-plugins names it.
 type PluginType string
 
-// The plugin types of connectors. Converters and transforms, registered
-// later, will have Kafka's "converter", "header_converter",
-// "transformation" and "predicate".
+// The plugin types of connectors. Transformations and predicates have
+// theirs (see transform.go); converters, registered later, will have
+// Kafka's "converter" and "header_converter".
 const (
 	PluginSource PluginType = "source"
 	PluginSink   PluginType = "sink"
@@ -59,6 +59,9 @@ type Registry struct {
 		sync.RWMutex
 		byClass map[string]Plugin
 		byAlias map[string][]string // alias -> classes, several if ambiguous
+
+		transformations pluginSet[TransformationPlugin]
+		predicates      pluginSet[PredicatePlugin]
 	}
 }
 
