@@ -133,7 +133,10 @@ func validateConnectorConfig(reg *connect.Registry, config map[string]string) (c
 		return connect.NewConfigInfos(class, def, values), "", nil
 	}
 	conn := plugin.New()
-	def := commonConnectorDef(plugin.Type)
+	// The common keys, with those of the transformations and predicates
+	// the configuration names, each reported on its own key.
+	common := reg.EnrichConfigDef(commonConnectorDef(plugin.Type), config)
+	def := reg.EnrichConfigDef(commonConnectorDef(plugin.Type), config)
 	for _, k := range conn.Config().Keys() {
 		if _, ok := def.Key(k.Name); !ok {
 			def.Define(k)
@@ -141,7 +144,7 @@ func validateConnectorConfig(reg *connect.Registry, config map[string]string) (c
 	}
 	var values []connect.ConfigValue
 	if v, ok := conn.(connect.ConnectorValidator); ok {
-		values = mergeValues(commonConnectorDef(plugin.Type).Validate(config), v.Validate(config))
+		values = mergeValues(common.Validate(config), v.Validate(config))
 	} else {
 		values = def.Validate(config)
 	}

@@ -59,9 +59,8 @@ type runEnv struct {
 	// raised when it fails on its own (ConnectorContext.RaiseError).
 	reconfigure func(name string)
 	raised      func(name string, err error)
-	// transforms builds a connector's transformation chain for its
-	// source records; nil keeps records as they are.
-	transforms func(config map[string]string) (func(*connect.SourceRecord) (bool, error), error)
+	// registry makes the connectors' transformation chains.
+	registry *connect.Registry
 }
 
 // start starts the connector and, unless it is stopped, its tasks.
@@ -128,25 +127,54 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", t.id, err)
 	}
+	chain, err := e.registry.NewChain(run.config)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", t.id, err)
+	}
+	if chain.Len() == 0 {
+		chain = nil
+	}
 	switch conn := run.conn.(type) {
 	case connect.SourceConnector:
-		var transform func(*connect.SourceRecord) (bool, error)
-		if e.transforms != nil {
-			if transform, err = e.transforms(run.config); err != nil {
-				return nil, fmt.Errorf("task %s: %w", t.id, err)
-			}
-		}
 		producer, err := kgo.NewClient(append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))...)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: producer: %w", t.id, err)
 		}
-		return &closingRunner{taskRunner: &sourceTaskRunner{
-			id: t.id, task: conn.NewTask(), config: taskConfig, converters: conv, transform: transform,
+		r := &sourceTaskRunner{
+			id: t.id, task: conn.NewTask(), config: taskConfig, converters: conv,
 			producer: producer, offsets: e.offsets, flushEvery: e.worker.OffsetFlushInterval,
 			flushTimeout: e.worker.OffsetFlushTimeout, report: report, logger: e.logger, target: t.target,
-		}, close: producer.Close}, nil
-	default:
-		return nil, fmt.Errorf("task %s: %w: %s connectors cannot run on this worker yet", t.id, errors.ErrUnsupported, run.plugin.Type)
+		}
+		if chain != nil {
+			r.transform = func(rec *connect.SourceRecord) (bool, error) {
+				out, keep, err := chain.ApplySource(*rec)
+				*rec = out
+				return keep, err
+			}
+		}
+		return &closingRunner{taskRunner: r, close: func() { producer.Close(); closeChain(chain) }}, nil
+	case connect.SinkConnector:
+		r := &sinkTaskRunner{
+			id: t.id, task: conn.NewTask(), config: taskConfig, connectorConfig: run.config, converters: conv,
+			consumerOpts: e.clientOpts(), producerOpts: e.clientOpts(), flushEvery: e.worker.OffsetFlushInterval,
+			report: report, logger: e.logger, target: t.target,
+		}
+		if chain != nil {
+			r.transform = func(rec *connect.SinkRecord) (bool, error) {
+				out, keep, err := chain.ApplySink(*rec)
+				*rec = out
+				return keep, err
+			}
+		}
+		return &closingRunner{taskRunner: r, close: func() { closeChain(chain) }}, nil
+	}
+	closeChain(chain)
+	return nil, fmt.Errorf("task %s: %w: %T is neither a source nor a sink connector", t.id, errors.ErrUnsupported, run.conn)
+}
+
+func closeChain(c *connect.Chain) {
+	if c != nil {
+		_ = c.Close()
 	}
 }
 

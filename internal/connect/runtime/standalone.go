@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/connect"
+	"github.com/fjordhq/fjord/connect/converters"
 	"github.com/fjordhq/fjord/internal/connect/rest"
 )
 
@@ -58,13 +59,8 @@ func NewStandalone(worker *WorkerConfig, registry *connect.Registry, logger *slo
 		admin: kadm.NewClient(adminClient), ready: make(chan struct{}), connectors: map[string]*connectorRun{},
 	}
 	h.env = &runEnv{worker: worker, offsets: offsets, baseOpts: opts, logger: logger, mu: &h.mu,
-		reconfigure: h.reconfigure, raised: h.raised}
+		reconfigure: h.reconfigure, raised: h.raised, registry: registry}
 	return h, nil
-}
-
-// SetTransforms sets how a connector's transformation chain is built.
-func (h *Standalone) SetTransforms(build func(config map[string]string) (func(*connect.SourceRecord) (bool, error), error)) {
-	h.env.transforms = build
 }
 
 // Run starts the connectors created before it (with the given initial
@@ -424,8 +420,13 @@ func (h *Standalone) ResetConnectorActiveTopics(_ context.Context, name string) 
 
 func (h *Standalone) ConnectorPlugins(context.Context) ([]rest.PluginInfo, error) {
 	var out []rest.PluginInfo
-	for _, p := range h.registry.Plugins() {
-		out = append(out, rest.PluginInfo{Class: p.Class, Type: rest.PluginType(p.Type), Version: p.Version})
+	for _, list := range [][]connect.PluginInfo{h.registry.Plugins(), h.registry.Transformations(), h.registry.Predicates()} {
+		for _, p := range list {
+			out = append(out, rest.PluginInfo{Class: p.Class, Type: rest.PluginType(p.Type), Version: p.Version})
+		}
+	}
+	for _, class := range []string{converters.JSONConverterClass, converters.StringConverterClass, converters.ByteArrayConverterClass} {
+		out = append(out, rest.PluginInfo{Class: class, Type: rest.PluginTypeConverter})
 	}
 	return out, nil
 }

@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjordhq/fjord/internal/fjordtest"
+)
+
+// connectWorker is a `fjord connect standalone` process and its REST API.
+type connectWorker struct {
+	t      *testing.T
+	url    string
+	cmd    *exec.Cmd
+	output *lockedBuffer
+}
+
+// startConnectWorker runs `fjord connect standalone` against addr with
+// worker properties extra over the test's defaults, and waits until its
+// REST API answers GET /health.
+func startConnectWorker(t *testing.T, ctx context.Context, addr string, extra map[string]string) *connectWorker {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	restAddr := ln.Addr().String()
+	ln.Close()
+	props := map[string]string{
+		"bootstrap.servers":            addr,
+		"offset.storage.file.filename": filepath.Join(t.TempDir(), "connect.offsets"),
+		"offset.flush.interval.ms":     "200",
+		"listeners":                    "http://" + restAddr,
+		"key.converter":                "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":              "org.apache.kafka.connect.storage.StringConverter",
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
+	}
+	path := filepath.Join(t.TempDir(), "worker.properties")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := &connectWorker{t: t, url: "http://" + restAddr, output: &lockedBuffer{}}
+	w.cmd = exec.Command(fjordtest.Binary(t), "connect", "standalone", path)
+	w.cmd.Stdout, w.cmd.Stderr = w.output, w.output
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.stop)
+	eventually(t, ctx, "connect worker healthy", func() (bool, string) {
+		status, _ := w.call(http.MethodGet, "/health", nil)
+		return status == http.StatusOK, lastBytes(w.output.String(), 2048)
+	})
+	return w
+}
+
+// stop ends the worker with SIGTERM and waits for it.
+func (w *connectWorker) stop() {
+	if w.cmd.ProcessState != nil {
+		return
+	}
+	_ = w.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = w.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = w.cmd.Process.Kill()
+		<-done
+	}
+	if w.t.Failed() {
+		w.t.Logf("connect worker output:\n%s", lastBytes(w.output.String(), 8192))
+	}
+}
+
+// call sends a REST request and returns the status and the decoded body.
+func (w *connectWorker) call(method, path string, body any) (int, map[string]any) {
+	var reader io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		reader = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, w.url+path, reader)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, map[string]any{"error": err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if json.Unmarshal(b, &out) != nil {
+		out["raw"] = string(b)
+	}
+	return resp.StatusCode, out
+}
+
+// expect fails the test unless the request answers status.
+func (w *connectWorker) expect(status int, method, path string, body any) map[string]any {
+	w.t.Helper()
+	got, out := w.call(method, path, body)
+	if got != status {
+		w.t.Fatalf("%s %s: %d %v, want %d", method, path, got, out, status)
+	}
+	return out
+}
+
+// waitRunning waits until a connector and its tasks report state.
+func (w *connectWorker) waitState(ctx context.Context, name, state string) {
+	w.t.Helper()
+	eventually(w.t, ctx, name+" "+state, func() (bool, string) {
+		_, out := w.call(http.MethodGet, "/connectors/"+name+"/status", nil)
+		conn, _ := out["connector"].(map[string]any)
+		tasks, _ := out["tasks"].([]any)
+		ok := conn != nil && conn["state"] == state && len(tasks) > 0
+		for _, task := range tasks {
+			ok = ok && task.(map[string]any)["state"] == state
+		}
+		return ok, fmt.Sprint(out)
+	})
+}
+
+// TestConnectFileSourceToSink runs `fjord connect standalone` with Kafka's
+// file connectors: lines appended to a file reach a topic (read with
+// franz-go, sarama and kcat), a file sink copies the topic to another
+// file, and after the source is stopped and its offset rewound with PATCH
+// /offsets, the rewound lines are written again once it resumes.
+func TestConnectFileSourceToSink(t *testing.T) {
+	srv := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, srv.Addr)
+	createTopic(t, ctx, adm, "lines", 1, nil)
+	w := startConnectWorker(t, ctx, srv.Addr, nil)
+	dir := t.TempDir()
+	input, output := filepath.Join(dir, "input.txt"), filepath.Join(dir, "output.txt")
+	var lines []string
+	for i := range 50 {
+		lines = append(lines, fmt.Sprintf("line-%03d", i))
+	}
+	if err := os.WriteFile(input, []byte(strings.Join(lines[:30], "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "lines-in",
+		"config": map[string]string{"connector.class": "FileStreamSource", "file": input, "topic": "lines"}})
+	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "lines-out",
+		"config": map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "file": output, "topics": "lines"}})
+	w.waitState(ctx, "lines-in", "RUNNING")
+	// The source follows the file as it grows.
+	appendFile(t, input, strings.Join(lines[30:], "\n")+"\n")
+	checkLines(t, ctx, srv.Addr, "lines", lines)
+	eventually(t, ctx, "sink file complete", func() (bool, string) {
+		b, _ := os.ReadFile(output)
+		return string(b) == strings.Join(lines, "\n")+"\n", fmt.Sprintf("%d bytes", len(b))
+	})
+
+	// Stop, rewind to the start of line 40 (each line is 9 bytes), resume.
+	w.expect(http.StatusNoContent, http.MethodPut, "/connectors/lines-in/stop", nil)
+	w.expect(http.StatusOK, http.MethodPatch, "/connectors/lines-in/offsets", map[string]any{"offsets": []any{
+		map[string]any{"partition": map[string]any{"filename": input}, "offset": map[string]any{"position": 40 * 9}}}})
+	w.expect(http.StatusAccepted, http.MethodPut, "/connectors/lines-in/resume", nil)
+	w.waitState(ctx, "lines-in", "RUNNING")
+	checkLines(t, ctx, srv.Addr, "lines", append(slices.Clone(lines), lines[40:]...))
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLines reads topic with franz-go, sarama and kcat and requires the
+// values to be want, in order.
+func checkLines(t *testing.T, ctx context.Context, addr, topic string, want []string) {
+	t.Helper()
+	values := func(recs []rec) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.Value)
+		}
+		return out
+	}
+	if got := values(consumeKgo(t, ctx, addr, topic, len(want))); !slices.Equal(got, want) {
+		t.Fatalf("franz-go read %v, want %v", got, want)
+	}
+	if got := values(consumeSarama(t, ctx, addr, topic)); !slices.Equal(got, want) {
+		t.Fatalf("sarama read %v, want %v", got, want)
+	}
+	if got := values(consumeKcat(t, ctx, addr, topic)); !slices.Equal(got, want) {
+		t.Fatalf("kcat read %v, want %v", got, want)
+	}
+}
