@@ -57,8 +57,19 @@
 //		New:   func() connect.Connector { return &CounterConnector{} },
 //	})
 //
-// The worker that takes the registry is to come; the runnable example
+// Package worker (github.com/fjordhq/fjord/connect/worker) takes the
+// registry and runs the worker: `fjord connect` is that package with
+// fjord's built-in connectors (package file, and more to come) and Kafka's
+// single message transforms (package transforms). The runnable example
 // shows a connector run by hand.
+//
+// # Transformations
+//
+// Transformations and Predicates (Kafka's single message transforms) see a
+// Record, the part of a SourceRecord or SinkRecord they may change; the
+// worker builds a connector's Chain from its "transforms" and "predicates"
+// configuration (Registry.NewChain) and validates their keys with the
+// connector's (Registry.EnrichConfigDef).
 //
 // # Concurrency
 //
