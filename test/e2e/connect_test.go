@@ -177,6 +177,17 @@ func TestConnectFileSourceToSink(t *testing.T) {
 		return string(b) == strings.Join(lines, "\n")+"\n", fmt.Sprintf("%d bytes", len(b))
 	})
 
+	// The CLI reads the same REST API.
+	list := fjordCLI(t, ctx, "connector", "list", "--url", w.url)
+	for _, want := range []string{"lines-in  source  RUNNING  RUNNING", "lines-out  sink    RUNNING  RUNNING"} {
+		if !strings.Contains(strings.Join(strings.Fields(list), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("fjord connector list:\n%s\nwant a line %q", list, want)
+		}
+	}
+	if status := fjordCLI(t, ctx, "connector", "status", "lines-in", "--url", w.url); !strings.Contains(status, `"state": "RUNNING"`) {
+		t.Errorf("fjord connector status:\n%s", status)
+	}
+
 	// Stop, rewind to the start of line 40 (each line is 9 bytes), resume.
 	w.expect(http.StatusNoContent, http.MethodPut, "/connectors/lines-in/stop", nil)
 	w.expect(http.StatusOK, http.MethodPatch, "/connectors/lines-in/offsets", map[string]any{"offsets": []any{
@@ -218,4 +229,18 @@ func checkLines(t *testing.T, ctx context.Context, addr, topic string, want []st
 	if got := values(consumeKcat(t, ctx, addr, topic)); !slices.Equal(got, want) {
 		t.Fatalf("kcat read %v, want %v", got, want)
 	}
+}
+
+// fjordCLI runs the fjord binary with args and returns its standard
+// output, failing the test on a non-zero exit.
+func fjordCLI(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, fjordtest.Binary(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fjord %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
 }
