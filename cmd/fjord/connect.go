@@ -8,6 +8,7 @@ import (
 
 	"github.com/fjordhq/fjord/connect"
 	"github.com/fjordhq/fjord/connect/file"
+	"github.com/fjordhq/fjord/connect/postgres"
 	"github.com/fjordhq/fjord/connect/transforms"
 	"github.com/fjordhq/fjord/connect/worker"
 	"github.com/fjordhq/fjord/internal/cli"
@@ -37,7 +38,7 @@ func connectCommand() cli.Command {
 // builtinRegistry holds the connectors and transforms fjord ships.
 func builtinRegistry() (*connect.Registry, error) {
 	reg := connect.NewRegistry()
-	if err := errors.Join(file.Register(reg), transforms.Register(reg)); err != nil {
+	if err := errors.Join(file.Register(reg), postgres.Register(reg), transforms.Register(reg)); err != nil {
 		return nil, fmt.Errorf("registering the built-in connectors: %w", err)
 	}
 	return reg, nil

@@ -17,7 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/fjordhq/fjord/internal/fjordtest"
+	"github.com/fjordhq/fjord/internal/pgtest"
 )
 
 // connectWorker is a `fjord connect standalone` process and its REST API.
@@ -243,4 +247,61 @@ func fjordCLI(t *testing.T, ctx context.Context, args ...string) string {
 		t.Fatalf("fjord %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
+}
+
+// TestConnectPostgresSink runs the PostgreSQL sink in `fjord connect`
+// against a real PostgreSQL: JSON records with schemas produced with
+// franz-go are upserted by key into a table the connector creates, and
+// tombstones delete rows; the table ends equal to the last value of each
+// key.
+func TestConnectPostgresSink(t *testing.T) {
+	pg := pgtest.Start(t)
+	srv := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	adm := newAdmin(t, srv.Addr)
+	createTopic(t, ctx, adm, "accounts", 3, nil)
+	w := startConnectWorker(t, ctx, srv.Addr, nil)
+	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "accounts-out", "config": map[string]string{
+		"connector.class": "PostgresSink", "topics": "accounts", "connection.url": pg.DSN, "tasks.max": "2",
+		"insert.mode": "upsert", "pk.mode": "record_key", "pk.fields": "id", "delete.enabled": "true", "auto.create": "true",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true",
+	}})
+	producer := newKgo(t, srv.Addr)
+	model := map[string]string{}
+	const schema = `{"type":"struct","optional":false,"fields":[{"field":"owner","type":"string","optional":false},{"field":"balance","type":"int64","optional":false}]}`
+	for i := range 300 {
+		key := fmt.Sprintf("acct-%02d", i%40)
+		r := &kgo.Record{Topic: "accounts", Key: []byte(key)}
+		if i%7 == 3 {
+			delete(model, key) // a tombstone
+		} else {
+			r.Value = fmt.Appendf(nil, `{"schema":%s,"payload":{"owner":"owner-%d","balance":%d}}`, schema, i, i*10)
+			model[key] = fmt.Sprintf("owner-%d/%d", i, i*10)
+		}
+		if err := producer.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	eventually(t, ctx, "table equals the model", func() (bool, string) {
+		rows, err := conn.Query(ctx, `SELECT id, owner, balance FROM accounts`)
+		if err != nil {
+			return false, err.Error()
+		}
+		got := map[string]string{}
+		for rows.Next() {
+			var id, owner string
+			var balance int64
+			if err := rows.Scan(&id, &owner, &balance); err != nil {
+				return false, err.Error()
+			}
+			got[id] = fmt.Sprintf("%s/%d", owner, balance)
+		}
+		return maps.Equal(got, model), fmt.Sprintf("%d rows, model %d", len(got), len(model))
+	})
+	w.waitState(ctx, "accounts-out", "RUNNING")
 }
