@@ -8,6 +8,7 @@ import (
 
 	"github.com/fjordhq/fjord/connect"
 	"github.com/fjordhq/fjord/connect/file"
+	"github.com/fjordhq/fjord/connect/httpsink"
 	"github.com/fjordhq/fjord/connect/postgres"
 	"github.com/fjordhq/fjord/connect/transforms"
 	"github.com/fjordhq/fjord/connect/worker"
@@ -38,7 +39,7 @@ func connectCommand() cli.Command {
 // builtinRegistry holds the connectors and transforms fjord ships.
 func builtinRegistry() (*connect.Registry, error) {
 	reg := connect.NewRegistry()
-	if err := errors.Join(file.Register(reg), postgres.Register(reg), transforms.Register(reg)); err != nil {
+	if err := errors.Join(file.Register(reg), postgres.Register(reg), httpsink.Register(reg), transforms.Register(reg)); err != nil {
 		return nil, fmt.Errorf("registering the built-in connectors: %w", err)
 	}
 	return reg, nil

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"maps"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -67,6 +68,31 @@ func TestOffsetKeyIsKafkas(t *testing.T) {
 	for _, bad := range []string{`{}`, `["a"]`, `[1,{}]`, `["a",[]]`, `[`} {
 		if _, _, err := decodeOffsetKey([]byte(bad)); err == nil {
 			t.Errorf("%s decoded", bad)
+		}
+	}
+}
+
+// TestPartitionIDTellsPartitionsApart: equal partitions share an id, and
+// partitions that differ in any key, value or type do not.
+func TestPartitionIDTellsPartitionsApart(t *testing.T) {
+	parts := []map[string]any{
+		{"file": "a"}, {"file": "b"}, {"file": "a", "line": int64(1)}, {"file": "a", "line": int64(2)},
+		{"file": "a", "line": "1"}, {"file": "a:1"}, {"fil": "ea"}, {"file": nil}, {"file": true},
+		{"file": 1.5}, {"a": "b", "c": "d"}, {"a": "b c", "d": ""}, {},
+	}
+	seen := map[string]int{}
+	for i, p := range parts {
+		id, err := partitionID(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, ok := seen[id]; ok {
+			t.Errorf("partitions %v and %v share id %q", parts[j], p, id)
+		}
+		seen[id] = i
+		again, _ := partitionID(map[string]any(maps.Clone(p)))
+		if again != id {
+			t.Errorf("%v: id %q then %q", p, id, again)
 		}
 	}
 }
