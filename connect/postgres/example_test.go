@@ -36,7 +36,7 @@ func Example() {
 	config["pk.mode"] = "none"
 	printProblems(sink.New().(connect.ConnectorValidator).Validate(config))
 	// Output:
-	// [{io.fjord.connect.postgres.PostgresSinkConnector sink 0.1.0} {io.fjord.connect.postgres.PostgresSourceConnector source 0.1.0}]
+	// [{io.fjord.connect.postgres.PostgresCdcSourceConnector source 0.1.0} {io.fjord.connect.postgres.PostgresSinkConnector sink 0.1.0} {io.fjord.connect.postgres.PostgresSourceConnector source 0.1.0}]
 	// no problems
 	// insert.mode: insert.mode=upsert needs a primary key: set pk.mode to record_key or record_value
 	// delete.enabled: delete.enabled=true needs pk.mode=record_key: a tombstone carries only its key

@@ -21,5 +21,6 @@ func Register(r *connect.Registry) error {
 	return errors.Join(
 		r.Register(connect.Plugin{Class: SinkClass, New: func() connect.Connector { return &PostgresSinkConnector{} }}),
 		r.Register(connect.Plugin{Class: SourceClass, New: func() connect.Connector { return &PostgresSourceConnector{} }}),
+		r.Register(connect.Plugin{Class: CdcSourceClass, New: func() connect.Connector { return &PostgresCdcSourceConnector{} }}),
 	)
 }
