@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -304,4 +305,92 @@ func TestConnectPostgresSink(t *testing.T) {
 		return maps.Equal(got, model), fmt.Sprintf("%d rows, model %d", len(got), len(model))
 	})
 	w.waitState(ctx, "accounts-out", "RUNNING")
+}
+
+// TestConnectPostgresCDCToSink is Connect's acceptance 2 through `fjord
+// connect`: rows inserted, updated and deleted in a PostgreSQL table reach
+// a topic through the change data capture source (logical replication,
+// pgoutput), and the PostgreSQL sink copies the topic into another table,
+// which ends equal to the source table.
+func TestConnectPostgresCDCToSink(t *testing.T) {
+	pg := pgtest.Start(t)
+	srv := startServer(t, nil)
+	ctx := testContext(t, testTimeout)
+	createTopic(t, ctx, newAdmin(t, srv.Addr), "cdc-public.items", 1, nil)
+	conn, err := pgx.Connect(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL, qty bigint NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	jsonConverters := map[string]string{"key.converter": "org.apache.kafka.connect.json.JsonConverter",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter"}
+	w := startConnectWorker(t, ctx, srv.Addr, jsonConverters)
+	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "items-cdc", "config": map[string]string{
+		"connector.class": "PostgresCdcSource", "connection.url": pg.DSN, "table.include.list": "public.items", "topic.prefix": "cdc-"}})
+	w.waitState(ctx, "items-cdc", "RUNNING")
+	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "items-copy", "config": map[string]string{
+		"connector.class": "PostgresSink", "connection.url": pg.DSN, "topics": "cdc-public.items", "table.name.format": "items_copy",
+		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true", "auto.create": "true"}})
+	// The slot must exist before the changes, or the first ones are not
+	// captured: wait until the source created it.
+	eventually(t, ctx, "replication slot created", func() (bool, string) {
+		var n int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&n)
+		return err == nil && n > 0, fmt.Sprint(err)
+	})
+	rng := rand.New(rand.NewPCG(17, 1))
+	for txn := range 40 {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 1 + rng.IntN(5) {
+			id := rng.IntN(25)
+			var sql string
+			switch rng.IntN(4) {
+			case 0:
+				sql = fmt.Sprintf("DELETE FROM items WHERE id = %d", id)
+			default:
+				sql = fmt.Sprintf("INSERT INTO items VALUES (%d, 'item-%d-%d', %d) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty",
+					id, id, txn, rng.IntN(1000))
+			}
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	table := func(name string) (map[int32]string, error) {
+		rows, err := conn.Query(ctx, "SELECT id, name, qty FROM "+name)
+		if err != nil {
+			return nil, err
+		}
+		out := map[int32]string{}
+		for rows.Next() {
+			var id int32
+			var item string
+			var qty int64
+			if err := rows.Scan(&id, &item, &qty); err != nil {
+				return nil, err
+			}
+			out[id] = fmt.Sprintf("%s/%d", item, qty)
+		}
+		return out, rows.Err()
+	}
+	want, err := table("items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "the copy equals the source table", func() (bool, string) {
+		got, err := table("items_copy")
+		if err != nil {
+			return false, err.Error()
+		}
+		return maps.Equal(got, want), fmt.Sprintf("copy %d rows, source %d", len(got), len(want))
+	})
 }
