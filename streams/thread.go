@@ -126,11 +126,19 @@ func (th *streamThread) run(ctx context.Context) (err error) {
 func (th *streamThread) step(ctx context.Context, fetches kgo.Fetches) error {
 	th.stateMu.Lock()
 	defer th.stateMu.Unlock()
-	if err := th.applyEvents(ctx); err != nil {
+	revoked, err := th.applyEvents(ctx)
+	if err != nil {
 		return err
 	}
 	if err := fetchError(fetches); err != nil {
 		return err
+	}
+	if revoked && th.eos {
+		// The revocation's abort rewound the consumer to the committed
+		// offsets (see revoke), so the next polls return these records
+		// again, whichever generation polled them: processed now too,
+		// they would be processed twice.
+		fetches = nil
 	}
 	if err := th.beginTransaction(); err != nil {
 		return err
@@ -203,32 +211,25 @@ func (th *streamThread) beginTransaction() error {
 
 // applyEvents follows the group: revoked partitions close their tasks with
 // their uncommitted work thrown away (the group's committed offsets are
-// where the next owner starts), assigned ones make and restore tasks.
-func (th *streamThread) applyEvents(ctx context.Context) error {
+// where the next owner starts), assigned ones make and restore tasks. It
+// reports whether it applied a revocation.
+func (th *streamThread) applyEvents(ctx context.Context) (revoked bool, err error) {
 	events := th.takeEvents()
 	for _, ev := range events {
 		if ev.revoked {
-			if err := th.abortWork(ctx); err != nil {
-				return err
+			if err := th.revoke(ctx); err != nil {
+				return revoked, err
 			}
-			if err := th.closeTasks(false); err != nil {
-				return err
-			}
-			// Standbys close too, so that every task directory this thread
-			// held is free for whichever thread the new assignment picks.
-			if err := th.closeStandbys(); err != nil {
-				return err
-			}
-			th.setAssigned(nil)
+			revoked = true
 			continue
 		}
 		th.setAssigned(ev.assigned)
 		began, restored := th.app.now(), th.restorer.restoredBytes
 		if err := th.setStandbys(ctx, ev.standby, ev.assigned); err != nil {
-			return err
+			return revoked, err
 		}
 		if err := th.openTasks(ctx); err != nil {
-			return err
+			return revoked, err
 		}
 		th.app.logf("streams: %s runs tasks %v, standbys %v; restored %d bytes in %v",
 			th.name(), ev.assigned, ev.standby, th.restorer.restoredBytes-restored, th.app.now().Sub(began).Round(time.Millisecond))
@@ -236,6 +237,33 @@ func (th *streamThread) applyEvents(ctx context.Context) error {
 	if len(events) > 0 && !events[len(events)-1].revoked {
 		th.settled()
 	}
+	return revoked, nil
+}
+
+// revoke throws away the work since the last commit and closes every task
+// and standby. Under exactly-once it always ends a transaction with an
+// abort, beginning one if none is open (an idle thread keeps one open, a
+// thread that just committed has none): the session's abort is what
+// rewinds the consumer to the committed offsets, under the session's lock
+// against a concurrent revocation, so that the new generation starts from
+// the committed offsets however far the consumer had read. The caller must
+// then drop the records it polled before (see step): they come again.
+func (th *streamThread) revoke(ctx context.Context) error {
+	if err := th.beginTransaction(); err != nil {
+		return err
+	}
+	if err := th.abortWork(ctx); err != nil {
+		return err
+	}
+	if err := th.closeTasks(false); err != nil {
+		return err
+	}
+	// Standbys close too, so that every task directory this thread held
+	// is free for whichever thread the new assignment picks.
+	if err := th.closeStandbys(); err != nil {
+		return err
+	}
+	th.setAssigned(nil)
 	return nil
 }
 
@@ -386,7 +414,8 @@ func (th *streamThread) commitInputs(ctx context.Context) (bool, error) {
 			// offset commit as a broker without KIP-447 and holds the
 			// session's lock for 500 ms after End, so an idle thread
 			// would stall that long in each commit, holding stateMu,
-			// and every interactive query would wait for it.
+			// and every interactive query would wait for it. A
+			// revocation ends it (see revoke).
 			return true, nil
 		}
 		th.inTxn = false
