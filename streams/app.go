@@ -255,6 +255,17 @@ func (a *App) startThread(ctx context.Context, index int) error {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
+		if taskMigrated(err) {
+			// As Kafka Streams' TaskMigratedException: the thread's
+			// tasks went elsewhere while it worked, its uncommitted work
+			// is thrown away, and a new thread (with a new producer
+			// epoch) rejoins. Not an application error, so the handler
+			// is not asked.
+			a.logf("streams: %s was fenced, its tasks migrated; starting it again: %v", th.name(), err)
+			if err := a.startThread(ctx, index); err == nil {
+				return
+			}
+		}
 		a.logf("streams: %s failed: %v", th.name(), err)
 		if a.onError(err) == ReplaceThread {
 			if err := a.startThread(ctx, index); err == nil {

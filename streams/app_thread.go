@@ -2,9 +2,11 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/streams/internal/assign"
@@ -71,6 +73,14 @@ func (a *App) newThread(ctx context.Context, index int) (*streamThread, error) {
 	th.env = &env
 	th.restorer = newRestorer(a.optsFor(roleRestoreConsumer), a.admin, th.eos, a.logf)
 	return th, nil
+}
+
+// taskMigrated tells the errors by which a newer producer with the
+// thread's transactional id, or the coordinator's abort of a transaction
+// that outlived transaction.timeout.ms, fenced the thread: its work since
+// the last commit is void and its tasks may already run elsewhere.
+func taskMigrated(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
 }
 
 // close leaves the group and closes the thread's clients.

@@ -130,7 +130,7 @@ func (th *streamThread) step(ctx context.Context, fetches kgo.Fetches) error {
 	if err != nil {
 		return err
 	}
-	if err := fetchError(fetches); err != nil {
+	if err := th.fetchError(fetches); err != nil {
 		return err
 	}
 	if revoked && th.eos {
@@ -186,10 +186,20 @@ func (th *streamThread) poll(ctx context.Context) kgo.Fetches {
 // and rebalances (Kafka's max.poll.records default).
 const maxPollRecords = 500
 
-func fetchError(fetches kgo.Fetches) error {
+// fetchError returns the errors of a poll that end the thread. franz-go's
+// informational ones do not: a lost group session (the partitions-lost
+// callback has already queued the revocation, and the client rejoins by
+// itself) and data loss (the client resets and goes on); they are logged.
+func (th *streamThread) fetchError(fetches kgo.Fetches) error {
 	var errs []error
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		var session *kgo.ErrGroupSession
+		var loss *kgo.ErrDataLoss
+		if errors.As(err, &session) || errors.As(err, &loss) {
+			th.app.logf("streams: %s: %v", th.name(), err)
 			return
 		}
 		errs = append(errs, fmt.Errorf("streams: fetch %s-%d: %w", topic, partition, err))
