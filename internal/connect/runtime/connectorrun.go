@@ -65,15 +65,31 @@ type runEnv struct {
 
 // start starts the connector and, unless it is stopped, its tasks.
 func (e *runEnv) start(ctx context.Context, run *connectorRun) {
+	configs, ok := e.startConnector(run)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	run.taskConfigs = configs
+	e.mu.Unlock()
+	for i, tc := range configs {
+		e.startTask(ctx, run, i, tc)
+	}
+}
+
+// startConnector starts the connector instance of run, unless it is
+// stopped, and returns the task configurations it generates; false when
+// it is stopped or failed (its state says which).
+func (e *runEnv) startConnector(run *connectorRun) ([]map[string]string, bool) {
 	if run.target == targetStopped {
 		e.setConnector(run, StateStopped, nil)
-		return
+		return nil, false
 	}
 	conn := run.plugin.New()
 	cctx := &connectorContext{env: e, name: run.name, reader: storeReader{store: e.offsets, connector: run.name}}
 	if err := conn.Start(cctx, run.config); err != nil {
 		e.setConnector(run, StateFailed, fmt.Errorf("starting connector %s: %w", run.name, err))
-		return
+		return nil, false
 	}
 	e.mu.Lock()
 	run.conn = conn
@@ -81,19 +97,14 @@ func (e *runEnv) start(ctx context.Context, run *connectorRun) {
 	configs, err := conn.TaskConfigs(tasksMax(run.config))
 	if err != nil {
 		e.setConnector(run, StateFailed, fmt.Errorf("connector %s: task configurations: %w", run.name, err))
-		return
+		return nil, false
 	}
 	state := StateRunning
 	if run.target == targetPaused {
 		state = StatePaused
 	}
 	e.setConnector(run, state, nil)
-	e.mu.Lock()
-	run.taskConfigs = configs
-	e.mu.Unlock()
-	for i, tc := range configs {
-		e.startTask(ctx, run, i, tc)
-	}
+	return configs, true
 }
 
 // startTask starts task i of run with its configuration.
@@ -196,6 +207,11 @@ func (c *closingRunner) run(ctx context.Context) {
 // then abandoned with a warning, as Kafka does) and its connector.
 func (e *runEnv) stop(run *connectorRun) {
 	e.stopTasks(run)
+	e.stopConnector(run)
+}
+
+// stopConnector stops run's connector instance, if it runs.
+func (e *runEnv) stopConnector(run *connectorRun) {
 	e.mu.Lock()
 	conn := run.conn
 	run.conn = nil
