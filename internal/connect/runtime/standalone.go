@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/connect"
-	"github.com/fjordhq/fjord/connect/converters"
 	"github.com/fjordhq/fjord/internal/connect/rest"
 )
 
@@ -23,10 +22,7 @@ import (
 // offsets live in offset.storage.file.filename; every connector and task
 // runs in this process.
 type Standalone struct {
-	env      *runEnv
-	registry *connect.Registry
-	workerID string
-	admin    *kadm.Client
+	herderBase
 
 	ready chan struct{}
 	// runCtx is the context connectors and tasks run under, set by Run.
@@ -55,8 +51,8 @@ func NewStandalone(worker *WorkerConfig, registry *connect.Registry, logger *slo
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
 	h := &Standalone{
-		registry: registry, workerID: strings.TrimPrefix(strings.TrimPrefix(worker.AdvertisedURL, "http://"), "https://"),
-		admin: kadm.NewClient(adminClient), ready: make(chan struct{}), connectors: map[string]*connectorRun{},
+		herderBase: herderBase{registry: registry, workerID: workerID(worker), admin: kadm.NewClient(adminClient)},
+		ready:      make(chan struct{}), connectors: map[string]*connectorRun{},
 	}
 	h.env = &runEnv{worker: worker, offsets: offsets, baseOpts: opts, logger: logger, mu: &h.mu,
 		reconfigure: h.reconfigure, raised: h.raised, registry: registry}
@@ -103,14 +99,6 @@ func (h *Standalone) run(name string) (*connectorRun, error) {
 	return nil, rest.NotFoundf("Connector %s not found", name)
 }
 
-func (h *Standalone) KafkaClusterID(ctx context.Context) (string, error) {
-	md, err := h.admin.BrokerMetadata(ctx)
-	if err != nil {
-		return "", fmt.Errorf("cluster id: %w", err)
-	}
-	return md.Cluster, nil
-}
-
 func (h *Standalone) HealthCheck(ctx context.Context) error {
 	select {
 	case <-h.ready:
@@ -142,16 +130,6 @@ func (h *Standalone) infoLocked(run *connectorRun) rest.ConnectorInfo {
 		info.Tasks = append(info.Tasks, rest.ConnectorTaskID{Connector: run.name, Task: i})
 	}
 	return info
-}
-
-func connectorType(t connect.PluginType) rest.ConnectorType {
-	switch t {
-	case connect.PluginSource:
-		return rest.ConnectorTypeSource
-	case connect.PluginSink:
-		return rest.ConnectorTypeSink
-	}
-	return rest.ConnectorTypeUnknown
 }
 
 func (h *Standalone) ConnectorConfig(_ context.Context, name string) (rest.Config, error) {
@@ -416,38 +394,4 @@ func (h *Standalone) ConnectorActiveTopics(_ context.Context, name string) ([]st
 func (h *Standalone) ResetConnectorActiveTopics(_ context.Context, name string) error {
 	_, err := h.run(name)
 	return err
-}
-
-func (h *Standalone) ConnectorPlugins(context.Context) ([]rest.PluginInfo, error) {
-	var out []rest.PluginInfo
-	for _, list := range [][]connect.PluginInfo{h.registry.Plugins(), h.registry.Transformations(), h.registry.Predicates()} {
-		for _, p := range list {
-			out = append(out, rest.PluginInfo{Class: p.Class, Type: rest.PluginType(p.Type), Version: p.Version})
-		}
-	}
-	for _, class := range []string{converters.JSONConverterClass, converters.StringConverterClass, converters.ByteArrayConverterClass} {
-		out = append(out, rest.PluginInfo{Class: class, Type: rest.PluginTypeConverter})
-	}
-	return out, nil
-}
-
-func (h *Standalone) ConnectorPluginConfig(_ context.Context, plugin string) ([]rest.ConfigKeyInfo, error) {
-	p, err := h.registry.Lookup(plugin)
-	if err != nil {
-		return nil, rest.NotFoundf("Unknown plugin %s.", plugin)
-	}
-	def := p.New().Config()
-	infos := connect.NewConfigInfos(p.Class, def, nil)
-	var out []rest.ConfigKeyInfo
-	for _, c := range infos.Configs {
-		if c.Definition != nil {
-			out = append(out, *c.Definition)
-		}
-	}
-	return out, nil
-}
-
-func (h *Standalone) ValidateConnectorConfig(_ context.Context, config rest.Config) (rest.ConfigInfos, error) {
-	infos, _, err := validateConnectorConfig(h.registry, config)
-	return infos, err
 }

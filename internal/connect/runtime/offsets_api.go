@@ -27,7 +27,13 @@ func (h *Standalone) ConnectorOffsets(ctx context.Context, name string) (rest.Co
 	if err != nil {
 		return rest.ConnectorOffsets{}, err
 	}
-	if run.plugin.Type == connect.PluginSink {
+	return h.connectorOffsets(ctx, name, run.plugin)
+}
+
+// connectorOffsets returns a connector's offsets: a source's from the
+// offset store, a sink's from its consumer group.
+func (h *herderBase) connectorOffsets(ctx context.Context, name string, plugin connect.Plugin) (rest.ConnectorOffsets, error) {
+	if plugin.Type == connect.PluginSink {
 		return h.sinkOffsets(ctx, name)
 	}
 	all, err := h.env.offsets.all(ctx, name)
@@ -41,7 +47,7 @@ func (h *Standalone) ConnectorOffsets(ctx context.Context, name string) (rest.Co
 	return out, nil
 }
 
-func (h *Standalone) sinkOffsets(ctx context.Context, name string) (rest.ConnectorOffsets, error) {
+func (h *herderBase) sinkOffsets(ctx context.Context, name string) (rest.ConnectorOffsets, error) {
 	committed, err := h.admin.FetchOffsets(ctx, sinkGroup(name))
 	if err == nil {
 		err = committed.Error()
@@ -81,7 +87,15 @@ func (h *Standalone) AlterConnectorOffsets(ctx context.Context, name string, off
 	if err != nil {
 		return rest.Message{}, err
 	}
-	if run.plugin.Type == connect.PluginSink {
+	return h.alterOffsets(ctx, name, run.plugin, run.config, offsets)
+}
+
+// alterOffsets writes a stopped connector's offsets: a source's to the
+// offset store, after the connector's own AlterOffsets accepted them; a
+// sink's to its consumer group.
+func (h *herderBase) alterOffsets(ctx context.Context, name string, plugin connect.Plugin, config map[string]string,
+	offsets rest.ConnectorOffsets) (rest.Message, error) {
+	if plugin.Type == connect.PluginSink {
 		return h.alterSinkOffsets(ctx, name, offsets)
 	}
 	var changes []connect.SourcePartitionOffset
@@ -91,8 +105,8 @@ func (h *Standalone) AlterConnectorOffsets(ctx context.Context, name string, off
 		}
 		changes = append(changes, connect.SourcePartitionOffset{Partition: plainNumbers(o.Partition), Offset: plainNumbers(o.Offset)})
 	}
-	if a, ok := run.plugin.New().(connect.SourceOffsetAlterer); ok {
-		if err := a.AlterOffsets(run.config, changes); err != nil {
+	if a, ok := plugin.New().(connect.SourceOffsetAlterer); ok {
+		if err := a.AlterOffsets(config, changes); err != nil {
 			return rest.Message{}, rest.BadRequestf("The connector refused the offsets: %v", err)
 		}
 	}
@@ -102,7 +116,7 @@ func (h *Standalone) AlterConnectorOffsets(ctx context.Context, name string, off
 	return rest.Message{Message: "The offsets for this connector have been altered successfully"}, nil
 }
 
-func (h *Standalone) alterSinkOffsets(ctx context.Context, name string, offsets rest.ConnectorOffsets) (rest.Message, error) {
+func (h *herderBase) alterSinkOffsets(ctx context.Context, name string, offsets rest.ConnectorOffsets) (rest.Message, error) {
 	commit := kadm.Offsets{}
 	var resets []kadm.TopicPartitions
 	for _, o := range offsets.Offsets {
