@@ -156,7 +156,11 @@ func (l *Log) start(ctx context.Context) error {
 		// Control records (transaction markers) take offsets too; seeing
 		// them lets ReadToEnd know the consumer is past them.
 		kgo.KeepControlRecords(),
-		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
+		// Committed records only: exactly-once source tasks write their
+		// offsets in the transactions of their records (KIP-618), and an
+		// aborted offset must never be read. Without transactions the
+		// last stable offset is the high watermark, so nothing waits.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
 	client, err := kgo.NewClient(opts...)

@@ -9,7 +9,7 @@ import (
 )
 
 // ReadToEnd returns once the consumer function has been given every
-// record below the end offsets (high watermarks) of the topic's
+// record below the end offsets (last stable offsets) of the topic's
 // partitions at the time of the call: Kafka's readToEnd barrier. After a
 // write has been acknowledged, ReadToEnd makes it visible in the store.
 func (l *Log) ReadToEnd(ctx context.Context) error {
@@ -64,7 +64,9 @@ func (l *Log) endOffsets(ctx context.Context) (map[int32]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing start offsets of topic %s: %w", topic, err)
 	}
-	ends, err := l.admin.ListEndOffsets(ctx, topic)
+	// The last stable offsets, as the consumer reads committed records:
+	// an open transaction's records are read once it ends.
+	ends, err := l.admin.ListCommittedOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
