@@ -75,10 +75,14 @@ func Run(ctx context.Context, args []string, logOut io.Writer, reg *connect.Regi
 	if len(args) < 2 {
 		return fmt.Errorf("%w: a mode and a worker properties file are needed", ErrUsage)
 	}
+	mode := runtime.ModeStandalone
 	switch args[0] {
 	case "standalone":
 	case "distributed":
-		return errors.New("distributed mode is not available yet; run standalone")
+		mode = runtime.ModeDistributed
+		if len(args) > 2 {
+			return fmt.Errorf("%w: distributed mode takes connectors through the REST API, not files", ErrUsage)
+		}
 	default:
 		return fmt.Errorf("%w: unknown mode %q (standalone or distributed)", ErrUsage, args[0])
 	}
@@ -94,19 +98,28 @@ func Run(ctx context.Context, args []string, logOut io.Writer, reg *connect.Regi
 		}
 		initial = append(initial, c)
 	}
-	cfg, err := runtime.ParseWorkerConfig(runtime.ModeStandalone, props)
+	cfg, err := runtime.ParseWorkerConfig(mode, props)
 	if err != nil {
 		return err
 	}
-	return runStandalone(ctx, cfg, initial, reg, slog.New(slog.NewTextHandler(logOut, nil)))
-}
-
-// runStandalone serves the REST API and runs the herder until ctx ends.
-func runStandalone(ctx context.Context, cfg *runtime.WorkerConfig, initial []map[string]string, reg *connect.Registry, logger *slog.Logger) error {
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
+	if mode == runtime.ModeDistributed {
+		herder, err := runtime.NewDistributed(cfg, reg, logger)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, herder, logger, "distributed", herder.Run)
+	}
 	herder, err := runtime.NewStandalone(cfg, reg, logger)
 	if err != nil {
 		return err
 	}
+	return serve(ctx, cfg, herder, logger, "standalone", func(ctx context.Context) error { return herder.Run(ctx, initial) })
+}
+
+// serve serves the REST API and runs the herder until ctx ends.
+func serve(ctx context.Context, cfg *runtime.WorkerConfig, herder rest.Herder, logger *slog.Logger, mode string,
+	run func(context.Context) error) error {
 	server, err := rest.New(herder, rest.ServerConfig{Version: "fjord", Logger: logger})
 	if err != nil {
 		return err
@@ -115,12 +128,12 @@ func runStandalone(ctx context.Context, cfg *runtime.WorkerConfig, initial []map
 	if err != nil {
 		return fmt.Errorf("REST listener: %w", err)
 	}
-	logger.Info("worker started", "mode", "standalone", "rest", ln.Addr().String(), "brokers", strings.Join(cfg.BootstrapServers, ","))
+	logger.Info("worker started", "mode", mode, "rest", ln.Addr().String(), "brokers", strings.Join(cfg.BootstrapServers, ","))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln) }()
-	runErr := herder.Run(ctx, initial)
+	runErr := run(ctx)
 	cancel()
 	if err := <-served; err != nil && runErr == nil && !errors.Is(err, context.Canceled) {
 		runErr = err

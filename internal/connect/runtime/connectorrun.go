@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,11 +42,16 @@ type connectorRun struct {
 // taskRun is one task's goroutine and its last reported state.
 type taskRun struct {
 	id           TaskID
+	config       map[string]string
 	state, trace string
 	cancel       context.CancelFunc
 	done         chan struct{}
 	target       *targetState
 }
+
+// connectorStatusTask is the task number statusChanged gives a connector's
+// own state.
+const connectorStatusTask = -1
 
 // runEnv is what running connectors and tasks need from the herder.
 type runEnv struct {
@@ -59,6 +65,13 @@ type runEnv struct {
 	// raised when it fails on its own (ConnectorContext.RaiseError).
 	reconfigure func(name string)
 	raised      func(name string, err error)
+	// exactlyOnce runs source tasks in transactions (distributed mode with
+	// exactly.once.source.support=enabled).
+	exactlyOnce bool
+	// statusChanged, if set, hears every state a connector (task
+	// connectorStatusTask) or task reports, outside mu: distributed
+	// mode writes them to the status topic.
+	statusChanged func(id TaskID, state, trace string)
 	// registry makes the connectors' transformation chains.
 	registry *connect.Registry
 }
@@ -109,7 +122,7 @@ func (e *runEnv) startConnector(run *connectorRun) ([]map[string]string, bool) {
 
 // startTask starts task i of run with its configuration.
 func (e *runEnv) startTask(ctx context.Context, run *connectorRun, i int, taskConfig map[string]string) {
-	t := &taskRun{id: TaskID{run.name, i}, state: StateUnassigned, done: make(chan struct{}), target: &targetState{}}
+	t := &taskRun{id: TaskID{run.name, i}, config: taskConfig, state: StateUnassigned, done: make(chan struct{}), target: &targetState{}}
 	t.target.set(run.target == targetPaused)
 	e.mu.Lock()
 	run.tasks = append(run.tasks, t)
@@ -145,16 +158,34 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 	if chain.Len() == 0 {
 		chain = nil
 	}
-	switch conn := run.conn.(type) {
+	// A task may run on a worker without its connector's instance (in
+	// distributed mode): an unstarted instance makes it, as Kafka makes
+	// tasks from the connector's task class.
+	conn := run.conn
+	if conn == nil {
+		conn = run.plugin.New()
+	}
+	switch conn := conn.(type) {
 	case connect.SourceConnector:
-		producer, err := kgo.NewClient(append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))...)
+		opts := append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))
+		var txn *sourceTransactions
+		if e.exactlyOnce {
+			if txn, err = newSourceTransactions(e.worker, run.config); err != nil {
+				return nil, fmt.Errorf("task %s: %w", t.id, err)
+			}
+			opts = append(opts, kgo.TransactionalID(transactionalID(e.worker.GroupID, t.id)))
+		}
+		producer, err := kgo.NewClient(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: producer: %w", t.id, err)
 		}
 		r := &sourceTaskRunner{
 			id: t.id, task: conn.NewTask(), config: taskConfig, converters: conv,
 			producer: producer, offsets: e.offsets, flushEvery: e.worker.OffsetFlushInterval,
-			flushTimeout: e.worker.OffsetFlushTimeout, report: report, logger: e.logger, target: t.target,
+			flushTimeout: e.worker.OffsetFlushTimeout, report: report, logger: e.logger, target: t.target, txn: txn,
+		}
+		if txn != nil && txn.interval > 0 {
+			r.flushEvery = txn.interval
 		}
 		if chain != nil {
 			r.transform = func(rec *connect.SourceRecord) (bool, error) {
@@ -180,7 +211,7 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 		return &closingRunner{taskRunner: r, close: func() { closeChain(chain) }}, nil
 	}
 	closeChain(chain)
-	return nil, fmt.Errorf("task %s: %w: %T is neither a source nor a sink connector", t.id, errors.ErrUnsupported, run.conn)
+	return nil, fmt.Errorf("task %s: %w: %T is neither a source nor a sink connector", t.id, errors.ErrUnsupported, conn)
 }
 
 func closeChain(c *connect.Chain) {
@@ -228,6 +259,27 @@ func (e *runEnv) stopTasks(run *connectorRun) {
 	tasks := run.tasks
 	run.tasks = nil
 	e.mu.Unlock()
+	e.awaitStopped(tasks)
+}
+
+// stopTask stops one of run's tasks, if it runs here.
+func (e *runEnv) stopTask(run *connectorRun, task int) {
+	e.mu.Lock()
+	var stopping []*taskRun
+	run.tasks = slices.DeleteFunc(run.tasks, func(t *taskRun) bool {
+		if t.id.Task == task {
+			stopping = append(stopping, t)
+			return true
+		}
+		return false
+	})
+	e.mu.Unlock()
+	e.awaitStopped(stopping)
+}
+
+// awaitStopped cancels tasks and waits for them, each within
+// task.shutdown.graceful.timeout.ms.
+func (e *runEnv) awaitStopped(tasks []*taskRun) {
 	for _, t := range tasks {
 		if t.cancel != nil {
 			t.cancel()
@@ -246,20 +298,28 @@ func (e *runEnv) stopTasks(run *connectorRun) {
 
 func (e *runEnv) setConnector(run *connectorRun, state string, err error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	run.state, run.trace = state, ""
 	if err != nil {
 		run.trace = err.Error()
 		e.logger.Error("connector failed", "connector", run.name, "err", err)
 	}
+	trace := run.trace
+	e.mu.Unlock()
+	if e.statusChanged != nil {
+		e.statusChanged(TaskID{Connector: run.name, Task: connectorStatusTask}, state, trace)
+	}
 }
 
 func (e *runEnv) setTask(t *taskRun, state string, err error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	t.state, t.trace = state, ""
 	if err != nil {
 		t.trace = err.Error()
+	}
+	trace := t.trace
+	e.mu.Unlock()
+	if e.statusChanged != nil {
+		e.statusChanged(t.id, state, trace)
 	}
 }
 

@@ -63,6 +63,10 @@ type sourceTaskRunner struct {
 	logger *slog.Logger
 	target *targetState
 
+	// txn, when set, makes the task exactly-once: its records and offsets
+	// go in producer transactions instead of the offset store.
+	txn *sourceTransactions
+
 	// pending are the offsets of the records handed to the producer since
 	// the last commit, the latest per source partition.
 	pending map[string]connect.SourcePartitionOffset
@@ -134,6 +138,12 @@ func (r *sourceTaskRunner) loop(ctx context.Context) error {
 		records, err := r.task.Poll(ctx)
 		if err != nil && ctx.Err() == nil && !isRetriable(err) {
 			return fmt.Errorf("task %s: poll: %w", r.id, err)
+		}
+		if r.txn != nil {
+			if err := r.txn.sendBatch(ctx, r, records); err != nil {
+				return err
+			}
+			continue
 		}
 		for i := range records {
 			if err := r.send(ctx, records[i]); err != nil {
@@ -318,6 +328,9 @@ func (r *sourceTaskRunner) afterWrites(ctx context.Context) error {
 // timeout keeps them for the next commit, as Kafka does; a failed write
 // fails the task.
 func (r *sourceTaskRunner) commit(ctx context.Context) error {
+	if r.txn != nil {
+		return r.txn.commit(ctx, r)
+	}
 	if len(r.pending) == 0 {
 		return r.afterWrites(ctx)
 	}
