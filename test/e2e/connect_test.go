@@ -25,10 +25,11 @@ import (
 	"github.com/fjordhq/fjord/internal/pgtest"
 )
 
-// connectWorker is a `fjord connect standalone` process and its REST API.
+// connectWorker is a `fjord connect` process and its REST API.
 type connectWorker struct {
 	t      *testing.T
 	url    string
+	args   []string
 	cmd    *exec.Cmd
 	output *lockedBuffer
 }
@@ -38,6 +39,20 @@ type connectWorker struct {
 // REST API answers GET /health.
 func startConnectWorker(t *testing.T, ctx context.Context, addr string, extra map[string]string) *connectWorker {
 	t.Helper()
+	props := map[string]string{
+		"offset.storage.file.filename": filepath.Join(t.TempDir(), "connect.offsets"),
+		"offset.flush.interval.ms":     "200",
+	}
+	maps.Copy(props, extra)
+	w := newConnectWorker(t, "standalone", addr, props)
+	w.launch(ctx)
+	return w
+}
+
+// newConnectWorker writes the properties of a worker of mode against addr,
+// with a REST listener on a free loopback port, and returns it unstarted.
+func newConnectWorker(t *testing.T, mode, addr string, extra map[string]string) *connectWorker {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,16 +60,12 @@ func startConnectWorker(t *testing.T, ctx context.Context, addr string, extra ma
 	restAddr := ln.Addr().String()
 	ln.Close()
 	props := map[string]string{
-		"bootstrap.servers":            addr,
-		"offset.storage.file.filename": filepath.Join(t.TempDir(), "connect.offsets"),
-		"offset.flush.interval.ms":     "200",
-		"listeners":                    "http://" + restAddr,
-		"key.converter":                "org.apache.kafka.connect.storage.StringConverter",
-		"value.converter":              "org.apache.kafka.connect.storage.StringConverter",
+		"bootstrap.servers": addr,
+		"listeners":         "http://" + restAddr,
+		"key.converter":     "org.apache.kafka.connect.storage.StringConverter",
+		"value.converter":   "org.apache.kafka.connect.storage.StringConverter",
 	}
-	for k, v := range extra {
-		props[k] = v
-	}
+	maps.Copy(props, extra)
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		fmt.Fprintf(&b, "%s=%s\n", k, props[k])
@@ -63,23 +74,35 @@ func startConnectWorker(t *testing.T, ctx context.Context, addr string, extra ma
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := &connectWorker{t: t, url: "http://" + restAddr, output: &lockedBuffer{}}
-	w.cmd = exec.Command(fjordtest.Binary(t), "connect", "standalone", path)
+	w := &connectWorker{t: t, url: "http://" + restAddr, args: []string{"connect", mode, path}, output: &lockedBuffer{}}
+	t.Cleanup(w.stop)
+	return w
+}
+
+// launch starts the worker's process and waits until its REST API
+// answers GET /health.
+func (w *connectWorker) launch(ctx context.Context) {
+	w.t.Helper()
+	w.cmd = exec.Command(fjordtest.Binary(w.t), w.args...)
 	w.cmd.Stdout, w.cmd.Stderr = w.output, w.output
 	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	t.Cleanup(w.stop)
-	eventually(t, ctx, "connect worker healthy", func() (bool, string) {
+	eventually(w.t, ctx, "connect worker healthy", func() (bool, string) {
 		status, _ := w.call(http.MethodGet, "/health", nil)
 		return status == http.StatusOK, lastBytes(w.output.String(), 2048)
 	})
-	return w
+}
+
+// kill ends the worker with SIGKILL and waits for it.
+func (w *connectWorker) kill() {
+	_ = w.cmd.Process.Kill()
+	_ = w.cmd.Wait()
 }
 
 // stop ends the worker with SIGTERM and waits for it.
 func (w *connectWorker) stop() {
-	if w.cmd.ProcessState != nil {
+	if w.cmd == nil || w.cmd.ProcessState != nil {
 		return
 	}
 	_ = w.cmd.Process.Signal(os.Interrupt)
