@@ -202,7 +202,7 @@ func checkLinesAtLeastOnce(t *testing.T, ctx context.Context, addr, topic string
 	if strings.Join(order, ",") != strings.Join(lines, ",") {
 		t.Errorf("%s: lines first appear out of order", topic)
 	}
-	t.Logf("%s: %d lines, %d written again after kills", topic, len(lines), duplicates)
+	t.Logf("%s: %d lines, %d written again", topic, len(lines), duplicates)
 	return duplicates
 }
 

@@ -187,13 +187,17 @@ func configuredCounts(snap kafkastore.ConfigSnapshot) map[string]int {
 }
 
 // configChanged hears the config topic's changes, on the store's
-// goroutine: it queues restart requests and wakes reconcile.
+// goroutine: it queues restart requests, starts the rebalance the change
+// needs, and wakes reconcile.
 func (d *Distributed) configChanged(c kafkastore.ConfigChange) {
 	if c.Kind == kafkastore.RestartRequested {
 		d.mu.Lock()
 		d.restarts = append(d.restarts, c.Restart)
 		d.mu.Unlock()
 	}
+	// Before the write that made the change returns to its caller, so
+	// that the leader's next write already sees the rebalance coming.
+	d.checkRebalanceNeeded(d.configs.Snapshot())
 	d.wake()
 }
 

@@ -25,20 +25,11 @@ func (d *Distributed) reconcile(ctx context.Context) {
 	joined := d.joined
 	restarts := d.restarts
 	d.restarts = nil
-	counts := d.assignedCounts
 	d.mu.Unlock()
 	if joined == nil || ctx.Err() != nil {
 		return
 	}
-	leader := joined.Assignment.Leader == joined.MemberID
-	if leader && !maps.Equal(counts, configuredCounts(snap)) {
-		// Connectors came or went, or their task counts changed: the
-		// group must assign them again.
-		d.mu.Lock()
-		d.rebalancing = true
-		d.mu.Unlock()
-		d.member.RequestRejoin()
-	}
+	d.checkRebalanceNeeded(snap)
 	wantConnectors := map[string]bool{}
 	for _, c := range joined.Assignment.Connectors {
 		wantConnectors[c] = true
@@ -53,6 +44,23 @@ func (d *Distributed) reconcile(ctx context.Context) {
 	d.applyRestarts(restarts)
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		d.startWanted(ctx, snap, name, wantConnectors[name], wantTasks)
+	}
+}
+
+// checkRebalanceNeeded has the leader rejoin the group when connectors
+// came or went or their task counts changed since the group last assigned
+// them; until the new assignment, writes answer 409 (Kafka's
+// needsReconfigRebalance).
+func (d *Distributed) checkRebalanceNeeded(snap kafkastore.ConfigSnapshot) {
+	d.mu.Lock()
+	leader := d.joined != nil && d.joined.Assignment.Leader == d.joined.MemberID
+	needed := leader && !maps.Equal(d.assignedCounts, configuredCounts(snap))
+	if needed {
+		d.rebalancing = true
+	}
+	d.mu.Unlock()
+	if needed {
+		d.member.RequestRejoin()
 	}
 }
 
