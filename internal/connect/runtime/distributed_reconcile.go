@@ -213,9 +213,22 @@ func (d *Distributed) publishTaskConfigs(ctx context.Context, snap kafkastore.Co
 	if slices.EqualFunc(configs, snap.TaskConfigs[name], maps.Equal) && !snap.Inconsistent[name] {
 		return
 	}
+	if err := d.fenceRemovedTasks(ctx, snap, name, len(configs)); err != nil {
+		d.logger.Warn("fencing removed tasks", "connector", name, "err", err)
+		return
+	}
 	if err := d.configs.PutTaskConfigs(ctx, name, configs); err != nil {
 		d.logger.Warn("writing task configurations", "connector", name, "err", err)
 	}
+}
+
+// fenceRemovedTasks fences, under exactly-once, the tasks of a connector
+// from task count on, before task configurations without them are written.
+func (d *Distributed) fenceRemovedTasks(ctx context.Context, snap kafkastore.ConfigSnapshot, name string, count int) error {
+	if !d.env.exactlyOnce || len(snap.TaskConfigs[name]) <= count {
+		return nil
+	}
+	return fenceTasks(ctx, d.client, d.worker.GroupID, name, count, len(snap.TaskConfigs[name]))
 }
 
 // stopRevoked stops revoked connectors and tasks. The caller holds opMu.

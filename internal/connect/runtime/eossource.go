@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/connect"
 )
@@ -139,4 +141,48 @@ func (x *sourceTransactions) abort(ctx context.Context, r *sourceTaskRunner, cau
 		cause = errors.Join(cause, err)
 	}
 	return fmt.Errorf("task %s: transaction aborted: %w", r.id, cause)
+}
+
+// fenceTasks bumps the producer epochs of tasks [from, to) of a connector
+// under exactly-once, as Kafka's leader fences the tasks of a previous
+// generation: a task that no successor will replace (the connector now has
+// fewer tasks, or none) could otherwise still commit records from a worker
+// the group gave up on. A task that is replaced is fenced by its successor,
+// which initializes the same transactional id.
+func fenceTasks(ctx context.Context, client *kgo.Client, groupID, connector string, from, to int) error {
+	for task := from; task < to; task++ {
+		id := transactionalID(groupID, TaskID{Connector: connector, Task: task})
+		if err := fenceProducer(ctx, client, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fenceProducer initializes a transactional id, which aborts its open
+// transaction and fences its current producer.
+func fenceProducer(ctx context.Context, client *kgo.Client, id string) error {
+	for {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID = &id
+		req.TransactionTimeoutMillis = int32(time.Minute / time.Millisecond)
+		req.ProducerID, req.ProducerEpoch = -1, -1
+		resp, err := req.RequestWith(ctx, client)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		// The coordinator answers CONCURRENT_TRANSACTIONS while it aborts
+		// the fenced producer's transaction.
+		if err == nil || !errors.Is(err, kerr.ConcurrentTransactions) && !kerr.IsRetriable(err) {
+			if err != nil {
+				return fmt.Errorf("fencing the producers of %s: %w", id, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("fencing the producers of %s: %w", id, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
