@@ -210,7 +210,6 @@ func sameWork(a *Assignment, connectors []string, tasks []TaskID) bool {
 
 var errConnectionReset = errors.New("connection reset by peer")
 
-
 // TestMemberScriptedRebalances walks a member through a sessioned group:
 // KIP-394's second join, leading a round, a follower round revoking a
 // task (with the immediate follow-up rejoin), fencing, a coordinator
