@@ -95,11 +95,7 @@ func (d *Distributed) TaskConfigs(ctx context.Context, name string) ([]rest.Task
 	if err != nil {
 		return nil, err
 	}
-	out := []rest.TaskInfo{}
-	for i, c := range snap.TaskConfigs[name] {
-		out = append(out, rest.TaskInfo{ID: rest.ConnectorTaskID{Connector: name, Task: i}, Config: cloneConfig(c)})
-	}
-	return out, nil
+	return taskInfos(name, snap.TaskConfigs[name]), nil
 }
 
 func (d *Distributed) TaskStatus(ctx context.Context, id rest.ConnectorTaskID) (rest.TaskState, error) {
@@ -107,26 +103,14 @@ func (d *Distributed) TaskStatus(ctx context.Context, id rest.ConnectorTaskID) (
 	if err != nil {
 		return rest.TaskState{}, err
 	}
-	for _, t := range status.Tasks {
-		if t.ID == id.Task {
-			return t, nil
-		}
-	}
-	return rest.TaskState{}, rest.NotFoundf("Task %s-%d not found", id.Connector, id.Task)
+	return taskStateOf(status, id)
 }
 
 func (d *Distributed) PutConnectorConfig(ctx context.Context, name string, config rest.Config, initial rest.InitialState,
 	allowReplace bool) (bool, rest.ConnectorInfo, error) {
-	config = cloneConfig(config)
-	if config[keyName] == "" {
-		config[keyName] = name
-	}
-	infos, _, err := validateConnectorConfig(d.registry, config)
+	config, err := d.checkedConfig(name, config)
 	if err != nil {
 		return false, rest.ConnectorInfo{}, err
-	}
-	if infos.ErrorCount > 0 {
-		return false, rest.ConnectorInfo{}, rest.InvalidConfig(infos)
 	}
 	if err := d.leadership("Only the leader can set connector configs."); err != nil {
 		return false, rest.ConnectorInfo{}, err
@@ -154,14 +138,7 @@ func (d *Distributed) PatchConnectorConfig(ctx context.Context, name string, pat
 	if err != nil {
 		return rest.ConnectorInfo{}, err
 	}
-	for k, v := range patch {
-		if v == nil {
-			delete(config, k)
-		} else {
-			config[k] = *v
-		}
-	}
-	_, info, err := d.PutConnectorConfig(ctx, name, config, "", true)
+	_, info, err := d.PutConnectorConfig(ctx, name, patched(config, patch), "", true)
 	return info, err
 }
 
@@ -340,17 +317,7 @@ func (d *Distributed) AlterConnectorOffsets(ctx context.Context, name string, of
 }
 
 func (d *Distributed) ResetConnectorOffsets(ctx context.Context, name string) (rest.Message, error) {
-	current, err := d.ConnectorOffsets(ctx, name)
-	if err != nil {
-		return rest.Message{}, err
-	}
-	for i := range current.Offsets {
-		current.Offsets[i].Offset = nil
-	}
-	if _, err := d.AlterConnectorOffsets(ctx, name, current); err != nil {
-		return rest.Message{}, err
-	}
-	return rest.Message{Message: "The offsets for this connector have been reset successfully"}, nil
+	return resetOffsets(ctx, d, name)
 }
 
 var _ rest.Herder = (*Distributed)(nil)

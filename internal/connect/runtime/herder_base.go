@@ -79,3 +79,52 @@ func (h *herderBase) ValidateConnectorConfig(_ context.Context, config rest.Conf
 	infos, _, err := validateConnectorConfig(h.registry, config)
 	return infos, err
 }
+
+// checkedConfig is a connector's configuration as a create or an update
+// gives it, with its name, validated: an invalid one is the 400 Kafka
+// answers, with the validation's messages.
+func (h *herderBase) checkedConfig(name string, config rest.Config) (rest.Config, error) {
+	config = cloneConfig(config)
+	if config[keyName] == "" {
+		config[keyName] = name
+	}
+	infos, _, err := validateConnectorConfig(h.registry, config)
+	if err != nil {
+		return nil, err
+	}
+	if infos.ErrorCount > 0 {
+		return nil, rest.InvalidConfig(infos)
+	}
+	return config, nil
+}
+
+// patched applies a PATCH to a configuration: nil values remove keys.
+func patched(config rest.Config, patch rest.ConfigPatch) rest.Config {
+	for k, v := range patch {
+		if v == nil {
+			delete(config, k)
+		} else {
+			config[k] = *v
+		}
+	}
+	return config
+}
+
+// taskInfos lists a connector's tasks with their configurations.
+func taskInfos(name string, configs []map[string]string) []rest.TaskInfo {
+	out := []rest.TaskInfo{}
+	for i, c := range configs {
+		out = append(out, rest.TaskInfo{ID: rest.ConnectorTaskID{Connector: name, Task: i}, Config: cloneConfig(c)})
+	}
+	return out
+}
+
+// taskStateOf picks a task's state out of its connector's status.
+func taskStateOf(status rest.ConnectorStateInfo, id rest.ConnectorTaskID) (rest.TaskState, error) {
+	for _, t := range status.Tasks {
+		if t.ID == id.Task {
+			return t, nil
+		}
+	}
+	return rest.TaskState{}, rest.NotFoundf("Task %s-%d not found", id.Connector, id.Task)
+}

@@ -156,17 +156,7 @@ func (h *herderBase) alterSinkOffsets(ctx context.Context, name string, offsets 
 }
 
 func (h *Standalone) ResetConnectorOffsets(ctx context.Context, name string) (rest.Message, error) {
-	current, err := h.ConnectorOffsets(ctx, name)
-	if err != nil {
-		return rest.Message{}, err
-	}
-	for i := range current.Offsets {
-		current.Offsets[i].Offset = nil
-	}
-	if _, err := h.AlterConnectorOffsets(ctx, name, current); err != nil {
-		return rest.Message{}, err
-	}
-	return rest.Message{Message: "The offsets for this connector have been reset successfully"}, nil
+	return resetOffsets(ctx, h, name)
 }
 
 // plainNumbers turns the json.Number values of a request into int64 or
@@ -206,4 +196,26 @@ func number(v any) (int64, bool) {
 		return int64(n), n == math.Trunc(n)
 	}
 	return 0, false
+}
+
+// offsetsAPI is the part of a herder that resetOffsets drives.
+type offsetsAPI interface {
+	ConnectorOffsets(ctx context.Context, name string) (rest.ConnectorOffsets, error)
+	AlterConnectorOffsets(ctx context.Context, name string, offsets rest.ConnectorOffsets) (rest.Message, error)
+}
+
+// resetOffsets deletes every offset of a stopped connector (DELETE
+// /connectors/{name}/offsets), through its herder's alter.
+func resetOffsets(ctx context.Context, h offsetsAPI, name string) (rest.Message, error) {
+	current, err := h.ConnectorOffsets(ctx, name)
+	if err != nil {
+		return rest.Message{}, err
+	}
+	for i := range current.Offsets {
+		current.Offsets[i].Offset = nil
+	}
+	if _, err := h.AlterConnectorOffsets(ctx, name, current); err != nil {
+		return rest.Message{}, err
+	}
+	return rest.Message{Message: "The offsets for this connector have been reset successfully"}, nil
 }

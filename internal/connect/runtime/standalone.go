@@ -164,11 +164,7 @@ func (h *Standalone) TaskConfigs(_ context.Context, name string) ([]rest.TaskInf
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []rest.TaskInfo
-	for i, c := range run.taskConfigs {
-		out = append(out, rest.TaskInfo{ID: rest.ConnectorTaskID{Connector: name, Task: i}, Config: cloneConfig(c)})
-	}
-	return out, nil
+	return taskInfos(name, run.taskConfigs), nil
 }
 
 func (h *Standalone) TaskStatus(ctx context.Context, id rest.ConnectorTaskID) (rest.TaskState, error) {
@@ -176,26 +172,14 @@ func (h *Standalone) TaskStatus(ctx context.Context, id rest.ConnectorTaskID) (r
 	if err != nil {
 		return rest.TaskState{}, err
 	}
-	for _, t := range status.Tasks {
-		if t.ID == id.Task {
-			return t, nil
-		}
-	}
-	return rest.TaskState{}, rest.NotFoundf("Task %s-%d not found", id.Connector, id.Task)
+	return taskStateOf(status, id)
 }
 
 func (h *Standalone) PutConnectorConfig(ctx context.Context, name string, config rest.Config, initial rest.InitialState,
 	allowReplace bool) (bool, rest.ConnectorInfo, error) {
-	config = cloneConfig(config)
-	if config[keyName] == "" {
-		config[keyName] = name
-	}
-	infos, _, err := validateConnectorConfig(h.registry, config)
+	config, err := h.checkedConfig(name, config)
 	if err != nil {
 		return false, rest.ConnectorInfo{}, err
-	}
-	if infos.ErrorCount > 0 {
-		return false, rest.ConnectorInfo{}, rest.InvalidConfig(infos)
 	}
 	plugin, err := h.registry.Lookup(config[keyConnectorClass])
 	if err != nil {
@@ -249,14 +233,7 @@ func (h *Standalone) PatchConnectorConfig(ctx context.Context, name string, patc
 	if err != nil {
 		return rest.ConnectorInfo{}, err
 	}
-	for k, v := range patch {
-		if v == nil {
-			delete(config, k)
-		} else {
-			config[k] = *v
-		}
-	}
-	_, info, err := h.PutConnectorConfig(ctx, name, config, "", true)
+	_, info, err := h.PutConnectorConfig(ctx, name, patched(config, patch), "", true)
 	return info, err
 }
 
