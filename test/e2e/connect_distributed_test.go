@@ -105,7 +105,7 @@ func testConnectDistributedUnderKills(t *testing.T, exactlyOnce bool) {
 	if exactlyOnce && duplicates > 0 {
 		t.Errorf("the exactly-once file source wrote %d lines twice", duplicates)
 	}
-	checkAccountsTable(t, ctx, pg.DSN, model)
+	checkAccountsTable(t, ctx, pg.DSN, "dist_accounts", model)
 }
 
 // createOnAny creates a connector through a random worker: the request is
@@ -206,8 +206,9 @@ func checkLinesAtLeastOnce(t *testing.T, ctx context.Context, addr, topic string
 	return duplicates
 }
 
-// checkAccountsTable waits until the sink's table equals the model.
-func checkAccountsTable(t *testing.T, ctx context.Context, dsn string, model map[string]string) {
+// checkAccountsTable waits until the sink's table of accounts (id, owner,
+// balance) equals the model, "owner/balance" by id.
+func checkAccountsTable(t *testing.T, ctx context.Context, dsn, table string, model map[string]string) {
 	t.Helper()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -215,7 +216,7 @@ func checkAccountsTable(t *testing.T, ctx context.Context, dsn string, model map
 	}
 	defer conn.Close(context.Background())
 	eventually(t, ctx, "the sink's table equals the model", func() (bool, string) {
-		rows, err := conn.Query(ctx, `SELECT id, owner, balance FROM dist_accounts`)
+		rows, err := conn.Query(ctx, "SELECT id, owner, balance FROM "+table)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -306,27 +306,7 @@ func TestConnectPostgresSink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := pgx.Connect(ctx, pg.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	eventually(t, ctx, "table equals the model", func() (bool, string) {
-		rows, err := conn.Query(ctx, `SELECT id, owner, balance FROM accounts`)
-		if err != nil {
-			return false, err.Error()
-		}
-		got := map[string]string{}
-		for rows.Next() {
-			var id, owner string
-			var balance int64
-			if err := rows.Scan(&id, &owner, &balance); err != nil {
-				return false, err.Error()
-			}
-			got[id] = fmt.Sprintf("%s/%d", owner, balance)
-		}
-		return maps.Equal(got, model), fmt.Sprintf("%d rows, model %d", len(got), len(model))
-	})
+	checkAccountsTable(t, ctx, pg.DSN, "accounts", model)
 	w.waitState(ctx, "accounts-out", "RUNNING")
 }
 
