@@ -39,9 +39,6 @@ const (
 	joinEvents = 5000
 )
 
-// joinClusterEnv runs TestJoinsOnClusterUnderKills.
-const joinClusterEnv = "FJORD_STREAMS_JOIN_CLUSTER"
-
 // joinTopics are the topics the test creates.
 var joinTopics = []string{"customers", "orders", "payments", "customers-echo", "enriched-orders", "paid-orders"}
 
@@ -94,9 +91,6 @@ type joinEvent struct {
 // within a second of each other join once. A read_committed reader must
 // see exactly the model's records, none lost, none twice.
 func TestJoinsOnClusterUnderKills(t *testing.T) {
-	if os.Getenv(joinClusterEnv) == "" {
-		t.Skip("set " + joinClusterEnv + "=1 to run it (about 80 s)")
-	}
 	rng := rand.New(rand.NewPCG(23, 16))
 	began := time.Now()
 	cluster := clustertest.Start(t, 3, map[string]string{"min.insync.replicas": "2"})
