@@ -115,7 +115,7 @@ func defineErrorKeys(d *connect.ConfigDef, typ connect.PluginType) {
 // validateConnectorConfig validates config as Kafka's AbstractHerder does:
 // the common keys and the connector's own, merged in one answer, then the
 // connector's own checks (ConnectorValidator), and the sink's topics.
-func validateConnectorConfig(reg *connect.Registry, config map[string]string) (connect.ConfigInfos, connect.PluginType, error) {
+func validateConnectorConfig(reg *connect.Registry, config map[string]string, exactlyOnce bool) (connect.ConfigInfos, connect.PluginType, error) {
 	class := config[keyConnectorClass]
 	if class == "" {
 		def := commonConnectorDef("")
@@ -151,7 +151,42 @@ func validateConnectorConfig(reg *connect.Registry, config map[string]string) (c
 	if plugin.Type == connect.PluginSink {
 		checkSinkTopics(config, values)
 	}
+	if plugin.Type == connect.PluginSource && exactlyOnce {
+		checkExactlyOnce(conn, config, values)
+	}
 	return connect.NewConfigInfos(plugin.Class, def, values), plugin.Type, nil
+}
+
+// checkExactlyOnce is KIP-618's preflight check, on a worker with
+// exactly.once.source.support=enabled: a connector configured with
+// exactly.once.support=required must say it supports exactly-once, and one
+// with transaction.boundary=connector that it defines boundaries.
+func checkExactlyOnce(conn connect.Connector, config map[string]string, values []connect.ConfigValue) {
+	fail := func(key, message string) {
+		for i := range values {
+			if values[i].Name == key {
+				values[i].Errors = append(values[i].Errors, message)
+			}
+		}
+	}
+	if strings.EqualFold(config[keyExactlyOnce], "required") {
+		s, ok := conn.(connect.ExactlyOnceSupporter)
+		switch {
+		case !ok:
+			fail(keyExactlyOnce, "The connector does not implement the API required for preflight validation of exactly-once "+
+				"source support. Please consult the documentation for the connector to determine whether it supports exactly-once "+
+				"semantics, and then consider reconfiguring the connector to use the value \"requested\" for this property (which "+
+				"will disable this preflight check and allow the connector to be created).")
+		case s.ExactlyOnceSupport(config) != connect.Supported:
+			fail(keyExactlyOnce, "The connector does not support exactly-once semantics with the provided configuration.")
+		}
+	}
+	if strings.EqualFold(config[keyTxnBoundary], "connector") {
+		if d, ok := conn.(connect.TransactionBoundaryDefiner); !ok || d.CanDefineTransactionBoundaries(config) != connect.Supported {
+			fail(keyTxnBoundary, "The connector does not support connector-defined transaction boundaries with the given "+
+				"configuration. Please reconfigure it to use a different transaction boundary definition.")
+		}
+	}
 }
 
 // mergeValues adds the connector's values to the common ones.

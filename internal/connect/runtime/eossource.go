@@ -33,7 +33,10 @@ type sourceTransactions struct {
 	// zero commits after each poll that returned records
 	// (transaction.boundary=poll).
 	interval time.Duration
-	open     bool
+	// defined, for transaction.boundary=connector, is the task's
+	// TransactionContext: the task ends its transactions.
+	defined *transactionContext
+	open    bool
 }
 
 // transactionalID is the producer's transactional.id of a source task
@@ -56,6 +59,8 @@ func newSourceTransactions(worker *WorkerConfig, config map[string]string) (*sou
 			}
 			x.interval = time.Duration(ms) * time.Millisecond
 		}
+	case "connector":
+		x.defined = newTransactionContext()
 	default:
 		return nil, fmt.Errorf("%w: transaction.boundary=%s", errors.ErrUnsupported, config[keyTxnBoundary])
 	}
@@ -65,11 +70,13 @@ func newSourceTransactions(worker *WorkerConfig, config map[string]string) (*sou
 // sendBatch writes a poll's records in the open transaction, beginning one
 // if needed, and commits it when the boundary is reached.
 func (x *sourceTransactions) sendBatch(ctx context.Context, r *sourceTaskRunner, records []connect.SourceRecord) error {
-	if len(records) > 0 && !x.open {
-		if err := r.producer.BeginTransaction(); err != nil {
-			return fmt.Errorf("task %s: begin transaction: %w", r.id, err)
+	if x.defined != nil {
+		return x.sendDefined(ctx, r, records)
+	}
+	if len(records) > 0 {
+		if err := x.begin(r); err != nil {
+			return err
 		}
-		x.open = true
 	}
 	for i := range records {
 		if err := r.send(ctx, records[i]); err != nil {

@@ -76,7 +76,7 @@ func (h *herderBase) ConnectorPluginConfig(_ context.Context, plugin string) ([]
 }
 
 func (h *herderBase) ValidateConnectorConfig(_ context.Context, config rest.Config) (rest.ConfigInfos, error) {
-	infos, _, err := validateConnectorConfig(h.registry, config)
+	infos, _, err := validateConnectorConfig(h.registry, config, h.env != nil && h.env.exactlyOnce)
 	return infos, err
 }
 
@@ -88,7 +88,7 @@ func (h *herderBase) checkedConfig(name string, config rest.Config) (rest.Config
 	if config[keyName] == "" {
 		config[keyName] = name
 	}
-	infos, _, err := validateConnectorConfig(h.registry, config)
+	infos, _, err := validateConnectorConfig(h.registry, config, h.env != nil && h.env.exactlyOnce)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,9 @@ type writtenRecord struct {
 func (r *sourceTaskRunner) run(ctx context.Context) {
 	r.pending = map[string]connect.SourcePartitionOffset{}
 	tctx := &sourceTaskContext{config: r.config, reader: storeReader{store: r.offsets, connector: r.id.Connector}}
+	if r.txn != nil && r.txn.defined != nil {
+		tctx.txn = r.txn.defined
+	}
 	if err := r.task.Start(tctx, r.config); err != nil {
 		r.fail(fmt.Errorf("starting task %s: %w", r.id, err))
 		return
@@ -99,6 +102,11 @@ func (r *sourceTaskRunner) run(ctx context.Context) {
 	stopCtx := context.WithoutCancel(ctx)
 	if err == nil {
 		err = r.commit(stopCtx)
+	}
+	if err == nil && r.txn != nil && r.txn.defined != nil && r.txn.open {
+		// A transaction the task did not end is not the task's to
+		// commit: its records come again from the last committed offsets.
+		err = r.producer.EndTransaction(stopCtx, kgo.TryAbort)
 	}
 	if stopErr := r.task.Stop(); err == nil && stopErr != nil {
 		err = fmt.Errorf("stopping task %s: %w", r.id, stopErr)
@@ -329,6 +337,9 @@ func (r *sourceTaskRunner) afterWrites(ctx context.Context) error {
 // fails the task.
 func (r *sourceTaskRunner) commit(ctx context.Context) error {
 	if r.txn != nil {
+		if r.txn.defined != nil {
+			return nil // the task ends its transactions itself
+		}
 		return r.txn.commit(ctx, r)
 	}
 	if len(r.pending) == 0 {
@@ -372,11 +383,19 @@ func (r *sourceTaskRunner) fail(err error) {
 type sourceTaskContext struct {
 	config map[string]string
 	reader connect.OffsetReader
+	txn    *transactionContext
 }
 
 func (c *sourceTaskContext) Config() map[string]string                      { return c.config }
 func (c *sourceTaskContext) OffsetReader() connect.OffsetReader             { return c.reader }
-func (c *sourceTaskContext) TransactionContext() connect.TransactionContext { return nil }
+// TransactionContext is nil unless the task defines its transactions
+// (exactly-once with transaction.boundary=connector).
+func (c *sourceTaskContext) TransactionContext() connect.TransactionContext {
+	if c.txn == nil {
+		return nil
+	}
+	return c.txn
+}
 
 // storeReader reads one connector's committed offsets from a store.
 type storeReader struct {
