@@ -96,7 +96,7 @@ func NewDistributed(worker *WorkerConfig, registry *connect.Registry, logger *sl
 		reconfigure: d.reconfigure, raised: d.raised, registry: registry, statusChanged: d.statusChanged,
 		exactlyOnce: worker.ExactlyOnceSource == ExactlyOnceEnabled}
 	member, err := workergroup.New(workergroup.Config{
-		Client: client, GroupID: worker.GroupID, WorkerURL: worker.AdvertisedURL,
+		Client: client, GroupID: worker.GroupID, Protocol: worker.ConnectProtocol, WorkerURL: worker.AdvertisedURL,
 		SessionTimeout: worker.SessionTimeout, HeartbeatInterval: worker.HeartbeatInterval,
 		RebalanceTimeout: worker.RebalanceTimeout, ScheduledRebalanceMaxDelay: worker.ScheduledRebalanceMaxDelay,
 		ConfigState: d.configState, OnRevoked: d.revoked, OnAssigned: d.assigned, Logger: logger,

@@ -149,14 +149,22 @@ func (w *distributedWorker) stop() {
 // topic once, a worker that leaves has its tasks moved to the others, and
 // stop, offsets and delete work through any worker.
 func TestDistributedWorkersShareConnectors(t *testing.T) {
+	for _, protocol := range []string{"sessioned", "eager"} {
+		t.Run(protocol, func(t *testing.T) { testDistributedWorkersShareConnectors(t, protocol) })
+	}
+}
+
+func testDistributedWorkersShareConnectors(t *testing.T, protocol string) {
 	srv := fjordtest.Start(t, fjordtest.Options{})
 	srv.CreateTopics(t, map[string]int32{"spread": 3})
 	reg := connect.NewRegistry()
 	if err := reg.Register(connect.Plugin{Class: "test.SpreadSourceConnector", New: func() connect.Connector { return &spreadConnector{limit: 20} }}); err != nil {
 		t.Fatal(err)
 	}
-	workers := []*distributedWorker{startDistributedWorker(t, srv.Addr, reg), startDistributedWorker(t, srv.Addr, reg),
-		startDistributedWorker(t, srv.Addr, reg)}
+	var workers []*distributedWorker
+	for range 3 {
+		workers = append(workers, startDistributedWorker(t, srv.Addr, reg, "connect.protocol", protocol))
+	}
 	for _, w := range workers {
 		waitHealthy(t, w.client)
 	}

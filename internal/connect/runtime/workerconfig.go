@@ -54,6 +54,7 @@ const (
 	keyShutdownTimeout    = "task.shutdown.graceful.timeout.ms"
 	keyOverridePolicy     = "connector.client.config.override.policy"
 	keyClientID           = "client.id"
+	keyConnectProtocol    = "connect.protocol"
 )
 
 // Exactly-once source support levels (KIP-618).
@@ -112,6 +113,9 @@ func workerConfigDef() *connect.ConfigDef {
 		Validator: connect.OneOfIgnoreCase("All", "None", "Principal"), Importance: connect.Medium,
 		Documentation: "Which client settings connectors may override with producer.override. and the like."})
 	str(keyClientID, nil, "The client id of the worker's clients.")
+	d.Define(connect.ConfigKey{Name: keyConnectProtocol, Type: connect.ConfigString, Default: "sessioned",
+		Validator: connect.OneOfIgnoreCase("eager", "compatible", "sessioned"), Importance: connect.Low,
+		Documentation: "Distributed: the newest worker group protocol to offer: eager, compatible or sessioned."})
 	return d
 }
 
@@ -139,6 +143,8 @@ type WorkerConfig struct {
 	ExactlyOnceSource                       string
 	ClientOverridePolicy                    string
 	ClientID                                string
+	// ConnectProtocol is connect.protocol: eager, compatible or sessioned.
+	ConnectProtocol string
 
 	// Security is the clients' TLS and SASL (security.protocol, ssl.*,
 	// sasl.*).
@@ -173,7 +179,7 @@ func ParseWorkerConfig(mode Mode, props map[string]string) (*WorkerConfig, error
 		HeartbeatInterval: ms(keyHeartbeatInterval), RebalanceTimeout: ms(keyRebalanceTimeout),
 		TaskShutdownTimeout: ms(keyShutdownTimeout), ExactlyOnceSource: strings.ToLower(c.GetString(keyExactlyOnceSource)),
 		ClientOverridePolicy: c.GetString(keyOverridePolicy), ClientID: c.GetString(keyClientID),
-		Props: c.Originals(),
+		ConnectProtocol: strings.ToLower(c.GetString(keyConnectProtocol)), Props: c.Originals(),
 	}
 	if err := w.checkMode(); err != nil {
 		return nil, err
