@@ -111,6 +111,39 @@ var (
 	OptionalBytesSchema   = &Schema{typ: TypeBytes, optional: true}
 )
 
+// InferType is the schema type of a schemaless value, as Kafka's
+// ConnectSchema.schemaType finds it from the value's class; 0 for a Go
+// type Connect data does not use.
+func InferType(v any) Type {
+	switch v.(type) {
+	case int8:
+		return TypeInt8
+	case int16:
+		return TypeInt16
+	case int32:
+		return TypeInt32
+	case int64:
+		return TypeInt64
+	case float32:
+		return TypeFloat32
+	case float64:
+		return TypeFloat64
+	case bool:
+		return TypeBoolean
+	case string:
+		return TypeString
+	case []byte:
+		return TypeBytes
+	case []any:
+		return TypeArray
+	case map[any]any:
+		return TypeMap
+	case *Struct:
+		return TypeStruct
+	}
+	return 0
+}
+
 // Type returns the schema's type.
 func (s *Schema) Type() Type { return s.typ }
 

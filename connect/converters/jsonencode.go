@@ -289,35 +289,10 @@ func (e *encoder) schemaless(v any, depth int) error {
 		}
 		return e.mapEntries(v, nil, nil, objectMode, depth)
 	}
-	if !e.primitive(schemalessType(v), v) {
+	if !e.primitive(connect.InferType(v), v) {
 		return fmt.Errorf("Go type %T has no schema type: schemaless data holds ints, floats, bools, strings, []byte, []any and map[any]any", v)
 	}
 	return nil
-}
-
-// schemalessType is the schema type a schemaless primitive value has.
-func schemalessType(v any) connect.Type {
-	switch v.(type) {
-	case int8:
-		return connect.TypeInt8
-	case int16:
-		return connect.TypeInt16
-	case int32:
-		return connect.TypeInt32
-	case int64:
-		return connect.TypeInt64
-	case float32:
-		return connect.TypeFloat32
-	case float64:
-		return connect.TypeFloat64
-	case bool:
-		return connect.TypeBoolean
-	case string:
-		return connect.TypeString
-	case []byte:
-		return connect.TypeBytes
-	}
-	return 0
 }
 
 // mapEntries writes m's entries sorted by their encoded keys and values, so

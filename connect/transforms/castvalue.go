@@ -13,46 +13,13 @@ import (
 	"github.com/fjordhq/fjord/connect/internal/javafmt"
 )
 
-// inferType is the schema type of a schemaless value (Kafka's
-// ConnectSchema.schemaType), 0 for a Go type Connect data does not use
-// without a schema.
-func inferType(v any) connect.Type {
-	switch v.(type) {
-	case int8:
-		return connect.TypeInt8
-	case int16:
-		return connect.TypeInt16
-	case int32:
-		return connect.TypeInt32
-	case int64:
-		return connect.TypeInt64
-	case float32:
-		return connect.TypeFloat32
-	case float64:
-		return connect.TypeFloat64
-	case bool:
-		return connect.TypeBoolean
-	case string:
-		return connect.TypeString
-	case []byte:
-		return connect.TypeBytes
-	case []any:
-		return connect.TypeArray
-	case map[any]any:
-		return connect.TypeMap
-	case *connect.Struct:
-		return connect.TypeStruct
-	}
-	return 0
-}
-
 // castValue casts v, of schema (nil if schemaless), to type to, as Kafka's
 // Cast.castValueToType.
 func castValue(schema *connect.Schema, v any, to connect.Type) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	from := inferType(v)
+	from := connect.InferType(v)
 	if schema != nil {
 		from = schema.Type()
 	}
