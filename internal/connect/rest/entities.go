@@ -122,17 +122,18 @@ func (t TaskInfo) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// PluginType is a plugin's kind as GET /connector-plugins spells it.
-type PluginType string
+// PluginType is a plugin's kind as GET /connector-plugins spells it: the
+// connector API's, which names the kinds a Registry holds.
+type PluginType = connect.PluginType
 
 // Kafka's PluginType values, lower case on the wire.
 const (
-	PluginTypeSource                     PluginType = "source"
-	PluginTypeSink                       PluginType = "sink"
+	PluginTypeSource                                = connect.PluginSource
+	PluginTypeSink                                  = connect.PluginSink
+	PluginTypeTransformation                        = connect.PluginTransformation
+	PluginTypePredicate                             = connect.PluginPredicate
 	PluginTypeConverter                  PluginType = "converter"
 	PluginTypeHeaderConverter            PluginType = "header_converter"
-	PluginTypeTransformation             PluginType = "transformation"
-	PluginTypePredicate                  PluginType = "predicate"
 	PluginTypeConfigProvider             PluginType = "configprovider"
 	PluginTypeRestExtension              PluginType = "rest_extension"
 	PluginTypeClientConfigOverridePolicy PluginType = "connector_client_config_override_policy"

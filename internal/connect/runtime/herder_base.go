@@ -50,7 +50,7 @@ func (h *herderBase) ConnectorPlugins(context.Context) ([]rest.PluginInfo, error
 	var out []rest.PluginInfo
 	for _, list := range [][]connect.PluginInfo{h.registry.Plugins(), h.registry.Transformations(), h.registry.Predicates()} {
 		for _, p := range list {
-			out = append(out, rest.PluginInfo{Class: p.Class, Type: rest.PluginType(p.Type), Version: p.Version})
+			out = append(out, rest.PluginInfo{Class: p.Class, Type: p.Type, Version: p.Version})
 		}
 	}
 	for _, class := range []string{converters.JSONConverterClass, converters.StringConverterClass, converters.ByteArrayConverterClass} {
