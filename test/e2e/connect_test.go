@@ -182,9 +182,16 @@ func TestConnectFileSourceToSink(t *testing.T) {
 	ctx := testContext(t, testTimeout)
 	adm := newAdmin(t, srv.Addr)
 	createTopic(t, ctx, adm, "lines", 1, nil)
-	w := startConnectWorker(t, ctx, srv.Addr, nil)
+	// The sink's file comes from a config provider: the worker resolves it,
+	// and the REST API shows the variable, not the value.
 	dir := t.TempDir()
 	input, output := filepath.Join(dir, "input.txt"), filepath.Join(dir, "output.txt")
+	secrets := filepath.Join(dir, "secrets.properties")
+	if err := os.WriteFile(secrets, []byte("sink.file="+output+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := startConnectWorker(t, ctx, srv.Addr, map[string]string{"config.providers": "file",
+		"config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider"})
 	var lines []string
 	for i := range 50 {
 		lines = append(lines, fmt.Sprintf("line-%03d", i))
@@ -195,7 +202,8 @@ func TestConnectFileSourceToSink(t *testing.T) {
 	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "lines-in",
 		"config": map[string]string{"connector.class": "FileStreamSource", "file": input, "topic": "lines"}})
 	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "lines-out",
-		"config": map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "file": output, "topics": "lines"}})
+		"config": map[string]string{"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+			"file": "${file:" + secrets + ":sink.file}", "topics": "lines"}})
 	w.waitState(ctx, "lines-in", "RUNNING")
 	// The source follows the file as it grows.
 	appendFile(t, input, strings.Join(lines[30:], "\n")+"\n")
@@ -204,6 +212,10 @@ func TestConnectFileSourceToSink(t *testing.T) {
 		b, _ := os.ReadFile(output)
 		return string(b) == strings.Join(lines, "\n")+"\n", fmt.Sprintf("%d bytes", len(b))
 	})
+
+	if tasks := fmt.Sprint(w.expect(http.StatusOK, http.MethodGet, "/connectors/lines-out/tasks", nil)); strings.Contains(tasks, output) {
+		t.Errorf("the sink's task configuration shows the resolved file: %s", tasks)
+	}
 
 	// The CLI reads the same REST API.
 	list := fjordCLI(t, ctx, "connector", "list", "--url", w.url)

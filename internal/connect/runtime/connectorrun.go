@@ -82,6 +82,9 @@ func (e *runEnv) start(ctx context.Context, run *connectorRun) {
 	if !ok {
 		return
 	}
+	// Tasks resolve their variables when they start; what is kept and
+	// shown has them as the user wrote them.
+	configs = e.worker.ConfigProviders.unresolve(run.config, configs)
 	e.mu.Lock()
 	run.taskConfigs = configs
 	e.mu.Unlock()
@@ -98,16 +101,21 @@ func (e *runEnv) startConnector(run *connectorRun) ([]map[string]string, bool) {
 		e.setConnector(run, StateStopped, nil)
 		return nil, false
 	}
+	config, err := e.worker.ConfigProviders.resolve(run.config)
+	if err != nil {
+		e.setConnector(run, StateFailed, fmt.Errorf("connector %s: %w", run.name, err))
+		return nil, false
+	}
 	conn := run.plugin.New()
 	cctx := &connectorContext{env: e, name: run.name, reader: storeReader{store: e.offsets, connector: run.name}}
-	if err := conn.Start(cctx, run.config); err != nil {
+	if err := conn.Start(cctx, config); err != nil {
 		e.setConnector(run, StateFailed, fmt.Errorf("starting connector %s: %w", run.name, err))
 		return nil, false
 	}
 	e.mu.Lock()
 	run.conn = conn
 	e.mu.Unlock()
-	configs, err := conn.TaskConfigs(tasksMax(run.config))
+	configs, err := conn.TaskConfigs(tasksMax(config))
 	if err != nil {
 		e.setConnector(run, StateFailed, fmt.Errorf("connector %s: task configurations: %w", run.name, err))
 		return nil, false
@@ -147,11 +155,18 @@ type taskRunner interface{ run(ctx context.Context) }
 
 // newRunner makes the loop of a task of run.
 func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]string, report func(string, error)) (taskRunner, error) {
-	conv, err := connectorConverters(e.worker, run.config)
+	connectorConfig, err := e.worker.ConfigProviders.resolve(run.config)
+	if err == nil {
+		taskConfig, err = e.worker.ConfigProviders.resolve(taskConfig)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", t.id, err)
 	}
-	chain, err := e.registry.NewChain(run.config)
+	conv, err := connectorConverters(e.worker, connectorConfig)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", t.id, err)
+	}
+	chain, err := e.registry.NewChain(connectorConfig)
 	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", t.id, err)
 	}
@@ -170,7 +185,7 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 		opts := append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))
 		var txn *sourceTransactions
 		if e.exactlyOnce {
-			if txn, err = newSourceTransactions(e.worker, run.config); err != nil {
+			if txn, err = newSourceTransactions(e.worker, connectorConfig); err != nil {
 				return nil, fmt.Errorf("task %s: %w", t.id, err)
 			}
 			opts = append(opts, kgo.TransactionalID(transactionalID(e.worker.GroupID, t.id)))
@@ -197,7 +212,7 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 		return &closingRunner{taskRunner: r, close: func() { producer.Close(); closeChain(chain) }}, nil
 	case connect.SinkConnector:
 		r := &sinkTaskRunner{
-			id: t.id, task: conn.NewTask(), config: taskConfig, connectorConfig: run.config, converters: conv,
+			id: t.id, task: conn.NewTask(), config: taskConfig, connectorConfig: connectorConfig, converters: conv,
 			consumerOpts: e.clientOpts(), producerOpts: e.clientOpts(), flushEvery: e.worker.OffsetFlushInterval,
 			report: report, logger: e.logger, target: t.target,
 		}

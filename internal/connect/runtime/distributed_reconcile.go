@@ -210,6 +210,7 @@ func (d *Distributed) startWanted(ctx context.Context, snap kafkastore.ConfigSna
 // write them (a worker forwards them); here the connector's worker writes
 // them itself, as the group runs one instance of a connector at a time.
 func (d *Distributed) publishTaskConfigs(ctx context.Context, snap kafkastore.ConfigSnapshot, name string, configs []map[string]string) {
+	configs = d.worker.ConfigProviders.unresolve(snap.ConnectorConfigs[name], configs)
 	if slices.EqualFunc(configs, snap.TaskConfigs[name], maps.Equal) && !snap.Inconsistent[name] {
 		return
 	}

@@ -113,6 +113,7 @@ func workerConfigDef() *connect.ConfigDef {
 		Validator: connect.OneOfIgnoreCase("All", "None", "Principal"), Importance: connect.Medium,
 		Documentation: "Which client settings connectors may override with producer.override. and the like."})
 	str(keyClientID, nil, "The client id of the worker's clients.")
+	str(keyConfigProviders, nil, "Names of the config providers that resolve ${name:path:key} in connector configurations.")
 	d.Define(connect.ConfigKey{Name: keyConnectProtocol, Type: connect.ConfigString, Default: "sessioned",
 		Validator: connect.OneOfIgnoreCase("eager", "compatible", "sessioned"), Importance: connect.Low,
 		Documentation: "Distributed: the newest worker group protocol to offer: eager, compatible or sessioned."})
@@ -145,6 +146,9 @@ type WorkerConfig struct {
 	ClientID                                string
 	// ConnectProtocol is connect.protocol: eager, compatible or sessioned.
 	ConnectProtocol string
+	// ConfigProviders resolve ${provider:path:key} in connectors'
+	// configurations (config.providers).
+	ConfigProviders configProviders
 
 	// Security is the clients' TLS and SASL (security.protocol, ssl.*,
 	// sasl.*).
@@ -189,6 +193,9 @@ func ParseWorkerConfig(mode Mode, props map[string]string) (*WorkerConfig, error
 	}
 	w.AdvertisedURL = advertisedURL(w.Listeners[0], c)
 	if w.Security, err = clientconf.NewSecurity(props, clientconf.Options{}); err != nil {
+		return nil, fmt.Errorf("worker configuration: %w", err)
+	}
+	if w.ConfigProviders, err = parseConfigProviders(props); err != nil {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}
 	return w, nil
