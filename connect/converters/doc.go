@@ -18,7 +18,8 @@ package converters
 
 // Kafka's class names of the converters, for the worker's registry.
 const (
-	JSONConverterClass      = "org.apache.kafka.connect.json.JsonConverter"
-	StringConverterClass    = "org.apache.kafka.connect.storage.StringConverter"
-	ByteArrayConverterClass = "org.apache.kafka.connect.converters.ByteArrayConverter"
+	JSONConverterClass         = "org.apache.kafka.connect.json.JsonConverter"
+	StringConverterClass       = "org.apache.kafka.connect.storage.StringConverter"
+	ByteArrayConverterClass    = "org.apache.kafka.connect.converters.ByteArrayConverter"
+	SimpleHeaderConverterClass = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
 )

@@ -252,13 +252,14 @@ func newConverter(class string, props map[string]string, prefix string, isKey bo
 	return c, nil
 }
 
-// newHeaderConverter makes the header converter; Kafka's default,
-// SimpleHeaderConverter, is not written yet, and the string converter
-// stands in for it.
+// newHeaderConverter makes the header converter, Kafka's default
+// SimpleHeaderConverter when none is named.
 func newHeaderConverter(class string, props map[string]string) (connect.HeaderConverter, error) {
 	var c connect.HeaderConverter
 	switch class {
-	case "", "org.apache.kafka.connect.storage.SimpleHeaderConverter", converters.StringConverterClass, "StringConverter":
+	case "", converters.SimpleHeaderConverterClass, "SimpleHeaderConverter":
+		c = &converters.SimpleHeaderConverter{}
+	case converters.StringConverterClass, "StringConverter":
 		c = &converters.StringConverter{}
 	case converters.JSONConverterClass, "JsonConverter":
 		c = &converters.JSONConverter{}

@@ -56,6 +56,7 @@ func (h *herderBase) ConnectorPlugins(context.Context) ([]rest.PluginInfo, error
 	for _, class := range []string{converters.JSONConverterClass, converters.StringConverterClass, converters.ByteArrayConverterClass} {
 		out = append(out, rest.PluginInfo{Class: class, Type: rest.PluginTypeConverter})
 	}
+	out = append(out, rest.PluginInfo{Class: converters.SimpleHeaderConverterClass, Type: rest.PluginTypeHeaderConverter})
 	return out, nil
 }
 
