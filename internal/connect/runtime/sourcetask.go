@@ -386,8 +386,9 @@ type sourceTaskContext struct {
 	txn    *transactionContext
 }
 
-func (c *sourceTaskContext) Config() map[string]string                      { return c.config }
-func (c *sourceTaskContext) OffsetReader() connect.OffsetReader             { return c.reader }
+func (c *sourceTaskContext) Config() map[string]string          { return c.config }
+func (c *sourceTaskContext) OffsetReader() connect.OffsetReader { return c.reader }
+
 // TransactionContext is nil unless the task defines its transactions
 // (exactly-once with transaction.boundary=connector).
 func (c *sourceTaskContext) TransactionContext() connect.TransactionContext {
