@@ -19,8 +19,10 @@ type api struct {
 	key                    int16
 	minVersion, maxVersion int16
 	handle                 func(*Broker, context.Context, *server.RequestContext, kmsg.Request) server.Result
-	largeRequests          bool
-	frameReusable          bool
+	// refuse answers the versions below minVersion (server.Route.Refuse).
+	refuse        func(*Broker, context.Context, *server.RequestContext, kmsg.Request) server.Result
+	largeRequests bool
+	frameReusable bool
 }
 
 // apis are the registered APIs, one per key.
@@ -34,6 +36,13 @@ func largeRequests(a *api) { a.largeRequests = true }
 
 // frameReusable says the handler keeps nothing of the request frame.
 func frameReusable(a *api) { a.frameReusable = true }
+
+// refuseOlder answers requests of the versions below the served minimum
+// with refuse instead of closing the connection: for versions clients
+// still send that fjord will not serve (server.Route.Refuse).
+func refuseOlder(refuse func(*Broker, context.Context, *server.RequestContext, kmsg.Request) server.Result) apiOption {
+	return func(a *api) { a.refuse = refuse }
+}
 
 // registerAPI registers the handler of an API key and the versions it
 // serves. Registering a key twice is a programming error caught at start.

@@ -155,10 +155,17 @@ func (b *Broker) Close() error {
 func (b *Broker) Routes() server.Routes {
 	routes := server.Routes{}
 	for _, a := range apis {
-		routes[a.key] = server.Route{MinVersion: a.minVersion, MaxVersion: a.maxVersion, LargeRequests: a.largeRequests,
+		route := server.Route{MinVersion: a.minVersion, MaxVersion: a.maxVersion, LargeRequests: a.largeRequests,
 			FrameReusable: a.frameReusable, Handle: func(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
 				return b.serveWithQuotas(a, ctx, rc, req)
 			}}
+		if a.refuse != nil {
+			// A refusal does no work, so it is not metered by quotas.
+			route.Refuse = func(ctx context.Context, rc *server.RequestContext, req kmsg.Request) server.Result {
+				return a.refuse(b, ctx, rc, req)
+			}
+		}
+		routes[a.key] = route
 	}
 	server.AddConnectionRoutes(routes)
 	b.routes = routes

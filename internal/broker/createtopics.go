@@ -1,8 +1,10 @@
 package broker
 
-// CreateTopics: versions 2-7 (v5+ return the resulting configs, partition
-// count and replication factor; v7 the topic id). validate_only checks
-// everything and creates nothing.
+// CreateTopics: versions 0-7 (v5+ return the resulting configs, partition
+// count and replication factor; v7 the topic id). validate_only (v1+)
+// checks everything and creates nothing. v0 and v1, which Kafka 4 removed
+// (KIP-896), differ only in what they carry: no validate_only in v0, no
+// error message in v0 and no throttle time before v2.
 
 import (
 	"context"
@@ -17,7 +19,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(19, 2, 7, (*Broker).handleCreateTopics) }
+func init() { registerAPI(19, 0, 7, (*Broker).handleCreateTopics) }
 
 func (b *Broker) handleCreateTopics(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.CreateTopicsRequest)

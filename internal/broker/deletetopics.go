@@ -1,6 +1,7 @@
 package broker
 
-// DeleteTopics: versions 1-6 (v6 names topics by name or by id).
+// DeleteTopics: versions 0-6 (v6 names topics by name or by id). v0, which
+// Kafka 4 removed (KIP-896), is v1 without the throttle time.
 
 import (
 	"context"
@@ -13,7 +14,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(20, 1, 6, (*Broker).handleDeleteTopics) }
+func init() { registerAPI(20, 0, 6, (*Broker).handleDeleteTopics) }
 
 func (b *Broker) handleDeleteTopics(ctx context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DeleteTopicsRequest)

@@ -1,7 +1,9 @@
 package broker
 
-// DescribeConfigs: versions 1-4 for topics and brokers, with synonyms (v1+)
-// and documentation (v3+). Sensitive values are returned as null.
+// DescribeConfigs: versions 0-4 for topics and brokers, with synonyms (v1+)
+// and documentation (v3+). Sensitive values are returned as null. v0, which
+// Kafka 4 removed (KIP-896), tells is_default (the value is the default)
+// where later versions tell the source.
 
 import (
 	"context"
@@ -16,7 +18,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(32, 1, 4, (*Broker).handleDescribeConfigs) }
+func init() { registerAPI(32, 0, 4, (*Broker).handleDescribeConfigs) }
 
 func (b *Broker) handleDescribeConfigs(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeConfigsRequest)

@@ -1,7 +1,8 @@
 package broker
 
-// DescribeLogDirs: versions 1-4. One log directory, with the size of each
-// partition and (v4) the file system's total and usable bytes.
+// DescribeLogDirs: versions 0-4. One log directory, with the size of each
+// partition and (v4) the file system's total and usable bytes. v0, which
+// Kafka 4 removed (KIP-896), is the same as v1.
 
 import (
 	"context"
@@ -17,7 +18,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(35, 1, 4, (*Broker).handleDescribeLogDirs) }
+func init() { registerAPI(35, 0, 4, (*Broker).handleDescribeLogDirs) }
 
 func (b *Broker) handleDescribeLogDirs(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.DescribeLogDirsRequest)

@@ -1,6 +1,8 @@
 package broker
 
-// Fetch: versions 4-17. Fetch sessions (KIP-227) are refused correctly: a
+// Fetch: versions 4-17; v0-v3, whose responses carry message formats v0
+// and v1, are refused with UNSUPPORTED_VERSION for each partition
+// (refuseOldFetch). Fetch sessions (KIP-227) are refused correctly: a
 // request to create one gets session id 0, which tells the client to keep
 // sending full fetch requests. Long polling waits up to max.wait.ms for
 // min.bytes, woken by appends to the partitions being read.
@@ -23,7 +25,32 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func init() { registerAPI(1, 4, 17, (*Broker).handleFetch) }
+func init() { registerAPI(1, 4, 17, (*Broker).handleFetch, refuseOlder((*Broker).refuseOldFetch)) }
+
+// refuseOldFetch answers Fetch v0-v3. Those clients read message formats
+// v0 and v1 only, and fjord stores v2 batches as produced and never
+// converts them down (Kafka 4 removed these versions, KIP-896). As for
+// Produce (refuseOldProduce), Kafka 4 closes the connection and fjord
+// answers UNSUPPORTED_VERSION for each partition, so the client says why.
+func (b *Broker) refuseOldFetch(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.FetchRequest)
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		out := &resp.Topics[ti]
+		out.Topic = rt.Topic
+		out.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			pr := &out.Partitions[pi]
+			*pr = kmsg.NewFetchResponseTopicPartition()
+			pr.Partition, pr.HighWatermark, pr.ErrorCode = rp.Partition, -1, kerr.UnsupportedVersion.Code
+			// Empty rather than null, as Kafka answers: sarama fails to
+			// decode a null record set.
+			pr.RecordBatches = []byte{}
+		}
+	}
+	return server.Result{Response: resp}
+}
 
 // maxFetchWait bounds max.wait.ms from clients so a fetch never parks a
 // goroutine for long (Kafka clients send 500 ms by default).

@@ -37,7 +37,12 @@ const fuzzTopic = "fuzz"
 func FuzzRequest(f *testing.F) {
 	addr := startInProcessBroker(f)
 	for key, route := range broker.New(broker.Options{}).Routes() {
-		for v := route.MinVersion; v <= route.MaxVersion; v++ {
+		// Versions answered with a refusal are decoded too.
+		from := route.MinVersion
+		if route.Refuse != nil {
+			from = 0
+		}
+		for v := from; v <= route.MaxVersion; v++ {
 			for _, req := range seedRequests(key) {
 				req.SetVersion(v)
 				f.Add(requestFrame(req, 7))

@@ -1,6 +1,10 @@
 package broker
 
-// JoinGroup: versions 0-9. A new member gets MEMBER_ID_REQUIRED with its id first (v4+, KIP-394); the response waits for the join phase to end. Rules in internal/group.
+// JoinGroup: versions 0-9. A new member gets MEMBER_ID_REQUIRED with its id
+// first (v4+, KIP-394); the response waits for the join phase to end. v0,
+// which Kafka 4.0 removed and 4.1 serves again, has no rebalance timeout:
+// the session timeout stands in for it, as in Kafka. Rules in
+// internal/group.
 
 import (
 	"context"

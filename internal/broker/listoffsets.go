@@ -1,11 +1,12 @@
 package broker
 
-// ListOffsets: versions 1-10. Special timestamps: -2 earliest (log start
+// ListOffsets: versions 0-10. Special timestamps: -2 earliest (log start
 // offset), -1 latest (high watermark, or last stable offset for
 // read_committed), -3 max timestamp (v7+), -4 earliest local (v8+, the log
 // start offset as nothing is tiered), -5 latest tiered (v9+, -1 as nothing is
 // tiered). Other timestamps find the first record at or after them through
-// the time index.
+// the time index. v0, which Kafka 4 removed (KIP-896), answers Kafka's
+// "old style" array of offsets instead (listOffsetsV0).
 
 import (
 	"context"
@@ -17,9 +18,10 @@ import (
 	"github.com/fjordhq/fjord/internal/recordbatch"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
+	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func init() { registerAPI(2, 1, 10, (*Broker).handleListOffsets) }
+func init() { registerAPI(2, 0, 10, (*Broker).handleListOffsets) }
 
 const (
 	timestampLatest         = -1
@@ -54,6 +56,11 @@ func (b *Broker) handleListOffsets(_ context.Context, rc *server.RequestContext,
 			}
 			if code := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); code != 0 {
 				pr.ErrorCode = code
+				continue
+			}
+			if req.Version == 0 {
+				offsets, err := listOffsetsV0(p, rp.Timestamp, rp.MaxNumOffsets, b.now().UnixMilli())
+				pr.OldStyleOffsets, pr.ErrorCode = offsets, errorCode(err)
 				continue
 			}
 			offset, ts, epoch, err := listOffset(p, rp.Timestamp, req.Version, req.IsolationLevel)
@@ -113,4 +120,72 @@ func batchEpoch(batch []byte) int32 {
 		return -1
 	}
 	return h.PartitionLeaderEpoch
+}
+
+// listOffsetsV0 answers one partition of a ListOffsets v0: Kafka's
+// legacyFetchOffsetsBefore over the log's segments (legacyOffsets). Only
+// -1 (latest) and -2 (earliest) of the special timestamps existed then;
+// the others get UNSUPPORTED_VERSION, as from Kafka. A negative
+// max_num_offsets, on which Kafka fails with UNKNOWN_SERVER_ERROR, is
+// INVALID_REQUEST.
+func listOffsetsV0(p *replicas.Replica, timestamp int64, maxOffsets int32, nowMs int64) ([]int64, error) {
+	switch {
+	case timestamp < timestampEarliest:
+		return nil, kerr.UnsupportedVersion
+	case maxOffsets < 0:
+		return nil, kerr.InvalidRequest
+	}
+	log := p.Log()
+	starts, err := log.SegmentStarts()
+	if err != nil {
+		return nil, err
+	}
+	return legacyOffsets(starts, int64(log.LogEndOffset()), int64(p.HighWatermark()), nowMs, timestamp, int(maxOffsets)), nil
+}
+
+// legacyOffsets is Kafka's legacyFetchOffsetsBefore (UnifiedLog) and the
+// consumer's view of it (Partition.legacyFetchOffsetsForTimestamp). The
+// candidates are each segment's first offset, dated by its newest record,
+// and the log end offset dated now when the active segment holds records.
+// Latest (-1) starts from the last candidate, earliest (-2) from the
+// first, and another timestamp from the last candidate dated at or before
+// it; from there at most maxOffsets candidates are listed, newest first.
+// Offsets above the high watermark are replaced by it: a consumer never
+// learns of records it cannot read. (Kafka shows the log end to replica
+// ids other than -1, used by its own tools only; fjord's v1+ answers never
+// show it, and neither do these.) Where Kafka dates a segment by its
+// file's modification time, fjord uses its newest record's timestamp, as
+// retention does, so that a copied data directory gives the same answers.
+func legacyOffsets(starts []storage.SegmentStart, logEnd, highWatermark, nowMs, timestamp int64, maxOffsets int) []int64 {
+	type candidate struct{ offset, dateMs int64 }
+	candidates := make([]candidate, 0, len(starts)+1)
+	for _, s := range starts {
+		candidates = append(candidates, candidate{int64(s.Offset), s.LargestTimestamp})
+	}
+	if n := len(starts); n > 0 && starts[n-1].SizeBytes > 0 {
+		candidates = append(candidates, candidate{logEnd, nowMs})
+	}
+	from := len(candidates) - 1
+	switch timestamp {
+	case timestampLatest:
+	case timestampEarliest:
+		from = min(0, from)
+	default:
+		for from >= 0 && candidates[from].dateMs > timestamp {
+			from--
+		}
+	}
+	count := min(maxOffsets, from+1)
+	offsets := make([]int64, 0, max(count, 0))
+	for i := from; i > from-count; i-- {
+		offsets = append(offsets, candidates[i].offset)
+	}
+	above := 0
+	for above < len(offsets) && offsets[above] > highWatermark {
+		above++
+	}
+	if above > 0 {
+		offsets = append([]int64{highWatermark}, offsets[above:]...)
+	}
+	return offsets
 }

@@ -1,8 +1,10 @@
 package broker
 
-// OffsetForLeaderEpoch: versions 2-4. For each partition, the end offset of
+// OffsetForLeaderEpoch: versions 0-4. For each partition, the end offset of
 // the largest leader epoch not above the requested one, which a follower or
-// a consumer uses to detect log truncation (KIP-101, KIP-320).
+// a consumer uses to detect log truncation (KIP-101, KIP-320). v0 and v1,
+// which Kafka 4 removed (KIP-896), were sent by followers: v0 answers the
+// end offset without its epoch, and neither names the sender (v3+).
 
 import (
 	"context"
@@ -14,7 +16,7 @@ import (
 	"github.com/fjordhq/fjord/internal/server"
 )
 
-func init() { registerAPI(23, 2, 4, (*Broker).handleOffsetForLeaderEpoch) }
+func init() { registerAPI(23, 0, 4, (*Broker).handleOffsetForLeaderEpoch) }
 
 func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, rc *server.RequestContext, kreq kmsg.Request) server.Result {
 	req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
@@ -24,9 +26,14 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, rc *server.Reques
 		out := &resp.Topics[ti]
 		out.Topic = rt.Topic
 		out.Partitions = make([]kmsg.OffsetForLeaderEpochResponseTopicPartition, len(rt.Partitions))
-		// Followers need ClusterAction, consumers Describe on the topic.
+		// Followers need ClusterAction, consumers Describe on the topic;
+		// before v3 the sender is not named and either will do, as Kafka.
 		var denied int16
 		switch {
+		case req.Version < 3:
+			if !b.allowedCluster(rc, acl.OpClusterAction) && !b.allowedTopic(rc, acl.OpDescribe, rt.Topic) {
+				denied = kerr.TopicAuthorizationFailed.Code
+			}
 		case req.ReplicaID >= 0 && !b.allowedCluster(rc, acl.OpClusterAction):
 			denied = kerr.ClusterAuthorizationFailed.Code
 		case req.ReplicaID < 0 && !b.allowedTopic(rc, acl.OpDescribe, rt.Topic):

@@ -1,7 +1,8 @@
 package broker
 
 // Produce: versions 3-13 (magic v2 batches only, as Kafka 4; v13 names
-// topics by id). acks=0 gets no response, acks=1 and acks=all are answered
+// topics by id). v0-v2, which carry message formats v0 and v1, are refused
+// with UNSUPPORTED_VERSION for each partition (refuseOldProduce). acks=0 gets no response, acks=1 and acks=all are answered
 // once the appended batches are fsynced (group commit), unless the topic's
 // flush.messages/flush.ms relax that. A transactional batch in v12+ comes
 // from a producer of transaction version 2 (KIP-890 part 2): its first in a
@@ -24,7 +25,36 @@ import (
 	"github.com/fjordhq/fjord/internal/storage"
 )
 
-func init() { registerAPI(0, 3, 13, (*Broker).handleProduce, largeRequests, frameReusable) }
+func init() {
+	registerAPI(0, 3, 13, (*Broker).handleProduce, largeRequests, frameReusable, refuseOlder((*Broker).refuseOldProduce))
+}
+
+// refuseOldProduce answers Produce v0-v2. Their records are message
+// formats v0 and v1, which fjord neither stores nor converts, and Kafka 4
+// removed these versions (KIP-896). Kafka 4 closes the connection; fjord
+// answers UNSUPPORTED_VERSION for each partition instead, which a client
+// reports as such rather than retrying a connection that keeps closing.
+// An acks=0 request expects no response, so its connection is closed, as
+// Kafka closes one on any failed acks=0 produce.
+func (b *Broker) refuseOldProduce(_ context.Context, _ *server.RequestContext, kreq kmsg.Request) server.Result {
+	req := kreq.(*kmsg.ProduceRequest)
+	if req.Acks == 0 {
+		return server.Result{NoResponse: true, CloseConnection: true}
+	}
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		out := &resp.Topics[ti]
+		out.Topic = rt.Topic
+		out.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			pr := &out.Partitions[pi]
+			*pr = kmsg.NewProduceResponseTopicPartition()
+			pr.Partition, pr.BaseOffset, pr.ErrorCode = rp.Partition, -1, kerr.UnsupportedVersion.Code
+		}
+	}
+	return server.Result{Response: resp}
+}
 
 // appended is a partition write that waits for durability before its ack.
 type appended struct {

@@ -25,7 +25,7 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 			op.ErrorCode = code
 			if code == 0 {
 				tp := topicPartition{Topic: rt.Topic, Partition: rp.Partition}
-				op.ErrorCode = c.addCommit(&batch, g.id, tp, rp.Offset, rp.LeaderEpoch, rp.Metadata, now)
+				op.ErrorCode = c.addCommit(&batch, g.id, tp, rp.Offset, rp.LeaderEpoch, rp.Metadata, commitTime(msg.Version, rp.Timestamp, now))
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}
@@ -40,6 +40,17 @@ func (c *core) commitOffsets(now time.Time, id uint64, msg *kmsg.OffsetCommitReq
 		c.persistCommits(g.partition, batch.records, batch.commits)
 	}
 	c.respond(id, partition, resp)
+}
+
+// commitTime is the commit timestamp stored with an offset: the time of
+// the commit, or in OffsetCommit v1 the one the client gave, unless -1, as
+// Kafka stores it. v0, which old Kafka kept in ZooKeeper, commits to the
+// group like v1 with generation -1 (validateCommit).
+func commitTime(version int16, timestampMs int64, now time.Time) time.Time {
+	if version == 1 && timestampMs != -1 {
+		return time.UnixMilli(timestampMs)
+	}
+	return now
 }
 
 // validateCommit returns the error for every partition of a commit, or the
@@ -133,8 +144,8 @@ type commitBatch struct {
 }
 
 // addCommit checks one partition's commit (OffsetCommit or TxnOffsetCommit)
-// and adds it to b, or returns its error code.
-func (c *core) addCommit(b *commitBatch, groupID string, tp topicPartition, offset int64, leaderEpoch int32, metadata *string, now time.Time) int16 {
+// and adds it to b, stamped committedAt, or returns its error code.
+func (c *core) addCommit(b *commitBatch, groupID string, tp topicPartition, offset int64, leaderEpoch int32, metadata *string, committedAt time.Time) int16 {
 	if c.cfg.PartitionExists != nil && !c.cfg.PartitionExists(tp.Topic, tp.Partition) {
 		return kerr.UnknownTopicOrPartition.Code
 	}
@@ -142,7 +153,7 @@ func (c *core) addCommit(b *commitBatch, groupID string, tp topicPartition, offs
 	if c.cfg.OffsetMetadataMaxBytes >= 0 && len(md) > int(c.cfg.OffsetMetadataMaxBytes) {
 		return kerr.OffsetMetadataTooLarge.Code
 	}
-	commit := &offsetCommit{Offset: offset, LeaderEpoch: -1, Metadata: md, CommitTimestamp: now.UnixMilli(), recordOffset: -1}
+	commit := &offsetCommit{Offset: offset, LeaderEpoch: -1, Metadata: md, CommitTimestamp: committedAt.UnixMilli(), recordOffset: -1}
 	if leaderEpoch >= 0 {
 		commit.LeaderEpoch = leaderEpoch
 	}

@@ -323,7 +323,12 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 	if !known {
 		return nil, fmt.Errorf("%w: unsupported api key %d", errClose, hdr.apiKey)
 	}
-	if hdr.apiVersion < route.MinVersion || hdr.apiVersion > route.MaxVersion {
+	// Versions below the minimum that the route refuses are answered (by
+	// Route.Refuse); any other version outside the range closes.
+	handle := route.Handle
+	if hdr.apiVersion >= 0 && hdr.apiVersion < route.MinVersion && route.Refuse != nil {
+		handle = route.Refuse
+	} else if hdr.apiVersion < route.MinVersion || hdr.apiVersion > route.MaxVersion {
 		return nil, fmt.Errorf("%w: %s version %d outside [%d, %d]", errClose, kmsg.NameForKey(hdr.apiKey), hdr.apiVersion, route.MinVersion, route.MaxVersion)
 	}
 	req := kmsg.RequestForKey(hdr.apiKey)
@@ -346,7 +351,7 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		Principal:     c.principal(),
 		ReceivedAt:    time.Now(),
 	}
-	res := route.Handle(ctx, rc, req)
+	res := handle(ctx, rc, req)
 	s := &slot{
 		correlationID:  hdr.correlationID,
 		apiKey:         hdr.apiKey,

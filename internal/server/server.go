@@ -86,6 +86,12 @@ type Route struct {
 	// frame once it returns (Produce copies its records into the log), so
 	// the connection reads the next request into the same buffer.
 	FrameReusable bool
+	// Refuse, when set, answers requests of versions below MinVersion
+	// instead of closing the connection: versions clients still send but
+	// fjord will not serve (Produce and Fetch of the message formats before
+	// v2). It runs like Handle, on a request decoded at its version, and
+	// is not advertised. Versions above MaxVersion always close.
+	Refuse Handler
 	// connection marks the APIs the connection serves itself
 	// (AddConnectionRoutes).
 	connection bool

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +166,57 @@ func TestUnsupportedVersionOfServedAPIClosesConnection(t *testing.T) {
 	req := kmsg.NewPtrMetadataRequest()
 	req.Version = 1
 	c.send(req, 1)
+	c.expectClosed()
+}
+
+// TestRefusedVersionsAreAnswered: a route with Refuse answers the versions
+// below its minimum through it, decoded at their version, and still closes
+// on versions above its maximum.
+func TestRefusedVersionsAreAnswered(t *testing.T) {
+	routes := apiVersionsRoutes()
+	// Set on the connection's goroutine: the network is no
+	// happens-before edge the race detector sees.
+	var refusedVersion atomic.Int32
+	refusedVersion.Store(-1)
+	routes[0] = Route{MinVersion: 3, MaxVersion: 13,
+		Handle: func(context.Context, *RequestContext, kmsg.Request) Result {
+			t.Error("a refused version reached the handler")
+			return Result{CloseConnection: true, NoResponse: true}
+		},
+		Refuse: func(_ context.Context, rc *RequestContext, req kmsg.Request) Result {
+			refusedVersion.Store(int32(rc.APIVersion))
+			resp := req.ResponseKind().(*kmsg.ProduceResponse)
+			for _, rt := range req.(*kmsg.ProduceRequest).Topics {
+				resp.Topics = append(resp.Topics, kmsg.ProduceResponseTopic{Topic: rt.Topic,
+					Partitions: []kmsg.ProduceResponseTopicPartition{{ErrorCode: kerr.UnsupportedVersion.Code}}})
+			}
+			return Result{Response: resp}
+		}}
+	addr := testServer(t, routes, DefaultLimits())
+	c := dial(t, addr)
+	produce := kmsg.NewPtrProduceRequest()
+	produce.Version, produce.Acks = 2, 1
+	produce.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Records: []byte{1}}}}}
+	c.send(produce, 5)
+	corr, body, err := c.receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = 2
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	if corr != 5 || refusedVersion.Load() != 2 || len(resp.Topics) != 1 || resp.Topics[0].Partitions[0].ErrorCode != kerr.UnsupportedVersion.Code {
+		t.Fatalf("correlation %d, refused version %d, response %+v", corr, refusedVersion.Load(), resp)
+	}
+	// Not advertised: ApiVersions lists the served range only.
+	for _, k := range AdvertisedVersions(routes) {
+		if k.ApiKey == 0 && k.MinVersion != 3 {
+			t.Fatalf("advertised Produce from v%d", k.MinVersion)
+		}
+	}
+	c.sendRaw(0, 14, 6, true, []byte{0})
 	c.expectClosed()
 }
 

@@ -333,6 +333,40 @@ func TestMaxTimestampBatch(t *testing.T) {
 	check(4)
 }
 
+// TestSegmentStarts: each segment's first readable offset and its newest
+// record's age, the file's modification time standing in where no batch
+// has a timestamp; segments below the log start are left out.
+func TestSegmentStarts(t *testing.T) {
+	tl := openTest(t, smallConfig())
+	// Six 161-byte batches fill a 1024-byte segment: 0-5, 6-11, 12-13.
+	for i := range 14 {
+		ts := int64(1000 + 10*i)
+		if i >= 12 {
+			ts = -1
+		}
+		if _, err := tl.Append(makeBatch(1, ts, ts, 100), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tl.DeleteRecordsBefore(3); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tl.SegmentStarts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SegmentStart{{3, 1050, 966}, {6, 1110, 966}, {12, tl.clock.Now().UnixMilli(), 322}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("starts %+v, want %+v", got, want)
+	}
+	if err := tl.DeleteRecordsBefore(14); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tl.SegmentStarts(); len(got) != 1 || got[0].Offset != 14 {
+		t.Fatalf("after deleting every record: %+v", got)
+	}
+}
+
 func TestScanBatches(t *testing.T) {
 	tl := openTest(t, smallConfig())
 	tl.appendN(t, 20, 3, 50, 0)

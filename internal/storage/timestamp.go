@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"errors"
+	"io/fs"
+
 	"github.com/fjordhq/fjord/internal/recordbatch"
 )
 
@@ -112,4 +115,61 @@ func (l *Log) MaxTimestampBatch() (batch []byte, found bool, err error) {
 		pos += h.TotalSize()
 	}
 	return nil, false, nil
+}
+
+// SegmentStart is where one segment's readable records begin and how old
+// its newest record is: what ListOffsets v0 lists (Kafka's
+// legacyFetchOffsetsBefore).
+type SegmentStart struct {
+	// Offset is the segment's base offset, or the log start offset when
+	// that lies inside the segment.
+	Offset Offset
+	// LargestTimestamp is the segment's largest record timestamp in
+	// milliseconds, or its file's modification time when no batch carries
+	// one: the age retention.ms measures too.
+	LargestTimestamp int64
+	// SizeBytes is the size of the segment's .log file.
+	SizeBytes int64
+}
+
+// SegmentStarts lists the segments, oldest first, leaving out rolled
+// segments wholly below the log start offset (they hold nothing readable
+// and retention removes them). The active segment is always listed.
+func (l *Log) SegmentStarts() ([]SegmentStart, error) {
+	l.mu.Lock()
+	if err := l.usableLocked(); err != nil {
+		l.mu.Unlock()
+		return nil, err
+	}
+	logStart := l.mu.logStartOffset
+	last := len(l.mu.segments) - 1
+	starts := make([]SegmentStart, 0, len(l.mu.segments))
+	type undated struct {
+		index int
+		seg   *segment
+	}
+	var stat []undated
+	for i, s := range l.mu.segments {
+		if s.nextOffset <= logStart && i < last {
+			continue
+		}
+		if s.maxTimestamp < 0 {
+			stat = append(stat, undated{index: len(starts), seg: s})
+		}
+		starts = append(starts, SegmentStart{Offset: max(s.baseOffset, logStart), LargestTimestamp: s.maxTimestamp, SizeBytes: s.size})
+	}
+	l.mu.Unlock()
+	// The files of segments without record timestamps are read outside the
+	// lock, as retention reads them.
+	for _, u := range stat {
+		info, err := l.fs.Stat(u.seg.path(logSuffix))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted by retention meanwhile: its start stays, dated -1
+		}
+		if err != nil {
+			return nil, err
+		}
+		starts[u.index].LargestTimestamp = info.ModTime.UnixMilli()
+	}
+	return starts, nil
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// saramaConfig is a sarama configuration for a broker that serves Produce
-// v3+, Fetch v4+ and ListOffsets v1+: a Kafka 3.6 protocol level.
+// saramaConfig is a sarama configuration at a Kafka 3.6 protocol level,
+// well above the Produce v3+ and Fetch v4+ (message format v2) the broker
+// serves; oldclients_test.go configures older levels.
 func saramaConfig() *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_6_0_0
