@@ -32,5 +32,6 @@ func commands() []cli.Command {
 	}
 	commands := append([]cli.Command{server}, cli.ClientCommands()...)
 	commands = append(commands, connectCommand())
-	return append(commands, cli.Command{Name: "bench", Summary: "measure produce, consume and end-to-end throughput and latency", Run: bench.Run})
+	commands = append(commands, cli.Command{Name: "bench", Summary: "measure produce, consume and end-to-end throughput and latency", Run: bench.Run})
+	return append(commands, cli.CompletionCommand(commands))
 }

@@ -109,17 +109,17 @@ var synopses = map[Mode]string{
 // ParseOptions parses the arguments after `fjord bench`: a mode and its
 // flags. Errors have been explained on stderr and wrap cli.ErrUsage.
 func ParseOptions(args []string, stderr io.Writer) (Options, error) {
-	if len(args) == 0 || isHelp(args[0]) {
+	// The mode may follow flags (`fjord bench --topic t produce`).
+	name, rest, bad := cli.SplitCommand(args, []string{string(ModeProduce), string(ModeConsume), string(ModeE2E)})
+	if name == "" {
+		if bad >= 0 && !isHelp(args[bad]) {
+			fmt.Fprintf(stderr, "fjord bench: unknown mode %q\n", args[bad])
+		}
 		benchUsage(stderr)
 		return Options{}, cli.ErrUsage
 	}
-	mode := Mode(args[0])
-	synopsis, ok := synopses[mode]
-	if !ok {
-		fmt.Fprintf(stderr, "fjord bench: unknown mode %q\n", args[0])
-		benchUsage(stderr)
-		return Options{}, cli.ErrUsage
-	}
+	mode := Mode(name)
+	synopsis := synopses[mode]
 	fs := flag.NewFlagSet("fjord bench "+string(mode), flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -127,7 +127,7 @@ func ParseOptions(args []string, stderr io.Writer) (Options, error) {
 		fs.PrintDefaults()
 	}
 	o, raw := registerFlags(fs, mode)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return Options{}, cli.ErrUsage
 	}
 	if fs.NArg() > 0 {

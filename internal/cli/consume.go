@@ -16,25 +16,34 @@ import (
 
 // consumeOptions is the parsed command line of `fjord consume`.
 type consumeOptions struct {
-	topic     string
-	from      fromSpec
-	partition int32 // -1: every partition
-	count     int64 // 0: no limit
-	follow    bool
-	format    recordFormat
+	topic         string
+	group         string // "": read partitions directly, commit nothing
+	from          fromSpec
+	partition     int32 // -1: every partition
+	count         int64 // 0: no limit
+	follow        bool
+	readCommitted bool
+	format        recordFormat
 }
 
-// Consume runs `fjord consume TOPIC`: it reads partitions directly (no
-// consumer group) and prints each record with --format.
+const consumeSynopsis = "fjord consume TOPIC [--group G] [--from beginning|end|OFFSET|@MS|RFC3339] [--partition N] [--count N] [--follow] " +
+	"[--isolation read_uncommitted|read_committed] [--format json|TEMPLATE]"
+
+// Consume runs `fjord consume TOPIC`: it reads partitions directly, or as
+// a member of --group, and prints each record with --format.
 func Consume(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("fjord consume", "fjord consume TOPIC [--from beginning|end|OFFSET|@MS|RFC3339] [--partition N] [--count N] [--follow] [--format TEMPLATE]", stderr)
+	fs := newFlagSet("fjord consume", consumeSynopsis, stderr)
 	var conn connFlags
 	conn.register(fs)
+	group := fs.String("group", "", "consume as a member of consumer group `G`, committing the offsets of the records printed "+
+		"(--from then applies to partitions without a committed offset)")
 	from := fs.String("from", "end", "where to start: beginning, end, an offset, @MILLISECONDS or an RFC 3339 time")
-	partition := fs.Int("partition", -1, "read only partition `N` (default: all)")
+	partition := fs.Int("partition", -1, "read only partition `N` (default: all; not with --group)")
 	count := fs.Int64("count", 0, "exit after `N` records (default: no limit)")
 	follow := fs.Bool("follow", false, "keep waiting for new records instead of exiting at the end offsets seen at start")
-	format := fs.String("format", DefaultFormat, "output template: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp ms, %h headers")
+	isolation := fs.String("isolation", isolationReadUncommitted, "isolation.level: read_uncommitted, or read_committed to skip records of aborted and open transactions")
+	format := fs.String("format", DefaultFormat, `output: "json" for one JSON object per record, or a template: `+
+		"%t topic, %p partition, %o offset, %k key, %v value, %T timestamp ms, %h headers")
 	topics, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -42,23 +51,21 @@ func Consume(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(topics) != 1 {
 		return usagef(fs, "exactly one TOPIC required, got %d", len(topics))
 	}
-	opts := consumeOptions{topic: topics[0], count: *count, follow: *follow}
-	if opts.from, err = parseFrom(*from); err != nil {
-		return usagef(fs, "%v", err)
-	}
-	if *partition < -1 || *partition > maxPartitions {
-		return usagef(fs, "--partition must be between 0 and %d, got %d", maxPartitions, *partition)
-	}
-	opts.partition = int32(*partition)
-	if *count < 0 {
-		return usagef(fs, "--count must not be negative, got %d", *count)
-	}
-	if opts.format, err = parseFormat(*format); err != nil {
+	opts := consumeOptions{topic: topics[0], group: *group, count: *count, follow: *follow}
+	if err := opts.check(*from, *partition, *isolation, *format); err != nil {
 		return usagef(fs, "%v", err)
 	}
 	seeds, err := conn.validate()
 	if err != nil {
 		return usagef(fs, "%v", err)
+	}
+	if opts.group != "" {
+		n, err := consumeGroup(ctx, seeds, conn, opts, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "consumed %d records from topic %q as group %q\n", n, opts.topic, opts.group)
+		return nil
 	}
 	n, err := consume(ctx, seeds, conn, opts, stdout)
 	if err != nil {
@@ -68,10 +75,54 @@ func Consume(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
+// Kafka's isolation.level values.
+const (
+	isolationReadUncommitted = "read_uncommitted"
+	isolationReadCommitted   = "read_committed"
+)
+
+// check fills in the options that need parsing and refuses combinations
+// that mean nothing.
+func (o *consumeOptions) check(from string, partition int, isolation, format string) error {
+	var err error
+	if o.from, err = parseFrom(from); err != nil {
+		return err
+	}
+	if partition < -1 || partition > maxPartitions {
+		return fmt.Errorf("--partition must be between 0 and %d, got %d", maxPartitions, partition)
+	}
+	if partition >= 0 && o.group != "" {
+		return errors.New("--partition cannot be used with --group: the group assigns the partitions")
+	}
+	o.partition = int32(partition)
+	if o.count < 0 {
+		return fmt.Errorf("--count must not be negative, got %d", o.count)
+	}
+	switch isolation {
+	case isolationReadUncommitted:
+	case isolationReadCommitted:
+		o.readCommitted = true
+	default:
+		return fmt.Errorf("--isolation must be %s or %s, got %q", isolationReadUncommitted, isolationReadCommitted, isolation)
+	}
+	o.format, err = parseFormat(format)
+	return err
+}
+
+// isolationLevel is the client setting for --isolation.
+func (o consumeOptions) isolationLevel() kgo.IsolationLevel {
+	if o.readCommitted {
+		return kgo.ReadCommitted()
+	}
+	return kgo.ReadUncommitted()
+}
+
 // partitionRange is where consumption of one partition starts, and the log
-// end offset captured at start where it stops without --follow.
+// end offset captured at start where it stops without --follow (the last
+// stable offset with read_committed).
 type partitionRange struct {
 	start, end int64
+	logStart   int64 // filled in for a group member only
 }
 
 func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOptions, stdout io.Writer) (int64, error) {
@@ -104,6 +155,7 @@ func consume(ctx context.Context, seeds []string, conn connFlags, opts consumeOp
 		// partition whose last offsets are markers still reaches its end;
 		// they are not printed.
 		kgo.KeepControlRecords(),
+		kgo.FetchIsolationLevel(opts.isolationLevel()),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{opts.topic: assign}),
 		// A start offset below the log start (retention deleted it) begins
 		// at the earliest record still there.
@@ -138,7 +190,13 @@ func planConsume(ctx context.Context, adm *kadm.Client, seeds []string, conn con
 		}
 		partitions = []int32{opts.partition}
 	}
-	ends, err := listOffsets(ctx, opts.topic, "log end", func() (kadm.ListedOffsets, error) { return adm.ListEndOffsets(ctx, opts.topic) })
+	// read_committed ends at the last stable offset: records past it are
+	// in transactions still open, which this consumer cannot read yet.
+	endsOf, what := adm.ListEndOffsets, "log end"
+	if opts.readCommitted {
+		endsOf, what = adm.ListCommittedOffsets, "last stable"
+	}
+	ends, err := listOffsets(ctx, opts.topic, what, func() (kadm.ListedOffsets, error) { return endsOf(ctx, opts.topic) })
 	if err != nil {
 		return nil, err
 	}

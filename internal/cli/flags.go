@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,7 +35,8 @@ const maxBrokerAddrs = 64
 
 // connFlags are the flags every command that talks to brokers takes.
 type connFlags struct {
-	brokers  string
+	brokers  trackedString
+	profile  string
 	timeout  time.Duration
 	security SecurityFlags
 	// resolved is what validate made of security; copies of a validated
@@ -42,31 +44,84 @@ type connFlags struct {
 	resolved *ClientSecurity
 }
 
-// register adds --brokers and --timeout to fs.
+// register adds --brokers, --profile, --timeout and the security flags to
+// fs.
 func (c *connFlags) register(fs *flag.FlagSet) {
-	def := os.Getenv(BrokersEnv)
-	if def == "" {
-		def = DefaultBrokers
-	}
-	fs.StringVar(&c.brokers, "brokers", def, "comma-separated `host:port` list of seed brokers (env "+BrokersEnv+")")
+	fs.Var(&c.brokers, "brokers", "comma-separated `host:port` list of seed brokers (default: $"+BrokersEnv+
+		", else the profile's bootstrap.servers, else "+DefaultBrokers+")")
+	fs.StringVar(&c.profile, "profile", "", "use the brokers and security settings of profile `NAME` (env "+ProfileEnv+
+		`; default: the one "fjord profile use" chose)`)
 	fs.DurationVar(&c.timeout, "timeout", DefaultTimeout, "bound on each broker operation")
 	c.security.Register(fs)
 }
 
-// validate checks the values after parsing, resolves the security
-// settings and returns the seed list.
+// validate checks the values after parsing, loads the profile, resolves
+// the security settings and returns the seed list.
 func (c *connFlags) validate() ([]string, error) {
 	if c.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout must be positive, got %v", c.timeout)
 	}
-	seeds, err := ParseBrokers(c.brokers)
+	profile, err := loadActiveProfile(c.profile)
 	if err != nil {
 		return nil, err
 	}
+	brokers, from := c.brokerList(profile)
+	seeds, err := ParseBrokers(brokers)
+	if err != nil {
+		if from != "" {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+		return nil, err
+	}
+	if profile != nil {
+		c.security.base = profile.props
+	}
 	if c.resolved, err = c.security.Resolve(); err != nil {
+		if profile != nil {
+			return nil, fmt.Errorf("profile %q: %w", profile.name, err)
+		}
 		return nil, err
 	}
 	return seeds, nil
+}
+
+// brokerList picks the seed list: --brokers, else the brokers of a profile
+// --profile named, else $FJORD_BROKERS, else the brokers of the profile
+// FJORD_PROFILE names or the current one, else the default. The command
+// line wins over the environment, which wins over the files. from names
+// where a list other than --brokers came from, for errors.
+func (c *connFlags) brokerList(profile *activeProfile) (brokers, from string) {
+	if c.brokers.set {
+		return c.brokers.value, ""
+	}
+	profileBrokers := ""
+	if profile != nil {
+		profileBrokers = profile.props[PropBootstrapServers]
+	}
+	if profile != nil && profile.explicit && profileBrokers != "" {
+		return profileBrokers, fmt.Sprintf("%s of profile %q", PropBootstrapServers, profile.name)
+	}
+	if env := os.Getenv(BrokersEnv); env != "" {
+		return env, "$" + BrokersEnv
+	}
+	if profileBrokers != "" {
+		return profileBrokers, fmt.Sprintf("%s of profile %q", PropBootstrapServers, profile.name)
+	}
+	return DefaultBrokers, ""
+}
+
+// trackedString is a string flag that knows whether it was given, so that
+// a default can come from elsewhere after parsing.
+type trackedString struct {
+	value string
+	set   bool
+}
+
+func (s *trackedString) String() string { return s.value }
+
+func (s *trackedString) Set(v string) error {
+	s.value, s.set = v, true
+	return nil
 }
 
 // clientSecurity returns the settings validate resolved, resolving them
@@ -187,4 +242,68 @@ func parseConfigs(list []string) (map[string]*string, error) {
 		configs[k] = &v
 	}
 	return configs, nil
+}
+
+// SplitCommand is splitCommand for commands that dispatch themselves
+// (`fjord bench MODE`): names are the words that may come first.
+func SplitCommand(args, names []string) (name string, rest []string, bad int) {
+	return splitCommand(args, func(s string) bool { return slices.Contains(names, s) })
+}
+
+// splitCommand finds the command or subcommand name in args that may
+// begin with flags (`fjord --profile prod topic list`, `fjord topic
+// --brokers b:9092 list`) and returns it with the other arguments in
+// order, so that the command parses the flags before its name as if they
+// came after it. The name is the first argument that isNamed accepts and
+// that is not the value of a flag before it: a connection flag (--brokers,
+// --profile, ...) always takes the next argument as its value, and
+// another flag given as "--flag value" takes it when it is not a name.
+// Without a name, bad is the index of the first argument that is neither
+// a flag nor a flag's value, or -1.
+func splitCommand(args []string, isNamed func(string) bool) (name string, rest []string, bad int) {
+	valueFlags := connectionValueFlags()
+	unknownFlagBefore := false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return "", nil, -1
+		}
+		if len(arg) > 1 && arg[0] == '-' {
+			flagName := strings.TrimLeft(arg, "-")
+			takesValue, known := valueFlags[flagName]
+			switch {
+			case strings.Contains(flagName, "="):
+				unknownFlagBefore = false
+			case known && takesValue:
+				i++ // its value
+				unknownFlagBefore = false
+			default:
+				unknownFlagBefore = !known
+			}
+			continue
+		}
+		if isNamed(arg) {
+			rest = append(append(rest, args[:i]...), args[i+1:]...)
+			return arg, rest, -1
+		}
+		if !unknownFlagBefore {
+			return "", nil, i
+		}
+		unknownFlagBefore = false // it was that flag's value
+	}
+	return "", nil, -1
+}
+
+// connectionValueFlags maps the name of each flag connFlags registers to
+// whether it takes a value.
+func connectionValueFlags() map[string]bool {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	var conn connFlags
+	conn.register(fs)
+	flags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		flags[f.Name] = !ok || !b.IsBoolFlag()
+	})
+	return flags
 }

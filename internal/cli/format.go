@@ -17,7 +17,10 @@ const maxFormatBytes = 4096
 // with verbs %t topic, %p partition, %o offset, %k key, %v value,
 // %T timestamp in milliseconds, %h headers (k=v,k=v) and %% a percent sign,
 // and the escapes \n, \t, \r and \\ so a template can be typed in a shell.
+// The template "json" is not a template: it prints each record as one
+// JSON object a line (see jsonRecord).
 type recordFormat struct {
+	json  bool
 	parts []formatPart
 }
 
@@ -30,6 +33,9 @@ type formatPart struct {
 // parseFormat compiles a template once, so a bad one fails before any
 // record is read.
 func parseFormat(template string) (recordFormat, error) {
+	if template == FormatJSON {
+		return recordFormat{json: true}, nil
+	}
 	if len(template) > maxFormatBytes {
 		return recordFormat{}, fmt.Errorf("--format is longer than %d bytes", maxFormatBytes)
 	}
@@ -79,6 +85,9 @@ var formatEscapes = map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', '\\': '\\'}
 // appendRecord appends r formatted to dst and returns the extended slice,
 // so a consumer can reuse one buffer for every record.
 func (f recordFormat) appendRecord(dst []byte, r *kgo.Record) []byte {
+	if f.json {
+		return appendJSONRecord(dst, r)
+	}
 	for _, p := range f.parts {
 		switch p.verb {
 		case 0:

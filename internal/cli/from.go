@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // fromKind says where `fjord consume --from` starts in each partition.
@@ -77,4 +79,18 @@ func timestampSpec(t time.Time) (fromSpec, error) {
 		return fromSpec{}, fmt.Errorf("time %s is before the Unix epoch", t.Format(time.RFC3339))
 	}
 	return fromSpec{kind: fromTimestamp, timestampMs: ms}, nil
+}
+
+// offsetOption is the client's start offset for --from, used where the
+// offset cannot be looked up beforehand (a partition created after start).
+func (f fromSpec) offsetOption() kgo.Offset {
+	switch f.kind {
+	case fromBeginning:
+		return kgo.NewOffset().AtStart()
+	case fromOffset:
+		return kgo.NewOffset().At(f.offset)
+	case fromTimestamp:
+		return kgo.NewOffset().AfterMilli(f.timestampMs)
+	}
+	return kgo.NewOffset().AtEnd()
 }

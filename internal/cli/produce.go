@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,7 +27,8 @@ const maxHeaders = 1024
 
 // produceOptions is the parsed command line of `fjord produce`.
 type produceOptions struct {
-	topic        string
+	topic        string // "" with --format json: each line names its topic
+	json         bool   // lines are JSON records, not key/value text
 	keySeparator string
 	headers      []kgo.RecordHeader
 	partition    int32 // -1: the default (sticky, key-hashing) partitioner
@@ -35,32 +38,31 @@ type produceOptions struct {
 	maxLineBytes int
 }
 
+const produceSynopsis = "fjord produce TOPIC [--format text|json] [--key-separator SEP] [--header k=v ...] [--partition N] " +
+	"[--acks all|1|0] [--compression none|gzip|snappy|lz4|zstd] < lines\n" +
+	"       fjord produce --format json < lines naming their topics"
+
 // Produce runs `fjord produce TOPIC`: every line of stdin becomes one record.
 func Produce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("fjord produce", "fjord produce TOPIC [--key-separator SEP] [--header k=v ...] [--partition N] [--acks all|1|0] [--compression none|gzip|snappy|lz4|zstd] < lines", stderr)
+	fs := newFlagSet("fjord produce", produceSynopsis, stderr)
 	var conn connFlags
 	conn.register(fs)
-	keySeparator := fs.String("key-separator", "", "split each line at the first `SEP` into key and value (default: no key)")
+	format := fs.String("format", "text", `input: "text", one record value a line (see --key-separator), or "json", one JSON record a line `+
+		"with optional topic, partition, key, value, headers and timestamp fields (the output of fjord consume --format json)")
+	keySeparator := fs.String("key-separator", "", "split each line at the first `SEP` into key and value (default: no key; text only)")
 	var headerList stringList
 	fs.Var(&headerList, "header", "record header `k=v` added to every record (repeatable)")
-	partition := fs.Int("partition", -1, "write every record to partition `N` (default: by key, sticky without one)")
+	partition := fs.Int("partition", -1, "write every record to partition `N` (default: the line's with json, else by key, sticky without one)")
 	acks := fs.String("acks", "all", "acknowledgements to wait for: all, 1 or 0")
 	compression := fs.String("compression", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
-	maxLineBytes := fs.Int("max-line-bytes", defaultMaxLineBytes, "longest accepted input line")
+	maxLineBytes := fs.Int("max-line-bytes", defaultMaxLineBytes, "longest accepted input line (json: twice this by default, room for base64)")
 	topics, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(topics) != 1 {
-		return usagef(fs, "exactly one TOPIC required, got %d", len(topics))
-	}
-	opts := produceOptions{topic: topics[0], keySeparator: *keySeparator, maxLineBytes: *maxLineBytes}
-	if *partition < -1 || *partition > maxPartitions {
-		return usagef(fs, "--partition must be between 0 and %d, got %d", maxPartitions, *partition)
-	}
-	opts.partition = int32(*partition)
-	if *maxLineBytes < 1 || *maxLineBytes > 1<<30 {
-		return usagef(fs, "--max-line-bytes must be between 1 and %d, got %d", 1<<30, *maxLineBytes)
+	opts := produceOptions{keySeparator: *keySeparator, maxLineBytes: *maxLineBytes}
+	if err := opts.check(fs, topics, *format, *partition); err != nil {
+		return usagef(fs, "%v", err)
 	}
 	if opts.headers, err = parseHeaders(headerList); err != nil {
 		return usagef(fs, "%v", err)
@@ -78,93 +80,156 @@ func Produce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return produce(ctx, seeds, conn, opts, stdin, stderr)
 }
 
+// check fills in the topic, format, partition and line bound, refusing
+// combinations that mean nothing.
+func (o *produceOptions) check(fs *flag.FlagSet, topics []string, format string, partition int) error {
+	switch format {
+	case "text":
+	case FormatJSON:
+		o.json = true
+	default:
+		return fmt.Errorf("--format must be text or json, got %q", format)
+	}
+	switch {
+	case len(topics) == 1:
+		o.topic = topics[0]
+	case len(topics) == 0 && o.json:
+	default:
+		return fmt.Errorf("exactly one TOPIC required, got %d", len(topics))
+	}
+	if o.json && o.keySeparator != "" {
+		return errors.New("--key-separator is for --format text; a JSON line has its own key field")
+	}
+	if partition < -1 || partition > maxPartitions {
+		return fmt.Errorf("--partition must be between 0 and %d, got %d", maxPartitions, partition)
+	}
+	o.partition = int32(partition)
+	if o.maxLineBytes < 1 || o.maxLineBytes > 1<<30 {
+		return fmt.Errorf("--max-line-bytes must be between 1 and %d, got %d", 1<<30, o.maxLineBytes)
+	}
+	maxLineSet := false
+	fs.Visit(func(f *flag.Flag) { maxLineSet = maxLineSet || f.Name == "max-line-bytes" })
+	if o.json && !maxLineSet {
+		// Base64 makes a binary value 4/3 its size, and JSON escapes more.
+		o.maxLineBytes = 2 * defaultMaxLineBytes
+	}
+	return nil
+}
+
 func produce(ctx context.Context, seeds []string, conn connFlags, opts produceOptions, stdin io.Reader, stderr io.Writer) error {
 	kopts := []kgo.Opt{
-		kgo.DefaultProduceTopic(opts.topic),
 		kgo.RequiredAcks(opts.acks),
 		kgo.ProducerBatchCompression(opts.compression),
-		kgo.RecordDeliveryTimeout(conn.timeout),
+	}
+	if !opts.json {
+		// franz-go measures the delivery timeout from a record's
+		// timestamp, which a JSON line may set in the past: JSON records
+		// get a deadline from when they are produced instead (below).
+		kopts = append(kopts, kgo.RecordDeliveryTimeout(conn.timeout))
+	}
+	if opts.topic != "" {
+		kopts = append(kopts, kgo.DefaultProduceTopic(opts.topic))
 	}
 	if !opts.idempotent {
 		kopts = append(kopts, kgo.DisableIdempotentWrite())
 	}
-	if opts.partition >= 0 {
+	switch {
+	case opts.partition >= 0:
 		kopts = append(kopts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	case opts.json:
+		kopts = append(kopts, kgo.RecordPartitioner(linePartitioner{}))
 	}
 	cl, err := newClient(conn, seeds, kopts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := checkProduceTarget(ctx, kadm.NewClient(cl), seeds, conn, opts); err != nil {
-		return err
+	targets := newProduceTargets(kadm.NewClient(cl), seeds, conn)
+	if opts.topic != "" {
+		if err := targets.check(ctx, opts.topic, opts.partition); err != nil {
+			return err
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var t produceTally
+	summary := func() string { return t.summary(targets.describe(opts.topic)) }
+	fail := func(err error) error {
+		cancel()
+		_ = cl.Flush(context.Background())
+		return fmt.Errorf("%w (%s)", err, summary())
+	}
 	scanner := bufio.NewScanner(stdin)
 	scanner.Buffer(make([]byte, 0, min(64*1024, opts.maxLineBytes)), opts.maxLineBytes)
 	lineNumber := 0
 	for scanner.Scan() && t.failure() == nil {
 		lineNumber++
-		r, err := buildRecord(scanner.Bytes(), lineNumber, opts)
+		r, err := nextRecord(ctx, scanner.Bytes(), lineNumber, opts, targets)
 		if err != nil {
-			cancel()
-			_ = cl.Flush(context.Background())
-			return fmt.Errorf("%w (%s)", err, t.summary(opts.topic))
+			return fail(err)
+		}
+		if r == nil {
+			continue // a blank line of JSON input
 		}
 		size := len(r.Key) + len(r.Value)
-		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		recordCtx, recordCancel := ctx, context.CancelFunc(func() {})
+		if opts.json {
+			recordCtx, recordCancel = context.WithTimeout(ctx, conn.timeout)
+		}
+		cl.Produce(recordCtx, r, func(_ *kgo.Record, err error) {
+			recordCancel()
 			t.record(size, err, cancel)
 		})
 	}
 	if err := scanner.Err(); err != nil {
-		cancel()
-		_ = cl.Flush(context.Background())
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("line %d is longer than --max-line-bytes %d (%s)", lineNumber+1, opts.maxLineBytes, t.summary(opts.topic))
+			return fail(fmt.Errorf("line %d is longer than --max-line-bytes %d", lineNumber+1, opts.maxLineBytes))
 		}
-		return fmt.Errorf("reading stdin: %w (%s)", err, t.summary(opts.topic))
+		return fail(fmt.Errorf("reading stdin: %w", err))
 	}
 	// Flush returns once every record has its answer; each is bounded by
-	// the delivery timeout, so this cannot hang on a dead broker.
+	// the delivery timeout (or its context's, for JSON), so this cannot
+	// hang on a dead broker.
 	if err := cl.Flush(ctx); err != nil && t.failure() == nil {
-		return fmt.Errorf("flushing records: %w (%s)", err, t.summary(opts.topic))
+		return fmt.Errorf("flushing records: %w (%s)", err, summary())
 	}
 	if err := t.failure(); err != nil {
-		return fmt.Errorf("producing to topic %q: %s (%s)", opts.topic, describeProduceError(opts, err), t.summary(opts.topic))
+		return fmt.Errorf("producing to %s: %s (%s)", targets.describe(opts.topic), describeProduceError(err, conn.timeout), summary())
 	}
-	fmt.Fprintln(stderr, t.summary(opts.topic))
+	fmt.Fprintln(stderr, summary())
 	return nil
 }
 
-// checkProduceTarget fails early, with a clear message, when the topic or
-// the chosen partition does not exist, instead of waiting out the delivery
-// timeout on records that cannot be written.
-func checkProduceTarget(ctx context.Context, adm *kadm.Client, seeds []string, conn connFlags, opts produceOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
-	defer cancel()
-	details, err := adm.ListTopicsWithInternal(ctx, opts.topic)
+// nextRecord makes the record of one input line, checking where it goes;
+// nil for a blank line of JSON input, which jq and editors leave.
+func nextRecord(ctx context.Context, line []byte, lineNumber int, opts produceOptions, targets *produceTargets) (*kgo.Record, error) {
+	if !opts.json {
+		return buildRecord(line, lineNumber, opts)
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil, nil
+	}
+	r, err := buildJSONRecord(ctx, line, lineNumber, opts)
 	if err != nil {
-		return describeRequestError(ctx, fmt.Sprintf("looking up topic %q", opts.topic), seeds, conn.timeout, err)
+		return nil, err
 	}
-	d, ok := details[opts.topic]
-	if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("topic %q does not exist (%s)", opts.topic, kerr.UnknownTopicOrPartition.Message)
+	partition := opts.partition
+	if lineChosePartition(r) {
+		partition = r.Partition
 	}
-	if d.Err != nil {
-		return fmt.Errorf("looking up topic %q: %s", opts.topic, kafkaErrorName(d.Err))
+	if err := targets.check(ctx, r.Topic, partition); err != nil {
+		return nil, fmt.Errorf("line %d: %w", lineNumber, err)
 	}
-	if opts.partition >= int32(len(d.Partitions)) {
-		return fmt.Errorf("topic %q has %d partitions, so partition %d does not exist", opts.topic, len(d.Partitions), opts.partition)
-	}
-	return nil
+	return r, nil
 }
 
-func describeProduceError(opts produceOptions, err error) string {
-	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Sprintf("topic %q does not exist (%s)", opts.topic, kafkaErrorName(err))
+func describeProduceError(err error, timeout time.Duration) string {
+	switch {
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return fmt.Sprintf("the topic does not exist (%s)", kafkaErrorName(err))
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("a record was not acknowledged within --timeout %v", timeout)
 	}
 	return err.Error()
 }
@@ -284,8 +349,9 @@ func (t *produceTally) failure() error {
 	return t.firstErr
 }
 
-func (t *produceTally) summary(topic string) string {
+// summary says what was produced; where names the topics.
+func (t *produceTally) summary(where string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("produced %d records (%d bytes of keys and values) to topic %q", t.records, t.bytes, topic)
+	return fmt.Sprintf("produced %d records (%d bytes of keys and values) to %s", t.records, t.bytes, where)
 }

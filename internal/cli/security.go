@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"maps"
 
 	"github.com/fjordhq/fjord/internal/clientconf"
 	"github.com/fjordhq/fjord/internal/tlsconfig"
@@ -49,6 +50,9 @@ type SecurityFlags struct {
 	tlsCA         string
 	tlsCert       string
 	tlsKey        string
+	// base holds the properties of the profile in use, under
+	// --command-config and the flags.
+	base map[string]string
 }
 
 // Register adds the security flags to fs.
@@ -73,14 +77,34 @@ func (f *SecurityFlags) Register(fs *flag.FlagSet) {
 // and resolves the result with clientconf, which reads the files they
 // name. Errors wrap ErrClientSecurity.
 func (f *SecurityFlags) Resolve() (*ClientSecurity, error) {
-	props := map[string]string{}
+	props, err := f.properties()
+	if err != nil {
+		return nil, err
+	}
+	return f.resolve(props)
+}
+
+// properties are the client properties the flags say: the profile's,
+// then --command-config's over them, then the single flags.
+func (f *SecurityFlags) properties() (map[string]string, error) {
+	props := maps.Clone(f.base)
+	if props == nil {
+		props = map[string]string{}
+	}
 	if f.commandConfig != "" {
-		var err error
-		if props, err = clientconf.LoadProperties(f.commandConfig); err != nil {
+		file, err := clientconf.LoadProperties(f.commandConfig)
+		if err != nil {
 			return nil, fmt.Errorf("%w: --command-config: %w", ErrClientSecurity, err)
 		}
+		maps.Copy(props, file)
 	}
 	f.override(props)
+	return props, nil
+}
+
+// resolve checks that the flags given fit the properties and resolves
+// them, reading --sasl-token-file.
+func (f *SecurityFlags) resolve(props map[string]string) (*ClientSecurity, error) {
 	protocol, err := clientconf.SecurityProtocol(props)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,10 @@ package clientconf
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/fjordhq/fjord/internal/config"
 )
@@ -39,4 +42,50 @@ func LoadProperties(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return props, nil
+}
+
+// WriteProperties writes props to w in the format ReadProperties reads,
+// one "key=value" line per property in key order, escaped so that reading
+// the output gives props back (except trailing blanks of a value, which
+// Kafka trims).
+func WriteProperties(w io.Writer, props map[string]string) error {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		b.WriteString(escapeProperty(k, true))
+		b.WriteByte('=')
+		b.WriteString(escapeProperty(props[k], false))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// escapeProperty escapes what the reader would otherwise take for
+// something else: backslashes and control characters anywhere, a key's
+// spaces and separator and comment characters, a value's leading space.
+// Unlike java.util.Properties.store it leaves non-ASCII as UTF-8, and the
+// ':' and '=' of a value (a host:port) as they are.
+func escapeProperty(s string, key bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c == ' ' && (key || i == 0):
+			b.WriteString(`\ `)
+		case c == '\\' || key && strings.IndexByte(`=:#!`, c) >= 0:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

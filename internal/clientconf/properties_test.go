@@ -155,30 +155,26 @@ func FuzzPropertiesRoundTrip(f *testing.F) {
 	})
 }
 
-// escapeProperty escapes as java.util.Properties.store does (but leaves
-// non-ASCII as UTF-8): a key's spaces and every separator and comment
-// character, a value's leading space.
-func escapeProperty(s string, key bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\f':
-			b.WriteString(`\f`)
-		case c == ' ' && (key || i == 0):
-			b.WriteString(`\ `)
-		case strings.IndexByte(`\=:#!`, c) >= 0:
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
+// TestWriteProperties writes what ReadProperties reads back, in key order,
+// with the values a profile holds left readable.
+func TestWriteProperties(t *testing.T) {
+	props := map[string]string{
+		"bootstrap.servers": "a:9092,b:9092",
+		"sasl.jaas.config":  `org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p\w";`,
+		"odd key=:#!":       " leading space, # and \\ and \n",
 	}
-	return b.String()
+	var b strings.Builder
+	if err := WriteProperties(&b, props); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "bootstrap.servers=a:9092,b:9092\n") {
+		t.Errorf("output does not start with a readable bootstrap.servers line:\n%s", b.String())
+	}
+	got, err := ReadProperties(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, props) {
+		t.Errorf("read back %q, want %q\nfile:\n%s", got, props, b.String())
+	}
 }
