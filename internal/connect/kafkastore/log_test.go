@@ -192,8 +192,23 @@ func TestReadToEndPastTransactionMarkers(t *testing.T) {
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.ReadToEnd(ctx); err != nil {
-		t.Fatal(err)
+	// The coordinator writes the commit marker after EndTxn has answered,
+	// and the store reads committed records only: until the marker is
+	// written the last stable offset stays before the record, and
+	// ReadToEnd has nothing to wait for. Once it is, ReadToEnd must read
+	// the record and count the marker.
+	for {
+		if err := store.ReadToEnd(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if store.Snapshot().Offset >= 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the committed record never became readable")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	if got := store.Snapshot(); got.ConnectorConfigs["foo"]["a"] != "b" || got.Offset != 1 {
 		t.Fatalf("snapshot %+v", got)

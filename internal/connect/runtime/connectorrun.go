@@ -185,10 +185,10 @@ func (e *runEnv) newRunner(run *connectorRun, t *taskRun, taskConfig map[string]
 		opts := append(e.clientOpts(), kgo.RecordPartitioner(newSourcePartitioner()))
 		var txn *sourceTransactions
 		if e.exactlyOnce {
-			if txn, err = newSourceTransactions(e.worker, connectorConfig); err != nil {
+			if txn, err = newSourceTransactions(e.worker, t.id, connectorConfig); err != nil {
 				return nil, fmt.Errorf("task %s: %w", t.id, err)
 			}
-			opts = append(opts, kgo.TransactionalID(transactionalID(e.worker.GroupID, t.id)))
+			opts = append(opts, kgo.TransactionalID(txn.id))
 		}
 		producer, err := kgo.NewClient(opts...)
 		if err != nil {

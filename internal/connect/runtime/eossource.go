@@ -27,6 +27,8 @@ const keyTxnBoundaryInterval = "transaction.boundary.interval.ms"
 // same transactional id and so fences it, resumes from offsets that match
 // the records in the topic exactly.
 type sourceTransactions struct {
+	// id is the producer's transactional id.
+	id           string
 	offsetsTopic string
 	// interval is transaction.boundary=interval's length (the task's
 	// loop commits on its ticker, which then ticks at this interval);
@@ -46,8 +48,8 @@ func transactionalID(groupID string, id TaskID) string {
 }
 
 // newSourceTransactions reads a connector's transaction boundary.
-func newSourceTransactions(worker *WorkerConfig, config map[string]string) (*sourceTransactions, error) {
-	x := &sourceTransactions{offsetsTopic: worker.OffsetTopic}
+func newSourceTransactions(worker *WorkerConfig, id TaskID, config map[string]string) (*sourceTransactions, error) {
+	x := &sourceTransactions{id: transactionalID(worker.GroupID, id), offsetsTopic: worker.OffsetTopic}
 	switch strings.ToLower(config[keyTxnBoundary]) {
 	case "", "poll":
 	case "interval":

@@ -89,6 +89,17 @@ type writtenRecord struct {
 // was written before it returns.
 func (r *sourceTaskRunner) run(ctx context.Context) {
 	r.pending = map[string]connect.SourcePartitionOffset{}
+	if r.txn != nil {
+		// Fence the task's previous incarnation first, as Kafka
+		// initializes the producer before the task: that completes its
+		// last transaction, so the offsets read next include what it
+		// committed (the commit marker may still be on its way, which
+		// would keep them past the last stable offset).
+		if err := fenceProducer(ctx, r.producer, r.txn.id); err != nil {
+			r.fail(fmt.Errorf("starting task %s: %w", r.id, err))
+			return
+		}
+	}
 	tctx := &sourceTaskContext{config: r.config, reader: storeReader{store: r.offsets, connector: r.id.Connector}}
 	if r.txn != nil && r.txn.defined != nil {
 		tctx.txn = r.txn.defined
