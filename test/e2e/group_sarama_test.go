@@ -316,24 +316,6 @@ func (c *saramaChild) kill(t *testing.T) {
 	<-c.done
 }
 
-// lockedBuffer collects a child's stderr while the test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // saramaMemberMain is the helper process: one sarama group member that
 // reports on stdout (see saramaChild) until stdin closes or it is killed.
 func saramaMemberMain() int {

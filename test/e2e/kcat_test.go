@@ -1,99 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/fjordhq/fjord/internal/clustertest"
 )
-
-// kcatFormat prints one consumed record per line, tab separated; workload
-// keys and values hold no tabs or newlines.
-const kcatFormat = `%p\t%o\t%T\t%k\t%s\n`
-
-// kcatTimeout bounds one kcat run: the largest workload takes about a
-// second, so a kcat that has not exited by then is stuck (for -C -e: it
-// never saw the end of a partition).
-const kcatTimeout = 45 * time.Second
-
-// kcat runs the kcat binary (librdkafka) with args against addr and returns
-// its stdout; a non-zero exit fails the test.
-func kcat(t *testing.T, ctx context.Context, addr, stdin string, args ...string) string {
-	t.Helper()
-	path, err := clustertest.LookKcat(t)
-	if err != nil {
-		t.Skip(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, kcatTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, append([]string{"-b", addr}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kcat %q: %v\nstderr (last 2 KiB):\n%s", args, err, lastBytes(stderr.String(), 2048))
-	}
-	// kcat reports delivery failures on stderr and may still exit 0.
-	if strings.Contains(stderr.String(), "Delivery failed") || strings.Contains(stderr.String(), "ERROR") {
-		t.Fatalf("kcat %q reported errors:\n%s", args, stderr.String())
-	}
-	return stdout.String()
-}
-
-// produceKcat pipes records as key:value lines into kcat -P.
-func produceKcat(t *testing.T, ctx context.Context, addr, topic string, records []rec, extra ...string) {
-	t.Helper()
-	var in strings.Builder
-	for _, r := range records {
-		fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
-	}
-	kcat(t, ctx, addr, in.String(), append([]string{"-P", "-t", topic, "-K:"}, extra...)...)
-}
-
-// consumeKcat reads with kcat -C until the end of every partition (-e) and
-// parses kcatFormat lines.
-func consumeKcat(t *testing.T, ctx context.Context, addr, topic string, extra ...string) []rec {
-	t.Helper()
-	args := append([]string{"-C", "-t", topic, "-e", "-q", "-f", kcatFormat}, extra...)
-	if !slices.Contains(extra, "-o") {
-		args = append(args, "-o", "beginning")
-	}
-	out := kcat(t, ctx, addr, "", args...)
-	var records []rec
-	for line := range strings.SplitSeq(strings.TrimSuffix(out, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		fields := strings.Split(line, "\t")
-		if len(fields) != 5 {
-			t.Fatalf("kcat output line %q: want 5 tab-separated fields", line)
-		}
-		p, err1 := strconv.ParseInt(fields[0], 10, 32)
-		o, err2 := strconv.ParseInt(fields[1], 10, 64)
-		ts, err3 := strconv.ParseInt(fields[2], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			t.Fatalf("kcat output line %q: bad number", line)
-		}
-		records = append(records, rec{Partition: int32(p), Offset: o, Timestamp: time.UnixMilli(ts), Key: fields[3], Value: fields[4]})
-	}
-	return records
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
 
 // kcatMetadata is the part of `kcat -L -J` this package reads.
 type kcatMetadata struct {

@@ -11,27 +11,6 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// saramaConfig is a sarama configuration at a Kafka 3.6 protocol level,
-// well above the Produce v3+ and Fetch v4+ (message format v2) the broker
-// serves; oldclients_test.go configures older levels.
-func saramaConfig() *sarama.Config {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
-	cfg.ClientID = "fjord-e2e-sarama"
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Return.Errors = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	cfg.Producer.Partitioner = sarama.NewHashPartitioner
-	cfg.Producer.Retry.Backoff = 20 * time.Millisecond
-	cfg.Consumer.Return.Errors = true
-	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
-	cfg.Metadata.Retry.Backoff = 20 * time.Millisecond
-	cfg.Admin.Retry.Backoff = 20 * time.Millisecond
-	cfg.Net.DialTimeout = 10 * time.Second
-	cfg.Net.ReadTimeout = 30 * time.Second
-	return cfg
-}
-
 func saramaMessages(topic string, records []rec) []*sarama.ProducerMessage {
 	msgs := make([]*sarama.ProducerMessage, len(records))
 	for i, r := range records {
@@ -68,60 +47,6 @@ func produceSarama(t *testing.T, addr, topic string, records []rec, cfg *sarama.
 		acked[i].Partition, acked[i].Offset = m.Partition, m.Offset
 	}
 	return acked
-}
-
-// consumeSarama reads every partition of topic from offset 0 up to the end
-// offset sarama lists for it.
-func consumeSarama(t *testing.T, ctx context.Context, addr, topic string) []rec {
-	t.Helper()
-	client, err := sarama.NewClient([]string{addr}, saramaConfig())
-	if err != nil {
-		t.Fatalf("sarama.NewClient: %v", err)
-	}
-	defer client.Close()
-	partitions, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatalf("sarama partitions of %s: %v", topic, err)
-	}
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatalf("sarama.NewConsumer: %v", err)
-	}
-	defer consumer.Close()
-	var out []rec
-	for _, p := range partitions {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatalf("sarama GetOffset %s/%d newest: %v", topic, p, err)
-		}
-		out = append(out, consumeSaramaPartition(t, ctx, consumer, topic, p, 0, int(end))...)
-	}
-	return out
-}
-
-// consumeSaramaPartition reads want records of one partition from offset.
-func consumeSaramaPartition(t *testing.T, ctx context.Context, consumer sarama.Consumer, topic string, partition int32, offset int64, want int) []rec {
-	t.Helper()
-	if want == 0 {
-		return nil
-	}
-	pc, err := consumer.ConsumePartition(topic, partition, offset)
-	if err != nil {
-		t.Fatalf("sarama ConsumePartition %s/%d at %d: %v", topic, partition, offset, err)
-	}
-	defer pc.Close()
-	out := make([]rec, 0, want)
-	for len(out) < want {
-		select {
-		case m := <-pc.Messages():
-			out = append(out, rec{Partition: m.Partition, Offset: m.Offset, Key: string(m.Key), Value: string(m.Value), Timestamp: m.Timestamp})
-		case err := <-pc.Errors():
-			t.Fatalf("sarama consume %s/%d: %v", topic, partition, err)
-		case <-ctx.Done():
-			t.Fatalf("sarama consume %s/%d: %d of %d records before %v", topic, partition, len(out), want, ctx.Err())
-		}
-	}
-	return out
 }
 
 func TestSaramaKeyedProduceConsume(t *testing.T) {

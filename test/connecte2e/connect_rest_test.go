@@ -1,4 +1,4 @@
-package e2e
+package connecte2e
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/fjordhq/fjord/internal/e2etest"
 )
 
 // TestConnectRESTConformance is Connect's acceptance 1: it drives every
@@ -22,9 +24,9 @@ import (
 // messages for a bad configuration, 409 for a duplicate and while the
 // group rebalances.
 func TestConnectRESTConformance(t *testing.T) {
-	srv := startServer(t, nil)
-	ctx := testContext(t, testTimeout)
-	createTopic(t, ctx, newAdmin(t, srv.Addr), "rest-lines", 1, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, e2etest.TestTimeout)
+	e2etest.CreateTopic(t, ctx, e2etest.NewAdmin(t, srv.Addr), "rest-lines", 1, nil)
 	props := map[string]string{"group.id": "rest-test", "config.storage.topic": "rest-configs",
 		"offset.storage.topic": "rest-offsets", "status.storage.topic": "rest-status",
 		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
@@ -90,7 +92,7 @@ func (r *restConformance) expectList(status int, method, path string) []any {
 func (r *restConformance) waitStatus(name, state string, n int) {
 	r.t.Helper()
 	for _, w := range r.workers {
-		eventually(r.t, r.ctx, fmt.Sprintf("%s %s with %d tasks", name, state, n), func() (bool, string) {
+		e2etest.Eventually(r.t, r.ctx, fmt.Sprintf("%s %s with %d tasks", name, state, n), func() (bool, string) {
 			_, out := w.call(http.MethodGet, "/connectors/"+name+"/status", nil)
 			conn, _ := out["connector"].(map[string]any)
 			tasks, _ := out["tasks"].([]any)
@@ -212,7 +214,7 @@ func (r *restConformance) expectCreated(body map[string]any) map[string]any {
 func (r *restConformance) retryConflict(status int, method, path string, body any) map[string]any {
 	r.t.Helper()
 	var out map[string]any
-	eventually(r.t, r.ctx, method+" "+path, func() (bool, string) {
+	e2etest.Eventually(r.t, r.ctx, method+" "+path, func() (bool, string) {
 		var got int
 		got, out = r.worker().call(method, path, body)
 		if got != status && got != http.StatusConflict {
@@ -305,14 +307,14 @@ func (r *restConformance) conflictDuringRebalance(dir string) {
 			"file": filepath.Join(dir, name), "topic": "rest-lines"}}
 	}
 	onLeader := func(method, path string, body any) (int, map[string]any) { return leader.call(method, path, body) }
-	eventually(r.t, r.ctx, "more-1 created", func() (bool, string) {
+	e2etest.Eventually(r.t, r.ctx, "more-1 created", func() (bool, string) {
 		status, out := onLeader(http.MethodPost, "/connectors", config("more-1"))
 		return status == http.StatusCreated, fmt.Sprint(status, out)
 	})
 	// Once its task runs, a write that needs no rebalance succeeds when
 	// the group is stable.
 	r.waitStatus("more-1", "RUNNING", 1)
-	eventually(r.t, r.ctx, "the group stable", func() (bool, string) {
+	e2etest.Eventually(r.t, r.ctx, "the group stable", func() (bool, string) {
 		status, out := onLeader(http.MethodPut, "/connectors/more-1/config", config("more-1")["config"])
 		return status == http.StatusOK, fmt.Sprint(status, out)
 	})

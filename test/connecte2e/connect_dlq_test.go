@@ -1,4 +1,4 @@
-package e2e
+package connecte2e
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fjordhq/fjord/internal/e2etest"
 )
 
 // TestConnectDeadLetterQueue is the second half of Connect's acceptance 4
@@ -22,10 +24,10 @@ import (
 // context headers pointing back at them, across a graceful restart of the
 // worker; every good record reaches the file once.
 func TestConnectDeadLetterQueue(t *testing.T) {
-	srv := startServer(t, nil)
-	ctx := testContext(t, testTimeout)
-	adm := newAdmin(t, srv.Addr)
-	createTopic(t, ctx, adm, "payments", 2, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, e2etest.TestTimeout)
+	adm := e2etest.NewAdmin(t, srv.Addr)
+	e2etest.CreateTopic(t, ctx, adm, "payments", 2, nil)
 	output := filepath.Join(t.TempDir(), "payments.txt")
 	config := map[string]string{
 		"connector.class": "FileStreamSink", "file": output, "topics": "payments", "tasks.max": "2",
@@ -33,7 +35,7 @@ func TestConnectDeadLetterQueue(t *testing.T) {
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "payments-dlq",
 		"errors.deadletterqueue.topic.replication.factor": "1", "errors.deadletterqueue.context.headers.enable": "true",
 	}
-	producer := newKgo(t, srv.Addr)
+	producer := e2etest.NewKgo(t, srv.Addr)
 	var good []string
 	poison := map[string]bool{} // by value
 	produce := func(from, to int) {
@@ -66,7 +68,7 @@ func TestConnectDeadLetterQueue(t *testing.T) {
 	waitSinkFile(t, ctx, output, good)
 	dlq := consumeDLQ(t, ctx, srv.Addr, len(poison))
 	source := map[string]string{} // "partition/offset" -> value
-	for _, r := range consumeKgo(t, ctx, srv.Addr, "payments", 80) {
+	for _, r := range e2etest.ConsumeKgo(t, ctx, srv.Addr, "payments", 80) {
 		source[fmt.Sprintf("%d/%d", r.Partition, r.Offset)] = r.Value
 	}
 	seen := map[string]int{}
@@ -93,7 +95,7 @@ func TestConnectDeadLetterQueue(t *testing.T) {
 func waitSinkFile(t *testing.T, ctx context.Context, path string, want []string) {
 	t.Helper()
 	sorted := slices.Sorted(slices.Values(want))
-	eventually(t, ctx, "sink file holds every good record once", func() (bool, string) {
+	e2etest.Eventually(t, ctx, "sink file holds every good record once", func() (bool, string) {
 		b, _ := os.ReadFile(path)
 		lines := strings.Fields(string(b))
 		slices.Sort(lines)
@@ -105,7 +107,7 @@ func waitSinkFile(t *testing.T, ctx context.Context, path string, want []string)
 // quiet second more.
 func consumeDLQ(t *testing.T, ctx context.Context, addr string, n int) []*kgo.Record {
 	t.Helper()
-	cl := newKgo(t, addr, kgo.ConsumeTopics("payments-dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := e2etest.NewKgo(t, addr, kgo.ConsumeTopics("payments-dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer cl.Close()
 	var out []*kgo.Record
 	for len(out) < n && ctx.Err() == nil {

@@ -1,4 +1,9 @@
-package e2e
+// Package connecte2e holds Connect's end-to-end tests: `fjord connect`
+// workers (standalone and distributed) started from the binary against real
+// `fjord server` brokers and Debian's PostgreSQL, checked through franz-go,
+// sarama and kcat. They are a package apart from test/e2e so that go test
+// runs them beside the broker's tests.
+package connecte2e
 
 import (
 	"bytes"
@@ -21,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/e2etest"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 	"github.com/fjordhq/fjord/internal/pgtest"
 )
@@ -31,7 +37,7 @@ type connectWorker struct {
 	url    string
 	args   []string
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *e2etest.LockedBuffer
 }
 
 // startConnectWorker runs `fjord connect standalone` against addr with
@@ -74,7 +80,7 @@ func newConnectWorker(t *testing.T, mode, addr string, extra map[string]string) 
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := &connectWorker{t: t, url: "http://" + restAddr, args: []string{"connect", mode, path}, output: &lockedBuffer{}}
+	w := &connectWorker{t: t, url: "http://" + restAddr, args: []string{"connect", mode, path}, output: &e2etest.LockedBuffer{}}
 	t.Cleanup(w.stop)
 	return w
 }
@@ -88,9 +94,9 @@ func (w *connectWorker) launch(ctx context.Context) {
 	if err := w.cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	eventually(w.t, ctx, "connect worker healthy", func() (bool, string) {
+	e2etest.Eventually(w.t, ctx, "connect worker healthy", func() (bool, string) {
 		status, _ := w.call(http.MethodGet, "/health", nil)
-		return status == http.StatusOK, lastBytes(w.output.String(), 2048)
+		return status == http.StatusOK, e2etest.LastBytes(w.output.String(), 2048)
 	})
 }
 
@@ -115,7 +121,7 @@ func (w *connectWorker) stop() {
 		<-done
 	}
 	if w.t.Failed() {
-		w.t.Logf("connect worker output:\n%s", lastBytes(w.output.String(), 8192))
+		w.t.Logf("connect worker output:\n%s", e2etest.LastBytes(w.output.String(), 8192))
 	}
 }
 
@@ -160,7 +166,7 @@ func (w *connectWorker) expect(status int, method, path string, body any) map[st
 // waitRunning waits until a connector and its tasks report state.
 func (w *connectWorker) waitState(ctx context.Context, name, state string) {
 	w.t.Helper()
-	eventually(w.t, ctx, name+" "+state, func() (bool, string) {
+	e2etest.Eventually(w.t, ctx, name+" "+state, func() (bool, string) {
 		_, out := w.call(http.MethodGet, "/connectors/"+name+"/status", nil)
 		conn, _ := out["connector"].(map[string]any)
 		tasks, _ := out["tasks"].([]any)
@@ -178,10 +184,10 @@ func (w *connectWorker) waitState(ctx context.Context, name, state string) {
 // file, and after the source is stopped and its offset rewound with PATCH
 // /offsets, the rewound lines are written again once it resumes.
 func TestConnectFileSourceToSink(t *testing.T) {
-	srv := startServer(t, nil)
-	ctx := testContext(t, testTimeout)
-	adm := newAdmin(t, srv.Addr)
-	createTopic(t, ctx, adm, "lines", 1, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, e2etest.TestTimeout)
+	adm := e2etest.NewAdmin(t, srv.Addr)
+	e2etest.CreateTopic(t, ctx, adm, "lines", 1, nil)
 	// The sink's file comes from a config provider: the worker resolves it,
 	// and the REST API shows the variable, not the value.
 	dir := t.TempDir()
@@ -208,7 +214,7 @@ func TestConnectFileSourceToSink(t *testing.T) {
 	// The source follows the file as it grows.
 	appendFile(t, input, strings.Join(lines[30:], "\n")+"\n")
 	checkLines(t, ctx, srv.Addr, "lines", lines)
-	eventually(t, ctx, "sink file complete", func() (bool, string) {
+	e2etest.Eventually(t, ctx, "sink file complete", func() (bool, string) {
 		b, _ := os.ReadFile(output)
 		return string(b) == strings.Join(lines, "\n")+"\n", fmt.Sprintf("%d bytes", len(b))
 	})
@@ -253,20 +259,20 @@ func appendFile(t *testing.T, path, text string) {
 // values to be want, in order.
 func checkLines(t *testing.T, ctx context.Context, addr, topic string, want []string) {
 	t.Helper()
-	values := func(recs []rec) []string {
+	values := func(recs []e2etest.Record) []string {
 		var out []string
 		for _, r := range recs {
 			out = append(out, r.Value)
 		}
 		return out
 	}
-	if got := values(consumeKgo(t, ctx, addr, topic, len(want))); !slices.Equal(got, want) {
+	if got := values(e2etest.ConsumeKgo(t, ctx, addr, topic, len(want))); !slices.Equal(got, want) {
 		t.Fatalf("franz-go read %v, want %v", got, want)
 	}
-	if got := values(consumeSarama(t, ctx, addr, topic)); !slices.Equal(got, want) {
+	if got := values(e2etest.ConsumeSarama(t, ctx, addr, topic)); !slices.Equal(got, want) {
 		t.Fatalf("sarama read %v, want %v", got, want)
 	}
-	if got := values(consumeKcat(t, ctx, addr, topic)); !slices.Equal(got, want) {
+	if got := values(e2etest.ConsumeKcat(t, ctx, addr, topic)); !slices.Equal(got, want) {
 		t.Fatalf("kcat read %v, want %v", got, want)
 	}
 }
@@ -292,17 +298,17 @@ func fjordCLI(t *testing.T, ctx context.Context, args ...string) string {
 // key.
 func TestConnectPostgresSink(t *testing.T) {
 	pg := pgtest.Start(t)
-	srv := startServer(t, nil)
-	ctx := testContext(t, testTimeout)
-	adm := newAdmin(t, srv.Addr)
-	createTopic(t, ctx, adm, "accounts", 3, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, e2etest.TestTimeout)
+	adm := e2etest.NewAdmin(t, srv.Addr)
+	e2etest.CreateTopic(t, ctx, adm, "accounts", 3, nil)
 	w := startConnectWorker(t, ctx, srv.Addr, nil)
 	w.expect(http.StatusCreated, http.MethodPost, "/connectors", map[string]any{"name": "accounts-out", "config": map[string]string{
 		"connector.class": "PostgresSink", "topics": "accounts", "connection.url": pg.DSN, "tasks.max": "2",
 		"insert.mode": "upsert", "pk.mode": "record_key", "pk.fields": "id", "delete.enabled": "true", "auto.create": "true",
 		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true",
 	}})
-	producer := newKgo(t, srv.Addr)
+	producer := e2etest.NewKgo(t, srv.Addr)
 	model := map[string]string{}
 	const schema = `{"type":"struct","optional":false,"fields":[{"field":"owner","type":"string","optional":false},{"field":"balance","type":"int64","optional":false}]}`
 	for i := range 300 {
@@ -329,9 +335,9 @@ func TestConnectPostgresSink(t *testing.T) {
 // which ends equal to the source table.
 func TestConnectPostgresCDCToSink(t *testing.T) {
 	pg := pgtest.Start(t)
-	srv := startServer(t, nil)
-	ctx := testContext(t, testTimeout)
-	createTopic(t, ctx, newAdmin(t, srv.Addr), "cdc-public.items", 1, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, e2etest.TestTimeout)
+	e2etest.CreateTopic(t, ctx, e2etest.NewAdmin(t, srv.Addr), "cdc-public.items", 1, nil)
 	conn, err := pgx.Connect(ctx, pg.DSN)
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +357,7 @@ func TestConnectPostgresCDCToSink(t *testing.T) {
 		"insert.mode": "upsert", "pk.mode": "record_key", "delete.enabled": "true", "auto.create": "true"}})
 	// The slot must exist before the changes, or the first ones are not
 	// captured: wait until the source created it.
-	eventually(t, ctx, "replication slot created", func() (bool, string) {
+	e2etest.Eventually(t, ctx, "replication slot created", func() (bool, string) {
 		var n int
 		err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&n)
 		return err == nil && n > 0, fmt.Sprint(err)
@@ -401,7 +407,7 @@ func TestConnectPostgresCDCToSink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, ctx, "the copy equals the source table", func() (bool, string) {
+	e2etest.Eventually(t, ctx, "the copy equals the source table", func() (bool, string) {
 		got, err := table("items_copy")
 		if err != nil {
 			return false, err.Error()

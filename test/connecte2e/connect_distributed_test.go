@@ -1,4 +1,4 @@
-package e2e
+package connecte2e
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/e2etest"
 	"github.com/fjordhq/fjord/internal/pgtest"
 )
 
@@ -49,11 +50,11 @@ func TestConnectDistributedUnderKills(t *testing.T) {
 
 func testConnectDistributedUnderKills(t *testing.T, exactlyOnce bool) {
 	pg := pgtest.Start(t)
-	srv := startServer(t, nil)
-	ctx := testContext(t, 5*time.Minute)
-	adm := newAdmin(t, srv.Addr)
-	createTopic(t, ctx, adm, "dist-lines", 1, nil)
-	createTopic(t, ctx, adm, "dist-accounts", 3, nil)
+	srv := e2etest.StartServer(t, nil)
+	ctx := e2etest.Context(t, 5*time.Minute)
+	adm := e2etest.NewAdmin(t, srv.Addr)
+	e2etest.CreateTopic(t, ctx, adm, "dist-lines", 1, nil)
+	e2etest.CreateTopic(t, ctx, adm, "dist-accounts", 3, nil)
 	props := map[string]string{"group.id": "dist-test", "config.storage.topic": "dist-configs",
 		"offset.storage.topic": "dist-offsets", "status.storage.topic": "dist-status",
 		"config.storage.replication.factor": "1", "offset.storage.replication.factor": "1", "status.storage.replication.factor": "1",
@@ -80,7 +81,7 @@ func testConnectDistributedUnderKills(t *testing.T, exactlyOnce bool) {
 		waitRunningOn(t, ctx, workers, name, nil)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	producer := newKgo(t, srv.Addr)
+	producer := e2etest.NewKgo(t, srv.Addr)
 	var lines []string
 	model := map[string]string{}
 	feed := func(n int) {
@@ -117,7 +118,7 @@ func testConnectDistributedUnderKills(t *testing.T, exactlyOnce bool) {
 // forwarded to the leader. A 409 (a rebalance under way) is retried.
 func createOnAny(t *testing.T, ctx context.Context, workers []*connectWorker, name string, config map[string]string) {
 	t.Helper()
-	eventually(t, ctx, "create "+name, func() (bool, string) {
+	e2etest.Eventually(t, ctx, "create "+name, func() (bool, string) {
 		w := workers[rand.IntN(len(workers))]
 		status, out := w.call(http.MethodPost, "/connectors", map[string]any{"name": name, "config": config})
 		if status != http.StatusCreated && status != http.StatusConflict {
@@ -131,7 +132,7 @@ func createOnAny(t *testing.T, ctx context.Context, workers []*connectWorker, na
 // of them on the worker not (if any), as a live worker reports.
 func waitRunningOn(t *testing.T, ctx context.Context, workers []*connectWorker, name string, not *connectWorker) {
 	t.Helper()
-	eventually(t, ctx, name+" running on live workers", func() (bool, string) {
+	e2etest.Eventually(t, ctx, name+" running on live workers", func() (bool, string) {
 		for _, w := range workers {
 			if w == not {
 				continue
@@ -178,7 +179,7 @@ func produceAccount(t *testing.T, ctx context.Context, producer *kgo.Client, rng
 // again.
 func checkLinesAtLeastOnce(t *testing.T, ctx context.Context, addr, topic string, lines []string) int {
 	t.Helper()
-	cl := newKgo(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	cl := e2etest.NewKgo(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	defer cl.Close()
 	seen := map[string]bool{}
@@ -220,7 +221,7 @@ func checkAccountsTable(t *testing.T, ctx context.Context, dsn, table string, mo
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	eventually(t, ctx, "the sink's table equals the model", func() (bool, string) {
+	e2etest.Eventually(t, ctx, "the sink's table equals the model", func() (bool, string) {
 		rows, err := conn.Query(ctx, "SELECT id, owner, balance FROM "+table)
 		if err != nil {
 			return false, err.Error()
