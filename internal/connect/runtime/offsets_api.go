@@ -22,14 +22,6 @@ const (
 // sinkGroup is a sink connector's consumer group, as Kafka names it.
 func sinkGroup(connector string) string { return "connect-" + connector }
 
-func (h *Standalone) ConnectorOffsets(ctx context.Context, name string) (rest.ConnectorOffsets, error) {
-	run, err := h.run(name)
-	if err != nil {
-		return rest.ConnectorOffsets{}, err
-	}
-	return h.connectorOffsets(ctx, name, run.plugin)
-}
-
 // connectorOffsets returns a connector's offsets: a source's from the
 // offset store, a sink's from its consumer group.
 func (h *herderBase) connectorOffsets(ctx context.Context, name string, plugin connect.Plugin) (rest.ConnectorOffsets, error) {
@@ -63,31 +55,6 @@ func (h *herderBase) sinkOffsets(ctx context.Context, name string) (rest.Connect
 		})
 	})
 	return out, nil
-}
-
-// stoppedRun returns a connector's run if it is STOPPED, else the 400
-// Kafka answers to an offsets change.
-func (h *Standalone) stoppedRun(name string) (*connectorRun, error) {
-	run, err := h.run(name)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if run.target != targetStopped {
-		return nil, rest.OffsetsNeedStopped(name)
-	}
-	return run, nil
-}
-
-func (h *Standalone) AlterConnectorOffsets(ctx context.Context, name string, offsets rest.ConnectorOffsets) (rest.Message, error) {
-	h.opMu.Lock()
-	defer h.opMu.Unlock()
-	run, err := h.stoppedRun(name)
-	if err != nil {
-		return rest.Message{}, err
-	}
-	return h.alterOffsets(ctx, name, run.plugin, run.config, offsets)
 }
 
 // alterOffsets writes a stopped connector's offsets: a source's to the
@@ -153,10 +120,6 @@ func (h *herderBase) alterSinkOffsets(ctx context.Context, name string, offsets 
 	}
 	return rest.Message{Message: "The Connect framework-managed offsets for this connector have been altered successfully. " +
 		"However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses."}, nil
-}
-
-func (h *Standalone) ResetConnectorOffsets(ctx context.Context, name string) (rest.Message, error) {
-	return resetOffsets(ctx, h, name)
 }
 
 // plainNumbers turns the json.Number values of a request into int64 or
