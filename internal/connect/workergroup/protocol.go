@@ -171,15 +171,15 @@ func EncodeWorkerState(s WorkerState) ([]byte, error) {
 // absent (V0) or null. Bytes past the known fields are ignored, as Kafka
 // ignores them, so that later versions can append fields.
 func DecodeWorkerState(b []byte) (WorkerState, error) {
-	r := &reader{b: b}
+	r := newReader(b)
 	var s WorkerState
-	s.Version = ProtocolVersion(r.int16("worker state version"))
-	if r.err == nil && s.Version < 0 {
-		r.fail("worker state version %d", s.Version)
+	s.Version = ProtocolVersion(r.Int16("worker state version"))
+	if r.Err == nil && s.Version < 0 {
+		r.Fail("worker state version %d", s.Version)
 	}
 	s.URL = r.string("worker url")
-	s.ConfigOffset = r.int64("worker config offset")
-	if r.err == nil && !r.exhausted() {
+	s.ConfigOffset = r.Int64("worker config offset")
+	if r.Err == nil && !r.exhausted() {
 		if allocation, ok := r.nullableBytes("worker allocation"); ok {
 			a, err := DecodeAssignment(allocation)
 			if err != nil {
@@ -188,8 +188,8 @@ func DecodeWorkerState(b []byte) (WorkerState, error) {
 			s.Allocation = &a
 		}
 	}
-	if r.err != nil {
-		return WorkerState{}, fmt.Errorf("decoding worker state: %w", r.err)
+	if r.Err != nil {
+		return WorkerState{}, fmt.Errorf("decoding worker state: %w", r.Err)
 	}
 	return s, nil
 }
@@ -224,27 +224,27 @@ func EncodeAssignment(a Assignment) ([]byte, error) {
 // null, and the revoked lists and the delay may be missing (V0), each
 // meaning empty. Connectors and tasks come back sorted without duplicates.
 func DecodeAssignment(b []byte) (Assignment, error) {
-	r := &reader{b: b}
+	r := newReader(b)
 	var a Assignment
-	a.Version = ProtocolVersion(r.int16("assignment version"))
-	if r.err == nil && a.Version < 0 {
-		r.fail("assignment version %d", a.Version)
+	a.Version = ProtocolVersion(r.Int16("assignment version"))
+	if r.Err == nil && a.Version < 0 {
+		r.Fail("assignment version %d", a.Version)
 	}
-	a.Error = AssignmentError(r.int16("assignment error"))
+	a.Error = AssignmentError(r.Int16("assignment error"))
 	a.Leader = r.string("leader")
 	a.LeaderURL = r.string("leader url")
-	a.ConfigOffset = r.int64("assignment config offset")
-	if r.err == nil && !r.exhausted() {
+	a.ConfigOffset = r.Int64("assignment config offset")
+	if r.Err == nil && !r.exhausted() {
 		a.Connectors, a.Tasks = readConnectorAssignments(r, "assigned")
 	}
-	if r.err == nil && !r.exhausted() {
+	if r.Err == nil && !r.exhausted() {
 		a.RevokedConnectors, a.RevokedTasks = readConnectorAssignments(r, "revoked")
 	}
-	if r.err == nil && !r.exhausted() {
-		a.Delay = time.Duration(r.int32("delay")) * time.Millisecond
+	if r.Err == nil && !r.exhausted() {
+		a.Delay = time.Duration(r.Int32("delay")) * time.Millisecond
 	}
-	if r.err != nil {
-		return Assignment{}, fmt.Errorf("decoding assignment: %w", r.err)
+	if r.Err != nil {
+		return Assignment{}, fmt.Errorf("decoding assignment: %w", r.Err)
 	}
 	return a, nil
 }
@@ -295,18 +295,18 @@ func readConnectorAssignments(r *reader, what string) ([]string, []TaskID) {
 		name := r.string(what + " connector name")
 		numbers, _ := r.arrayCount(what+" task numbers", taskNumberBytes, false)
 		for range numbers {
-			n := r.int32(what + " task number")
+			n := r.Int32(what + " task number")
 			switch {
-			case r.err != nil:
+			case r.Err != nil:
 			case n == connectorTask:
 				connectors = append(connectors, name)
 			case n < 0:
-				r.fail("%s task number %d of connector %q", what, n, name)
+				r.Fail("%s task number %d of connector %q", what, n, name)
 			default:
 				tasks = append(tasks, TaskID{Connector: name, Task: n})
 			}
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			return nil, nil
 		}
 	}

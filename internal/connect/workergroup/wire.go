@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/fjordhq/fjord/internal/kwire"
 )
 
 // ErrMalformed marks bytes that do not decode as Kafka Connect's group
@@ -24,82 +26,40 @@ const (
 	taskNumberBytes             = 4
 )
 
-// reader decodes Kafka's Struct types from a byte slice. The first error
-// sticks: every read after it returns a zero value, and the caller checks
-// err once at the end, as kmsg's decoders do.
-type reader struct {
-	b   []byte
-	err error
-}
+// reader decodes Kafka's Struct types on kwire's fixed-width reader.
+type reader struct{ kwire.Reader }
 
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
-	}
-	r.b = nil
+func newReader(b []byte) *reader {
+	return &reader{kwire.Reader{B: b, Malformed: ErrMalformed}}
 }
 
 // exhausted reports whether no byte is left: Kafka's schemas that tolerate
 // missing fields give such a field its default instead of failing.
-func (r *reader) exhausted() bool { return len(r.b) == 0 }
-
-func (r *reader) take(n int, what string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.fail("%s: %d bytes wanted, %d left", what, n, len(r.b))
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) int16(what string) int16 {
-	if b := r.take(2, what); b != nil {
-		return int16(binary.BigEndian.Uint16(b))
-	}
-	return 0
-}
-
-func (r *reader) int32(what string) int32 {
-	if b := r.take(4, what); b != nil {
-		return int32(binary.BigEndian.Uint32(b))
-	}
-	return 0
-}
-
-func (r *reader) int64(what string) int64 {
-	if b := r.take(8, what); b != nil {
-		return int64(binary.BigEndian.Uint64(b))
-	}
-	return 0
-}
+func (r *reader) exhausted() bool { return len(r.B) == 0 }
 
 // string reads Kafka's STRING: an int16 length that must not be negative,
 // then that many bytes.
 func (r *reader) string(what string) string {
-	n := r.int16(what)
-	if r.err != nil {
+	n := r.Int16(what)
+	if r.Err != nil {
 		return ""
 	}
 	if n < 0 {
-		r.fail("%s: negative string length %d", what, n)
+		r.Fail("%s: negative string length %d", what, n)
 		return ""
 	}
-	return string(r.take(int(n), what))
+	return string(r.Take(int(n), what))
 }
 
 // nullableBytes reads Kafka's NULLABLE_BYTES: an int32 length, negative
 // for null, then that many bytes. The result aliases the input.
 func (r *reader) nullableBytes(what string) (b []byte, present bool) {
-	n := r.int32(what)
-	if r.err != nil || n < 0 {
+	n := r.Int32(what)
+	if r.Err != nil || n < 0 {
 		return nil, false
 	}
-	b = r.take(int(n), what)
-	return b, r.err == nil
+	b = r.Take(int(n), what)
+	return b, r.Err == nil
 }
 
 // arrayCount reads an ArrayOf count and checks that the bytes left can
@@ -107,18 +67,18 @@ func (r *reader) nullableBytes(what string) (b []byte, present bool) {
 // count from the wire sizes an allocation the input cannot back. A
 // negative count is null when nullable, else malformed.
 func (r *reader) arrayCount(what string, minElementBytes int, nullable bool) (count int, present bool) {
-	n := r.int32(what)
-	if r.err != nil {
+	n := r.Int32(what)
+	if r.Err != nil {
 		return 0, false
 	}
 	if n < 0 {
 		if !nullable {
-			r.fail("%s: negative array count %d", what, n)
+			r.Fail("%s: negative array count %d", what, n)
 		}
 		return 0, false
 	}
-	if int64(n)*int64(minElementBytes) > int64(len(r.b)) {
-		r.fail("%s: %d elements cannot fit in %d bytes", what, n, len(r.b))
+	if int64(n)*int64(minElementBytes) > int64(len(r.B)) {
+		r.Fail("%s: %d elements cannot fit in %d bytes", what, n, len(r.B))
 		return 0, false
 	}
 	return int(n), true

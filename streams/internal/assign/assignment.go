@@ -123,23 +123,23 @@ func writeHostTopics(w *writer, what, host string, list []TopicPartition) {
 // panics; malformed input yields an error wrapping ErrMalformed, an
 // unknown version one wrapping ErrUnsupportedVersion.
 func DecodeAssignment(b []byte) (Assignment, error) {
-	r := &reader{b: b}
+	r := newReader(b)
 	var a Assignment
-	a.Version = r.uint8("assignment version")
-	if r.err == nil && a.Version != AssignmentVersion {
+	a.Version = r.Uint8("assignment version")
+	if r.Err == nil && a.Version != AssignmentVersion {
 		return Assignment{}, fmt.Errorf("%w: assignment version %d, want %d",
 			ErrUnsupportedVersion, a.Version, AssignmentVersion)
 	}
-	a.ErrorCode = ErrorCode(r.int32("error code"))
-	ms := r.int64("next rebalance")
-	if r.err == nil && (ms < 0 || ms > maxRebalanceMs) {
-		r.fail("next rebalance in %d ms is out of range", ms)
+	a.ErrorCode = ErrorCode(r.Int32("error code"))
+	ms := r.Int64("next rebalance")
+	if r.Err == nil && (ms < 0 || ms > maxRebalanceMs) {
+		r.Fail("next rebalance in %d ms is out of range", ms)
 	}
 	a.NextRebalanceIn = time.Duration(ms) * time.Millisecond
 	a.Active = r.tasks("active tasks")
 	a.Standby = r.tasks("standby tasks")
-	if t, ok := firstShared(a.Active, a.Standby); ok && r.err == nil {
-		r.fail("task %s is both active and standby", t)
+	if t, ok := firstShared(a.Active, a.Standby); ok && r.Err == nil {
+		r.Fail("task %s is both active and standby", t)
 	}
 	a.PartitionsByHost = readHostMap(r, "partitions by host")
 	a.StandbyPartitionsByHost = readHostMap(r, "standby partitions by host")
@@ -151,8 +151,8 @@ func DecodeAssignment(b []byte) (Assignment, error) {
 
 func readHostMap(r *reader, what string) map[string][]TopicPartition {
 	m := readHosts(r)
-	if r.err != nil {
-		r.err = fmt.Errorf("%s: %w", what, r.err)
+	if r.Err != nil {
+		r.Err = fmt.Errorf("%s: %w", what, r.Err)
 		return nil
 	}
 	return m
@@ -166,11 +166,11 @@ func readHosts(r *reader) map[string][]TopicPartition {
 	m := make(map[string][]TopicPartition, hosts)
 	for range hosts {
 		host := r.name("endpoint")
-		if r.err != nil {
+		if r.Err != nil {
 			return nil
 		}
 		if _, dup := m[host]; dup || host == "" {
-			r.fail("endpoint %q empty or listed twice", host)
+			r.Fail("endpoint %q empty or listed twice", host)
 			return nil
 		}
 		m[host] = readHostTopics(r, host)
@@ -186,31 +186,31 @@ func readHostTopics(r *reader, host string) []TopicPartition {
 	for range topics {
 		topic := r.name("topic")
 		n := r.count("partitions", partitionBytes, maxHostPartitions)
-		if r.err != nil {
+		if r.Err != nil {
 			return nil
 		}
 		if _, dup := seen[topic]; dup || topic == "" {
-			r.fail("topic %q under %s empty or listed twice", topic, host)
+			r.Fail("topic %q under %s empty or listed twice", topic, host)
 			return nil
 		}
 		seen[topic] = struct{}{}
 		start := len(tps)
 		tps = slices.Grow(tps, n)
 		for range n {
-			p := r.int32("partition")
-			if r.err == nil && p < 0 {
-				r.fail("negative partition %d of %s", p, topic)
+			p := r.Int32("partition")
+			if r.Err == nil && p < 0 {
+				r.Fail("negative partition %d of %s", p, topic)
 			}
 			tps = append(tps, TopicPartition{Topic: topic, Partition: p})
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			return nil
 		}
 		part := tps[start:]
 		slices.SortFunc(part, compareTopicPartitions)
 		for i := 1; i < len(part); i++ {
 			if part[i] == part[i-1] {
-				r.fail("%s partition %d listed twice under %s", topic, part[i].Partition, host)
+				r.Fail("%s partition %d listed twice under %s", topic, part[i].Partition, host)
 				return nil
 			}
 		}

@@ -96,24 +96,24 @@ func (s *Subscription) Encode() ([]byte, error) {
 // never panics; malformed input yields an error wrapping ErrMalformed, an
 // unknown version one wrapping ErrUnsupportedVersion.
 func DecodeSubscription(b []byte) (Subscription, error) {
-	r := &reader{b: b}
+	r := newReader(b)
 	var s Subscription
-	s.Version = r.uint8("subscription version")
-	if r.err == nil && s.Version != SubscriptionVersion {
+	s.Version = r.Uint8("subscription version")
+	if r.Err == nil && s.Version != SubscriptionVersion {
 		return Subscription{}, fmt.Errorf("%w: subscription version %d, want %d",
 			ErrUnsupportedVersion, s.Version, SubscriptionVersion)
 	}
 	s.ProcessID = r.name("process id")
-	if r.err == nil && s.ProcessID == "" {
-		r.fail("empty process id")
+	if r.Err == nil && s.ProcessID == "" {
+		r.Fail("empty process id")
 	}
 	s.Endpoint = r.name("endpoint")
-	s.ErrorCode = ErrorCode(r.int32("error code"))
+	s.ErrorCode = ErrorCode(r.Int32("error code"))
 	s.TaskOffsetSums = readOffsetSums(r)
 	s.PrevActive = r.tasks("previous active tasks")
 	s.PrevStandby = r.tasks("previous standby tasks")
-	if t, ok := firstShared(s.PrevActive, s.PrevStandby); ok && r.err == nil {
-		r.fail("task %s is both previous active and previous standby", t)
+	if t, ok := firstShared(s.PrevActive, s.PrevStandby); ok && r.Err == nil {
+		r.Fail("task %s is both previous active and previous standby", t)
 	}
 	if err := r.done("subscription"); err != nil {
 		return Subscription{}, err
@@ -129,16 +129,16 @@ func readOffsetSums(r *reader) map[TaskID]int64 {
 	sums := make(map[TaskID]int64, n)
 	for range n {
 		t := r.task("task offset sums")
-		sum := r.int64("task offset sums")
-		if r.err != nil {
+		sum := r.Int64("task offset sums")
+		if r.Err != nil {
 			return nil
 		}
 		if _, dup := sums[t]; dup {
-			r.fail("offset sum of task %s listed twice", t)
+			r.Fail("offset sum of task %s listed twice", t)
 			return nil
 		}
 		if sum < 0 && sum != LatestOffset {
-			r.fail("offset sum %d of task %s is negative", sum, t)
+			r.Fail("offset sum %d of task %s is negative", sum, t)
 			return nil
 		}
 		sums[t] = sum

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/fjordhq/fjord/internal/kwire"
 )
 
 // Limits of the userdata encodings. A decoder checks every length against
@@ -67,84 +69,41 @@ const (
 	ErrorShutdownRequested ErrorCode = 4
 )
 
-// reader decodes big-endian fields. Its error is sticky: after the first
-// failure every read returns zero values, and the caller checks err once
-// at the end, as kmsg's decoders do.
-type reader struct {
-	b   []byte
-	err error
-}
+// reader decodes userdata on kwire's fixed-width reader.
+type reader struct{ kwire.Reader }
 
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
-	}
-	r.b = nil
-}
-
-// take returns the next n bytes, or nil after failing if fewer are left.
-func (r *reader) take(n int, what string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.fail("%s: need %d bytes, %d left", what, n, len(r.b))
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) uint8(what string) uint8 {
-	if b := r.take(1, what); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *reader) int32(what string) int32 {
-	if b := r.take(4, what); b != nil {
-		return int32(binary.BigEndian.Uint32(b))
-	}
-	return 0
-}
-
-func (r *reader) int64(what string) int64 {
-	if b := r.take(8, what); b != nil {
-		return int64(binary.BigEndian.Uint64(b))
-	}
-	return 0
+func newReader(b []byte) *reader {
+	return &reader{kwire.Reader{B: b, Malformed: ErrMalformed}}
 }
 
 // name reads a uint16-length string of at most maxNameBytes.
 func (r *reader) name(what string) string {
-	b := r.take(2, what)
+	b := r.Take(2, what)
 	if b == nil {
 		return ""
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	if n > maxNameBytes {
-		r.fail("%s: %d bytes, over the limit of %d", what, n, maxNameBytes)
+		r.Fail("%s: %d bytes, over the limit of %d", what, n, maxNameBytes)
 		return ""
 	}
-	return string(r.take(n, what))
+	return string(r.Take(n, what))
 }
 
 // count reads a uint32 list length and checks it against limit and against
 // the bytes left, each element taking at least elemBytes.
 func (r *reader) count(what string, elemBytes, limit int) int {
-	b := r.take(4, what)
+	b := r.Take(4, what)
 	if b == nil {
 		return 0
 	}
 	n := binary.BigEndian.Uint32(b)
 	if uint64(n) > uint64(limit) {
-		r.fail("%s: %d entries, over the limit of %d", what, n, limit)
+		r.Fail("%s: %d entries, over the limit of %d", what, n, limit)
 		return 0
 	}
-	if uint64(n)*uint64(elemBytes) > uint64(len(r.b)) {
-		r.fail("%s: %d entries need at least %d bytes, %d left", what, n, uint64(n)*uint64(elemBytes), len(r.b))
+	if uint64(n)*uint64(elemBytes) > uint64(len(r.B)) {
+		r.Fail("%s: %d entries need at least %d bytes, %d left", what, n, uint64(n)*uint64(elemBytes), len(r.B))
 		return 0
 	}
 	return int(n)
@@ -152,9 +111,9 @@ func (r *reader) count(what string, elemBytes, limit int) int {
 
 // task reads a task id and refuses negative parts.
 func (r *reader) task(what string) TaskID {
-	sub, part := r.int32(what), r.int32(what)
-	if r.err == nil && (sub < 0 || part < 0) {
-		r.fail("%s: negative task id %d_%d", what, sub, part)
+	sub, part := r.Int32(what), r.Int32(what)
+	if r.Err == nil && (sub < 0 || part < 0) {
+		r.Fail("%s: negative task id %d_%d", what, sub, part)
 	}
 	return TaskID{Subtopology: int(sub), Partition: part}
 }
@@ -169,11 +128,11 @@ func (r *reader) tasks(what string) []TaskID {
 	seen := make(map[TaskID]struct{}, n)
 	for range n {
 		t := r.task(what)
-		if r.err != nil {
+		if r.Err != nil {
 			return nil
 		}
 		if _, dup := seen[t]; dup {
-			r.fail("%s: task %s listed twice", what, t)
+			r.Fail("%s: task %s listed twice", what, t)
 			return nil
 		}
 		seen[t] = struct{}{}
@@ -184,10 +143,10 @@ func (r *reader) tasks(what string) []TaskID {
 
 // done fails if bytes are left over: every version's layout is exact.
 func (r *reader) done(what string) error {
-	if r.err == nil && len(r.b) > 0 {
-		r.fail("%s: %d bytes after the end", what, len(r.b))
+	if r.Err == nil && len(r.B) > 0 {
+		r.Fail("%s: %d bytes after the end", what, len(r.B))
 	}
-	return r.err
+	return r.Err
 }
 
 // writer appends big-endian fields and records the first value that
