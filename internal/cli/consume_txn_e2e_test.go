@@ -40,7 +40,7 @@ func TestConsumeTransactionalTopic(t *testing.T) {
 		}
 	}
 	r := mustFjord(t, "", "consume", "txn-out", "--from", "beginning", "--timeout", "10s")
-	if got := len(lines(r.stdout)); got != 4 {
-		t.Fatalf("consume printed %d records, want the 4 data records (read_uncommitted):\n%s", got, r.stdout)
+	if got := len(lines(r.Stdout)); got != 4 {
+		t.Fatalf("consume printed %d records, want the 4 data records (read_uncommitted):\n%s", got, r.Stdout)
 	}
 }

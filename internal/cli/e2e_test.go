@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -12,50 +11,29 @@ import (
 	"time"
 
 	"github.com/fjordhq/fjord/internal/cli"
+	"github.com/fjordhq/fjord/internal/e2etest"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
 // cliRun is one finished CLI invocation.
-type cliRun struct {
-	stdout, stderr string
-	code           int
-}
+type cliRun = e2etest.CLIResult
 
 // fjord runs the CLI against the test broker (found through FJORD_BROKERS)
-// and returns its output and exit code.
-func fjord(t *testing.T, stdin string, args ...string) cliRun {
-	t.Helper()
-	stdout, stderr, err := fjordtest.Run(t, strings.NewReader(stdin), args...)
-	r := cliRun{stdout: stdout, stderr: stderr}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.code = exitErr.ExitCode()
-	default:
-		t.Fatalf("fjord %q: %v", args, err)
-	}
-	return r
-}
-
-// mustFjord runs the CLI and fails the test unless it exits with 0.
-func mustFjord(t *testing.T, stdin string, args ...string) cliRun {
-	t.Helper()
-	r := fjord(t, stdin, args...)
-	if r.code != 0 {
-		t.Fatalf("fjord %q exited %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
-	}
-	return r
-}
+// and returns its output and exit code; mustFjord also fails the test
+// unless it exits with 0.
+var (
+	fjord     = e2etest.RunCLI
+	mustFjord = e2etest.MustCLI
+)
 
 // wantFailure checks an exit code and a fragment of the error message.
 func wantFailure(t *testing.T, r cliRun, code int, fragment string) {
 	t.Helper()
-	if r.code != code {
-		t.Errorf("exit code = %d, want %d; stderr:\n%s", r.code, code, r.stderr)
+	if r.Code != code {
+		t.Errorf("exit code = %d, want %d; stderr:\n%s", r.Code, code, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, fragment) {
-		t.Errorf("stderr does not contain %q:\n%s", fragment, r.stderr)
+	if !strings.Contains(r.Stderr, fragment) {
+		t.Errorf("stderr does not contain %q:\n%s", fragment, r.Stderr)
 	}
 }
 
@@ -75,8 +53,8 @@ func TestE2ECLI(t *testing.T) {
 	t.Run("cluster info", func(t *testing.T) {
 		r := mustFjord(t, "", "cluster", "info")
 		for _, want := range []string{"Cluster ID:", "Controller:", "Brokers:     1"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("cluster info lacks %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("cluster info lacks %q:\n%s", want, r.Stdout)
 			}
 		}
 	})
@@ -96,23 +74,23 @@ func TestE2ECLI(t *testing.T) {
 	t.Run("list", func(t *testing.T) {
 		r := mustFjord(t, "", "topic", "list")
 		fields := map[string][]string{}
-		for _, line := range lines(r.stdout)[1:] {
+		for _, line := range lines(r.Stdout)[1:] {
 			f := strings.Fields(line)
 			fields[f[0]] = f[1:]
 		}
 		if got := fields["orders"]; !slices.Equal(got, []string{"3", "1"}) {
-			t.Errorf("orders listed as %q, want 3 partitions RF 1:\n%s", got, r.stdout)
+			t.Errorf("orders listed as %q, want 3 partitions RF 1:\n%s", got, r.Stdout)
 		}
 		if _, ok := fields["single"]; !ok {
-			t.Errorf("single not listed:\n%s", r.stdout)
+			t.Errorf("single not listed:\n%s", r.Stdout)
 		}
 	})
 
 	t.Run("describe", func(t *testing.T) {
 		r := mustFjord(t, "", "topic", "describe", "orders", "single")
 		for _, want := range []string{"Topic: orders", "PartitionCount: 3", "Topic: single", "retention.ms=3600000"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("describe lacks %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("describe lacks %q:\n%s", want, r.Stdout)
 			}
 		}
 		wantFailure(t, fjord(t, "", "topic", "describe", "nope"), 1, `topic "nope" does not exist (UNKNOWN_TOPIC_OR_PARTITION)`)
@@ -124,12 +102,12 @@ func TestE2ECLI(t *testing.T) {
 			fmt.Fprintf(&in, "key-%d:value-%d\n", i%10, i)
 		}
 		r := mustFjord(t, in.String(), "produce", "orders", "--key-separator", ":", "--header", "src=e2e", "--compression", "lz4")
-		if !strings.Contains(r.stderr, "produced 100 records") {
-			t.Errorf("produce summary: %s", r.stderr)
+		if !strings.Contains(r.Stderr, "produced 100 records") {
+			t.Errorf("produce summary: %s", r.Stderr)
 		}
 
 		r = mustFjord(t, "", "consume", "orders", "--from", "beginning", "--count", "100")
-		got := lines(r.stdout)
+		got := lines(r.Stdout)
 		slices.Sort(got)
 		var want []string
 		for i := range 100 {
@@ -137,23 +115,23 @@ func TestE2ECLI(t *testing.T) {
 		}
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
-			t.Errorf("consumed %d values, want the 100 produced:\n%s", len(got), r.stdout)
+			t.Errorf("consumed %d values, want the 100 produced:\n%s", len(got), r.Stdout)
 		}
 
 		// Without --count the consumer stops at the end offsets seen at start.
 		r = mustFjord(t, "", "consume", "orders", "--from", "beginning", "--format", `%p %o %k %v %h\n`)
-		checkKeyedRecords(t, lines(r.stdout))
+		checkKeyedRecords(t, lines(r.Stdout))
 
 		r = mustFjord(t, "", "topic", "describe", "orders")
-		if total := sumLogEndOffsets(t, r.stdout); total != 100 {
-			t.Errorf("log end offsets sum to %d, want 100:\n%s", total, r.stdout)
+		if total := sumLogEndOffsets(t, r.Stdout); total != 100 {
+			t.Errorf("log end offsets sum to %d, want 100:\n%s", total, r.Stdout)
 		}
 	})
 
 	t.Run("consume from offset and timestamp", func(t *testing.T) {
 		mustFjord(t, numbered(0, 10), "produce", "single")
 		r := mustFjord(t, "", "consume", "single", "--from", "5")
-		if got := lines(r.stdout); !slices.Equal(got, strings.Fields(numbered(5, 10))) {
+		if got := lines(r.Stdout); !slices.Equal(got, strings.Fields(numbered(5, 10))) {
 			t.Errorf("--from 5 gave %q", got)
 		}
 
@@ -166,7 +144,7 @@ func TestE2ECLI(t *testing.T) {
 		r = mustFjord(t, "", "consume", "single", "--from", "beginning", "--format", `%T %v\n`)
 		var stamps []int64
 		var values []string
-		for _, l := range lines(r.stdout) {
+		for _, l := range lines(r.Stdout) {
 			stamp, value, _ := strings.Cut(l, " ")
 			ms, err := strconv.ParseInt(stamp, 10, 64)
 			if err != nil {
@@ -182,24 +160,24 @@ func TestE2ECLI(t *testing.T) {
 		want := values[first:]
 
 		r = mustFjord(t, "", "consume", "single", "--from", "@"+strconv.FormatInt(at, 10))
-		if got := lines(r.stdout); !slices.Equal(got, want) {
+		if got := lines(r.Stdout); !slices.Equal(got, want) {
 			t.Errorf("--from @%d gave %q, want %q", at, got, want)
 		}
 		rfc := time.UnixMilli(at).UTC().Format(time.RFC3339Nano)
 		r = mustFjord(t, "", "consume", "single", "--from", rfc)
-		if got := lines(r.stdout); !slices.Equal(got, want) {
+		if got := lines(r.Stdout); !slices.Equal(got, want) {
 			t.Errorf("--from %s gave %q, want %q", rfc, got, want)
 		}
 		r = mustFjord(t, "", "consume", "single", "--from", "@"+strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10))
-		if r.stdout != "" {
-			t.Errorf("--from a future time gave %q", r.stdout)
+		if r.Stdout != "" {
+			t.Errorf("--from a future time gave %q", r.Stdout)
 		}
-		if r = mustFjord(t, "", "consume", "single", "--from", "1000"); r.stdout != "" {
-			t.Errorf("--from past the end gave %q", r.stdout)
+		if r = mustFjord(t, "", "consume", "single", "--from", "1000"); r.Stdout != "" {
+			t.Errorf("--from past the end gave %q", r.Stdout)
 		}
 		// The default is the end: nothing to print, and no waiting.
-		if r = mustFjord(t, "", "consume", "single"); r.stdout != "" {
-			t.Errorf("default --from end gave %q", r.stdout)
+		if r = mustFjord(t, "", "consume", "single"); r.Stdout != "" {
+			t.Errorf("default --from end gave %q", r.Stdout)
 		}
 	})
 
@@ -232,21 +210,21 @@ func TestE2ECLI(t *testing.T) {
 	t.Run("alter config", func(t *testing.T) {
 		mustFjord(t, "", "topic", "alter-config", "orders", "--set", "retention.ms=86400000", "--set", "cleanup.policy=compact")
 		r := mustFjord(t, "", "topic", "describe", "orders")
-		if !strings.Contains(r.stdout, "retention.ms=86400000") || !strings.Contains(r.stdout, "cleanup.policy=compact") {
-			t.Errorf("describe after alter-config:\n%s", r.stdout)
+		if !strings.Contains(r.Stdout, "retention.ms=86400000") || !strings.Contains(r.Stdout, "cleanup.policy=compact") {
+			t.Errorf("describe after alter-config:\n%s", r.Stdout)
 		}
 		mustFjord(t, "", "topic", "alter-config", "orders", "--delete", "retention.ms")
 		r = mustFjord(t, "", "topic", "describe", "orders")
-		if strings.Contains(r.stdout, "retention.ms") || !strings.Contains(r.stdout, "cleanup.policy=compact") {
-			t.Errorf("describe after --delete retention.ms:\n%s", r.stdout)
+		if strings.Contains(r.Stdout, "retention.ms") || !strings.Contains(r.Stdout, "cleanup.policy=compact") {
+			t.Errorf("describe after --delete retention.ms:\n%s", r.Stdout)
 		}
 		wantFailure(t, fjord(t, "", "topic", "alter-config", "nope", "--set", "retention.ms=1"), 1, "UNKNOWN_TOPIC_OR_PARTITION")
 	})
 
 	t.Run("delete", func(t *testing.T) {
 		mustFjord(t, "", "topic", "delete", "orders")
-		if r := mustFjord(t, "", "topic", "list"); strings.Contains(r.stdout, "orders") {
-			t.Errorf("orders still listed after delete:\n%s", r.stdout)
+		if r := mustFjord(t, "", "topic", "list"); strings.Contains(r.Stdout, "orders") {
+			t.Errorf("orders still listed after delete:\n%s", r.Stdout)
 		}
 		wantFailure(t, fjord(t, "", "topic", "delete", "orders"), 1, `topic "orders" does not exist`)
 		mustFjord(t, "", "topic", "delete", "orders", "--if-exists")

@@ -58,13 +58,13 @@ func TestE2EGroup(t *testing.T) {
 	t.Run("active group", func(t *testing.T) {
 		r := mustFjord(t, "", "group", "describe", group)
 		for _, want := range []string{"State: Stable", "Protocol: consumer/", "Members: 1", "events:0,1,2,3", "group-e2e"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("describe of the active group lacks %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("describe of the active group lacks %q:\n%s", want, r.Stdout)
 			}
 		}
 		r = mustFjord(t, "", "group", "list", "--state", "stable")
-		if got := groupListRow(r.stdout, group); got != "Stable consumer 1" {
-			t.Errorf("list --state stable shows %q for %s:\n%s", got, group, r.stdout)
+		if got := groupListRow(r.Stdout, group); got != "Stable consumer 1" {
+			t.Errorf("list --state stable shows %q for %s:\n%s", got, group, r.Stdout)
 		}
 		wantFailure(t, fjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-earliest"), 1,
 			`cannot reset the offsets of a group with active members: group "app" is Stable with 1 members`)
@@ -84,39 +84,39 @@ func TestE2EGroup(t *testing.T) {
 
 	t.Run("describe lag", func(t *testing.T) {
 		r := mustFjord(t, "", "group", "describe", group)
-		wantGroupOffsets(t, r.stdout, map[int32]string{
+		wantGroupOffsets(t, r.Stdout, map[int32]string{
 			0: "10 15 5", 1: "10 10 0", 2: "10 17 7", 3: "- 0 -",
 		}, 12)
-		if !strings.Contains(r.stdout, "State: Empty") || !strings.Contains(r.stdout, "Members: 0") {
-			t.Errorf("describe after the consumer left:\n%s", r.stdout)
+		if !strings.Contains(r.Stdout, "State: Empty") || !strings.Contains(r.Stdout, "Members: 0") {
+			t.Errorf("describe after the consumer left:\n%s", r.Stdout)
 		}
 		r = mustFjord(t, "", "group", "list")
-		if got := groupListRow(r.stdout, group); got != "Empty consumer 0" {
-			t.Errorf("list shows %q for %s:\n%s", got, group, r.stdout)
+		if got := groupListRow(r.Stdout, group); got != "Empty consumer 0" {
+			t.Errorf("list shows %q for %s:\n%s", got, group, r.Stdout)
 		}
-		if r = mustFjord(t, "", "group", "list", "--state", "Stable"); groupListRow(r.stdout, group) != "" {
-			t.Errorf("list --state Stable shows the empty group:\n%s", r.stdout)
+		if r = mustFjord(t, "", "group", "list", "--state", "Stable"); groupListRow(r.Stdout, group) != "" {
+			t.Errorf("list --state Stable shows the empty group:\n%s", r.Stdout)
 		}
 	})
 
 	t.Run("reset dry run", func(t *testing.T) {
 		r := mustFjord(t, "", "group", "reset-offsets", group, "--topic", "events", "--to-earliest")
-		wantPlan(t, r.stdout, map[int32]string{0: "10 0", 1: "10 0", 2: "10 0", 3: "- 0"})
-		if !strings.Contains(r.stderr, "dry run") {
-			t.Errorf("dry run does not say so: %s", r.stderr)
+		wantPlan(t, r.Stdout, map[int32]string{0: "10 0", 1: "10 0", 2: "10 0", 3: "- 0"})
+		if !strings.Contains(r.Stderr, "dry run") {
+			t.Errorf("dry run does not say so: %s", r.Stderr)
 		}
 		r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-latest")
-		wantPlan(t, r.stdout, map[int32]string{0: "10 15", 1: "10 10", 2: "10 17"})
+		wantPlan(t, r.Stdout, map[int32]string{0: "10 15", 1: "10 10", 2: "10 17"})
 		// The first record at or after mark is the first one produced
 		// after the group stopped; partition 1 has none, so its log end.
 		for _, at := range []string{"@" + strconv.FormatInt(mark, 10), time.UnixMilli(mark).UTC().Format(time.RFC3339Nano)} {
 			r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-datetime", at)
-			wantPlan(t, r.stdout, map[int32]string{0: "10 10", 1: "10 10", 2: "10 10"})
+			wantPlan(t, r.Stdout, map[int32]string{0: "10 10", 1: "10 10", 2: "10 10"})
 		}
 		r = mustFjord(t, "", "group", "reset-offsets", group, "--all-topics", "--to-datetime", "@0")
-		wantPlan(t, r.stdout, map[int32]string{0: "10 0", 1: "10 0", 2: "10 0"})
+		wantPlan(t, r.Stdout, map[int32]string{0: "10 0", 1: "10 0", 2: "10 0"})
 		r = mustFjord(t, "", "group", "describe", group)
-		wantGroupOffsets(t, r.stdout, map[int32]string{
+		wantGroupOffsets(t, r.Stdout, map[int32]string{
 			0: "10 15 5", 1: "10 10 0", 2: "10 17 7", 3: "- 0 -",
 		}, 12)
 	})
@@ -124,15 +124,15 @@ func TestE2EGroup(t *testing.T) {
 	t.Run("reset execute", func(t *testing.T) {
 		mustFjord(t, "", "group", "reset-offsets", group, "--topic", "events", "--to-earliest", "--execute")
 		r := mustFjord(t, "", "group", "describe", group)
-		wantGroupOffsets(t, r.stdout, map[int32]string{
+		wantGroupOffsets(t, r.Stdout, map[int32]string{
 			0: "0 15 15", 1: "0 10 10", 2: "0 17 17", 3: "0 0 0",
 		}, 42)
 		// Shifting is clamped to the log: partition 0 moves to 3,
 		// partition 1 cannot go below 0.
 		r = mustFjord(t, "", "group", "reset-offsets", group, "--topic", "events:0", "--shift-by", "3", "--execute")
-		wantPlan(t, r.stdout, map[int32]string{0: "0 3"})
+		wantPlan(t, r.Stdout, map[int32]string{0: "0 3"})
 		r = mustFjord(t, "", "group", "reset-offsets", group, "--topic", "events:1", "--shift-by", "-5")
-		wantPlan(t, r.stdout, map[int32]string{1: "0 0"})
+		wantPlan(t, r.Stdout, map[int32]string{1: "0 0"})
 		wantFailure(t, fjord(t, "", "group", "reset-offsets", group, "--topic", "events:9", "--to-earliest"), 1,
 			`topic "events" has no partition 9`)
 		wantFailure(t, fjord(t, "", "group", "reset-offsets", group, "--topic", "nope", "--to-earliest"), 1,
@@ -159,20 +159,20 @@ func TestE2EGroup(t *testing.T) {
 		}
 		second.Close()
 		r := mustFjord(t, "", "group", "describe", group)
-		wantGroupOffsets(t, r.stdout, map[int32]string{
+		wantGroupOffsets(t, r.Stdout, map[int32]string{
 			0: "15 15 0", 1: "10 10 0", 2: "17 17 0", 3: "0 0 0",
 		}, 0)
 	})
 
 	t.Run("delete", func(t *testing.T) {
 		r := mustFjord(t, "", "group", "delete", group)
-		if r.stdout != "deleted group \"app\"\n" {
-			t.Errorf("delete printed %q", r.stdout)
+		if r.Stdout != "deleted group \"app\"\n" {
+			t.Errorf("delete printed %q", r.Stdout)
 		}
 		wantFailure(t, fjord(t, "", "group", "describe", group), 1, `group "app" does not exist`)
 		wantFailure(t, fjord(t, "", "group", "delete", group), 1, `group "app" does not exist (GROUP_ID_NOT_FOUND)`)
-		if r = mustFjord(t, "", "group", "list"); groupListRow(r.stdout, group) != "" {
-			t.Errorf("deleted group still listed:\n%s", r.stdout)
+		if r = mustFjord(t, "", "group", "list"); groupListRow(r.Stdout, group) != "" {
+			t.Errorf("deleted group still listed:\n%s", r.Stdout)
 		}
 	})
 }

@@ -70,21 +70,21 @@ func TestE2ESASL(t *testing.T) {
 
 	t.Run("user create reads the password from stdin", func(t *testing.T) {
 		r := mustFjord(t, "carol pass;x\n", append([]string{"user", "create", "carol"}, admin...)...)
-		if !strings.Contains(r.stdout, `created SCRAM-SHA-512 credential for user "carol" with 8192 iterations`) {
-			t.Errorf("user create said:\n%s", r.stdout)
+		if !strings.Contains(r.Stdout, `created SCRAM-SHA-512 credential for user "carol" with 8192 iterations`) {
+			t.Errorf("user create said:\n%s", r.Stdout)
 		}
 		mustFjord(t, "", append([]string{"user", "create", "carol", "--mechanism", "SCRAM-SHA-256",
 			"--iterations", "4096", "--password", "other"}, admin...)...)
 		r = mustFjord(t, "", append([]string{"user", "list"}, admin...)...)
 		for _, want := range []string{"admin  SCRAM-SHA-512  4096", "carol  SCRAM-SHA-256  4096", "carol  SCRAM-SHA-512  8192"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("user list lacks %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("user list lacks %q:\n%s", want, r.Stdout)
 			}
 		}
 		mustFjord(t, "", append([]string{"user", "delete", "carol", "--mechanism", "SCRAM-SHA-256"}, admin...)...)
 		r = mustFjord(t, "", append([]string{"user", "list", "carol"}, admin...)...)
-		if strings.Contains(r.stdout, "SCRAM-SHA-256") || !strings.Contains(r.stdout, "SCRAM-SHA-512") {
-			t.Errorf("after deleting carol's SCRAM-SHA-256 credential, user list says:\n%s", r.stdout)
+		if strings.Contains(r.Stdout, "SCRAM-SHA-256") || !strings.Contains(r.Stdout, "SCRAM-SHA-512") {
+			t.Errorf("after deleting carol's SCRAM-SHA-256 credential, user list says:\n%s", r.Stdout)
 		}
 	})
 
@@ -97,9 +97,9 @@ func TestE2ESASL(t *testing.T) {
 		mustFjord(t, "", append([]string{"acl", "create", "--allow-principal", "User:carol", "--producer", "--topic", "orders"}, admin...)...)
 		r := mustFjord(t, "", append([]string{"acl", "create", "--allow-principal", "User:alice", "--allow-principal", "User:carol",
 			"--consumer", "--topic", "orders", "--group", "*"}, admin...)...)
-		if !strings.Contains(r.stdout, "Adding ACLs for resource `ResourcePattern(resourceType=GROUP, name=*, patternType=LITERAL)`:\n"+
+		if !strings.Contains(r.Stdout, "Adding ACLs for resource `ResourcePattern(resourceType=GROUP, name=*, patternType=LITERAL)`:\n"+
 			"\t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)\n") {
-			t.Errorf("acl create said:\n%s", r.stdout)
+			t.Errorf("acl create said:\n%s", r.Stdout)
 		}
 		r = mustFjord(t, "", append([]string{"acl", "list", "--topic", "orders"}, admin...)...)
 		want := "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)`:\n" +
@@ -109,8 +109,8 @@ func TestE2ESASL(t *testing.T) {
 			"\t(principal=User:carol, host=*, operation=WRITE, permissionType=ALLOW)\n" +
 			"\t(principal=User:carol, host=*, operation=CREATE, permissionType=ALLOW)\n" +
 			"\t(principal=User:carol, host=*, operation=DESCRIBE, permissionType=ALLOW)\n"
-		if r.stdout != want {
-			t.Errorf("acl list --topic orders:\n%s\nwant:\n%s", r.stdout, want)
+		if r.Stdout != want {
+			t.Errorf("acl list --topic orders:\n%s\nwant:\n%s", r.Stdout, want)
 		}
 	})
 
@@ -118,8 +118,8 @@ func TestE2ESASL(t *testing.T) {
 		mustFjord(t, "one\ntwo\nthree\n", append([]string{"produce", "orders"}, carol...)...)
 		for _, who := range [][]string{carol, alice} {
 			r := mustFjord(t, "", append([]string{"consume", "orders", "--from", "beginning"}, who...)...)
-			got := lines(r.stdout)
-			if len(got) != 3 || !strings.Contains(r.stdout, "one") || !strings.Contains(r.stdout, "three") {
+			got := lines(r.Stdout)
+			if len(got) != 3 || !strings.Contains(r.Stdout, "one") || !strings.Contains(r.Stdout, "three") {
 				t.Errorf("consumed %q", got)
 			}
 		}
@@ -130,8 +130,8 @@ func TestE2ESASL(t *testing.T) {
 		r := fjord(t, "", "topic", "list", "--timeout", "20s", "--security-protocol", "SASL_PLAINTEXT",
 			"--sasl-mechanism", "SCRAM-SHA-512", "--sasl-username", "carol", "--sasl-password", "hunter2-wrong")
 		wantFailure(t, r, cli.ExitFailure, "authentication failed")
-		if strings.Contains(r.stderr, "hunter2-wrong") {
-			t.Errorf("the password is in the error:\n%s", r.stderr)
+		if strings.Contains(r.Stderr, "hunter2-wrong") {
+			t.Errorf("the password is in the error:\n%s", r.Stderr)
 		}
 		if elapsed := time.Since(start); elapsed > 15*time.Second {
 			t.Errorf("a wrong password took %v to report, close to --timeout", elapsed)
@@ -141,17 +141,17 @@ func TestE2ESASL(t *testing.T) {
 	t.Run("acl delete removes them", func(t *testing.T) {
 		r := mustFjord(t, "", append([]string{"acl", "delete", "--allow-principal", "User:alice", "--consumer",
 			"--topic", "orders", "--group", "*"}, admin...)...)
-		if !strings.Contains(r.stdout, "Removed ACLs for resource") || strings.Contains(r.stdout, "User:carol") {
-			t.Errorf("acl delete said:\n%s", r.stdout)
+		if !strings.Contains(r.Stdout, "Removed ACLs for resource") || strings.Contains(r.Stdout, "User:carol") {
+			t.Errorf("acl delete said:\n%s", r.Stdout)
 		}
 		r = mustFjord(t, "", append([]string{"acl", "list", "--topic", "orders", "--principal", "User:alice"}, admin...)...)
-		if r.stdout != "" {
-			t.Errorf("alice's topic ACLs survived:\n%s", r.stdout)
+		if r.Stdout != "" {
+			t.Errorf("alice's topic ACLs survived:\n%s", r.Stdout)
 		}
 		mustFjord(t, "", append([]string{"acl", "delete", "--topic", "orders", "--force"}, admin...)...)
 		r = mustFjord(t, "", append([]string{"acl", "list"}, admin...)...)
-		if strings.Contains(r.stdout, "name=orders") {
-			t.Errorf("ACLs of orders survived acl delete --force:\n%s", r.stdout)
+		if strings.Contains(r.Stdout, "name=orders") {
+			t.Errorf("ACLs of orders survived acl delete --force:\n%s", r.Stdout)
 		}
 	})
 
@@ -163,14 +163,14 @@ func TestE2ESASL(t *testing.T) {
 			"Quota configs for user-principal 'carol' are consumer_byte_rate=2048.0, producer_byte_rate=1024.0\n",
 			"Quota configs for the default user-principal are request_percentage=50.0\n",
 		} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("quota list lacks %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("quota list lacks %q:\n%s", want, r.Stdout)
 			}
 		}
 		mustFjord(t, "", append([]string{"quota", "set", "--user", "carol", "--delete", "producer_byte_rate"}, admin...)...)
 		r = mustFjord(t, "", append([]string{"quota", "list", "--user", "carol"}, admin...)...)
-		if r.stdout != "Quota configs for user-principal 'carol' are consumer_byte_rate=2048.0\n" {
-			t.Errorf("quota list --user carol after delete:\n%s", r.stdout)
+		if r.Stdout != "Quota configs for user-principal 'carol' are consumer_byte_rate=2048.0\n" {
+			t.Errorf("quota list --user carol after delete:\n%s", r.Stdout)
 		}
 	})
 }

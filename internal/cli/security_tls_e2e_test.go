@@ -94,14 +94,14 @@ func TestE2ESASLSSL(t *testing.T) {
 	mustFjord(t, "a\nb\n", "produce", "secure", "--command-config", props)
 	r := mustFjord(t, "", "consume", "secure", "--from", "beginning", "--security-protocol", "SASL_SSL", "--tls-ca", caFile,
 		"--sasl-mechanism", "SCRAM-SHA-512", "--sasl-username", "admin", "--sasl-password", "admin-secret")
-	if r.stdout != "a\nb\n" {
-		t.Errorf("consumed %q", r.stdout)
+	if r.Stdout != "a\nb\n" {
+		t.Errorf("consumed %q", r.Stdout)
 	}
 
 	r = fjord(t, "", "topic", "list", "--timeout", "10s", "--security-protocol", "SASL_SSL",
 		"--sasl-mechanism", "SCRAM-SHA-512", "--sasl-username", "admin", "--sasl-password", "admin-secret")
 	wantFailure(t, r, cli.ExitFailure, "not signed by a trusted CA")
-	if strings.Contains(r.stderr, "admin-secret") {
-		t.Errorf("the password is in the error:\n%s", r.stderr)
+	if strings.Contains(r.Stderr, "admin-secret") {
+		t.Errorf("the password is in the error:\n%s", r.Stderr)
 	}
 }

@@ -22,7 +22,7 @@ func TestCLIGroupConsumeCommits(t *testing.T) {
 	createTopic(t, ctx, adm, topic, 3, nil)
 	produced := produceValues(t, ctx, newKgo(t, s.Addr), topic, "order", 30)
 
-	first := parseCLIJSON(t, mustCLI(t, "", "consume", topic, "--group", "billing", "--from", "beginning", "--count", "10", "--format", "json").stdout)
+	first := parseCLIJSON(t, mustCLI(t, "", "consume", topic, "--group", "billing", "--from", "beginning", "--count", "10", "--format", "json").Stdout)
 	if len(first) != 10 {
 		t.Fatalf("first run printed %d records, want --count 10", len(first))
 	}
@@ -36,7 +36,7 @@ func TestCLIGroupConsumeCommits(t *testing.T) {
 
 	// The group flag before the topic this time; --from only applies to
 	// partitions the first run printed nothing of.
-	second := parseCLIJSON(t, mustCLI(t, "", "consume", "--group", "billing", "--from", "beginning", "--format", "json", topic).stdout)
+	second := parseCLIJSON(t, mustCLI(t, "", "consume", "--group", "billing", "--from", "beginning", "--format", "json", topic).Stdout)
 	for _, r := range second {
 		if next, ok := printed[r.Partition]; ok && r.Offset < next {
 			t.Errorf("second run read %d/%d again, below the committed %d", r.Partition, r.Offset, next)
@@ -51,8 +51,8 @@ func TestCLIGroupConsumeCommits(t *testing.T) {
 		t.Errorf("committed %v after the second run, want the end offsets %v", got, ends)
 	}
 	third := mustCLI(t, "", "consume", topic, "--group", "billing", "--from", "beginning")
-	if third.stdout != "" || !strings.Contains(third.stderr, `consumed 0 records from topic "`+topic+`" as group "billing"`) {
-		t.Errorf("third run of a caught-up group printed %q, stderr %q", third.stdout, third.stderr)
+	if third.Stdout != "" || !strings.Contains(third.Stderr, `consumed 0 records from topic "`+topic+`" as group "billing"`) {
+		t.Errorf("third run of a caught-up group printed %q, stderr %q", third.Stdout, third.Stderr)
 	}
 }
 
@@ -100,15 +100,15 @@ func TestCLIConsumeReadCommitted(t *testing.T) {
 
 	committedOnly := []string{"c1", "c2", "c3"}
 	direct := mustCLI(t, "", "consume", topic, "--from", "beginning", "--isolation", "read_committed", "--format", "json")
-	if got := cliValues(t, parseCLIJSON(t, direct.stdout)); !slices.Equal(got, committedOnly) {
+	if got := cliValues(t, parseCLIJSON(t, direct.Stdout)); !slices.Equal(got, committedOnly) {
 		t.Errorf("read_committed printed %q, want %q", got, committedOnly)
 	}
 	all := mustCLI(t, "", "consume", topic, "--from", "beginning", "--isolation", "read_uncommitted")
-	if got, want := strings.Fields(all.stdout), []string{"c1", "c2", "aborted1", "aborted2", "c3", "open1"}; !slices.Equal(got, want) {
+	if got, want := strings.Fields(all.Stdout), []string{"c1", "c2", "aborted1", "aborted2", "c3", "open1"}; !slices.Equal(got, want) {
 		t.Errorf("read_uncommitted printed %q, want %q", got, want)
 	}
 	member := mustCLI(t, "", "consume", topic, "--group", "txn-reader", "--from", "beginning", "--isolation", "read_committed", "--format", "json")
-	if got := cliValues(t, parseCLIJSON(t, member.stdout)); !slices.Equal(got, committedOnly) {
+	if got := cliValues(t, parseCLIJSON(t, member.Stdout)); !slices.Equal(got, committedOnly) {
 		t.Errorf("read_committed group member printed %q, want %q", got, committedOnly)
 	}
 	// c1 c2 marker aborted1 aborted2 marker c3 marker: the open

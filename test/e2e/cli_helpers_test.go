@@ -4,20 +4,15 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/fjordhq/fjord/internal/cli"
-	"github.com/fjordhq/fjord/internal/fjordtest"
+	"github.com/fjordhq/fjord/internal/e2etest"
 )
 
 // cliResult is one finished run of the fjord binary.
-type cliResult struct {
-	stdout, stderr string
-	code           int
-}
+type cliResult = e2etest.CLIResult
 
 // useCLI points the fjord binaries a test runs at brokers, with an empty
 // configuration directory of their own, so that the profiles of whoever
@@ -31,31 +26,12 @@ func useCLI(t *testing.T, brokers string) string {
 	return dir
 }
 
-// runCLI runs the fjord binary with stdin and args.
-func runCLI(t *testing.T, stdin string, args ...string) cliResult {
-	t.Helper()
-	stdout, stderr, err := fjordtest.Run(t, strings.NewReader(stdin), args...)
-	r := cliResult{stdout: stdout, stderr: stderr}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.code = exitErr.ExitCode()
-	default:
-		t.Fatalf("fjord %q: %v", args, err)
-	}
-	return r
-}
-
-// mustCLI runs the fjord binary and fails the test unless it exits with 0.
-func mustCLI(t *testing.T, stdin string, args ...string) cliResult {
-	t.Helper()
-	r := runCLI(t, stdin, args...)
-	if r.code != 0 {
-		t.Fatalf("fjord %q exited %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
-	}
-	return r
-}
+// runCLI runs the fjord binary with stdin and args; mustCLI also fails the
+// test unless it exits with 0.
+var (
+	runCLI  = e2etest.RunCLI
+	mustCLI = e2etest.MustCLI
+)
 
 // cliJSONRecord is a record as `fjord consume --format json` documents it
 // (internal/cli/format_json.go), decoded independently of fjord's code.

@@ -37,7 +37,7 @@ func TestCLIJSONRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := mustCLI(t, "", "consume", source, "--from", "beginning", "--format", "json").stdout
+	out := mustCLI(t, "", "consume", source, "--from", "beginning", "--format", "json").Stdout
 	checkCLIJSON(t, source, parseCLIJSON(t, out), produced)
 
 	// TOPIC overrides the topic of each line; partitions and timestamps
@@ -47,22 +47,22 @@ func TestCLIJSONRoundTrip(t *testing.T) {
 	for _, p := range produced {
 		size += len(p.Key) + len(p.Value)
 	}
-	if !strings.Contains(r.stderr, fmt.Sprintf("produced 4 records (%d bytes of keys and values) to topic %q", size, copied)) {
-		t.Errorf("produce summary: %s", r.stderr)
+	if !strings.Contains(r.Stderr, fmt.Sprintf("produced 4 records (%d bytes of keys and values) to topic %q", size, copied)) {
+		t.Errorf("produce summary: %s", r.Stderr)
 	}
-	checkCLIJSON(t, copied, parseCLIJSON(t, mustCLI(t, "", "consume", copied, "--from", "beginning", "--format", "json").stdout), produced)
+	checkCLIJSON(t, copied, parseCLIJSON(t, mustCLI(t, "", "consume", copied, "--from", "beginning", "--format", "json").Stdout), produced)
 
 	// Without TOPIC each line names its own.
 	lines := fmt.Sprintf(`{"topic":%q,"partition":1,"key":"k","value":"v"}`+"\n\n"+`{"topic":%q,"partition":0,"value":"w"}`+"\n", source, copied)
-	if r := mustCLI(t, lines, "produce", "--format", "json"); !strings.Contains(r.stderr, fmt.Sprintf("to topics %q, %q", copied, source)) {
-		t.Errorf("produce summary: %s", r.stderr)
+	if r := mustCLI(t, lines, "produce", "--format", "json"); !strings.Contains(r.Stderr, fmt.Sprintf("to topics %q, %q", copied, source)) {
+		t.Errorf("produce summary: %s", r.Stderr)
 	}
-	if got := mustCLI(t, "", "consume", source, "--partition", "1", "--from", "2", "--format", "%k=%v\\n").stdout; got != "k=v\n" {
+	if got := mustCLI(t, "", "consume", source, "--partition", "1", "--from", "2", "--format", "%k=%v\\n").Stdout; got != "k=v\n" {
 		t.Errorf("source partition 1 from offset 2 holds %q, want k=v", got)
 	}
 	bad := runCLI(t, `{"topic":"`+source+`","partition":5,"value":"x"}`+"\n", "produce", "--format", "json")
-	if bad.code != 1 || !strings.Contains(bad.stderr, "line 1: topic \""+source+"\" has 2 partitions, so partition 5 does not exist") {
-		t.Errorf("partition 5 of a 2-partition topic: exit %d, %s", bad.code, bad.stderr)
+	if bad.Code != 1 || !strings.Contains(bad.Stderr, "line 1: topic \""+source+"\" has 2 partitions, so partition 5 does not exist") {
+		t.Errorf("partition 5 of a 2-partition topic: exit %d, %s", bad.Code, bad.Stderr)
 	}
 }
 

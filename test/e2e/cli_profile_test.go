@@ -28,20 +28,20 @@ func TestCLIProfileAndFlagOrder(t *testing.T) {
 	mustCLI(t, "", "profile", "create", "local", "--brokers", s.Addr, "--use")
 	mustCLI(t, "", "profile", "create", "--brokers", dead, "dead")
 	mustCLI(t, "", "topic", "create", "by-profile", "--partitions", "2")
-	if r := mustCLI(t, "", "profile", "list"); !strings.Contains(r.stdout, "*        local  "+s.Addr) {
-		t.Errorf("profile list does not mark local as current:\n%s", r.stdout)
+	if r := mustCLI(t, "", "profile", "list"); !strings.Contains(r.Stdout, "*        local  "+s.Addr) {
+		t.Errorf("profile list does not mark local as current:\n%s", r.Stdout)
 	}
 
 	r := runCLI(t, "", "--profile", "dead", "--timeout", "3s", "topic", "list")
-	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach brokers "+dead) {
-		t.Errorf("--profile dead: exit %d, stderr %s", r.code, r.stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "cannot reach brokers "+dead) {
+		t.Errorf("--profile dead: exit %d, stderr %s", r.Code, r.Stderr)
 	}
-	if r := mustCLI(t, "", "topic", "--profile", "dead", "list", "--brokers", s.Addr); !strings.Contains(r.stdout, "by-profile") {
-		t.Errorf("--brokers over --profile listed:\n%s", r.stdout)
+	if r := mustCLI(t, "", "topic", "--profile", "dead", "list", "--brokers", s.Addr); !strings.Contains(r.Stdout, "by-profile") {
+		t.Errorf("--brokers over --profile listed:\n%s", r.Stdout)
 	}
 	t.Setenv(cli.ProfileEnv, "dead")
-	if r := runCLI(t, "", "topic", "list", "--timeout", "3s"); r.code != 1 {
-		t.Errorf("%s=dead: exit %d, want 1", cli.ProfileEnv, r.code)
+	if r := runCLI(t, "", "topic", "list", "--timeout", "3s"); r.Code != 1 {
+		t.Errorf("%s=dead: exit %d, want 1", cli.ProfileEnv, r.Code)
 	}
 	mustCLI(t, "", "topic", "list", "--profile", "local")
 	t.Setenv(cli.ProfileEnv, "")
@@ -54,12 +54,12 @@ func TestCLIProfileAndFlagOrder(t *testing.T) {
 		{"consume", "--from", "beginning", "--partition", "1", "by-profile"},
 		{"--from", "beginning", "consume", "--partition=1", "by-profile"},
 	} {
-		if r := mustCLI(t, "", args...); r.stdout != "a\nb\nc\n" {
-			t.Errorf("fjord %q printed %q, want a b c", args, r.stdout)
+		if r := mustCLI(t, "", args...); r.Stdout != "a\nb\nc\n" {
+			t.Errorf("fjord %q printed %q, want a b c", args, r.Stdout)
 		}
 	}
-	if r := mustCLI(t, "", "topic", "describe", "second", "--profile", "local"); !strings.Contains(r.stdout, "PartitionCount: 1") {
-		t.Errorf("topic --partitions 1 create second made:\n%s", r.stdout)
+	if r := mustCLI(t, "", "topic", "describe", "second", "--profile", "local"); !strings.Contains(r.Stdout, "PartitionCount: 1") {
+		t.Errorf("topic --partitions 1 create second made:\n%s", r.Stdout)
 	}
 }
 
@@ -69,7 +69,7 @@ func TestCLIProfileAndFlagOrder(t *testing.T) {
 func TestCLICompletionScripts(t *testing.T) {
 	dir := t.TempDir()
 	for _, shell := range []string{"bash", "zsh"} {
-		script := mustCLI(t, "", "completion", shell).stdout
+		script := mustCLI(t, "", "completion", shell).Stdout
 		for _, want := range []string{"bench) printf '%s\\n' 'produce consume e2e' ;;", "'server') printf '%s\\n' '--add-scram", "'consume') printf '%s\\n' '--brokers"} {
 			if !strings.Contains(script, want) {
 				t.Errorf("%s script lacks %q", shell, want)
