@@ -24,8 +24,7 @@ type StoreOptions struct {
 // KafkaConfigBackingStore: one partition, so that every worker applies
 // the same records in the same order.
 type ConfigStore struct {
-	log      *Log
-	logger   *slog.Logger
+	storeLog
 	listener func(ConfigChange)
 
 	mu struct {
@@ -45,32 +44,20 @@ type ConfigStore struct {
 func NewConfigStore(options StoreOptions, listener func(ConfigChange)) *ConfigStore {
 	s := &ConfigStore{listener: listener}
 	s.mu.state = newConfigState()
-	s.log = NewLog(LogOptions{Topic: options.Topic, SinglePartition: true, Setting: "config.storage.topic",
-		Purpose: "connector configurations", ClientOpts: options.ClientOpts, Logger: options.Logger}, s.consume)
-	s.logger = s.log.logger
+	s.storeLog = newStoreLog("config store", LogOptions{Topic: options.Topic, SinglePartition: true,
+		Setting: "config.storage.topic", Purpose: "connector configurations", ClientOpts: options.ClientOpts,
+		Logger: options.Logger}, s.consume)
 	return s
 }
 
 // Start creates or checks the topic and reads it to its end.
 func (s *ConfigStore) Start(ctx context.Context) error {
-	if err := s.log.Start(ctx); err != nil {
-		return fmt.Errorf("config store: %w", err)
+	if err := s.storeLog.Start(ctx); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.mu.started = true
 	s.mu.Unlock()
-	return nil
-}
-
-// Close stops reading the topic.
-func (s *ConfigStore) Close() { s.log.Close() }
-
-// ReadToEnd returns once every record written before the call has been
-// applied: Kafka's refresh.
-func (s *ConfigStore) ReadToEnd(ctx context.Context) error {
-	if err := s.log.ReadToEnd(ctx); err != nil {
-		return fmt.Errorf("config store: %w", err)
-	}
 	return nil
 }
 

@@ -3,7 +3,6 @@ package kafkastore
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -26,8 +25,7 @@ type OffsetRecord struct {
 // by their JSON content, not their bytes, so that offsets a Java worker
 // wrote are found whatever order its maps gave the partition's fields.
 type OffsetStore struct {
-	log    *Log
-	logger *slog.Logger
+	storeLog
 
 	mu struct {
 		sync.Mutex
@@ -50,22 +48,10 @@ func NewOffsetStore(options StoreOptions) *OffsetStore {
 	}
 	s := &OffsetStore{}
 	s.mu.entries = map[string]offsetEntry{}
-	s.log = NewLog(LogOptions{Topic: options.Topic, Setting: "offset.storage.topic",
+	s.storeLog = newStoreLog("offset store", LogOptions{Topic: options.Topic, Setting: "offset.storage.topic",
 		Purpose: "source connector offsets", ClientOpts: options.ClientOpts, Logger: options.Logger}, s.consume)
-	s.logger = s.log.logger
 	return s
 }
-
-// Start creates or checks the topic and reads it to its end.
-func (s *OffsetStore) Start(ctx context.Context) error {
-	if err := s.log.Start(ctx); err != nil {
-		return fmt.Errorf("offset store: %w", err)
-	}
-	return nil
-}
-
-// Close stops reading the topic.
-func (s *OffsetStore) Close() { s.log.Close() }
 
 func (s *OffsetStore) consume(r Record) {
 	key, err := parseOffsetKey(r.Key)

@@ -3,7 +3,6 @@ package kafkastore
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -16,8 +15,7 @@ const DefaultStatusPartitions = 5
 // topic (status.storage.topic), as Kafka's KafkaStatusBackingStore. A
 // status written is visible once read back (ReadToEnd).
 type StatusStore struct {
-	log    *Log
-	logger *slog.Logger
+	storeLog
 
 	mu struct {
 		sync.Mutex
@@ -33,30 +31,9 @@ func NewStatusStore(options StoreOptions) *StatusStore {
 	}
 	s := &StatusStore{}
 	s.mu.state = newStatusState()
-	s.log = NewLog(LogOptions{Topic: options.Topic, Setting: "status.storage.topic",
+	s.storeLog = newStoreLog("status store", LogOptions{Topic: options.Topic, Setting: "status.storage.topic",
 		Purpose: "connector and task statuses", ClientOpts: options.ClientOpts, Logger: options.Logger}, s.consume)
-	s.logger = s.log.logger
 	return s
-}
-
-// Start creates or checks the topic and reads it to its end.
-func (s *StatusStore) Start(ctx context.Context) error {
-	if err := s.log.Start(ctx); err != nil {
-		return fmt.Errorf("status store: %w", err)
-	}
-	return nil
-}
-
-// Close stops reading the topic.
-func (s *StatusStore) Close() { s.log.Close() }
-
-// ReadToEnd returns once every status written before the call is
-// visible.
-func (s *StatusStore) ReadToEnd(ctx context.Context) error {
-	if err := s.log.ReadToEnd(ctx); err != nil {
-		return fmt.Errorf("status store: %w", err)
-	}
-	return nil
 }
 
 func (s *StatusStore) consume(r Record) {

@@ -35,48 +35,9 @@ func (c *spreadConnector) TaskConfigs(max int) ([]map[string]string, error) {
 	}
 	return out, nil
 }
-func (c *spreadConnector) NewTask() connect.SourceTask { return &spreadTask{limit: c.limit} }
-
-// spreadTask emits "t<task>-n=<i>" for i up to limit, resuming from its
-// committed offset.
-type spreadTask struct {
-	task        string
-	limit, next int64
+func (c *spreadConnector) NewTask() connect.SourceTask {
+	return &countingSource{limit: c.limit, topic: "spread"}
 }
-
-func (s *spreadTask) partition() map[string]any { return map[string]any{"task": s.task} }
-
-func (s *spreadTask) Start(ctx connect.SourceTaskContext, config map[string]string) error {
-	s.task = config["task"]
-	offset, err := ctx.OffsetReader().Offset(context.Background(), s.partition())
-	if err != nil {
-		return err
-	}
-	if n, ok := offset["next"].(int64); ok {
-		s.next = n
-	}
-	return nil
-}
-
-func (s *spreadTask) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
-	if s.next >= s.limit {
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-		return nil, nil
-	}
-	var out []connect.SourceRecord
-	for ; s.next < s.limit && len(out) < 10; s.next++ {
-		out = append(out, connect.SourceRecord{
-			SourcePartition: s.partition(), SourceOffset: map[string]any{"next": s.next + 1},
-			Topic: "spread", ValueSchema: connect.StringSchema, Value: fmt.Sprintf("t%s-n=%d", s.task, s.next),
-		})
-	}
-	return out, nil
-}
-
-func (s *spreadTask) Stop() error { return nil }
 
 // distributedWorker is one herder of the test's group and its REST server.
 type distributedWorker struct {

@@ -73,11 +73,11 @@ func (c *boundaryConnector) CanDefineTransactionBoundaries(map[string]string) co
 	return connect.Supported
 }
 func (c *boundaryConnector) NewTask() connect.SourceTask {
-	return &boundaryTask{spreadTask: spreadTask{limit: c.limit}}
+	return &boundaryTask{countingSource: countingSource{limit: c.limit, topic: "spread"}}
 }
 
 type boundaryTask struct {
-	spreadTask
+	countingSource
 	txn connect.TransactionContext
 }
 
@@ -86,12 +86,12 @@ func (b *boundaryTask) Start(ctx connect.SourceTaskContext, config map[string]st
 	if b.txn == nil {
 		return errors.New("no TransactionContext under transaction.boundary=connector")
 	}
-	return b.spreadTask.Start(ctx, config)
+	return b.countingSource.Start(ctx, config)
 }
 
 func (b *boundaryTask) Poll(ctx context.Context) ([]connect.SourceRecord, error) {
 	batch := b.next / 10
-	records, err := b.spreadTask.Poll(ctx)
+	records, err := b.countingSource.Poll(ctx)
 	if len(records) == 0 {
 		return records, err
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -19,23 +20,38 @@ import (
 
 // countingSource is a source task that emits "n=<i>" for i from its
 // committed offset on, up to limit, in batches of 10, keyed by i's parity.
+// Given a "task" config (spreadConnector's tasks) it has a source partition
+// of its own and emits "t<task>-n=<i>" without keys instead, so that a
+// connector's tasks can spread over workers.
 type countingSource struct {
 	limit   int64
 	next    int64
-	started chan<- int64 // gets the offset the task resumed from
+	topic   string       // empty: "counts"
+	task    string       // the "task" config, if any
+	started chan<- int64 // if set, gets the offset the task resumed from
 }
 
 var countingPartition = map[string]any{"source": "counter"}
 
-func (s *countingSource) Start(ctx connect.SourceTaskContext, _ map[string]string) error {
-	offset, err := ctx.OffsetReader().Offset(context.Background(), countingPartition)
+func (s *countingSource) partition() map[string]any {
+	if s.task != "" {
+		return map[string]any{"task": s.task}
+	}
+	return countingPartition
+}
+
+func (s *countingSource) Start(ctx connect.SourceTaskContext, config map[string]string) error {
+	s.task = config["task"]
+	offset, err := ctx.OffsetReader().Offset(context.Background(), s.partition())
 	if err != nil {
 		return err
 	}
 	if n, ok := offset["next"].(int64); ok {
 		s.next = n
 	}
-	s.started <- s.next
+	if s.started != nil {
+		s.started <- s.next
+	}
 	return nil
 }
 
@@ -49,13 +65,22 @@ func (s *countingSource) Poll(ctx context.Context) ([]connect.SourceRecord, erro
 	}
 	var out []connect.SourceRecord
 	for ; s.next < s.limit && len(out) < 10; s.next++ {
-		out = append(out, connect.SourceRecord{
-			SourcePartition: countingPartition, SourceOffset: map[string]any{"next": s.next + 1},
-			Topic: "counts", KeySchema: connect.StringSchema, Key: fmt.Sprint(s.next % 2),
-			ValueSchema: connect.StringSchema, Value: fmt.Sprintf("n=%d", s.next),
-		})
+		out = append(out, s.record())
 	}
 	return out, nil
+}
+
+func (s *countingSource) record() connect.SourceRecord {
+	r := connect.SourceRecord{
+		SourcePartition: s.partition(), SourceOffset: map[string]any{"next": s.next + 1},
+		Topic: cmp.Or(s.topic, "counts"), ValueSchema: connect.StringSchema, Value: fmt.Sprintf("n=%d", s.next),
+	}
+	if s.task != "" {
+		r.Value = fmt.Sprintf("t%s-n=%d", s.task, s.next)
+	} else {
+		r.KeySchema, r.Key = connect.StringSchema, fmt.Sprint(s.next%2)
+	}
+	return r
 }
 
 func (s *countingSource) Stop() error { return nil }
