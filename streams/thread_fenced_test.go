@@ -60,20 +60,7 @@ func TestFencedThreadStartsAgain(t *testing.T) {
 		defer logMu.Unlock()
 		t.Logf("application log:\n%s", logs.String())
 	}()
-	producer, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer producer.Close()
-	produce := func(from, to int) {
-		t.Helper()
-		for i := from; i < to; i++ {
-			r := &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte(fmt.Sprintf("v%02d", i))}
-			if err := producer.ProduceSync(ctx, r).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	produce := inputProducer(t, ctx, addr)
 	produce(0, 10)
 	reader := newGlobalTestReader(t, addr, "out")
 	first := reader.read(ctx, 10)

@@ -37,20 +37,7 @@ func testRevocationAfterPoll(t *testing.T, openTransaction bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	th := startRevokeTestThread(t, ctx, addr)
-	producer, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer producer.Close()
-	produce := func(from, to int) {
-		t.Helper()
-		for i := from; i < to; i++ {
-			r := &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte(fmt.Sprintf("v%02d", i))}
-			if err := producer.ProduceSync(ctx, r).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	produce := inputProducer(t, ctx, addr)
 	produce(0, 10)
 	stepUntilConsumed(t, ctx, th, 10)
 	if err := th.commit(ctx); err != nil {
@@ -174,4 +161,23 @@ func readRevokeTestOutput(t *testing.T, addr string, n int) map[string]int {
 		cl.PollFetches(quiet).EachRecord(func(r *kgo.Record) { got[string(r.Value)]++ })
 	}
 	return got
+}
+
+// inputProducer returns a function that writes the values v<from>..v<to-1>
+// to the topic "in" under the key "k", one acknowledged record at a time.
+func inputProducer(t *testing.T, ctx context.Context, addr string) func(from, to int) {
+	producer, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(producer.Close)
+	return func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			r := &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte(fmt.Sprintf("v%02d", i))}
+			if err := producer.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
