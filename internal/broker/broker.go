@@ -29,6 +29,7 @@ import (
 	"github.com/fjordhq/fjord/internal/group"
 	"github.com/fjordhq/fjord/internal/interbroker"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/metrics"
 	"github.com/fjordhq/fjord/internal/replicas"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/txn"
@@ -51,6 +52,8 @@ type Options struct {
 	Now         func() time.Time
 	// InterBroker is how this broker connects to the others (TLS, SASL).
 	InterBroker interbroker.Security
+	// Metrics are the node's traffic metrics; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // Broker serves client APIs for the partitions this node hosts.
@@ -96,7 +99,7 @@ func New(opts Options) *Broker {
 	b := &Broker{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
 	b.replicas = replicas.New(replicas.Options{NodeID: opts.NodeID, DataDir: opts.DataDir, Config: opts.Config,
 		StaticProps: opts.StaticProps, FS: opts.FS, Meta: opts.Meta, Logger: opts.Logger, Now: opts.Now,
-		InterBroker: opts.InterBroker})
+		InterBroker: opts.InterBroker, FlushObserver: opts.Metrics.FlushObserver()})
 	b.producerIDs.meta = opts.Meta
 	b.quotas = newClientQuotas(opts.StaticProps, opts.Logger)
 	b.authz = newAuthz(opts.Config, opts.Meta)
@@ -107,6 +110,9 @@ func New(opts Options) *Broker {
 // images, and starts the group coordinator.
 func (b *Broker) Start(ctx context.Context) error {
 	b.meta.Subscribe(b.quotas.noteImage)
+	if b.opts.Metrics != nil {
+		b.meta.Subscribe(b.dropDeletedTopicMetrics)
+	}
 	if err := b.replicas.Start(ctx); err != nil {
 		return err
 	}

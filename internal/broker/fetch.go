@@ -305,7 +305,9 @@ func abortedTransactions(p *replicas.Replica, from, upTo storage.Offset) []kmsg.
 // response goes, whatever the follower's ISR membership).
 func (f *fetch) finish() kmsg.Response {
 	f.b.replicas.RecordThrottled(f.throttledBytes)
-	if f.finishQuota() {
+	throttled := f.finishQuota()
+	f.countFetched()
+	if throttled {
 		return f.resp
 	}
 	return f.response()

@@ -128,6 +128,7 @@ func (b *Broker) handleProduce(ctx context.Context, rc *server.RequestContext, k
 			write.Appended()
 			waits = append(waits, appended{write: write, last: last, resp: pr})
 		}
+		b.countProduced(name, &req.Topics[ti], out)
 	}
 	if len(waits) == 0 {
 		return server.Result{Response: resp, NoResponse: req.Acks == 0}

@@ -24,6 +24,13 @@ type Broker struct {
 	// InterBrokerListener is inter.broker.listener.name, else the first
 	// listener's name: the address other brokers reach this one at.
 	InterBrokerListener string
+	// HTTPListener is http.listener: HOST:PORT of the HTTP listener
+	// (metrics, probes, console), empty for none.
+	HTTPListener string
+	// HTTPConsole is http.console.enable; HTTPConsoleBasicAuth is
+	// http.console.basic.auth, USER:PASSWORD or empty.
+	HTTPConsole          bool
+	HTTPConsoleBasicAuth string
 
 	AutoCreateTopics         bool  // auto.create.topics.enable
 	DeleteTopicEnable        bool  // delete.topic.enable
@@ -96,6 +103,9 @@ func ParseBroker(props map[string]string) (Broker, error) {
 	if len(b.Listeners) > 0 {
 		b.Listen, b.Advertise = b.Listeners[0].Addr, b.Listeners[0].Advertise
 	}
+	b.HTTPListener = p.str("http.listener")
+	b.HTTPConsole = p.bool("http.console.enable")
+	b.HTTPConsoleBasicAuth = p.str("http.console.basic.auth")
 	b.DataDir = p.str("log.dir")
 	if dirs := splitList(p.str("log.dirs")); len(dirs) > 0 {
 		b.DataDir = dirs[0]

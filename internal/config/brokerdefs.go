@@ -235,5 +235,13 @@ func brokerOwnDefs() []Def {
 		{Name: "ssl.key.password", Type: Password, Sensitive: true, Doc: "Password of the TLS private key."},
 		{Name: "ssl.truststore.password", Type: Password, Sensitive: true, Doc: "Password of the TLS trust store."},
 		{Name: "sasl.jaas.config", Type: Password, Sensitive: true, Doc: "SASL login configuration."},
+		// Off by default: it is a second port per node, and several nodes
+		// of a cluster on one host would clash on any fixed default.
+		{Name: "http.listener", Type: String, ReadOnly: true, Validate: hostPortOrEmpty,
+			Doc: "HOST:PORT of the HTTP listener serving /metrics (Prometheus), /healthz, /readyz and the web console; empty (the default) for none. fjord's own, not Kafka's."},
+		{Name: "http.console.enable", Type: Boolean, Default: "true", HasDefault: true, ReadOnly: true,
+			Doc: "Serve the web console at / on http.listener. It acts as this broker's inter-broker principal, so on a secured listener it is served only with http.console.basic.auth. fjord's own."},
+		{Name: "http.console.basic.auth", Type: Password, Sensitive: true,
+			Doc: "USER:PASSWORD the web console on http.listener asks for (HTTP basic authentication). fjord's own."},
 	}
 }

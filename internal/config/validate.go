@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -102,6 +103,23 @@ func listenerList(v string) error {
 		if _, _, err := splitListener(l); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// hostPortOrEmpty accepts HOST:PORT (an empty host or port 0 too, as
+// net.Listen does) or nothing.
+func hostPortOrEmpty(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
 	}
 	return nil
 }

@@ -283,6 +283,7 @@ func (c *core) consumerJoinOrHeartbeat(now time.Time, id uint64, req Request, g 
 	}
 	if bump {
 		cg.epoch++
+		c.rebalances.consumer.Add(1)
 		records = append(records, consumerGroupEpochRecord(g.id, cg))
 	}
 	if cg.epoch > cg.assignmentEpoch {
@@ -465,6 +466,7 @@ func (c *core) fenceConsumerMember(g *group, m *consumerMember) []Record {
 	cg := g.consumer
 	cg.removeMember(m.id)
 	cg.epoch++
+	c.rebalances.consumer.Add(1)
 	return append(consumerMemberTombstones(g.id, m.id), consumerGroupEpochRecord(g.id, cg))
 }
 

@@ -113,6 +113,8 @@ type core struct {
 	openTxns map[txnKey]map[string]bool
 	// positions is what the core knows of each loaded partition's log.
 	positions map[int32]*logPosition
+	// rebalances are read by metrics (metricsview.go).
+	rebalances rebalanceCounters
 }
 
 func newCore(cfg Config) *core {

@@ -70,6 +70,7 @@ func (c *core) completeJoin(g *group, now time.Time) {
 	}
 	g.joinDeadline, g.initialJoin = time.Time{}, false
 	g.generation++
+	c.rebalances.classic.Add(1)
 	if len(g.members) == 0 {
 		g.protocol = ""
 		g.transition(StateEmpty, now)

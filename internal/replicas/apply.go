@@ -145,7 +145,7 @@ func (m *Manager) openPartition(t metadata.TopicImage, index, leaderEpoch int32,
 		return nil, m.diskError(err)
 	}
 	log, err := storage.Open(storage.Options{FS: m.opts.FS, Dir: dir, Config: cfg, Now: m.now, Logger: m.logger,
-		OnFailure: m.failLogDir})
+		OnFailure: m.failLogDir, FlushObserver: m.opts.FlushObserver})
 	if err != nil {
 		return nil, m.diskError(fmt.Errorf("opening log %s: %w", dir, err))
 	}

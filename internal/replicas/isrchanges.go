@@ -85,6 +85,14 @@ func (q *isrChangeQueue) take(limit int) []queuedISRChange {
 	return out
 }
 
+// ISRChanges returns how many times the committed ISR of a partition led
+// here shrank and grew since the manager started (Kafka's IsrShrinksPerSec
+// and IsrExpandsPerSec), whether the change was this leader's
+// AlterPartition or the controller's (fencing a broker).
+func (m *Manager) ISRChanges() (shrinks, expands uint64) {
+	return m.isrShrinks.Load(), m.isrExpands.Load()
+}
+
 // alterPartitionLoop sends queued ISR changes until ctx ends.
 func (m *Manager) alterPartitionLoop(ctx context.Context) {
 	q := &m.isrChanges

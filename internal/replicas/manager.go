@@ -44,6 +44,8 @@ type Options struct {
 	Now         func() time.Time
 	// InterBroker is how followers connect to leaders (TLS, SASL).
 	InterBroker interbroker.Security
+	// FlushObserver, if set, times every fsync of the partitions' logs.
+	FlushObserver storage.FlushObserver
 }
 
 // Manager owns the partition replicas this broker hosts; see the package
@@ -68,6 +70,9 @@ type Manager struct {
 
 	fetcher    *replication.Fetcher
 	isrChanges isrChangeQueue
+	// isrShrinks and isrExpands count committed ISR changes of the
+	// partitions led here (ISRChanges).
+	isrShrinks, isrExpands atomic.Uint64
 	// leaderQuota and followerQuota are the replication throttles.
 	leaderQuota, followerQuota *replication.Quota
 

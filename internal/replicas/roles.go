@@ -53,6 +53,10 @@ type leaderRole struct {
 	// throttle is set while the partition's leader replication throttle
 	// applies here (throttle.go); nil keeps follower fetches unthrottled.
 	throttle atomic.Pointer[leaderThrottle]
+
+	// isrSize is the size of the last committed ISR logged, to count
+	// shrinks and expands (logISRChange).
+	isrSize atomic.Int32
 }
 
 // hasEnded reports whether the leadership is over.
@@ -152,6 +156,7 @@ func (m *Manager) becomeLeader(t metadata.TopicImage, p *Replica, pi metadata.Pa
 		"isr", pi.ISR, "logEndOffset", p.LogEndOffset(), "highWatermark", state.HighWatermark())
 	role = &leaderRole{p: p, topicID: t.ID, leaderEpoch: pi.LeaderEpoch,
 		ended: make(chan struct{}), logStarts: newFollowerLogStarts(), state: state, brokerEpochs: map[int32]int64{}}
+	role.isrSize.Store(int32(len(pi.ISR)))
 	m.roles.Lock()
 	old := m.roles.leaders[p]
 	m.roles.leaders[p] = role
@@ -268,8 +273,15 @@ func partitionState(pi metadata.PartitionImage) replication.PartitionState {
 
 // logISRChange logs a committed change of a partition this broker leads, as
 // Kafka's "ISR updated" line: the ISR's history is what explains a fault
-// run's timeline.
+// run's timeline. It counts the change as a shrink or an expansion.
 func (m *Manager) logISRChange(role *leaderRole, pi metadata.PartitionImage, from string) {
+	size := int32(len(pi.ISR))
+	switch before := role.isrSize.Swap(size); {
+	case size < before:
+		m.isrShrinks.Add(1)
+	case size > before:
+		m.isrExpands.Add(1)
+	}
 	m.logger.Info("ISR updated", "topic", role.p.Topic, "partition", role.p.Index, "leaderEpoch", pi.LeaderEpoch,
 		"partitionEpoch", pi.PartitionEpoch, "isr", pi.ISR, "replicas", pi.Replicas, "from", from)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metrics"
 )
 
 const apiVersionsKey = 18
@@ -32,6 +34,13 @@ type slot struct {
 	close          bool               // close the connection after this slot
 	noResponse     bool               // pending work whose response is dropped (acks=0)
 	mute           time.Duration      // stop reading the connection this long after this request
+
+	// api and times are the request's metrics, when the listener has
+	// any; times are written by the reader, then by the pending
+	// goroutine (Ready), then by the writer, each handing over through
+	// the slots or pending channel.
+	api   *metrics.API
+	times metrics.RequestTimes
 }
 
 type conn struct {
@@ -53,6 +62,9 @@ type conn struct {
 	// the reader.
 	auth         saslState
 	tlsPrincipal string
+	// frameReadAt is when the reader finished reading the current frame,
+	// for request metrics (zero without them).
+	frameReadAt time.Time
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -251,6 +263,9 @@ func (c *conn) readLoop(ctx context.Context, pendingWG *sync.WaitGroup) error {
 			}
 			return fmt.Errorf("reading %d byte frame: %w", size, err)
 		}
+		if c.srv.metrics != nil {
+			c.frameReadAt = time.Now()
+		}
 		s, err := c.handleRead(ctx, frame, pendingWG)
 		c.srv.pool.release(ticket)
 		c.keepFrameBuffer(frame)
@@ -337,9 +352,11 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		return nil, fmt.Errorf("%w: decoding %s v%d: %v", errClose, kmsg.NameForKey(hdr.apiKey), hdr.apiVersion, err)
 	}
 	if route.connection {
-		resp, closeAfter := c.handleConnectionRequest(req)
-		return &slot{correlationID: hdr.correlationID, apiKey: hdr.apiKey, flexibleHeader: req.IsFlexible(),
-			response: resp, close: closeAfter}, nil
+		s := &slot{correlationID: hdr.correlationID, apiKey: hdr.apiKey, flexibleHeader: req.IsFlexible()}
+		c.startTimes(s, hdr.apiKey, time.Time{})
+		s.response, s.close = c.handleConnectionRequest(req)
+		c.handlerDone(s)
+		return s, nil
 	}
 	rc := &RequestContext{
 		APIKey:        hdr.apiKey,
@@ -351,14 +368,11 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		Principal:     c.principal(),
 		ReceivedAt:    time.Now(),
 	}
+	s := &slot{correlationID: hdr.correlationID, apiKey: hdr.apiKey, flexibleHeader: req.IsFlexible() && hdr.apiKey != apiVersionsKey}
+	c.startTimes(s, hdr.apiKey, rc.ReceivedAt)
 	res := handle(ctx, rc, req)
-	s := &slot{
-		correlationID:  hdr.correlationID,
-		apiKey:         hdr.apiKey,
-		flexibleHeader: req.IsFlexible() && hdr.apiKey != apiVersionsKey,
-		close:          res.CloseConnection,
-		mute:           res.Mute,
-	}
+	s.close, s.mute = res.CloseConnection, res.Mute
+	c.handlerDone(s)
 	switch {
 	case res.Pending != nil:
 		// With NoResponse too, the work must finish though nobody waits
@@ -369,9 +383,15 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 		s.noResponse = res.NoResponse
 		s.pending = make(chan kmsg.Response, 1)
 		pendingWG.Add(1)
+		s.api.WaitStarted()
 		go func() {
 			defer pendingWG.Done()
-			s.pending <- res.Pending(ctx)
+			resp := res.Pending(ctx)
+			if s.api != nil {
+				s.times.Ready = time.Now()
+				s.api.WaitDone()
+			}
+			s.pending <- resp
 		}()
 	case res.NoResponse:
 		if res.CloseConnection {
@@ -381,6 +401,7 @@ func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.Wa
 			s.noResponse = true
 			return s, nil
 		}
+		s.api.ObserveUnanswered(&s.times)
 		return nil, nil
 	default:
 		s.response = res.Response
@@ -434,10 +455,15 @@ func (c *conn) writeLoop(ctx context.Context) *slot {
 			resp = nil
 		}
 		if resp == nil {
+			s.api.ObserveUnanswered(&s.times)
 			if s.close {
 				return nil
 			}
 			continue
+		}
+		if s.api != nil {
+			s.api.Answered(resp)
+			s.times.SendStart = time.Now()
 		}
 		if sr, ok := resp.(SplicedResponse); ok {
 			var splices []Splice
@@ -461,6 +487,10 @@ func (c *conn) writeLoop(ctx context.Context) *slot {
 			if err := bw.Flush(); err != nil {
 				return nil
 			}
+		}
+		if s.api != nil {
+			s.times.Sent = time.Now()
+			s.api.Sent(&s.times)
 		}
 		if s.close {
 			return nil
@@ -514,4 +544,27 @@ func AdvertisedVersions(routes Routes) []kmsg.ApiVersionsResponseApiKey {
 		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: key, MinVersion: r.MinVersion, MaxVersion: r.MaxVersion})
 	}
 	return keys
+}
+
+// startTimes binds the slot's request metrics, when the listener has
+// any: the frame's read time and the handler's start (now when zero).
+func (c *conn) startTimes(s *slot, apiKey int16, handlerStart time.Time) {
+	if c.srv.metrics == nil {
+		return
+	}
+	if handlerStart.IsZero() {
+		handlerStart = time.Now()
+	}
+	s.api = c.srv.metrics.API(apiKey)
+	s.times.Read, s.times.HandlerStart = c.frameReadAt, handlerStart
+}
+
+// handlerDone marks the handler's return; the response is ready then
+// unless it waits (Pending).
+func (c *conn) handlerDone(s *slot) {
+	if s.api == nil {
+		return
+	}
+	s.times.HandlerDone = time.Now()
+	s.times.Ready = s.times.HandlerDone
 }

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metrics"
 )
 
 // RequestContext describes the request being handled.
@@ -159,6 +161,8 @@ type ListenerConfig struct {
 	// (max.connections.per.ip with its overrides, connection creation
 	// rates; internal/quota provides it) and is told when it closes.
 	Connections ConnectionAdmission
+	// Metrics, when set, count the listener's connections and requests.
+	Metrics *metrics.Metrics
 }
 
 // ConnectionAdmission decides whether a new connection from ip is served
@@ -198,6 +202,11 @@ type Server struct {
 	keptFrameBytes    atomic.Int64
 	maxKeptFrameBytes int64
 	wg                sync.WaitGroup
+
+	// metrics are the node's, connMetrics this listener's connections;
+	// both nil without metrics.
+	metrics     *metrics.Metrics
+	connMetrics *metrics.Listener
 }
 
 // New returns a server of an unnamed listener dispatching to routes.
@@ -223,6 +232,8 @@ func NewListener(l ListenerConfig, routes Routes, limits Limits, logger *slog.Lo
 		handling:          make(chan struct{}, max(1, limits.QueuedMaxRequests)),
 		pool:              newRequestPool(limits.QueuedMaxRequestBytes),
 		maxKeptFrameBytes: kept,
+		metrics:           l.Metrics,
+		connMetrics:       l.Metrics.Listener(l.Name),
 	}
 }
 
@@ -303,10 +314,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		c := newConn(s, nc)
+		s.connMetrics.Opened()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.connSlots }()
+			defer s.connMetrics.Closed()
 			if s.listener.Connections != nil {
 				defer s.listener.Connections.Release(ip)
 			}

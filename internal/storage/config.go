@@ -102,4 +102,15 @@ type Options struct {
 	// error (ErrLogFailed). It may run under the log's locks, so it must
 	// only record or signal, never call the log.
 	OnFailure func(err error)
+	// FlushObserver, if set, is told how long each fsync of the log took
+	// (its segments, indexes and directory), in seconds, as Kafka's
+	// LogFlushRateAndTimeMs. It is an interface so that storage does not
+	// depend on the metrics library; a Prometheus histogram is one.
+	FlushObserver FlushObserver
+}
+
+// FlushObserver receives durations in seconds; it must be safe for
+// concurrent use and must not call the log.
+type FlushObserver interface {
+	Observe(seconds float64)
 }

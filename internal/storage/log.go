@@ -22,6 +22,8 @@ type Log struct {
 	logger *slog.Logger
 	// onFailure is Options.OnFailure.
 	onFailure func(err error)
+	// flushObserver is Options.FlushObserver.
+	flushObserver FlushObserver
 
 	appendMu     sync.Mutex
 	checkpointMu sync.Mutex
@@ -70,7 +72,8 @@ func Open(opts Options) (*Log, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", opts.Dir, err)
 	}
-	l := &Log{fs: opts.FS, dir: opts.Dir, now: opts.Now, logger: opts.Logger, onFailure: opts.OnFailure}
+	l := &Log{fs: opts.FS, dir: opts.Dir, now: opts.Now, logger: opts.Logger, onFailure: opts.OnFailure,
+		flushObserver: opts.FlushObserver}
 	if l.fs == nil {
 		l.fs = vfs.Default()
 	}

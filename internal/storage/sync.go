@@ -58,7 +58,14 @@ func (l *Log) leadSyncLocked() {
 	l.mu.dirDirty = false
 	l.mu.Unlock()
 
+	var started time.Time
+	if l.flushObserver != nil {
+		started = l.now()
+	}
 	err := l.syncFiles(rolled, indexes, txns, active, dirDirty)
+	if err == nil && l.flushObserver != nil {
+		l.flushObserver.Observe(l.now().Sub(started).Seconds())
+	}
 	if err == nil && (len(rolled) > 0 || len(dirty) > 0) {
 		// Every segment before active is now durable with its indexes,
 		// but those still waiting for their .txnindex, unless a
