@@ -25,7 +25,7 @@ const readyPrefix = serverproc.ReadyPrefix
 type serverFlags struct {
 	listen, advertise, dataDir, configFile, logLevel string
 	controllers, controllerListen, processRoles      string
-	pprofAddr                                        string
+	pprofAddr, httpAddr                              string
 	nodeID                                           int
 	addScram                                         []node.ScramBootstrap
 }
@@ -42,6 +42,8 @@ func parseServerFlags(args []string, stderr io.Writer) (serverFlags, error) {
 	fs.IntVar(&f.nodeID, "node-id", -1, "this node's id (default 1)")
 	fs.StringVar(&f.configFile, "config", "", "Kafka-style properties file with broker and topic-default settings")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.httpAddr, "http", "",
+		"HOST:PORT of the HTTP listener for /metrics, /healthz, /readyz and the web console (http.listener; off by default)")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "HOST:PORT to serve Go profiling endpoints on (off by default)")
 	fs.StringVar(&f.controllers, "controllers", "", "the metadata quorum's voters, ID@HOST:PORT,... (controller.quorum.voters); empty: a lone node")
 	fs.StringVar(&f.controllerListen, "controller-listen", "", "HOST:PORT of this node's controller listener (default: its entry in --controllers)")
@@ -101,6 +103,7 @@ func brokerProps(f serverFlags) (map[string]string, error) {
 		nodeID = strconv.Itoa(f.nodeID)
 	}
 	set("node.id", nodeID, "1")
+	set("http.listener", f.httpAddr, "")
 	set(node.PropVoters, f.controllers, "")
 	set(node.PropControllerListen, f.controllerListen, "")
 	set(node.PropProcessRoles, f.processRoles, "")

@@ -24,7 +24,7 @@ func completionScript(t *testing.T, shell string) string {
 func TestCompletionLists(t *testing.T) {
 	script := completionScript(t, "bash")
 	for _, want := range []string{
-		shellList + " 'topic produce consume cluster group partition txn user acl quota connector profile completion'",
+		shellList + " 'topic produce consume cluster group partition txn user acl quota console connector profile completion'",
 		"topic) " + shellList + " 'create list describe delete alter-config' ;;",
 		"profile) " + shellList + " 'create list show use delete' ;;",
 		"completion) " + shellList + " 'bash zsh' ;;",
@@ -81,8 +81,8 @@ func TestBashCompletion(t *testing.T) {
 		t.Fatalf("bash -n: %v\n%s", err, out)
 	}
 	tests := []struct{ line, want string }{
-		{"fjord ", "topic produce consume cluster group partition txn user acl quota connector profile completion"},
-		{"fjord con", "consume connector"},
+		{"fjord ", "topic produce consume cluster group partition txn user acl quota console connector profile completion"},
+		{"fjord con", "consume console connector"},
 		{"fjord topic ", "create list describe delete alter-config"},
 		{"fjord --profile prod topic cr", "create"},
 		{"fjord consume t --gr", "--group"},

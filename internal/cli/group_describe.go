@@ -9,12 +9,18 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("fjord group describe", "fjord group describe GROUP...", stderr)
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(stderr, "\n"+lagHelp)
+	}
 	var conn connFlags
 	conn.register(fs)
 	names, err := parseArgs(fs, args)
@@ -24,11 +30,21 @@ func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(names) == 0 || len(names) > maxGroupArgs {
 		return usagef(fs, "between 1 and %d group names required, got %d", maxGroupArgs, len(names))
 	}
-	adm, ctx, seeds, closeAdmin, err := openAdmin(ctx, fs, conn)
+	seeds, err := conn.validate()
+	if err != nil {
+		return usagef(fs, "%v", err)
+	}
+	// The client itself, not only its admin, for the Fetch that reads a
+	// record's timestamp when the lag in time is computed here.
+	cl, err := newClient(conn, seeds)
 	if err != nil {
 		return err
 	}
-	defer closeAdmin()
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	adm.SetTimeoutMillis(int32(min(conn.timeout, time.Hour).Milliseconds()))
+	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
+	defer cancel()
 
 	described, err := adm.DescribeGroups(ctx, names...)
 	if err != nil && len(described) == 0 {
@@ -54,6 +70,7 @@ func groupDescribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 			failures = append(failures, fmt.Sprintf("group %q does not exist", name))
 			continue
 		}
+		view.lag = loadLagReport(ctx, cl, adm, d)
 		if printed > 0 {
 			fmt.Fprintln(stdout)
 		}
@@ -70,6 +87,9 @@ type groupView struct {
 	group      kadm.DescribedGroup
 	committed  kadm.OffsetResponses
 	endOffsets kadm.ListedOffsets
+	// lag is the lag in time and status (lag_describe.go), nil when
+	// unknown.
+	lag *lagReport
 }
 
 // exists tells a real group from the Dead placeholder that DescribeGroups
@@ -201,17 +221,24 @@ func writeGroupDescription(w io.Writer, v groupView) {
 		_ = tw.Flush()
 	}
 	rows, total := groupLag(v)
-	fmt.Fprintln(tw, "  TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tCONSUMER-ID\tHOST\tCLIENT-ID")
+	// LAG-TIME comes last so that Kafka's columns keep their places for
+	// scripts written against kafka-consumer-groups.sh.
+	fmt.Fprintln(tw, "  TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tCONSUMER-ID\tHOST\tCLIENT-ID\tLAG-TIME")
 	for _, r := range rows {
 		consumer, host, client := "-", "-", "-"
 		if r.owner != nil {
 			consumer, host, client = r.owner.MemberID, orDash(r.owner.ClientHost), orDash(r.owner.ClientID)
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.topic, r.partition,
-			formatOffset(r.committed), formatOffset(r.logEnd), formatLag(r), consumer, host, client)
+		lagTime := "-"
+		if _, ok := r.lag(); ok {
+			lagTime = formatLagTime(v.lag.partition(r.topic, r.partition))
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.topic, r.partition,
+			formatOffset(r.committed), formatOffset(r.logEnd), formatLag(r), consumer, host, client, lagTime)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "Total lag: %d\n", total)
+	writeLagStatus(w, v.lag)
 }
 
 func formatCoordinator(b kadm.BrokerDetail) string {

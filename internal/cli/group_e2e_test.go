@@ -236,7 +236,7 @@ func wantGroupOffsets(t *testing.T, describe string, want map[int32]string, tota
 	got := map[int32]string{}
 	for _, line := range lines(describe) {
 		f := strings.Fields(line)
-		if len(f) == 8 && f[0] == "events" {
+		if len(f) == 9 && f[0] == "events" {
 			p, err := strconv.Atoi(f[1])
 			if err != nil {
 				t.Fatalf("partition %q: %v", f[1], err)

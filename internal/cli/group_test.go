@@ -264,12 +264,13 @@ func TestWriteGroupDescription(t *testing.T) {
 		"Members: 1\n" +
 		"  MEMBER-ID  INSTANCE-ID  CLIENT-ID  HOST        ASSIGNMENT\n" +
 		"  m-1        i-1          c          /127.0.0.1  -\n" +
-		"  TOPIC   PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG  CONSUMER-ID  HOST  CLIENT-ID\n" +
-		"  gone    0          3               -               -    -            -     -\n" +
-		"  orders  0          40              100             60   -            -     -\n" +
-		"  orders  1          -               9               -    -            -     -\n" +
-		"  orders  2          5               5               0    -            -     -\n" +
-		"Total lag: 60\n"
+		"  TOPIC   PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG  CONSUMER-ID  HOST  CLIENT-ID  LAG-TIME\n" +
+		"  gone    0          3               -               -    -            -     -          -\n" +
+		"  orders  0          40              100             60   -            -     -          -\n" +
+		"  orders  1          -               9               -    -            -     -          -\n" +
+		"  orders  2          5               5               0    -            -     -          -\n" +
+		"Total lag: 60\n" +
+		"Status: UNKNOWN (lag in time could not be read)\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}

@@ -30,6 +30,7 @@ func ClientCommands() []Command {
 		{"user", "create, list and delete SCRAM users", User},
 		{"acl", "create, list and delete ACLs", ACL},
 		{"quota", "set and list client quotas of users, client ids and IPs", Quota},
+		{"console", "serve the web console for a cluster on an HTTP listener", Console},
 		{"connector", "list, create, pause, restart connectors of a Connect worker and their offsets", Connector},
 		{"profile", "save and choose named sets of brokers and security settings", Profile},
 	}

@@ -89,6 +89,8 @@ type Server struct {
 	args    []string
 	listen  string // --listen of the first launch
 	netNS   string // network namespace to run in; empty: the test's own
+	// httpArg is the index in args of --http's value, 0 without HTTP.
+	httpArg int
 
 	mu struct {
 		sync.Mutex
@@ -114,6 +116,10 @@ type Options struct {
 	// process signalled (Kill, Pause) is the server itself. Listen is then
 	// an address inside that namespace.
 	NetNS string
+	// HTTP runs the HTTP listener (/metrics, /healthz, /readyz, the
+	// console) on a free loopback port, kept across restarts; HTTPAddr
+	// says which.
+	HTTP bool
 }
 
 // Start runs a server and waits until it is ready. It is stopped with
@@ -173,8 +179,13 @@ func newServer(t testing.TB, opts Options) *Server {
 		}
 		args = append(args, "--config", path)
 	}
+	httpArg := 0
+	if opts.HTTP {
+		args = append(args, "--http", "127.0.0.1:0")
+		httpArg = len(args) - 1
+	}
 	args = append(args, opts.Args...)
-	return &Server{t: t, DataDir: dataDir, args: args, listen: listen, netNS: opts.NetNS}
+	return &Server{t: t, DataDir: dataDir, args: args, listen: listen, netNS: opts.NetNS, httpArg: httpArg}
 }
 
 // firstListenerAddr is the HOST:PORT of the first NAME://HOST:PORT entry
@@ -200,6 +211,11 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 	t.Helper()
 	args := append([]string(nil), s.args...)
 	args[4] = listen // restarts keep the port clients know
+	if s.httpArg > 0 {
+		if addr := s.HTTPAddr(); addr != "" {
+			args[s.httpArg] = addr // and the HTTP port scrapers know
+		}
+	}
 	// One log across restarts: a failure is often explained by what the
 	// previous process did on its way down.
 	s.mu.Lock()
@@ -215,6 +231,7 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 		args = append([]string{"--net=" + filepath.Join("/run/netns", s.netNS), binary}, args...)
 		binary = "nsenter"
 	}
+	logStart := logW.Len()
 	proc, err := serverproc.Launch(binary, args, logW)
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +245,11 @@ func (s *Server) launch(t testing.TB, listen string) (wait func()) {
 		if err != nil {
 			t.Fatalf("fjord server: %v:\n%s", err, logW.String())
 		}
+		// The HTTP line goes to stderr before the ready line goes to
+		// stdout, but the two pipes are read apart.
+		if s.httpArg > 0 && !logW.waitFor(httpStartedLine, logStart, startTimeout) {
+			t.Fatalf("fjord server: ready without logging its HTTP listener:\n%s", logW.String())
+		}
 		s.Addr = addr
 	}
 }
@@ -240,6 +262,37 @@ func (s *Server) Log() string {
 		return ""
 	}
 	return s.mu.log.String()
+}
+
+// httpStartedLine is what the node logs once its HTTP listener is bound
+// (internal/node, http.go), with the bound address in addr=.
+const httpStartedLine = `msg="http listener started" addr=`
+
+// HTTPAddr is the HOST:PORT of the server's HTTP listener, taken from its
+// log (the last start's), or "" when it has none (Options.HTTP unset).
+// The listener is bound before the server reports ready.
+func (s *Server) HTTPAddr() string {
+	log := s.Log()
+	i := strings.LastIndex(log, httpStartedLine)
+	if i < 0 {
+		return ""
+	}
+	rest := log[i+len(httpStartedLine):]
+	if end := strings.IndexAny(rest, " \n"); end >= 0 {
+		rest = rest[:end]
+	}
+	return strings.Trim(rest, `"`)
+}
+
+// HTTPURL is the URL of path on the server's HTTP listener; the test fails
+// when the server has none.
+func (s *Server) HTTPURL(t testing.TB, path string) string {
+	t.Helper()
+	addr := s.HTTPAddr()
+	if addr == "" {
+		t.Fatalf("fjord server %s has no HTTP listener (Options.HTTP)", s.Addr)
+	}
+	return "http://" + addr + path
 }
 
 // PID is the process id of the running server.
@@ -349,12 +402,52 @@ func Run(t testing.TB, stdin io.Reader, args ...string) (stdout, stderr string, 
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *strings.Builder
+	// wrote gets a token after each write, for waitFor.
+	wrote chan struct{}
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote == nil {
+		l.wrote = make(chan struct{}, 1)
+	}
+	select {
+	case l.wrote <- struct{}{}:
+	default:
+	}
 	return l.w.Write(p)
+}
+
+// Len is how many bytes were written.
+func (l *lockedWriter) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Len()
+}
+
+// waitFor waits until the bytes written from offset on contain substr,
+// for at most timeout, and reports whether they do.
+func (l *lockedWriter) waitFor(substr string, from int, timeout time.Duration) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		found := strings.Contains(l.w.String()[from:], substr)
+		if l.wrote == nil {
+			l.wrote = make(chan struct{}, 1)
+		}
+		wrote := l.wrote
+		l.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-wrote:
+		case <-timer.C:
+			return false
+		}
+	}
 }
 
 func (l *lockedWriter) String() string {

@@ -35,6 +35,7 @@ var longFuncs = []string{
 // from an injected clock, so that tests can stop and move it.
 var wallClockFiles = []string{
 	"internal/node/node.go",            // start-up time in the log
+	"internal/node/console.go",         // the web console's chart clock
 	"internal/bench/",                  // throughput and latency measurements
 	"internal/checker/history.go",      // the recorder's default clock
 	"internal/controllerwire/",         // socket deadlines

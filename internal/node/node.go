@@ -18,9 +18,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fjordhq/fjord/internal/broker"
 	"github.com/fjordhq/fjord/internal/config"
+	"github.com/fjordhq/fjord/internal/interbroker"
+	"github.com/fjordhq/fjord/internal/lag"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/metrics"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
@@ -75,6 +80,13 @@ func Run(ctx context.Context, opts Options) error {
 			l.ln.Close()
 		}
 	}()
+	httpLn, props, err := listenHTTP(&cfg, opts.Props)
+	if err != nil {
+		return err
+	}
+	if httpLn != nil {
+		defer httpLn.Close()
+	}
 	inter := listeners[0]
 	for _, l := range listeners {
 		if l.cfg.Name == cfg.InterBrokerListener {
@@ -107,13 +119,16 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	registry, m := newRegistry()
 	b := broker.New(broker.Options{
 		NodeID: cfg.NodeID, AdvertiseHost: advHost, AdvertisePort: advPort, DataDir: cfg.DataDir,
-		Config: cfg, StaticProps: opts.Props, FS: opts.FS, Meta: meta, Logger: logger, InterBroker: interSec,
+		Config: cfg, StaticProps: props, FS: opts.FS, Meta: meta, Logger: logger, InterBroker: interSec, Metrics: m,
 	})
+	registry.MustRegister(b.StateCollector())
 	first := listeners[0]
 	s := &serving{opts: opts, cfg: cfg, clustered: len(quorum.voters) > 0, meta: meta, broker: b, listeners: listeners,
-		addr: net.JoinHostPort(first.host, strconv.Itoa(int(first.port))), start: start}
+		addr: net.JoinHostPort(first.host, strconv.Itoa(int(first.port))), start: start, registry: registry, metrics: m,
+		httpLn: httpLn, interSec: interSec}
 	return s.run(ctx)
 }
 
@@ -127,6 +142,11 @@ type serving struct {
 	listeners []boundListener
 	addr      string // the first listener's advertised address
 	start     time.Time
+	registry  *prometheus.Registry // what /metrics serves
+	httpLn    net.Listener         // http.listener's, nil when off
+	interSec  interbroker.Security // how this broker connects to the others
+	lag       *lag.Monitor         // consumer lag of the groups this node coordinates
+	metrics   *metrics.Metrics
 }
 
 func (s *serving) run(ctx context.Context) error {
@@ -162,6 +182,7 @@ func (s *serving) run(ctx context.Context) error {
 			return err
 		}
 		lc.Connections = conns
+		lc.Metrics = s.metrics
 		servers = append(servers, server.NewListener(lc, routes, serverLimits(cfg),
 			logger.With("component", "server", "listener", l.cfg.Name)))
 	}
@@ -170,12 +191,18 @@ func (s *serving) run(ctx context.Context) error {
 		wg.Go(func() { serveErr <- servers[i].Serve(runCtx, l.ln) })
 	}
 	wg.Go(func() { s.broker.Run(runCtx) })
+	s.lag = s.broker.NewLagMonitor(lag.Options{Logger: logger.With("component", "lag")})
+	wg.Go(func() { s.lag.Run(runCtx) })
+	s.registry.MustRegister(s.lag.Collector())
 	if s.clustered {
 		wg.Go(func() { s.reportLogDirFailure(runCtx, stopHeartbeats) })
 	}
 
 	logger.Info("broker started", "node_id", cfg.NodeID, "listen", s.listeners[0].ln.Addr().String(), "advertise", s.addr,
 		"data_dir", cfg.DataDir, "startup", time.Since(s.start).Round(time.Millisecond))
+	if err := s.startHTTP(runCtx, s.registry, func(f func()) { wg.Go(f) }); err != nil {
+		return err
+	}
 	if s.opts.Ready != nil {
 		s.opts.Ready(s.addr)
 	}
