@@ -34,6 +34,10 @@ type slot struct {
 	close          bool               // close the connection after this slot
 	noResponse     bool               // pending work whose response is dropped (acks=0)
 	mute           time.Duration      // stop reading the connection this long after this request
+	// rawToken marks a reply in a v0 SASL exchange: token is written as a
+	// bare size-prefixed frame, without a response header.
+	rawToken bool
+	token    []byte
 
 	// api and times are the request's metrics, when the listener has
 	// any; times are written by the reader, then by the pending
@@ -319,6 +323,12 @@ func (c *conn) handleRead(ctx context.Context, frame []byte, pendingWG *sync.Wai
 // queue for the writer, nil when no response is due, or an error that closes
 // the connection.
 func (c *conn) handleFrame(ctx context.Context, frame []byte, pendingWG *sync.WaitGroup) (*slot, error) {
+	if c.auth.rawTokens {
+		if len(frame) > maxUnauthenticatedFrameBytes {
+			return nil, fmt.Errorf("%w: %d byte SASL token", errClose, len(frame))
+		}
+		return c.saslRawToken(frame)
+	}
 	hdr, body, err := parseRequestHeader(frame)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errClose, err)
@@ -453,6 +463,13 @@ func (c *conn) writeLoop(ctx context.Context) *slot {
 		}
 		if s.noResponse {
 			resp = nil
+		}
+		if s.rawToken {
+			buf = append(binary.BigEndian.AppendUint32(buf[:0], uint32(len(s.token))), s.token...)
+			if _, err := bw.Write(buf); err != nil || bw.Flush() != nil {
+				return nil
+			}
+			continue
 		}
 		if resp == nil {
 			s.api.ObserveUnanswered(&s.times)

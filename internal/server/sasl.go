@@ -50,9 +50,10 @@ type SASLConfig struct {
 
 // AddConnectionRoutes adds to routes the APIs the connection serves itself
 // (SaslHandshake v0-1, SaslAuthenticate v0-2), so that ApiVersions advertises
-// them with the rest. SaslHandshake v0 is listed because librdkafka takes
-// its absence for a broker without SASL; a v0 handshake, after which the
-// client would send raw tokens outside SaslAuthenticate, is refused.
+// them with the rest. After a v0 handshake the client sends the mechanism's
+// tokens as bare size-prefixed frames instead of SaslAuthenticate requests
+// (before KIP-152): Kafka 4 refuses that, fjord serves it for the clients
+// that still send it (sarama before 1.41, kafka-python 2.0).
 func AddConnectionRoutes(routes Routes) {
 	routes[saslHandshakeKey] = Route{MinVersion: 0, MaxVersion: 1, connection: true}
 	routes[saslAuthenticateKey] = Route{MinVersion: 0, MaxVersion: 2, connection: true}
@@ -68,6 +69,9 @@ type saslState struct {
 	mechanism     string
 	// exchange is the exchange in progress after a handshake, if any.
 	exchange sasl.Exchange
+	// rawTokens is set while the exchange of a v0 handshake runs: the
+	// next frames are bare tokens, not requests.
+	rawTokens bool
 }
 
 func (c *conn) now() time.Time {
@@ -123,11 +127,9 @@ func (c *conn) saslHandshake(req *kmsg.SASLHandshakeRequest) (kmsg.Response, boo
 		resp.SupportedMechanisms = append(resp.SupportedMechanisms, m.Name())
 	}
 	st := &c.auth
-	if req.Version < 1 {
-		resp.ErrorCode = kerr.UnsupportedVersion.Code
-		return resp, true
-	}
-	if st.exchange != nil {
+	if st.exchange != nil || (req.Version < 1 && st.authenticated) {
+		// A v0 exchange has no way to re-authenticate (KIP-368 needs
+		// SaslAuthenticate's session lifetime).
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		return resp, true
 	}
@@ -148,7 +150,35 @@ func (c *conn) saslHandshake(req *kmsg.SASLHandshakeRequest) (kmsg.Response, boo
 	}
 	st.exchange = mech.Start(sasl.ConnInfo{ListenerName: c.srv.listener.Name, RemoteAddr: c.nc.RemoteAddr().String()})
 	st.mechanism = mech.Name()
+	st.rawTokens = req.Version < 1
 	return resp, false
+}
+
+// saslRawToken takes one token of a v0 handshake's exchange and answers
+// with the mechanism's reply as a bare size-prefixed frame, as Kafka's
+// SaslServerAuthenticator did before SaslAuthenticate: an empty one when
+// the mechanism has nothing to say (PLAIN). A failure closes the
+// connection unanswered, since a bare frame has no error field.
+func (c *conn) saslRawToken(token []byte) (*slot, error) {
+	st := &c.auth
+	reply, done, err := st.exchange.Step(token)
+	if err != nil {
+		c.srv.logger.Info("SASL authentication failed", "remote", c.nc.RemoteAddr(), "mechanism", st.mechanism, "err", err)
+		return nil, fmt.Errorf("%w: SASL authentication failed", errClose)
+	}
+	s := &slot{rawToken: true, token: append([]byte{}, reply...)}
+	if !done {
+		return s, nil
+	}
+	st.principal, st.authenticated = "User:"+st.exchange.Principal(), true
+	if maxReauth := c.srv.listener.SASL.MaxReauth; maxReauth > 0 {
+		st.expiry = c.now().Add(maxReauth)
+	}
+	if expiry := st.exchange.SessionExpiry(); !expiry.IsZero() && (st.expiry.IsZero() || expiry.Before(st.expiry)) {
+		st.expiry = expiry
+	}
+	st.exchange, st.rawTokens = nil, false
+	return s, nil
 }
 
 func (c *conn) saslAuthenticate(req *kmsg.SASLAuthenticateRequest) (kmsg.Response, bool) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,8 @@ func scram512(user, pass string) kgo.Opt {
 }
 
 // TestSASLClients: franz-go (SCRAM-SHA-512, SCRAM-SHA-256 for a user it
-// created itself, PLAIN), sarama (PLAIN and SCRAM-SHA-512) and librdkafka
+// created itself, PLAIN), sarama (PLAIN and SCRAM-SHA-512, SaslHandshake v0
+// and v1) and librdkafka
 // (kcat, PLAIN and SCRAM-SHA-512) produce and consume over SASL_PLAINTEXT.
 func TestSASLClients(t *testing.T) {
 	srv := saslBroker(t)
@@ -76,18 +78,25 @@ func TestSASLClients(t *testing.T) {
 	produce("carol", newKgo(t, srv.Addr, kgo.SASL(scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha256Mechanism())))
 	produce("alice", newKgo(t, srv.Addr, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())))
 
-	for _, mech := range []sarama.SASLMechanism{sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA512} {
-		cfg := saramaConfig()
-		cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism = true, mech
-		cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", "alice-secret"
-		if mech == sarama.SASLTypeSCRAMSHA512 {
-			cfg.Net.SASL.User, cfg.Net.SASL.Password = "admin", "admin-secret"
-			cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &franzScram{mech: scram.Auth.AsSha512Mechanism} }
+	// SaslHandshake v0, whose tokens follow as bare frames (sarama before
+	// 1.41 sent it by default; Kafka 4 refuses it), and v1.
+	for _, handshake := range []int16{sarama.SASLHandshakeV0, sarama.SASLHandshakeV1} {
+		for _, mech := range []sarama.SASLMechanism{sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA512} {
+			cfg := saramaConfig()
+			cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism, cfg.Net.SASL.Version = true, mech, handshake
+			// sarama sends no ApiVersions before a v0 handshake, as
+			// clients of that era did.
+			cfg.ApiVersionsRequest = handshake != sarama.SASLHandshakeV0
+			cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", "alice-secret"
+			if mech == sarama.SASLTypeSCRAMSHA512 {
+				cfg.Net.SASL.User, cfg.Net.SASL.Password = "admin", "admin-secret"
+				cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &franzScram{mech: scram.Auth.AsSha512Mechanism} }
+			}
+			key := fmt.Sprintf("sarama-%s-v%d", mech, handshake)
+			recs := []rec{{Key: key, Value: key + "-0"}, {Key: key, Value: key + "-1"}}
+			produceSarama(t, srv.Addr, topic, recs, cfg)
+			want = append(want, recs...)
 		}
-		key := "sarama-" + string(mech)
-		recs := []rec{{Key: key, Value: key + "-0"}, {Key: key, Value: key + "-1"}}
-		produceSarama(t, srv.Addr, topic, recs, cfg)
-		want = append(want, recs...)
 	}
 
 	kcatPlain := []string{"-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN", "-X", "sasl.username=bob",
