@@ -15,13 +15,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fjordhq/fjord/internal/broker"
 	"github.com/fjordhq/fjord/internal/config"
 	"github.com/fjordhq/fjord/internal/metadata"
+	"github.com/fjordhq/fjord/internal/metrics/metricstest"
 	"github.com/fjordhq/fjord/internal/server"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
@@ -199,56 +199,13 @@ func (c *stateCluster) addrs() []string {
 	return out
 }
 
-// stateScrape gathers b's state metrics through a pedantic registry, which
-// checks them for consistency as a scrape would.
-type stateScrape map[string][]*dto.Metric
-
-func scrapeState(t testing.TB, b *broker.Broker) stateScrape {
+// scrapeState gathers b's state metrics through a pedantic registry,
+// which checks them for consistency as a scrape would.
+func scrapeState(t testing.TB, b *broker.Broker) metricstest.Families {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(b.StateCollector())
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := stateScrape{}
-	for _, f := range families {
-		out[f.GetName()] = f.GetMetric()
-	}
-	return out
-}
-
-// value is the value of the series of name with the given label pairs
-// ("k=v"), and whether it exists.
-func (s stateScrape) value(name string, labels ...string) (float64, bool) {
-	for _, m := range s[name] {
-		if !hasLabels(m, labels) {
-			continue
-		}
-		switch {
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue(), true
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
-}
-
-func hasLabels(m *dto.Metric, labels []string) bool {
-	for _, want := range labels {
-		k, v, _ := strings.Cut(want, "=")
-		found := false
-		for _, l := range m.GetLabel() {
-			if l.GetName() == k && l.GetValue() == v {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+	return metricstest.Gather(t, reg)
 }
 
 // waitState polls cond until it holds or 30 s pass: metrics have no change
@@ -297,9 +254,9 @@ func TestStateMetricsUnderReplicatedWhileFollowerStopped(t *testing.T) {
 	inSync := func(want float64) func() (bool, string) {
 		return func() (bool, string) {
 			s := scrapeState(t, leader.broker())
-			urp, _ := s.value("fjord_under_replicated_partitions")
-			at, _ := s.value("fjord_at_min_isr_partitions")
-			hw, _ := s.value("fjord_log_high_watermark", "topic=urp", "partition=0")
+			urp, _ := s.Value("fjord_under_replicated_partitions")
+			at, _ := s.Value("fjord_at_min_isr_partitions")
+			hw, _ := s.Value("fjord_log_high_watermark", "topic", "urp", "partition", "0")
 			return urp == want && at == want, fmt.Sprintf("under-replicated %v, at min ISR %v, high watermark %v", urp, at, hw)
 		}
 	}
@@ -329,7 +286,7 @@ func TestStateMetricsUnderReplicatedWhileFollowerStopped(t *testing.T) {
 		t.Fatalf("ISR expands %v, want more than %v", expands, expands0)
 	}
 	waitState(t, "follower's log caught up", func() (bool, string) {
-		end, _ := scrapeState(t, follower.broker()).value("fjord_log_end_offset", "topic=urp", "partition=0")
+		end, _ := scrapeState(t, follower.broker()).Value("fjord_log_end_offset", "topic", "urp", "partition", "0")
 		return end == 10, fmt.Sprintf("follower's log end offset %v", end)
 	})
 	checkQuorumGauges(t, c)
@@ -344,11 +301,11 @@ func checkQuorumGauges(t *testing.T, c *stateCluster) {
 		var ids, terms []float64
 		for _, nd := range c.nodes {
 			s := scrapeState(t, nd.broker())
-			a, _ := s.value("fjord_controller_active")
-			l, _ := s.value("fjord_raft_state", "state=leader")
-			f, _ := s.value("fjord_raft_state", "state=follower")
-			id, _ := s.value("fjord_raft_leader_id")
-			term, _ := s.value("fjord_raft_term")
+			a, _ := s.Value("fjord_controller_active")
+			l, _ := s.Value("fjord_raft_state", "state", "leader")
+			f, _ := s.Value("fjord_raft_state", "state", "follower")
+			id, _ := s.Value("fjord_raft_leader_id")
+			term, _ := s.Value("fjord_raft_term")
 			active, leaders, followers = active+a, leaders+l, followers+f
 			ids, terms = append(ids, id), append(terms, term)
 		}
@@ -386,8 +343,8 @@ func (c *stateCluster) partitionLeader(t *testing.T, topic string) *stateNode {
 func isrCounters(t *testing.T, b *broker.Broker) (shrinks, expands float64) {
 	t.Helper()
 	s := scrapeState(t, b)
-	shrinks, _ = s.value("fjord_isr_shrinks_total")
-	expands, _ = s.value("fjord_isr_expands_total")
+	shrinks, _ = s.Value("fjord_isr_shrinks_total")
+	expands, _ = s.Value("fjord_isr_expands_total")
 	return shrinks, expands
 }
 
@@ -456,7 +413,7 @@ fjord_under_replicated_partitions 0
 		"fjord_partitions_led", "fjord_under_replicated_partitions"); err != nil {
 		t.Fatal(err)
 	}
-	if size, _ := scrapeState(t, b).value("fjord_log_size_bytes", "topic=logs", "partition=1"); size <= 0 {
+	if size, _ := scrapeState(t, b).Value("fjord_log_size_bytes", "topic", "logs", "partition", "1"); size <= 0 {
 		t.Fatalf("log size %v", size)
 	}
 	problems, err := testutil.CollectAndLint(b.StateCollector())
@@ -494,10 +451,10 @@ func checkGroupGauges(ctx context.Context, t *testing.T, c *stateCluster, b *bro
 		groups := func(state string, members float64) func() (bool, string) {
 			return func() (bool, string) {
 				s := scrapeState(t, b)
-				n, _ := s.value("fjord_groups", "type="+tc.typ, "state="+state)
-				m, _ := s.value("fjord_group_members", "type="+tc.typ)
-				r, _ := s.value("fjord_group_rebalances_total", "type="+tc.typ)
-				p, _ := s.value("fjord_groups_by_protocol_type", "protocol_type=consumer")
+				n, _ := s.Value("fjord_groups", "type", tc.typ, "state", state)
+				m, _ := s.Value("fjord_group_members", "type", tc.typ)
+				r, _ := s.Value("fjord_group_rebalances_total", "type", tc.typ)
+				p, _ := s.Value("fjord_groups_by_protocol_type", "protocol_type", "consumer")
 				return n == 1 && m == members && r >= 1 && p >= 1, fmt.Sprintf("%s %s groups %v, members %v, rebalances %v, consumer protocol type %v",
 					tc.typ, state, n, m, r, p)
 			}
@@ -568,10 +525,10 @@ func TestStateMetricsOfflinePartitionOnController(t *testing.T) {
 		controllers, reported := 0, 0
 		for _, nd := range c.nodes {
 			s := scrapeState(t, nd.broker())
-			active, _ := s.value("fjord_controller_active")
-			offline, _ := s.value("fjord_offline_partitions")
-			fenced, _ := s.value("fjord_controller_fenced_brokers")
-			registered, _ := s.value("fjord_controller_registered_brokers")
+			active, _ := s.Value("fjord_controller_active")
+			offline, _ := s.Value("fjord_offline_partitions")
+			fenced, _ := s.Value("fjord_controller_fenced_brokers")
+			registered, _ := s.Value("fjord_controller_registered_brokers")
 			desc = append(desc, fmt.Sprintf("node %d: active %v offline %v fenced %v registered %v", nd.id, active, offline, fenced, registered))
 			switch {
 			case active == 1 && offline == 1 && fenced == 1 && registered == 3:

@@ -9,62 +9,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/fjordhq/fjord/internal/metrics/metricstest"
 )
 
-// value finds the sample of a family with exactly the given labels
-// (name=value pairs): a counter's or gauge's value, a histogram's count.
-func value(t *testing.T, reg *prometheus.Registry, family string, labels ...string) (float64, bool) {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != family {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if !labelsMatch(m, labels) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue(), true
-			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount()), true
-			}
-		}
-	}
-	return 0, false
-}
-
-func labelsMatch(m *dto.Metric, labels []string) bool {
-	if len(m.GetLabel()) != len(labels)/2 {
-		return false
-	}
-	for i := 0; i < len(labels); i += 2 {
-		found := false
-		for _, l := range m.GetLabel() {
-			if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
+// mustValue fails the test unless family's sample with exactly labels
+// (name, value pairs) is want.
 func mustValue(t *testing.T, reg *prometheus.Registry, want float64, family string, labels ...string) {
 	t.Helper()
-	got, ok := value(t, reg, family, labels...)
-	if !ok {
-		t.Fatalf("%s%v: no sample", family, labels)
-	}
-	if got != want {
+	if got := metricstest.Gather(t, reg).MustValue(t, family, labels...); got != want {
 		t.Fatalf("%s%v = %v, want %v", family, labels, got, want)
 	}
 }
@@ -84,7 +37,7 @@ func produceResponse(codes ...int16) *kmsg.ProduceResponse {
 func TestRequestLatenciesAndErrors(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg)
-	if _, ok := value(t, reg, "fjord_requests_total", "api", "Produce"); ok {
+	if _, ok := metricstest.Gather(t, reg).Value("fjord_requests_total", "api", "Produce"); ok {
 		t.Fatal("an API never called has series")
 	}
 	read := time.Unix(100, 0)
@@ -158,7 +111,7 @@ func TestTopicsAndDrop(t *testing.T) {
 	mustValue(t, reg, 1, "fjord_topic_failed_fetch_requests_total", "topic", "b")
 
 	m.DropTopicsExcept(func(topic string) bool { return topic == "a" })
-	if _, ok := value(t, reg, "fjord_topic_fetch_requests_total", "topic", "b"); ok {
+	if _, ok := metricstest.Gather(t, reg).Value("fjord_topic_fetch_requests_total", "topic", "b"); ok {
 		t.Fatal("a deleted topic keeps its series")
 	}
 	mustValue(t, reg, 100, "fjord_topic_bytes_in_total", "topic", "a")

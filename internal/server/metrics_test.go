@@ -10,38 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/fjordhq/fjord/internal/metrics"
+	"github.com/fjordhq/fjord/internal/metrics/metricstest"
 )
-
-// gathered is the value of the sample of family with the given label
-// value (a histogram's count), or -1 when missing.
-func gathered(t *testing.T, reg *prometheus.Registry, family, labelValue string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != family {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetValue() != labelValue {
-					continue
-				}
-				switch {
-				case m.Counter != nil:
-					return m.Counter.GetValue()
-				case m.Gauge != nil:
-					return m.Gauge.GetValue()
-				case m.Histogram != nil:
-					return float64(m.Histogram.GetSampleCount())
-				}
-			}
-		}
-	}
-	return -1
-}
 
 // TestRequestAndConnectionMetrics follows one connection through the
 // metrics: an immediate answer, a produce whose answer waits (counted as
@@ -82,10 +52,10 @@ func TestRequestAndConnectionMetrics(t *testing.T) {
 	if _, _, err := c.receive(); err != nil {
 		t.Fatal(err)
 	}
-	if got := gathered(t, reg, "fjord_requests_total", "ApiVersions"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_requests_total", "api", "ApiVersions"); got != 1 {
 		t.Fatalf("ApiVersions requests %v, want 1", got)
 	}
-	if got := gathered(t, reg, "fjord_connections", "PLAINTEXT"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_connections", "listener", "PLAINTEXT"); got != 1 {
 		t.Fatalf("open connections %v, want 1", got)
 	}
 
@@ -93,17 +63,17 @@ func TestRequestAndConnectionMetrics(t *testing.T) {
 	produce.Version, produce.Acks = 9, -1
 	c.send(produce, 2)
 	<-entered
-	if got := gathered(t, reg, "fjord_requests_waiting", "Produce"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_requests_waiting", "api", "Produce"); got != 1 {
 		t.Fatalf("produce requests waiting %v, want 1", got)
 	}
 	close(release)
 	if _, _, err := c.receive(); err != nil {
 		t.Fatal(err)
 	}
-	if got := gathered(t, reg, "fjord_request_errors_total", "NOT_ENOUGH_REPLICAS"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_request_errors_total", "api", "Produce", "error", "NOT_ENOUGH_REPLICAS"); got != 1 {
 		t.Fatalf("NOT_ENOUGH_REPLICAS errors %v, want 1", got)
 	}
-	if got := gathered(t, reg, "fjord_requests_waiting", "Produce"); got != 0 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_requests_waiting", "api", "Produce"); got != 0 {
 		t.Fatalf("produce requests waiting %v after the answer, want 0", got)
 	}
 
@@ -115,13 +85,13 @@ func TestRequestAndConnectionMetrics(t *testing.T) {
 	done <- nil // for the deferred wait
 	// Serve joined the connection: its close is counted, and both
 	// latencies of both requests are in.
-	if got := gathered(t, reg, "fjord_connections", "PLAINTEXT"); got != 0 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_connections", "listener", "PLAINTEXT"); got != 0 {
 		t.Fatalf("open connections %v after close, want 0", got)
 	}
-	if got := gathered(t, reg, "fjord_connections_closed_total", "PLAINTEXT"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_connections_closed_total", "listener", "PLAINTEXT"); got != 1 {
 		t.Fatalf("closed connections %v, want 1", got)
 	}
-	if got := gathered(t, reg, "fjord_request_remote_time_seconds", "Produce"); got != 1 {
+	if got := metricstest.Gather(t, reg).MustValue(t, "fjord_request_remote_time_seconds", "api", "Produce"); got != 1 {
 		t.Fatalf("produce remote time samples %v, want 1", got)
 	}
 }

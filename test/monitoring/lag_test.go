@@ -249,12 +249,12 @@ func TestLagInTimeStalledThenStopped(t *testing.T) {
 	before := time.Now()
 	sc := scrapeMetrics(t, srv)
 	labels := []string{"group", group, "topic", topic, "partition", "0"}
-	lagWithin(t, "/metrics fjord_consumer_group_lag_seconds", sc.mustValue(t, "fjord_consumer_group_lag_seconds", labels...),
+	lagWithin(t, "/metrics fjord_consumer_group_lag_seconds", sc.MustValue(t, "fjord_consumer_group_lag_seconds", labels...),
 		stamp, before.Add(-lag.DefaultInterval), time.Now())
-	if v := sc.mustValue(t, "fjord_consumer_group_status", "group", group, "status", string(lag.StatusStalled)); v != 1 {
+	if v := sc.MustValue(t, "fjord_consumer_group_status", "group", group, "status", string(lag.StatusStalled)); v != 1 {
 		t.Errorf("fjord_consumer_group_status{status=STALLED} = %v, want 1", v)
 	}
-	if v := sc.mustValue(t, "fjord_consumer_group_lag_offsets", labels...); v <= 0 {
+	if v := sc.MustValue(t, "fjord_consumer_group_lag_offsets", labels...); v <= 0 {
 		t.Errorf("fjord_consumer_group_lag_offsets = %v, want above 0", v)
 	}
 
@@ -512,7 +512,7 @@ func TestLagAcrossBrokers(t *testing.T) {
 			if _, ok := lagGroup(t, s, group); ok {
 				t.Errorf("node %d, not the coordinator, reports group %s too", id, group)
 			}
-			if _, ok := scrapeMetrics(t, s).value("fjord_consumer_group_status", "group", group, "status", "STOPPED"); ok {
+			if _, ok := scrapeMetrics(t, s).Value("fjord_consumer_group_status", "group", group, "status", "STOPPED"); ok {
 				t.Errorf("node %d, not the coordinator, exports the lag of group %s", id, group)
 			}
 		}

@@ -84,21 +84,21 @@ func TestMetricsMatchWorkload(t *testing.T) {
 
 	sc := scrapeMetrics(t, s)
 	topic := []string{"topic", workloadTopic}
-	if got := sc.mustValue(t, "fjord_topic_messages_in_total", topic...); got != float64(w.records) {
+	if got := sc.MustValue(t, "fjord_topic_messages_in_total", topic...); got != float64(w.records) {
 		t.Errorf("messages in %v, want %d", got, w.records)
 	}
-	batches := sc.mustValue(t, "fjord_topic_produce_requests_total", topic...)
-	if failed, _ := sc.value("fjord_topic_failed_produce_requests_total", topic...); failed != 0 {
+	batches := sc.MustValue(t, "fjord_topic_produce_requests_total", topic...)
+	if failed, _ := sc.Value("fjord_topic_failed_produce_requests_total", topic...); failed != 0 {
 		t.Errorf("%v failed produce requests, want none", failed)
 	}
-	bytesIn := sc.mustValue(t, "fjord_topic_bytes_in_total", topic...)
+	bytesIn := sc.MustValue(t, "fjord_topic_bytes_in_total", topic...)
 	fixed := float64(w.payloadBytes) + batches*batchHeaderBytes
 	low, high := fixed+float64(w.records*minRecordOverhead), fixed+float64(w.records*maxRecordOverhead)
 	if bytesIn < low || bytesIn > high {
 		t.Errorf("bytes in %v, want within [%v, %v] (%d payload bytes, %v batches, %d records)", bytesIn, low, high,
 			w.payloadBytes, batches, w.records)
 	}
-	if out := sc.mustValue(t, "fjord_topic_bytes_out_total", topic...); out < bytesIn {
+	if out := sc.MustValue(t, "fjord_topic_bytes_out_total", topic...); out < bytesIn {
 		t.Errorf("bytes out %v after consuming everything, want at least bytes in %v", out, bytesIn)
 	}
 	checkRequestCounts(t, sc, w)
@@ -110,7 +110,7 @@ func TestMetricsMatchWorkload(t *testing.T) {
 	checkErrorCounts(t, sc, failures)
 	// Connections: franz-go's, sarama's and kcat's at least; kcat has
 	// exited, so its connection is closed once the server has seen it go.
-	if acc := sc.mustValue(t, "fjord_connections_accepted_total", "listener", "PLAINTEXT"); acc < 3 {
+	if acc := sc.MustValue(t, "fjord_connections_accepted_total", "listener", "PLAINTEXT"); acc < 3 {
 		t.Errorf("%v connections accepted, want at least 3", acc)
 	}
 	waitForMetric(t, s, func(v float64) bool { return v >= 1 }, "fjord_connections_closed_total", "listener", "PLAINTEXT")
@@ -269,13 +269,13 @@ func checkRequestCounts(t *testing.T, sc scrape, w *workload) {
 	}
 	for key, n := range want {
 		api := kmsg.NameForKey(key.Int16())
-		got := sc.mustValue(t, "fjord_requests_total", "api", api)
+		got := sc.MustValue(t, "fjord_requests_total", "api", api)
 		if got < float64(n) {
 			t.Errorf("requests_total{api=%s} = %v, want at least %d", api, got, n)
 		}
 		// A request is counted before its response is written, its
 		// latencies after: the last few may not be in yet.
-		if total := sc.mustValue(t, "fjord_request_total_time_seconds", "api", api); total > got || total < 1 {
+		if total := sc.MustValue(t, "fjord_request_total_time_seconds", "api", api); total > got || total < 1 {
 			t.Errorf("request_total_time_seconds{api=%s} has %v samples for %v requests", api, total, got)
 		}
 	}
@@ -284,11 +284,11 @@ func checkRequestCounts(t *testing.T, sc scrape, w *workload) {
 func checkErrorCounts(t *testing.T, sc scrape, failures map[string]string) {
 	t.Helper()
 	for api, name := range failures {
-		if got, _ := sc.value("fjord_request_errors_total", "api", api, "error", name); got != 1 {
+		if got, _ := sc.Value("fjord_request_errors_total", "api", api, "error", name); got != 1 {
 			t.Errorf("request_errors_total{api=%s,error=%s} = %v, want 1", api, name, got)
 		}
 	}
-	if _, ok := sc.value("fjord_topic_failed_produce_requests_total", "topic", "metrics-missing-topic"); ok {
+	if _, ok := sc.Value("fjord_topic_failed_produce_requests_total", "topic", "metrics-missing-topic"); ok {
 		t.Error("a topic that does not exist got series")
 	}
 }
@@ -338,7 +338,7 @@ func TestDeletedTopicLosesSeries(t *testing.T) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	if got := scrapeMetrics(t, s).mustValue(t, "fjord_topic_messages_in_total", "topic", topic); got != 1 {
+	if got := scrapeMetrics(t, s).MustValue(t, "fjord_topic_messages_in_total", "topic", topic); got != 1 {
 		t.Fatalf("messages in %v, want 1", got)
 	}
 	if _, err := kadm.NewClient(cl).DeleteTopic(ctx, topic); err != nil {
@@ -346,7 +346,7 @@ func TestDeletedTopicLosesSeries(t *testing.T) {
 	}
 	deadline := time.Now().Add(metricsTimeout)
 	for {
-		if _, ok := scrapeMetrics(t, s).value("fjord_topic_messages_in_total", "topic", topic); !ok {
+		if _, ok := scrapeMetrics(t, s).Value("fjord_topic_messages_in_total", "topic", topic); !ok {
 			return
 		}
 		if time.Now().After(deadline) {

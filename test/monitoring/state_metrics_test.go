@@ -51,14 +51,14 @@ func TestStateMetricsUnderReplicatedPartitions(t *testing.T) {
 	stateProduce(ctx, t, cl, 10)
 	leader := stateLeaderOf(ctx, t, cl, servers, "state-urp")
 	stateWait(t, "leader sees the partition in sync with its 10 records", leader, func(sc scrape) (bool, string) {
-		urp, _ := sc.value("fjord_under_replicated_partitions")
-		end, _ := sc.value("fjord_log_end_offset", "topic", "state-urp", "partition", "0")
-		hw, _ := sc.value("fjord_log_high_watermark", "topic", "state-urp", "partition", "0")
+		urp, _ := sc.Value("fjord_under_replicated_partitions")
+		end, _ := sc.Value("fjord_log_end_offset", "topic", "state-urp", "partition", "0")
+		hw, _ := sc.Value("fjord_log_high_watermark", "topic", "state-urp", "partition", "0")
 		return urp == 0 && end == 10 && hw == 10, fmt.Sprintf("under-replicated %v, log end %v, high watermark %v", urp, end, hw)
 	})
 	controller := stateActiveController(t, servers)
-	shrinks0 := scrapeMetrics(t, leader).mustValue(t, "fjord_isr_shrinks_total")
-	expands0 := scrapeMetrics(t, leader).mustValue(t, "fjord_isr_expands_total")
+	shrinks0 := scrapeMetrics(t, leader).MustValue(t, "fjord_isr_shrinks_total")
+	expands0 := scrapeMetrics(t, leader).MustValue(t, "fjord_isr_expands_total")
 
 	// Pause a follower, one that is not the active controller when there
 	// is a choice, so that the quorum keeps its leader.
@@ -79,21 +79,21 @@ func TestStateMetricsUnderReplicatedPartitions(t *testing.T) {
 	// is idle: records make it fall behind.
 	stateProduce(ctx, t, cl, 10)
 	stateWait(t, "leader reports the partition under-replicated", leader, func(sc scrape) (bool, string) {
-		urp, _ := sc.value("fjord_under_replicated_partitions")
-		at, _ := sc.value("fjord_at_min_isr_partitions")
-		shrinks, _ := sc.value("fjord_isr_shrinks_total")
+		urp, _ := sc.Value("fjord_under_replicated_partitions")
+		at, _ := sc.Value("fjord_at_min_isr_partitions")
+		shrinks, _ := sc.Value("fjord_isr_shrinks_total")
 		return urp == 1 && at == 1 && shrinks > shrinks0, fmt.Sprintf("under-replicated %v, at min ISR %v, shrinks %v", urp, at, shrinks)
 	})
 
 	follower.Resume()
 	paused = false
 	stateWait(t, "partition back in sync", leader, func(sc scrape) (bool, string) {
-		urp, _ := sc.value("fjord_under_replicated_partitions")
-		expands, _ := sc.value("fjord_isr_expands_total")
+		urp, _ := sc.Value("fjord_under_replicated_partitions")
+		expands, _ := sc.Value("fjord_isr_expands_total")
 		return urp == 0 && expands > expands0, fmt.Sprintf("under-replicated %v, expands %v", urp, expands)
 	})
 	stateWait(t, "follower's log caught up", follower, func(sc scrape) (bool, string) {
-		end, _ := sc.value("fjord_log_end_offset", "topic", "state-urp", "partition", "0")
+		end, _ := sc.Value("fjord_log_end_offset", "topic", "state-urp", "partition", "0")
 		return end == 20, fmt.Sprintf("log end %v", end)
 	})
 	stateActiveController(t, servers)
@@ -142,9 +142,9 @@ func stateActiveController(t *testing.T, servers []*fjordtest.Server) *fjordtest
 		var desc []string
 		for _, s := range servers {
 			sc := scrapeMetrics(t, s)
-			a, _ := sc.value("fjord_controller_active")
-			leader, _ := sc.value("fjord_raft_state", "state", "leader")
-			offline, _ := sc.value("fjord_offline_partitions")
+			a, _ := sc.Value("fjord_controller_active")
+			leader, _ := sc.Value("fjord_raft_state", "state", "leader")
+			offline, _ := sc.Value("fjord_offline_partitions")
 			if a == 1 && leader == 1 && offline == 0 {
 				active = append(active, s)
 			}
