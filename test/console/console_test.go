@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/clustertest"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 )
 
@@ -39,7 +40,7 @@ type cluster struct {
 
 func seedCluster(t *testing.T, ctx context.Context) *cluster {
 	t.Helper()
-	controller := freePort(t)
+	controller := fmt.Sprintf("127.0.0.1:%d", clustertest.FreeLoopbackPorts(t, 1)[0])
 	srv := fjordtest.Start(t, fjordtest.Options{Args: []string{"--node-id", "1", "--controllers", "1@" + controller}})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(srv.Addr))
 	if err != nil {

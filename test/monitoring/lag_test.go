@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/clustertest"
 	"github.com/fjordhq/fjord/internal/fjordtest"
 	"github.com/fjordhq/fjord/internal/lag"
 )
@@ -217,9 +217,9 @@ func lagWithin(t *testing.T, what string, got float64, stamp, earliest, latest t
 
 func TestLagInTimeStalledThenStopped(t *testing.T) {
 	const topic, group = "lag-events", "lag-app"
-	// A fixed port rather than Options.HTTP's port 0: describe finds the
-	// lag API from the http.listener config, which would say port 0.
-	srv := fjordtest.Start(t, fjordtest.Options{Args: []string{"--http", lagFreeAddr(t)}})
+	// Port 0: the node reports the port it bound as http.listener, which
+	// `fjord group describe` reads to find the lag API.
+	srv := fjordtest.Start(t, fjordtest.Options{HTTP: true})
 	srv.CreateTopics(t, map[string]int32{topic: 1})
 	producer := lagStartProducer(t, srv.Addr, topic)
 	consumer := lagStartConsumer(t, srv.Addr, group, topic)
@@ -267,17 +267,6 @@ func TestLagInTimeStalledThenStopped(t *testing.T) {
 	}
 	lagWithin(t, "HTTP API lag_seconds once STOPPED", stopped.Partitions[0].LagSeconds, stamp,
 		stopped.Evaluated, stopped.Evaluated)
-}
-
-// lagFreeAddr is a free loopback HOST:PORT.
-func lagFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // lagCheckDescribe runs `fjord group describe` and checks the LAG-TIME of
@@ -523,13 +512,13 @@ func TestLagAcrossBrokers(t *testing.T) {
 func lagStartCluster(t *testing.T, n int) []*fjordtest.Server {
 	t.Helper()
 	var voters []string
-	for i := range n {
-		voters = append(voters, fmt.Sprintf("%d@%s", i+1, lagFreeAddr(t)))
+	for i, port := range clustertest.FreeLoopbackPorts(t, n) {
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, port))
 	}
 	var opts []fjordtest.Options
 	for i := range n {
-		opts = append(opts, fjordtest.Options{Args: []string{"--node-id", strconv.Itoa(i + 1),
-			"--controllers", strings.Join(voters, ","), "--http", lagFreeAddr(t)}})
+		opts = append(opts, fjordtest.Options{HTTP: true, Args: []string{"--node-id", strconv.Itoa(i + 1),
+			"--controllers", strings.Join(voters, ",")}})
 	}
 	return fjordtest.StartAll(t, opts...)
 }
