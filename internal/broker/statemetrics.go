@@ -201,12 +201,7 @@ func (c *stateCollector) collectLogs(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 		}
 		gauge(c.d.logSize, float64(log.Size()))
-		// SegmentStarts reads the size of a segment without a record
-		// timestamp from its file (an empty active segment), the only
-		// file access of a scrape; a failed log has no segment count.
-		if starts, err := log.SegmentStarts(); err == nil {
-			gauge(c.d.logSegments, float64(len(starts)))
-		}
+		gauge(c.d.logSegments, float64(log.SegmentCount()))
 		gauge(c.d.logStart, float64(log.LogStartOffset()))
 		gauge(c.d.logEnd, float64(log.LogEndOffset()))
 		gauge(c.d.highWatermark, float64(r.HighWatermark()))

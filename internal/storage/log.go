@@ -197,6 +197,14 @@ func (l *Log) Size() int64 {
 	return total
 }
 
+// SegmentCount is the number of segments on disk, the active one
+// included (Kafka's NumLogSegments).
+func (l *Log) SegmentCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.mu.segments)
+}
+
 // Config returns the current configuration.
 func (l *Log) Config() Config {
 	l.mu.Lock()
