@@ -99,7 +99,8 @@ func New(opts Options) *Broker {
 	b := &Broker{opts: opts, logger: opts.Logger, meta: opts.Meta, now: opts.Now}
 	b.replicas = replicas.New(replicas.Options{NodeID: opts.NodeID, DataDir: opts.DataDir, Config: opts.Config,
 		StaticProps: opts.StaticProps, FS: opts.FS, Meta: opts.Meta, Logger: opts.Logger, Now: opts.Now,
-		InterBroker: opts.InterBroker, FlushObserver: opts.Metrics.FlushObserver()})
+		InterBroker: opts.InterBroker, FlushObserver: opts.Metrics.FlushObserver(),
+		ReplicationBytesIn: opts.Metrics.ReplicationBytesIn()})
 	b.producerIDs.meta = opts.Meta
 	b.quotas = newClientQuotas(opts.StaticProps, opts.Logger)
 	b.authz = newAuthz(opts.Config, opts.Meta)

@@ -58,6 +58,7 @@ type Metrics struct {
 	topicProduceKO *prometheus.CounterVec
 	topicFetchKO   *prometheus.CounterVec
 	replBytesOut   prometheus.Counter
+	replBytesIn    prometheus.Counter
 	logFlush       prometheus.Histogram
 
 	// apis are the bound children of each API key, made on its first
@@ -82,7 +83,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help: "Time to fsync a log segment (and its indexes), as Kafka's LogFlushRateAndTimeMs.", Buckets: fsyncBuckets})
 	reg.MustRegister(m.requests, m.queueTime, m.localTime, m.remoteTime, m.sendTime, m.totalTime, m.waiting,
 		m.requestErrors, m.connections, m.connAccepted, m.connClosed, m.topicBytesIn, m.topicBytesOut,
-		m.topicMessages, m.topicProduce, m.topicFetch, m.topicProduceKO, m.topicFetchKO, m.replBytesOut, m.logFlush)
+		m.topicMessages, m.topicProduce, m.topicFetch, m.topicProduceKO, m.topicFetchKO, m.replBytesOut, m.replBytesIn, m.logFlush)
 	return m
 }
 

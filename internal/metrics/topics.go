@@ -19,6 +19,8 @@ func (m *Metrics) newTopicMetrics() {
 		"Consumer fetches of a partition answered with an error, by topic (FailedFetchRequestsPerSec).", "topic")
 	m.replBytesOut = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "replication_bytes_out_total",
 		Help: "Record batch bytes sent to follower replicas (BrokerTopicMetrics ReplicationBytesOutPerSec)."})
+	m.replBytesIn = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "replication_bytes_in_total",
+		Help: "Record batch bytes appended from leaders by this broker's follower replicas (BrokerTopicMetrics ReplicationBytesInPerSec)."})
 }
 
 // Topic holds the bound metrics of one topic.
@@ -111,4 +113,13 @@ func (m *Metrics) ReplicationBytesOut(n int64) {
 	if m != nil {
 		m.replBytesOut.Add(float64(n))
 	}
+}
+
+// ReplicationBytesIn returns what counts the bytes this broker's
+// followers append, nil without metrics.
+func (m *Metrics) ReplicationBytesIn() func(n int) {
+	if m == nil {
+		return nil
+	}
+	return func(n int) { m.replBytesIn.Add(float64(n)) }
 }

@@ -46,6 +46,8 @@ type Options struct {
 	InterBroker interbroker.Security
 	// FlushObserver, if set, times every fsync of the partitions' logs.
 	FlushObserver storage.FlushObserver
+	// ReplicationBytesIn, if set, counts the bytes followers append.
+	ReplicationBytesIn func(n int)
 }
 
 // Manager owns the partition replicas this broker hosts; see the package

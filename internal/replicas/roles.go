@@ -85,6 +85,7 @@ func (m *Manager) startReplication(ctx context.Context) {
 		// takes milliseconds, and acks=all producers wait on it meanwhile.
 		Backoff: m.opts.Config.ReplicaFetchBackoff,
 		Quota:   m.followerQuota,
+		BytesIn: m.opts.ReplicationBytesIn,
 		Now:     m.now,
 		Logger:  m.logger.With("component", "replica-fetcher"),
 	})

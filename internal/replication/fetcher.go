@@ -49,6 +49,10 @@ type FetcherConfig struct {
 	// partitions SetThrottled marks; nil throttles none.
 	Quota *Quota
 
+	// BytesIn, if set, is told the size of every record set appended
+	// from a leader (Kafka's ReplicationBytesInPerSec).
+	BytesIn func(n int)
+
 	// Now is the clock of backoffs. The waits themselves are real
 	// timers: a test clock that stands still keeps a backed-off
 	// partition waiting until the test moves it. time.Now when nil.

@@ -409,6 +409,9 @@ func (s *source) applyFetched(p *followed, fp *FetchedPartition) {
 		return
 	}
 	p.corrupt = corruptFetches{}
+	if s.f.cfg.BytesIn != nil {
+		s.f.cfg.BytesIn(len(fp.Records))
+	}
 	p.replica.UpdateFollowerHighWatermark(fp.HighWatermark)
 	// Records the leader deleted (DeleteRecords) go here too, up to this
 	// replica's high watermark, so a failover does not bring them back.

@@ -94,7 +94,8 @@ func TestStateMetricsUnderReplicatedPartitions(t *testing.T) {
 	})
 	stateWait(t, "follower's log caught up", follower, func(sc scrape) (bool, string) {
 		end, _ := sc.Value("fjord_log_end_offset", "topic", "state-urp", "partition", "0")
-		return end == 20, fmt.Sprintf("log end %v", end)
+		in, _ := sc.Value("fjord_replication_bytes_in_total")
+		return end == 20 && in > 0, fmt.Sprintf("log end %v, replication bytes in %v", end, in)
 	})
 	stateActiveController(t, servers)
 }
