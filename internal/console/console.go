@@ -83,6 +83,11 @@ type Options struct {
 	ClientOpts []kgo.Opt
 	// Lag, when set, supplies lag (see LagSource).
 	Lag LagSource
+	// AskCoordinators has the group page ask a group's coordinator for
+	// the lag its monitor computed (fjord's /api/v1/groups/{group}/lag,
+	// found through the coordinator's http.listener) when Lag does not
+	// know the group.
+	AskCoordinators bool
 	// Quorum, when set, describes the metadata quorum (see QuorumSource).
 	Quorum QuorumSource
 	// Logger receives errors of background sampling; nil discards them.

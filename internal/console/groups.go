@@ -147,6 +147,11 @@ func (c *Console) describeGroup(r *http.Request) (any, error) {
 			partitions, v.LagSource, v.Status = known.Partitions, "monitor", known.Status
 		}
 	}
+	if v.LagSource == "console" && c.opts.AskCoordinators {
+		if known, ok := c.coordinatorLag(ctx, name, g.Coordinator); ok {
+			partitions, v.LagSource, v.Status = known.Partitions, "coordinator", known.Status
+		}
+	}
 	for _, p := range partitions {
 		v.Partitions = append(v.Partitions, groupLagRow{PartitionLag: p, ClientID: clientOf[p.Topic][p.Partition]})
 		v.TotalLag += max(0, p.Lag)

@@ -44,10 +44,13 @@ func (s *serving) newConsole() *console.Console {
 		Brokers:    []string{net.JoinHostPort(l.host, strconv.Itoa(int(l.port)))},
 		ClientOpts: interBrokerClientOpts(s.interSec),
 		Lag:        console.MonitorLag(s.lag),
-		Quorum:     console.QuorumFunc(s.meta.DescribeQuorum),
-		Logger:     logger,
-		Now:        time.Now,
-		BasicAuth:  cfg.HTTPConsoleBasicAuth,
+		// The node's monitor knows the groups it coordinates; the
+		// others' coordinators are asked.
+		AskCoordinators: true,
+		Quorum:          console.QuorumFunc(s.meta.DescribeQuorum),
+		Logger:          logger,
+		Now:             time.Now,
+		BasicAuth:       cfg.HTTPConsoleBasicAuth,
 	})
 	if err != nil {
 		logger.Warn("web console off", "err", err)

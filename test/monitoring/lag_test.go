@@ -504,6 +504,13 @@ func TestLagAcrossBrokers(t *testing.T) {
 			if _, ok := scrapeMetrics(t, s).Value("fjord_consumer_group_status", "group", group, "status", "STOPPED"); ok {
 				t.Errorf("node %d, not the coordinator, exports the lag of group %s", id, group)
 			}
+			// Its web console asks the coordinator instead.
+			code, body := httpGetBody(t, s.HTTPURL(t, "/console/api/groups/"+group))
+			var page struct{ LagSource, Status string }
+			if err := json.Unmarshal([]byte(body), &page); code != http.StatusOK || err != nil ||
+				page.LagSource != "coordinator" || page.Status != string(lag.StatusStopped) {
+				t.Errorf("node %d's console: %d %s, want the coordinator's STOPPED", id, code, body)
+			}
 		}
 	}
 }
