@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fjordhq/fjord/internal/metrics/metricstest"
 	"github.com/fjordhq/fjord/internal/vfs"
 )
 
@@ -124,11 +123,7 @@ func TestHTTPListener(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("exposition does not parse: %v", err)
-	}
+	fams := metricstest.Parse(t, strings.NewReader(body))
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "fjord_requests_total",
 		"fjord_connections_accepted_total", "fjord_log_flush_duration_seconds"} {
 		if fams[name] == nil {
