@@ -65,7 +65,8 @@ func TestCLIProfileAndFlagOrder(t *testing.T) {
 
 // TestCLICompletionScripts checks that the scripts `fjord completion`
 // prints for the whole binary parse: with bash -n, and with zsh -n where
-// zsh is installed.
+// zsh is installed (CI installs it and sets FJORD_E2E_REQUIRE_SHELLS, which
+// makes a missing shell a failure).
 func TestCLICompletionScripts(t *testing.T) {
 	dir := t.TempDir()
 	for _, shell := range []string{"bash", "zsh"} {
@@ -80,6 +81,9 @@ func TestCLICompletionScripts(t *testing.T) {
 			t.Fatal(err)
 		}
 		binary, err := exec.LookPath(shell)
+		if err != nil && os.Getenv("FJORD_E2E_REQUIRE_SHELLS") == "1" {
+			t.Fatalf("no %s installed, and FJORD_E2E_REQUIRE_SHELLS=1", shell)
+		}
 		if err != nil {
 			t.Logf("no %s installed: its script is not parsed", shell)
 			continue
