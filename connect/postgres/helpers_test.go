@@ -37,6 +37,7 @@ func TestWithPostgres(t *testing.T) {
 		{"SinkFlushIsAtomic", testSinkFlushIsAtomic},
 		{"SinkAutoCreateAllTypes", testSinkAutoCreateAllTypes},
 		{"SinkAutoEvolve", testSinkAutoEvolve},
+		{"SinkConcurrentAutoCreate", testSinkConcurrentAutoCreate},
 		{"SinkBadData", testSinkBadData},
 		{"SinkBadDataToDeadLetterQueue", testSinkBadDataToDeadLetterQueue},
 		{"SinkModel", testSinkModel},

@@ -114,7 +114,10 @@ func createTable(ctx context.Context, conn *pgx.Conn, table tableRef, s *shape) 
 	sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", table, strings.Join(defs, ", "))
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		switch sqlState(err) {
-		case "23505", "42P07": // a concurrent CREATE won
+		// A concurrent CREATE won: IF NOT EXISTS checks before it takes
+		// its locks, so the loser fails on the table's name (42P07), its
+		// row type's (42710) or the catalog's unique index (23505).
+		case "23505", "42P07", "42710":
 		default:
 			return nil, fmt.Errorf("creating table %s: %w", table, err)
 		}
